@@ -1,0 +1,36 @@
+// Fused causal multi-head self-attention, flash-style: softmax(q·kᵀ/√hs + causal mask)·v without
+// ever storing the (T,T) attention matrix; only each row's log-sum-exp is kept for backward,
+// which recomputes the probabilities (O(T²·hs) work, no O(T³) softmax backward).
+// Legend: B batch, T time, C channels, NH heads, hs = C/NH head size.
+// qkv (B,T,3C) holds q, k, v side by side in each row, as nanoGPT's c_attn produces them; head h
+// of q is qkv[b,t, h·hs : (h+1)·hs], of k the same plus C, of v plus 2C.
+// Dropout on the attention probabilities (nanoGPT's attn_dropout) is optional: with dropout > 0
+// each probability is kept with probability 1−dropout (and scaled by 1/(1−dropout)) according to
+// a counter-based hash of (seed, b, h, t_query, t_key), so backward recomputes the same mask.
+// Parallel over (b, h): no sum is split across threads, so results are thread-count independent.
+#pragma once
+
+#include <cstdint>
+
+namespace wiggle::kernels {
+
+// out (B,T,C), lse (B,NH,T) from qkv (B,T,3C).
+void attention_forward(float* out, float* lse, const float* qkv, int B, int T, int C, int NH,
+                       float dropout = 0.0f, uint64_t seed = 0);
+// Accumulates dqkv (B,T,3C) from dout (B,T,C), given the forward's inputs and outputs.
+void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* out,
+                        const float* lse, int B, int T, int C, int NH, float dropout = 0.0f,
+                        uint64_t seed = 0);
+
+// The reference: materializes att (B,NH,T,T) = the post-softmax (and post-dropout) weights.
+template <typename T>
+void attention_forward_naive(T* out, T* att, const T* qkv, int B, int Tn, int C, int NH,
+                             float dropout = 0.0f, uint64_t seed = 0);
+template <typename T>
+void attention_backward_naive(T* dqkv, const T* dout, const T* qkv, const T* att, int B, int Tn,
+                              int C, int NH, float dropout = 0.0f, uint64_t seed = 0);
+
+// The keep/drop decision both implementations share: true if element (b,h,tq,tk) is kept.
+bool attention_dropout_keep(uint64_t seed, int b, int h, int tq, int tk, float dropout);
+
+}  // namespace wiggle::kernels

@@ -1,0 +1,26 @@
+// Layer normalization over the last dimension (torch.nn.LayerNorm, eps = 1e-5).
+// Legend: N rows (B·T tokens), C channels.
+// reference: https://pytorch.org/docs/stable/generated/torch.nn.LayerNorm.html
+#pragma once
+
+namespace wiggle::kernels {
+
+constexpr float kLayerNormEps = 1e-5f;
+
+// out (N,C) = (inp - mean) * rstd * weight + bias, saving mean (N) and rstd (N) for backward.
+// bias may be null (nanoGPT's bias=False).
+void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight,
+                       const float* bias, int N, int C);
+// Accumulates dinp (N,C), dweight (C), dbias (C; may be null) from dout (N,C).
+void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout,
+                        const float* inp, const float* weight, const float* mean, const float* rstd,
+                        int N, int C);
+
+template <typename T>
+void layernorm_forward_naive(T* out, T* mean, T* rstd, const T* inp, const T* weight, const T* bias,
+                             int N, int C);
+template <typename T>
+void layernorm_backward_naive(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
+                              const T* weight, const T* mean, const T* rstd, int N, int C);
+
+}  // namespace wiggle::kernels

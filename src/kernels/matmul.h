@@ -1,0 +1,45 @@
+// Matrix multiplication: the kernels that do ~90% of a GPT's arithmetic.
+//
+// All matrices are row-major and contiguous. Legend: M rows of the output, N its columns,
+// K the length of each dot product.
+//
+// gemm is the one primitive; the three products of a linear layer are gemm with different
+// transposes:
+//   forward   out  (M,N)  = inp (M,K) · weightᵀ        weight (N,K), like torch.nn.Linear
+//   backward  dinp (M,K) += dout (M,N) · weight (N,K)
+//             dweight (N,K) += doutᵀ (N,M) · inp (M,K)
+//
+// The fast gemm is register-tiled with SIMD (AVX-512 / AVX2 chosen at run time, portable fallback)
+// and threaded with OpenMP over output tiles. It never splits K across threads, so its results are
+// bit-identical whatever the thread count. gemm_naive is the reference it is tested against.
+#pragma once
+
+namespace wiggle::kernels {
+
+// C (M,N) = op(A) · op(B)           when accumulate is false
+// C (M,N) += op(A) · op(B)          when accumulate is true
+// op(A) is A (M,K) or, with trans_a, Aᵀ where A is stored (K,M); likewise op(B) is B (K,N) or,
+// with trans_b, Bᵀ where B is stored (N,K).
+void gemm(float* C, const float* A, const float* B, int M, int N, int K, bool trans_a,
+          bool trans_b, bool accumulate);
+
+template <typename T>
+void gemm_naive(T* C, const T* A, const T* B, int M, int N, int K, bool trans_a, bool trans_b,
+                bool accumulate);
+
+// out (M,N) = inp (M,K) · weight (N,K)ᵀ + bias (N); bias may be null.
+void matmul_forward(float* out, const float* inp, const float* weight, const float* bias, int M,
+                    int K, int N);
+// Accumulates: dinp (M,K) += dout · weight; dweight (N,K) += doutᵀ · inp; dbias (N) += Σ_m dout.
+// Any of dinp, dweight, dbias may be null (not needed).
+void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                     const float* weight, int M, int K, int N);
+
+template <typename T>
+void matmul_forward_naive(T* out, const T* inp, const T* weight, const T* bias, int M, int K,
+                          int N);
+template <typename T>
+void matmul_backward_naive(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
+                           const T* weight, int M, int K, int N);
+
+}  // namespace wiggle::kernels
