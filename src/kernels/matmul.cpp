@@ -1,0 +1,133 @@
+// Matrix multiplication: the naive references and the linear layer built on the fast gemm.
+//
+// The naive kernels are the plain triple loops, templated on float/double: they are the oracle the
+// fast gemm is tested against, not something to call in a hot loop. The fast gemm's dispatch,
+// packing and threading are here too; its microkernels are in matmul_avx512.cpp / matmul_avx2.cpp.
+// Reference: llm.c's matmul_forward / matmul_backward (train_gpt2.c).
+#include "kernels/matmul.h"
+
+namespace wiggle::kernels {
+
+template <typename T>
+void gemm_naive(T* C, const T* A, const T* B, int M, int N, int K, bool trans_a, bool trans_b,
+                bool accumulate) {
+    for (int i = 0; i < M; i++) {
+        for (int j = 0; j < N; j++) {
+            T sum = 0;
+            for (int k = 0; k < K; k++) {
+                const T a =
+                    trans_a ? A[static_cast<long>(k) * M + i] : A[static_cast<long>(i) * K + k];
+                const T b =
+                    trans_b ? B[static_cast<long>(j) * K + k] : B[static_cast<long>(k) * N + j];
+                sum += a * b;
+            }
+            T& c = C[static_cast<long>(i) * N + j];
+            c = accumulate ? c + sum : sum;
+        }
+    }
+}
+
+template <typename T>
+void matmul_forward_naive(T* out, const T* inp, const T* weight, const T* bias, int M, int K,
+                          int N) {
+    // out (M,N) = inp (M,K) · weight (N,K)ᵀ + bias (N)
+    for (int m = 0; m < M; m++) {
+        for (int n = 0; n < N; n++) {
+            T sum = 0;
+            for (int k = 0; k < K; k++) {
+                sum += inp[static_cast<long>(m) * K + k] * weight[static_cast<long>(n) * K + k];
+            }
+            out[static_cast<long>(m) * N + n] = bias ? sum + bias[n] : sum;
+        }
+    }
+}
+
+template <typename T>
+void matmul_backward_naive(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
+                           const T* weight, int M, int K, int N) {
+    // forward: out[m][n] = bias[n] + Σ_k inp[m][k] · weight[n][k]
+    if (dinp) {  // dinp[m][k] += Σ_n dout[m][n] · weight[n][k]
+        for (int m = 0; m < M; m++) {
+            for (int k = 0; k < K; k++) {
+                T sum = 0;
+                for (int n = 0; n < N; n++) {
+                    sum +=
+                        dout[static_cast<long>(m) * N + n] * weight[static_cast<long>(n) * K + k];
+                }
+                dinp[static_cast<long>(m) * K + k] += sum;
+            }
+        }
+    }
+    if (dweight) {  // dweight[n][k] += Σ_m dout[m][n] · inp[m][k]
+        for (int n = 0; n < N; n++) {
+            for (int k = 0; k < K; k++) {
+                T sum = 0;
+                for (int m = 0; m < M; m++) {
+                    sum += dout[static_cast<long>(m) * N + n] * inp[static_cast<long>(m) * K + k];
+                }
+                dweight[static_cast<long>(n) * K + k] += sum;
+            }
+        }
+    }
+    if (dbias) {  // dbias[n] += Σ_m dout[m][n]
+        for (int n = 0; n < N; n++) {
+            T sum = 0;
+            for (int m = 0; m < M; m++) sum += dout[static_cast<long>(m) * N + n];
+            dbias[n] += sum;
+        }
+    }
+}
+
+template void gemm_naive<float>(float*, const float*, const float*, int, int, int, bool, bool,
+                                bool);
+template void gemm_naive<double>(double*, const double*, const double*, int, int, int, bool, bool,
+                                 bool);
+template void matmul_forward_naive<float>(float*, const float*, const float*, const float*, int,
+                                          int, int);
+template void matmul_forward_naive<double>(double*, const double*, const double*, const double*,
+                                           int, int, int);
+template void matmul_backward_naive<float>(float*, float*, float*, const float*, const float*,
+                                           const float*, int, int, int);
+template void matmul_backward_naive<double>(double*, double*, double*, const double*, const double*,
+                                            const double*, int, int, int);
+
+// ---- The fast gemm (first version: naive-backed)
+// -------------------------------------------------
+
+void gemm(float* C, const float* A, const float* B, int M, int N, int K, bool trans_a, bool trans_b,
+          bool accumulate) {
+    gemm_naive<float>(C, A, B, M, N, K, trans_a, trans_b, accumulate);
+}
+
+// ---- The linear layer on top of the fast gemm
+// ----------------------------------------------------
+
+void matmul_forward(float* out, const float* inp, const float* weight, const float* bias, int M,
+                    int K, int N) {
+    // out (M,N) = inp (M,K) · weight (N,K)ᵀ, then + bias (N) on every row
+    gemm(out, inp, weight, M, N, K, /*trans_a=*/false, /*trans_b=*/true, /*accumulate=*/false);
+    if (bias) {
+        for (int m = 0; m < M; m++) {
+            float* row = out + static_cast<long>(m) * N;
+            for (int n = 0; n < N; n++) row[n] += bias[n];
+        }
+    }
+}
+
+void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                     const float* weight, int M, int K, int N) {
+    // forward: out (M,N) = inp (M,K) · weight (N,K)ᵀ + bias
+    // dinp (M,K) += dout (M,N) · weight (N,K)
+    if (dinp) gemm(dinp, dout, weight, M, K, N, false, false, true);
+    // dweight (N,K) += doutᵀ (N,M) · inp (M,K)
+    if (dweight) gemm(dweight, dout, inp, N, K, M, true, false, true);
+    // dbias (N) += Σ_m dout (M,N): rows summed in order, one sum per column (deterministic)
+    if (dbias) {
+        for (int m = 0; m < M; m++) {
+            const float* row = dout + static_cast<long>(m) * N;
+            for (int n = 0; n < N; n++) dbias[n] += row[n];
+        }
+    }
+}
+
+}  // namespace wiggle::kernels

@@ -1,0 +1,199 @@
+// Tests of the matmul kernels. Oracles: the naive kernels in double precision (for the fast gemm
+// and the linear layer), finite differences in double (for matmul_backward_naive, whose derivative
+// is thereby proven; the fast kernels are then proven equal to it).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/cpu.h"
+#include "kernels/matmul.h"
+
+namespace wiggle::kernels {
+namespace {
+
+std::vector<float> random_floats(size_t n, uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+    std::vector<float> v(n);
+    for (auto& x : v) x = dist(rng);
+    return v;
+}
+
+std::vector<double> to_double(const std::vector<float>& v) { return {v.begin(), v.end()}; }
+
+// got (float) against want (double): |got - want| <= tol, where tol grows with the length of the
+// dot products (each term is O(1) here, float rounding error grows like K·eps in the worst case).
+void expect_close(const std::vector<float>& got, const std::vector<double>& want, int K,
+                  const std::string& what) {
+    ASSERT_EQ(got.size(), want.size()) << what;
+    const double tol = 1e-6 * (K + 4) + 1e-6;
+    double max_diff = 0;
+    size_t worst = 0;
+    for (size_t i = 0; i < got.size(); i++) {
+        const double d = std::fabs(static_cast<double>(got[i]) - want[i]);
+        if (!(d <= max_diff)) {
+            max_diff = d;
+            worst = i;
+        }
+    }
+    EXPECT_LE(max_diff, tol) << what << ": worst at index " << worst << ", expected " << want[worst]
+                             << ", got " << got[worst];
+}
+
+TEST(Matmul, NaiveGemmMatchesHandComputedProduct) {
+    // A (2,3) · B (3,2)
+    const double A[] = {1, 2, 3, 4, 5, 6};
+    const double B[] = {7, 8, 9, 10, 11, 12};
+    double C[4] = {1, 1, 1, 1};
+    gemm_naive<double>(C, A, B, 2, 2, 3, false, false, false);
+    EXPECT_EQ(C[0], 58);
+    EXPECT_EQ(C[1], 64);
+    EXPECT_EQ(C[2], 139);
+    EXPECT_EQ(C[3], 154);
+    // Aᵀ stored (3,2), Bᵀ stored (2,3): same product, accumulated on top
+    const double At[] = {1, 4, 2, 5, 3, 6};
+    const double Bt[] = {7, 9, 11, 8, 10, 12};
+    gemm_naive<double>(C, At, Bt, 2, 2, 3, true, true, true);
+    EXPECT_EQ(C[0], 116);
+    EXPECT_EQ(C[3], 308);
+}
+
+struct Shape {
+    int M, N, K;
+};
+
+const Shape kShapes[] = {
+    {1, 1, 1},    {1, 17, 5},    {7, 1, 3},       {3, 5, 1},     {13, 29, 31},
+    {6, 64, 128}, {7, 65, 129},  {37, 53, 97},    {64, 48, 16},  {97, 131, 257},
+    {5, 200, 11}, {200, 5, 300}, {128, 128, 128}, {61, 1000, 7}, {300, 257, 600},
+};
+
+TEST(Matmul, GemmMatchesNaiveDoubleAllTransposes) {
+    for (const Shape& s : kShapes) {
+        const auto A = random_floats(static_cast<size_t>(s.M) * s.K, 1);
+        const auto B = random_floats(static_cast<size_t>(s.K) * s.N, 2);
+        const auto C0 = random_floats(static_cast<size_t>(s.M) * s.N, 3);
+        for (int ta = 0; ta < 2; ta++) {
+            for (int tb = 0; tb < 2; tb++) {
+                for (int acc = 0; acc < 2; acc++) {
+                    std::vector<float> got = C0;
+                    gemm(got.data(), A.data(), B.data(), s.M, s.N, s.K, ta, tb, acc);
+                    std::vector<double> want = to_double(C0);
+                    const auto Ad = to_double(A), Bd = to_double(B);
+                    gemm_naive<double>(want.data(), Ad.data(), Bd.data(), s.M, s.N, s.K, ta, tb,
+                                       acc);
+                    expect_close(got, want, s.K,
+                                 "gemm M=" + std::to_string(s.M) + " N=" + std::to_string(s.N) +
+                                     " K=" + std::to_string(s.K) + " ta=" + std::to_string(ta) +
+                                     " tb=" + std::to_string(tb) + " acc=" + std::to_string(acc));
+                }
+            }
+        }
+    }
+}
+
+TEST(Matmul, ForwardAndBackwardMatchNaiveDouble) {
+    const Shape shapes[] = {{1, 1, 1}, {5, 7, 3}, {33, 65, 17}, {64, 384, 128}, {70, 129, 130}};
+    for (const Shape& s : shapes) {
+        const int M = s.M, N = s.N, K = s.K;
+        const auto inp = random_floats(static_cast<size_t>(M) * K, 4);
+        const auto w = random_floats(static_cast<size_t>(N) * K, 5);
+        const auto bias = random_floats(N, 6);
+        const auto dout = random_floats(static_cast<size_t>(M) * N, 7);
+        const auto inpd = to_double(inp), wd = to_double(w), biasd = to_double(bias),
+                   doutd = to_double(dout);
+        const std::string tag =
+            " M=" + std::to_string(M) + " K=" + std::to_string(K) + " N=" + std::to_string(N);
+        for (int with_bias = 0; with_bias < 2; with_bias++) {
+            std::vector<float> out(static_cast<size_t>(M) * N, 99.0f);
+            matmul_forward(out.data(), inp.data(), w.data(), with_bias ? bias.data() : nullptr, M,
+                           K, N);
+            std::vector<double> want(out.size());
+            matmul_forward_naive<double>(want.data(), inpd.data(), wd.data(),
+                                         with_bias ? biasd.data() : nullptr, M, K, N);
+            expect_close(out, want, K, "forward" + tag + " bias=" + std::to_string(with_bias));
+        }
+        // backward accumulates on top of what is there
+        auto dinp = random_floats(static_cast<size_t>(M) * K, 8);
+        auto dw = random_floats(static_cast<size_t>(N) * K, 9);
+        auto db = random_floats(N, 10);
+        auto dinpd = to_double(dinp), dwd = to_double(dw), dbd = to_double(db);
+        matmul_backward(dinp.data(), dw.data(), db.data(), dout.data(), inp.data(), w.data(), M, K,
+                        N);
+        matmul_backward_naive<double>(dinpd.data(), dwd.data(), dbd.data(), doutd.data(),
+                                      inpd.data(), wd.data(), M, K, N);
+        expect_close(dinp, dinpd, N, "backward dinp" + tag);
+        expect_close(dw, dwd, M, "backward dweight" + tag);
+        expect_close(db, dbd, M, "backward dbias" + tag);
+        // any of the gradients may be null
+        auto dinp2 = random_floats(static_cast<size_t>(M) * K, 8);
+        matmul_backward(dinp2.data(), nullptr, nullptr, dout.data(), inp.data(), w.data(), M, K, N);
+        EXPECT_EQ(0, std::memcmp(dinp2.data(), dinp.data(), dinp.size() * sizeof(float)));
+    }
+}
+
+// Finite differences in double prove matmul_backward_naive is the derivative of
+// matmul_forward_naive: for the loss L = Σ out ∘ g (g random), dL/dx ≈ (L(x+h) - L(x-h)) / 2h.
+TEST(Matmul, NaiveBackwardMatchesFiniteDifferences) {
+    const int M = 3, K = 4, N = 5;
+    const auto inp = to_double(random_floats(M * K, 11));
+    const auto w = to_double(random_floats(N * K, 12));
+    const auto bias = to_double(random_floats(N, 13));
+    const auto g = to_double(random_floats(M * N, 14));
+    auto loss = [&](const std::vector<double>& x, const std::vector<double>& wt,
+                    const std::vector<double>& b) {
+        std::vector<double> out(M * N);
+        matmul_forward_naive<double>(out.data(), x.data(), wt.data(), b.data(), M, K, N);
+        double l = 0;
+        for (int i = 0; i < M * N; i++) l += out[i] * g[i];
+        return l;
+    };
+    std::vector<double> dinp(M * K, 0.0), dw(N * K, 0.0), db(N, 0.0);
+    matmul_backward_naive<double>(dinp.data(), dw.data(), db.data(), g.data(), inp.data(), w.data(),
+                                  M, K, N);
+    const double h = 1e-6;
+    {
+        auto x = inp;
+        for (size_t i = 0; i < x.size(); i++) {
+            const double saved = x[i];
+            x[i] = saved + h;
+            const double lp = loss(x, w, bias);
+            x[i] = saved - h;
+            const double lm = loss(x, w, bias);
+            x[i] = saved;
+            EXPECT_NEAR(dinp[i], (lp - lm) / (2 * h), 1e-7) << "dinp[" << i << "]";
+        }
+    }
+    {
+        auto wt = w;
+        for (size_t i = 0; i < wt.size(); i++) {
+            const double saved = wt[i];
+            wt[i] = saved + h;
+            const double lp = loss(inp, wt, bias);
+            wt[i] = saved - h;
+            const double lm = loss(inp, wt, bias);
+            wt[i] = saved;
+            EXPECT_NEAR(dw[i], (lp - lm) / (2 * h), 1e-7) << "dweight[" << i << "]";
+        }
+    }
+    {
+        auto b = bias;
+        for (size_t i = 0; i < b.size(); i++) {
+            const double saved = b[i];
+            b[i] = saved + h;
+            const double lp = loss(inp, w, b);
+            b[i] = saved - h;
+            const double lm = loss(inp, w, b);
+            b[i] = saved;
+            EXPECT_NEAR(db[i], (lp - lm) / (2 * h), 1e-7) << "dbias[" << i << "]";
+        }
+    }
+}
+
+}  // namespace
+}  // namespace wiggle::kernels
