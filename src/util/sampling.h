@@ -1,0 +1,74 @@
+// Drawing the next token from a model's output row: the one sampler every language model of
+// wiggle uses, from the part-4 bigram to the GPT.
+//
+//   SamplingOptions opt;            // temperature 1, no top-k, no top-p: plain multinomial
+//   opt.temperature = 0.8;
+//   opt.top_k = 40;
+//   TokenSampler sampler(opt);
+//   PyRandom rng(42);
+//   int next = sampler.from_logits(logits, rng);   // or from_probs(probs, rng)
+//
+// The draw is CPython's random.choices(range(V), weights=w)[0]: cumulative weights in index
+// order, u = random() * total, the first index whose cumulative weight exceeds u. So with
+// temperature 1 and no filtering, a probability row sampled here gives the token Python gives.
+//
+// Temperature divides the logits (equivalently raises probabilities to 1/temperature); top-k keeps
+// the k heaviest tokens; top-p then keeps the smallest set of heaviest tokens whose mass reaches
+// p; ties are broken towards the lower token id. Greedy takes the argmax and draws nothing.
+// Not here: repetition penalties, beam search, batched sampling.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <vector>
+
+#include "util/py_random.h"
+
+namespace wiggle {
+
+struct SamplingOptions {
+    double temperature = 1.0;  // > 0: below 1 sharpens the distribution, above 1 flattens it
+    int top_k = 0;             // keep only the k most likely tokens; 0 keeps them all
+    double top_p = 1.0;        // nucleus: keep the most likely tokens up to mass p, in (0, 1]
+    bool greedy = false;       // take the most likely token; temperature, top-k, top-p unused
+};
+
+// Exits with a clear error naming the flag (--temperature, --top-k, --top-p) on a bad setting.
+void check_sampling_options(const SamplingOptions& options);
+
+// Samples one token from a row; keeps its scratch buffers, so sampling allocates nothing after
+// the first row. Every call checks the row: a NaN, an infinite logit, a negative probability or
+// an all-zero row exits with a clear error (the model has diverged), never a silent bad token.
+class TokenSampler {
+  public:
+    explicit TokenSampler(const SamplingOptions& options);
+
+    int from_logits(std::span<const double> logits, PyRandom& rng);
+    int from_logits(std::span<const float> logits, PyRandom& rng);
+    int from_probs(std::span<const double> probs, PyRandom& rng);
+    int from_probs(std::span<const float> probs, PyRandom& rng);
+
+    const SamplingOptions& options() const { return options_; }
+
+  private:
+    template <typename T>
+    int sample(std::span<const T> row, bool logits, PyRandom& rng);
+    int draw(PyRandom& rng);  // from weights_ (zero = excluded)
+
+    SamplingOptions options_;
+    std::vector<double> weights_;  // unnormalized probability of each token after filtering
+    std::vector<int> order_;       // token ids sorted by weight, heaviest first
+};
+
+// Generation from a prompt. `next_row(tokens, row)` sees every token so far (prompt first) and
+// fills `row` with the next token's logits (RowKind::Logits) or probabilities (RowKind::Probs);
+// cropping to the model's context is its business. Stops after max_new_tokens, or when it draws
+// stop_token (not included; -1 never stops). Returns the new tokens.
+enum class RowKind { Logits, Probs };
+using NextRowFn = std::function<void(std::span<const int> tokens, std::vector<double>& row)>;
+std::vector<int> generate(std::span<const int> prompt, int max_new_tokens,
+                          const NextRowFn& next_row, RowKind kind, TokenSampler& sampler,
+                          PyRandom& rng, int stop_token = -1);
+
+}  // namespace wiggle
