@@ -6,6 +6,13 @@
 // Reference: llm.c's matmul_forward / matmul_backward (train_gpt2.c).
 #include "kernels/matmul.h"
 
+#include <omp.h>
+
+#include <cassert>
+
+#include "kernels/cpu.h"
+#include "kernels/matmul_driver.h"
+
 namespace wiggle::kernels {
 
 template <typename T>
@@ -91,12 +98,77 @@ template void matmul_backward_naive<float>(float*, float*, float*, const float*,
 template void matmul_backward_naive<double>(double*, double*, double*, const double*, const double*,
                                             const double*, int, int, int);
 
-// ---- The fast gemm (first version: naive-backed)
-// -------------------------------------------------
+// ---- The fast gemm: the portable kernel and the dispatcher
+// ---------------------------------------
+
+namespace {
+
+// Portable C++ (baseline x86-64, so SSE2 at best): a 4×16 tile the compiler can vectorize.
+struct GenericKernel {
+    static constexpr int MR = 4, NR = 16;
+    static constexpr int KC = 256, MC = 64, NC = 1024;
+
+    template <int MRr, AMode mode>
+    static void tile(int kc, const float* a, long as, const float* b, float* c, long ldc,
+                     int n_valid, bool first) {
+        float acc[MRr][NR] = {};
+        for (int k = 0; k < kc; k++) {
+            const float* bk = b + k * NR;
+            for (int i = 0; i < MRr; i++) {
+                const float av = mode == AMode::kRowStrided ? a[i * as + k] : a[k * as + i];
+                for (int j = 0; j < NR; j++) acc[i][j] += av * bk[j];
+            }
+        }
+        for (int i = 0; i < MRr; i++) {
+            float* p = c + i * ldc;
+            for (int j = 0; j < n_valid; j++) p[j] = first ? acc[i][j] : p[j] + acc[i][j];
+        }
+    }
+
+    static void pack_b(float* dst, const float* B, long ldb, bool trans_b, int k0, int kc, int j0,
+                       int nr_valid) {
+        for (int k = 0; k < kc; k++) {
+            for (int j = 0; j < NR; j++) {
+                dst[k * NR + j] = j >= nr_valid ? 0.0f
+                                  : trans_b     ? B[(j0 + j) * ldb + k0 + k]
+                                                : B[(k0 + k) * ldb + j0 + j];
+            }
+        }
+    }
+};
+
+}  // namespace
+
+namespace detail {
+void gemm_avx512(const GemmArgs& g, int threads);
+void gemm_avx2(const GemmArgs& g, int threads);
+}  // namespace detail
+
+void gemm_isa(Isa isa, float* C, const float* A, const float* B, int M, int N, int K, bool trans_a,
+              bool trans_b, bool accumulate) {
+    assert(M >= 0 && N >= 0 && K >= 0);
+    const detail::GemmArgs g{C, A, B, M, N, K, trans_a, trans_b, accumulate};
+    // Small products are not worth waking the team; inside a parallel region the caller already
+    // owns the threads.
+    const double flops = 2.0 * M * N * K;
+    const int threads = (flops < kGemmMinParallelFlops || omp_in_parallel()) ? 1 : num_threads();
+    // Never run an instruction set the CPU lacks, whatever the caller asked for.
+    const Isa best = cpu_isa();
+    if (isa == Isa::Avx512 && best != Isa::Avx512) isa = best;
+    if (isa == Isa::Avx2 && best == Isa::Generic) isa = best;
+    switch (isa) {
+        case Isa::Avx512:
+            return detail::gemm_avx512(g, threads);
+        case Isa::Avx2:
+            return detail::gemm_avx2(g, threads);
+        case Isa::Generic:
+            return Driver<GenericKernel>::run(g, threads);
+    }
+}
 
 void gemm(float* C, const float* A, const float* B, int M, int N, int K, bool trans_a, bool trans_b,
           bool accumulate) {
-    gemm_naive<float>(C, A, B, M, N, K, trans_a, trans_b, accumulate);
+    gemm_isa(cpu_isa(), C, A, B, M, N, K, trans_a, trans_b, accumulate);
 }
 
 // ---- The linear layer on top of the fast gemm

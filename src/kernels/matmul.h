@@ -14,14 +14,23 @@
 // bit-identical whatever the thread count. gemm_naive is the reference it is tested against.
 #pragma once
 
+#include "kernels/cpu.h"
+
 namespace wiggle::kernels {
 
 // C (M,N) = op(A) · op(B)           when accumulate is false
 // C (M,N) += op(A) · op(B)          when accumulate is true
 // op(A) is A (M,K) or, with trans_a, Aᵀ where A is stored (K,M); likewise op(B) is B (K,N) or,
 // with trans_b, Bᵀ where B is stored (N,K).
-void gemm(float* C, const float* A, const float* B, int M, int N, int K, bool trans_a,
-          bool trans_b, bool accumulate);
+void gemm(float* C, const float* A, const float* B, int M, int N, int K, bool trans_a, bool trans_b,
+          bool accumulate);
+
+// gemm on a chosen instruction set (tests and benchmarks compare the paths); an `isa` the CPU
+// lacks is lowered to the best one it has.
+void gemm_isa(Isa isa, float* C, const float* A, const float* B, int M, int N, int K, bool trans_a,
+              bool trans_b, bool accumulate);
+// Below this many flops (2·M·N·K) gemm runs on the calling thread alone.
+inline constexpr double kGemmMinParallelFlops = 2.0e6;
 
 template <typename T>
 void gemm_naive(T* C, const T* A, const T* B, int M, int N, int K, bool trans_a, bool trans_b,

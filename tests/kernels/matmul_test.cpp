@@ -70,31 +70,105 @@ struct Shape {
 const Shape kShapes[] = {
     {1, 1, 1},    {1, 17, 5},    {7, 1, 3},       {3, 5, 1},     {13, 29, 31},
     {6, 64, 128}, {7, 65, 129},  {37, 53, 97},    {64, 48, 16},  {97, 131, 257},
-    {5, 200, 11}, {200, 5, 300}, {128, 128, 128}, {61, 1000, 7}, {300, 257, 600},
+    {5, 200, 11}, {200, 5, 300}, {128, 128, 128}, {61, 1000, 7}, {150, 257, 300},
 };
 
-TEST(Matmul, GemmMatchesNaiveDoubleAllTransposes) {
+// The instruction sets this CPU can run (each is tested; a missing one is simply skipped).
+std::vector<Isa> available_isas() {
+    std::vector<Isa> isas = {Isa::Generic};
+    if (cpu_isa() != Isa::Generic) isas.push_back(Isa::Avx2);
+    if (cpu_isa() == Isa::Avx512) isas.push_back(Isa::Avx512);
+    return isas;
+}
+
+TEST(Matmul, GemmMatchesNaiveDoubleAllTransposesEveryIsa) {
     for (const Shape& s : kShapes) {
         const auto A = random_floats(static_cast<size_t>(s.M) * s.K, 1);
         const auto B = random_floats(static_cast<size_t>(s.K) * s.N, 2);
         const auto C0 = random_floats(static_cast<size_t>(s.M) * s.N, 3);
+        const auto Ad = to_double(A), Bd = to_double(B);
         for (int ta = 0; ta < 2; ta++) {
             for (int tb = 0; tb < 2; tb++) {
                 for (int acc = 0; acc < 2; acc++) {
-                    std::vector<float> got = C0;
-                    gemm(got.data(), A.data(), B.data(), s.M, s.N, s.K, ta, tb, acc);
                     std::vector<double> want = to_double(C0);
-                    const auto Ad = to_double(A), Bd = to_double(B);
                     gemm_naive<double>(want.data(), Ad.data(), Bd.data(), s.M, s.N, s.K, ta, tb,
                                        acc);
-                    expect_close(got, want, s.K,
-                                 "gemm M=" + std::to_string(s.M) + " N=" + std::to_string(s.N) +
-                                     " K=" + std::to_string(s.K) + " ta=" + std::to_string(ta) +
-                                     " tb=" + std::to_string(tb) + " acc=" + std::to_string(acc));
+                    for (Isa isa : available_isas()) {
+                        std::vector<float> got = C0;
+                        gemm_isa(isa, got.data(), A.data(), B.data(), s.M, s.N, s.K, ta, tb, acc);
+                        expect_close(got, want, s.K,
+                                     std::string("gemm ") + isa_name(isa) +
+                                         " M=" + std::to_string(s.M) + " N=" + std::to_string(s.N) +
+                                         " K=" + std::to_string(s.K) + " ta=" + std::to_string(ta) +
+                                         " tb=" + std::to_string(tb) +
+                                         " acc=" + std::to_string(acc));
+                    }
                 }
             }
         }
     }
+}
+
+// The naive float kernel agrees with the double one too (it is the twin the GPT's tests may use).
+TEST(Matmul, NaiveFloatMatchesNaiveDouble) {
+    const int M = 37, N = 41, K = 129;
+    const auto A = random_floats(static_cast<size_t>(M) * K, 21);
+    const auto B = random_floats(static_cast<size_t>(K) * N, 22);
+    std::vector<float> got(static_cast<size_t>(M) * N);
+    std::vector<double> want(got.size());
+    gemm_naive<float>(got.data(), A.data(), B.data(), M, N, K, false, false, false);
+    gemm_naive<double>(want.data(), to_double(A).data(), to_double(B).data(), M, N, K, false, false,
+                       false);
+    expect_close(got, want, K, "gemm_naive<float>");
+}
+
+// 1 and 2 threads give the same bits: no kernel splits a sum across threads. Shapes large enough
+// to be threaded, with edges in every dimension and several K blocks.
+TEST(Matmul, OneAndTwoThreadsGiveIdenticalBits) {
+    const Shape shapes[] = {
+        {768, 384, 128}, {131, 67, 700}, {5, 1000, 300}, {1000, 5, 300}, {20, 1100, 40}};
+    const int saved = num_threads();
+    for (const Shape& s : shapes) {
+        const auto A = random_floats(static_cast<size_t>(s.M) * s.K, 31);
+        const auto B = random_floats(static_cast<size_t>(s.K) * s.N, 32);
+        const auto C0 = random_floats(static_cast<size_t>(s.M) * s.N, 33);
+        for (Isa isa : available_isas()) {
+            for (int ta = 0; ta < 2; ta++) {
+                for (int tb = 0; tb < 2; tb++) {
+                    std::vector<float> c1 = C0, c2 = C0;
+                    set_num_threads(1);
+                    gemm_isa(isa, c1.data(), A.data(), B.data(), s.M, s.N, s.K, ta, tb, true);
+                    set_num_threads(2);
+                    gemm_isa(isa, c2.data(), A.data(), B.data(), s.M, s.N, s.K, ta, tb, true);
+                    EXPECT_EQ(0, std::memcmp(c1.data(), c2.data(), c1.size() * sizeof(float)))
+                        << isa_name(isa) << " M=" << s.M << " N=" << s.N << " K=" << s.K
+                        << " ta=" << ta << " tb=" << tb;
+                }
+            }
+        }
+    }
+    // the linear layer too
+    const int M = 256, K = 130, N = 390;
+    const auto inp = random_floats(static_cast<size_t>(M) * K, 34);
+    const auto w = random_floats(static_cast<size_t>(N) * K, 35);
+    const auto bias = random_floats(N, 36);
+    const auto dout = random_floats(static_cast<size_t>(M) * N, 37);
+    std::vector<float> out[2], dinp[2], dw[2], db[2];
+    for (int t = 0; t < 2; t++) {
+        set_num_threads(t + 1);
+        out[t].assign(static_cast<size_t>(M) * N, 0.0f);
+        dinp[t].assign(static_cast<size_t>(M) * K, 0.5f);
+        dw[t].assign(static_cast<size_t>(N) * K, 0.25f);
+        db[t].assign(N, 0.125f);
+        matmul_forward(out[t].data(), inp.data(), w.data(), bias.data(), M, K, N);
+        matmul_backward(dinp[t].data(), dw[t].data(), db[t].data(), dout.data(), inp.data(),
+                        w.data(), M, K, N);
+    }
+    set_num_threads(saved);
+    EXPECT_EQ(out[0], out[1]);
+    EXPECT_EQ(dinp[0], dinp[1]);
+    EXPECT_EQ(dw[0], dw[1]);
+    EXPECT_EQ(db[0], db[1]);
 }
 
 TEST(Matmul, ForwardAndBackwardMatchNaiveDouble) {
