@@ -6,8 +6,9 @@
 //   // r.max_rel_error: the worst coordinate's disagreement, relative (see below)
 //
 // Central differences in double have error ~h^2 (truncation) + eps*|f|/h (rounding), so with the
-// default h = 1e-6 a correct gradient typically agrees to 1e-8 or better. This is a test oracle,
-// not a way to train: it evaluates f 2n+1 times.
+// default h = 1e-6 (scaled by |x_i| when that is above 1) a correct gradient typically agrees to
+// 1e-8 or better; where f is large and its slope tiny (saturated tanh), raise `floor`. This is a
+// test oracle, not a way to train: it evaluates f 2n+1 times.
 #pragma once
 
 #include <algorithm>
@@ -61,7 +62,10 @@ GradCheck grad_check(F&& f, std::span<const double> point, double h = 1e-6, doub
         for (size_t j = 0; j < n; ++j) r.analytic[j] = x[j].grad();
     }
     for (size_t i = 0; i < n; ++i) {
-        const double up = point[i] + h, down = point[i] - h;  // divide by the step taken, not 2h
+        // The step grows with |x_i| (a fixed 1e-6 would vanish next to 1e8), and we divide by the
+        // step actually taken after rounding, not by 2h.
+        const double step = h * std::max(1.0, std::fabs(point[i]));
+        const double up = point[i] + step, down = point[i] - step;
         r.numerical[i] = (eval(i, up) - eval(i, down)) / (up - down);
         const double e = grad_rel_error(r.analytic[i], r.numerical[i], floor);
         if (e > r.max_rel_error || i == 0) {
