@@ -15,6 +15,7 @@
 // reference: nanoGPT model.py (karpathy/nanoGPT), llm.c train_gpt2.c.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -172,6 +173,7 @@ class Gpt {
 
     GptConfig config_;
     std::vector<ParamTensor> tensors_;
+    std::vector<std::array<size_t, 12>> layer_offsets_;  // per block, LayerParams' field order
     size_t num_params_ = 0;
     std::unique_ptr<float[], void (*)(void*)> params_, grads_, m_, v_;
     std::unique_ptr<Activations> acts_;

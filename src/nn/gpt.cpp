@@ -1,0 +1,689 @@
+// The GPT: parameter layout and init, planned activations, forward, backward, the optimizer step
+// and KV-cache inference. Reads like nanoGPT's model.py (Block.forward is the 10 lines in
+// Gpt::forward's layer loop); backward is llm.c's gpt2_backward, in reverse order of forward.
+//
+// Gradient buffers are "overwrite first": the input gradient of a linear layer is written by a
+// non-accumulating gemm, so only the few buffers whose kernel can only accumulate (the residual
+// stream, dqkv, the GELU input gradient, dlogits) are zeroed, once per use.
+#include "nn/gpt.h"
+
+#include <algorithm>
+#include <array>
+#include <cassert>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+
+#include "kernels/adamw.h"
+#include "kernels/attention.h"
+#include "kernels/dropout.h"
+#include "kernels/embedding.h"
+#include "kernels/gelu.h"
+#include "kernels/layernorm.h"
+#include "kernels/matmul.h"
+#include "kernels/softmax.h"
+#include "util/check.h"
+#include "util/py_random.h"
+
+namespace wiggle {
+
+namespace k = kernels;
+
+namespace {
+
+constexpr size_t kNone = std::numeric_limits<size_t>::max();
+constexpr size_t kAlignFloats = 16;  // 64 bytes: every tensor starts on a cache line
+
+size_t round_up(size_t n) { return (n + kAlignFloats - 1) / kAlignFloats * kAlignFloats; }
+
+// A zeroed, 64-byte aligned block of n floats.
+float* alloc_floats(size_t n) {
+    const size_t bytes = std::max<size_t>(64, round_up(n) * sizeof(float));
+    void* p = std::aligned_alloc(64, bytes);
+    WIGGLE_CHECK(p != nullptr, "use a smaller model or batch", "out of memory allocating {} MB",
+                 bytes >> 20);
+    std::memset(p, 0, bytes);
+    return static_cast<float*>(p);
+}
+
+// One block's tensors, in nanoGPT's state_dict order and LayerParams' field order.
+struct LayerTensorSpec {
+    const char* name;
+    float* LayerParams::*field;
+    bool is_bias;
+};
+constexpr std::array<LayerTensorSpec, 12> kLayerTensors = {{
+    {"ln_1.weight", &LayerParams::ln_1_weight, false},
+    {"ln_1.bias", &LayerParams::ln_1_bias, true},
+    {"attn.c_attn.weight", &LayerParams::c_attn_weight, false},
+    {"attn.c_attn.bias", &LayerParams::c_attn_bias, true},
+    {"attn.c_proj.weight", &LayerParams::attn_proj_weight, false},
+    {"attn.c_proj.bias", &LayerParams::attn_proj_bias, true},
+    {"ln_2.weight", &LayerParams::ln_2_weight, false},
+    {"ln_2.bias", &LayerParams::ln_2_bias, true},
+    {"mlp.c_fc.weight", &LayerParams::c_fc_weight, false},
+    {"mlp.c_fc.bias", &LayerParams::c_fc_bias, true},
+    {"mlp.c_proj.weight", &LayerParams::mlp_proj_weight, false},
+    {"mlp.c_proj.bias", &LayerParams::mlp_proj_bias, true},
+}};
+
+// PyTorch's shape of block tensor i (torch.nn.Linear weights are (out, in)).
+std::vector<int64_t> layer_tensor_shape(int i, int64_t C) {
+    switch (i) {
+        case 2:
+            return {3 * C, C};
+        case 3:
+            return {3 * C};
+        case 4:
+            return {C, C};
+        case 8:
+            return {4 * C, C};
+        case 9:
+            return {4 * C};
+        case 10:
+            return {C, 4 * C};
+        default:
+            return {C};  // LayerNorm weights and biases, c_proj biases
+    }
+}
+
+// residual (N) = a + b: the skip connection x + f(x).
+void residual_forward(float* out, const float* a, const float* b, size_t N) {
+    for (size_t i = 0; i < N; ++i) out[i] = a[i] + b[i];
+}
+
+// A distinct dropout seed per (model seed, training forward, site in the network).
+uint64_t dropout_seed(uint64_t base, uint64_t counter, int site) {
+    uint64_t z = base ^ (counter * 0x9E3779B97F4A7C15ull) ^ (static_cast<uint64_t>(site) << 48);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+}  // namespace
+
+void check_config(const GptConfig& c) {
+    WIGGLE_CHECK(c.vocab_size > 0, "", "vocab_size must be positive, got {}", c.vocab_size);
+    WIGGLE_CHECK(c.block_size > 0, "", "block_size must be positive, got {}", c.block_size);
+    WIGGLE_CHECK(c.n_layer > 0, "", "n_layer must be positive, got {}", c.n_layer);
+    WIGGLE_CHECK(c.n_head > 0, "", "n_head must be positive, got {}", c.n_head);
+    WIGGLE_CHECK(c.n_embd > 0, "", "n_embd must be positive, got {}", c.n_embd);
+    WIGGLE_CHECK(c.n_embd % c.n_head == 0, "pick n_embd as a multiple of n_head",
+                 "n_embd {} is not divisible by n_head {}", c.n_embd, c.n_head);
+    WIGGLE_CHECK(c.dropout >= 0.0f && c.dropout < 1.0f, "dropout is a probability like 0.1",
+                 "dropout must be in [0, 1), got {}", c.dropout);
+}
+
+// ---- Activations: planned once per (B,T) --------------------------------------------------------
+
+struct Gpt::Activations {
+    struct Layer {
+        float* ln1;       // (B,T,C)
+        float* ln1_mean;  // (B,T)
+        float* ln1_rstd;  // (B,T)
+        float* qkv;       // (B,T,3C)
+        float* atty;      // (B,T,C)  attention output, heads side by side
+        float* lse;       // (B,NH,T) softmax log-sum-exp, all attention backward keeps
+        float* res2;      // (B,T,C)  x + attn(ln_1(x))
+        float* ln2;       // (B,T,C)
+        float* ln2_mean;  // (B,T)
+        float* ln2_rstd;  // (B,T)
+        float* fch;       // (B,T,4C) c_fc output, GELU input
+        float* fch_gelu;  // (B,T,4C)
+        float* res3;      // (B,T,C)  res2 + mlp(ln_2(res2)): the block's output
+    };
+    int B = 0, T = 0;
+    size_t capacity = 0;  // floats allocated
+    std::unique_ptr<float[], void (*)(void*)> mem{nullptr, std::free};
+
+    float* encoded;  // (B,T,C) wte[tok] + wpe[t]
+    std::vector<Layer> layers;
+    float* lnf;       // (B,T,C)
+    float* lnf_mean;  // (B,T)
+    float* lnf_rstd;  // (B,T)
+    float* logits;    // (B,T,V)
+    float* losses;    // (B,T)
+    float* proj;      // (B,T,C) a c_proj output before its residual add (not kept)
+    // backward scratch, reused by every layer
+    float* dres;     // (B,T,C) gradient of the residual stream
+    float* dbtc;     // (B,T,C)
+    float* dbtc2;    // (B,T,C)
+    float* dqkv;     // (B,T,3C)
+    float* dbt4c;    // (B,T,4C)
+    float* dbt4c2;   // (B,T,4C)
+    float* dlogits;  // (B,T,V)
+    float* dlosses;  // (B,T)
+
+    // What backward needs from the forward it differentiates.
+    std::vector<int> tokens, targets;
+    int num_targets = 0;  // non-ignored targets in the mean
+    bool has_targets = false;
+    bool dropout_on = false;
+    uint64_t dropout_counter = 0;
+
+    // Assigns every pointer for (B,T) from base (or only counts, with base null); returns floats.
+    size_t layout(const GptConfig& cfg, int B_, int T_, float* base) {
+        const size_t BT = static_cast<size_t>(B_) * T_, C = cfg.n_embd, V = cfg.vocab_size;
+        size_t off = 0;
+        auto take = [&](float*& p, size_t n) {
+            p = base ? base + off : nullptr;
+            off += round_up(n);
+        };
+        take(encoded, BT * C);
+        layers.resize(cfg.n_layer);
+        for (Layer& l : layers) {
+            take(l.ln1, BT * C);
+            take(l.ln1_mean, BT);
+            take(l.ln1_rstd, BT);
+            take(l.qkv, BT * 3 * C);
+            take(l.atty, BT * C);
+            take(l.lse, BT * cfg.n_head);
+            take(l.res2, BT * C);
+            take(l.ln2, BT * C);
+            take(l.ln2_mean, BT);
+            take(l.ln2_rstd, BT);
+            take(l.fch, BT * 4 * C);
+            take(l.fch_gelu, BT * 4 * C);
+            take(l.res3, BT * C);
+        }
+        take(lnf, BT * C);
+        take(lnf_mean, BT);
+        take(lnf_rstd, BT);
+        take(logits, BT * V);
+        take(losses, BT);
+        take(proj, BT * C);
+        take(dres, BT * C);
+        take(dbtc, BT * C);
+        take(dbtc2, BT * C);
+        take(dqkv, BT * 3 * C);
+        take(dbt4c, BT * 4 * C);
+        take(dbt4c2, BT * 4 * C);
+        take(dlogits, BT * V);
+        take(dlosses, BT);
+        return off;
+    }
+};
+
+// ---- The KV cache: keys and values of the context, per layer ----------------------------------
+
+struct Gpt::KvCache {
+    std::vector<int> context;  // the tokens whose keys and values are cached (≤ block_size)
+    std::unique_ptr<float[], void (*)(void*)> mem{nullptr, std::free};
+    float* k;  // (L, block_size, C)
+    float* v;  // (L, block_size, C)
+    // scratch for up to block_size new rows
+    float *x, *ln, *mean, *rstd, *qkv, *atty, *proj, *fch, *fch_gelu, *att, *logits;
+
+    explicit KvCache(const GptConfig& cfg) {
+        const size_t L = cfg.n_layer, T = cfg.block_size, C = cfg.n_embd;
+        size_t off = 0;
+        std::vector<std::pair<float**, size_t>> parts = {
+            {&k, L * T * C},
+            {&v, L * T * C},
+            {&x, T * C},
+            {&ln, T * C},
+            {&mean, T},
+            {&rstd, T},
+            {&qkv, T * 3 * C},
+            {&atty, T * C},
+            {&proj, T * C},
+            {&fch, T * 4 * C},
+            {&fch_gelu, T * 4 * C},
+            {&att, T},
+            {&logits, static_cast<size_t>(cfg.vocab_size)}};
+        for (auto& [p, n] : parts) off += round_up(n);
+        mem.reset(alloc_floats(off));
+        off = 0;
+        for (auto& [p, n] : parts) {
+            *p = mem.get() + off;
+            off += round_up(n);
+        }
+    }
+};
+
+// ---- Construction: parameter layout and nanoGPT's init -----------------------------------------
+
+Gpt::Gpt(const GptConfig& config, uint64_t seed)
+    : config_(config),
+      params_(nullptr, std::free),
+      grads_(nullptr, std::free),
+      m_(nullptr, std::free),
+      v_(nullptr, std::free),
+      acts_(std::make_unique<Activations>()),
+      cache_(nullptr) {
+    check_config(config_);
+    const int64_t C = config_.n_embd, V = config_.vocab_size;
+    auto add = [&](std::string name, std::vector<int64_t> shape) {
+        ParamTensor t;
+        t.name = std::move(name);
+        t.numel = 1;
+        for (int64_t d : shape) t.numel *= static_cast<size_t>(d);
+        t.decay = shape.size() >= 2;
+        t.shape = std::move(shape);
+        t.offset = num_params_;
+        num_params_ += t.numel;
+        tensors_.push_back(std::move(t));
+    };
+    add("transformer.wte.weight", {V, C});
+    add("transformer.wpe.weight", {config_.block_size, C});
+    layer_offsets_.resize(config_.n_layer);
+    for (int l = 0; l < config_.n_layer; ++l) {
+        for (size_t i = 0; i < kLayerTensors.size(); ++i) {
+            if (kLayerTensors[i].is_bias && !config_.bias) {
+                layer_offsets_[l][i] = kNone;
+                continue;
+            }
+            layer_offsets_[l][i] = num_params_;
+            add(fmt::format("transformer.h.{}.{}", l, kLayerTensors[i].name),
+                layer_tensor_shape(static_cast<int>(i), C));
+        }
+    }
+    add("transformer.ln_f.weight", {C});
+    if (config_.bias) add("transformer.ln_f.bias", {C});
+
+    params_.reset(alloc_floats(num_params_));
+    grads_.reset(alloc_floats(num_params_));
+    m_.reset(alloc_floats(num_params_));
+    v_.reset(alloc_floats(num_params_));
+    dropout_seed_ = seed ^ 0xD1B54A32D192ED03ull;
+    init_weights(seed);
+}
+
+Gpt::~Gpt() = default;
+Gpt::Gpt(Gpt&&) noexcept = default;
+Gpt& Gpt::operator=(Gpt&&) noexcept = default;
+
+void Gpt::init_weights(uint64_t seed) {
+    // nanoGPT's _init_weights: Linear and Embedding weights ~ N(0, 0.02), biases 0; LayerNorm
+    // weight 1, bias 0; then the residual projections (c_proj) ~ N(0, 0.02/√(2·n_layer)), so the
+    // residual stream's variance does not grow with depth (GPT-2 paper).
+    PyRandom rng(seed);
+    const double residual_std = 0.02 / std::sqrt(2.0 * config_.n_layer);
+    for (const ParamTensor& t : tensors_) {
+        float* p = params_.get() + t.offset;
+        const bool is_ln = t.name.find(".ln_") != std::string::npos;
+        const bool is_bias = t.name.ends_with(".bias");
+        if (is_bias) {
+            std::fill(p, p + t.numel, 0.0f);
+        } else if (is_ln) {
+            std::fill(p, p + t.numel, 1.0f);
+        } else {
+            const double std = t.name.ends_with("c_proj.weight") ? residual_std : 0.02;
+            for (size_t i = 0; i < t.numel; ++i) p[i] = static_cast<float>(rng.gauss(0.0, std));
+        }
+    }
+}
+
+// ---- Views
+// ---------------------------------------------------------------------------------------
+
+std::span<float> Gpt::params() { return {params_.get(), num_params_}; }
+std::span<const float> Gpt::params() const { return {params_.get(), num_params_}; }
+std::span<float> Gpt::grads() { return {grads_.get(), num_params_}; }
+std::span<float> Gpt::adam_m() { return {m_.get(), num_params_}; }
+std::span<float> Gpt::adam_v() { return {v_.get(), num_params_}; }
+
+const ParamTensor& Gpt::param_tensor(std::string_view name) const {
+    for (const ParamTensor& t : tensors_) {
+        if (t.name == name) return t;
+    }
+    WIGGLE_CHECK(false,
+                 "names follow nanoGPT's state_dict, e.g. transformer.h.0.attn.c_attn.weight",
+                 "the model has no parameter named '{}'", name);
+    std::abort();  // unreachable: WIGGLE_CHECK exits
+}
+
+std::span<float> Gpt::param(std::string_view name) {
+    const ParamTensor& t = param_tensor(name);
+    return {params_.get() + t.offset, t.numel};
+}
+
+LayerParams Gpt::layer(int l, bool grads) {
+    assert(l >= 0 && l < config_.n_layer);
+    float* base = grads ? grads_.get() : params_.get();
+    LayerParams p{};
+    for (size_t i = 0; i < kLayerTensors.size(); ++i) {
+        const size_t off = layer_offsets_[l][i];
+        p.*(kLayerTensors[i].field) = off == kNone ? nullptr : base + off;
+    }
+    return p;
+}
+
+EmbeddingParams Gpt::embeddings(bool grads) {
+    float* base = grads ? grads_.get() : params_.get();
+    const size_t C = config_.n_embd;
+    EmbeddingParams e{};
+    e.wte = base;
+    e.wpe = base + static_cast<size_t>(config_.vocab_size) * C;
+    // ln_f is last: weight, then the bias when there is one.
+    const size_t ln_f = num_params_ - (config_.bias ? 2 * C : C);
+    e.ln_f_weight = base + ln_f;
+    e.ln_f_bias = config_.bias ? base + ln_f + C : nullptr;
+    return e;
+}
+
+// ---- Forward
+// -------------------------------------------------------------------------------------
+
+void Gpt::plan(int B, int T) {
+    Activations& a = *acts_;
+    if (a.B == B && a.T == T) return;
+    const size_t need = a.layout(config_, B, T, nullptr);
+    if (need > a.capacity) {
+        a.mem.reset(alloc_floats(need));
+        a.capacity = need;
+    }
+    a.layout(config_, B, T, a.mem.get());
+    a.B = B;
+    a.T = T;
+}
+
+float Gpt::forward(const int* tokens, const int* targets, int B, int T) {
+    WIGGLE_CHECK(B > 0 && T > 0, "", "batch {} and time {} must be positive", B, T);
+    WIGGLE_CHECK(T <= config_.block_size, "crop the context to block_size",
+                 "sequence length {} exceeds block_size {}", T, config_.block_size);
+    const int C = config_.n_embd, V = config_.vocab_size, NH = config_.n_head;
+    const int BT = B * T;
+    for (int i = 0; i < BT; ++i) {
+        WIGGLE_CHECK(tokens[i] >= 0 && tokens[i] < V, "", "token {} out of the vocabulary [0, {})",
+                     tokens[i], V);
+        if (targets) {
+            WIGGLE_CHECK(targets[i] >= -1 && targets[i] < V, "", "target {} out of range [-1, {})",
+                         targets[i], V);
+        }
+    }
+    plan(B, T);
+    Activations& a = *acts_;
+    a.tokens.assign(tokens, tokens + BT);
+    a.has_targets = targets != nullptr;
+    if (targets) a.targets.assign(targets, targets + BT);
+    a.dropout_on = training_ && config_.dropout > 0.0f;
+    if (a.dropout_on) a.dropout_counter = ++dropout_counter_;
+    const float p = a.dropout_on ? config_.dropout : 0.0f;
+    auto seed = [&](int site) { return dropout_seed(dropout_seed_, a.dropout_counter, site); };
+    const size_t BTC = static_cast<size_t>(BT) * C;
+
+    const EmbeddingParams e = embeddings();
+    k::encoder_forward(a.encoded, tokens, e.wte, e.wpe, B, T, C);  // wte(idx) + wpe(pos)
+    if (a.dropout_on) k::dropout_forward(a.encoded, a.encoded, p, seed(0), static_cast<int>(BTC));
+
+    const float* x = a.encoded;  // the residual stream
+    for (int l = 0; l < config_.n_layer; ++l) {
+        const LayerParams w = layer(l);
+        Activations::Layer& s = a.layers[l];
+        // x = x + attn(ln_1(x))
+        k::layernorm_forward(s.ln1, s.ln1_mean, s.ln1_rstd, x, w.ln_1_weight, w.ln_1_bias, BT, C);
+        k::matmul_forward(s.qkv, s.ln1, w.c_attn_weight, w.c_attn_bias, BT, C, 3 * C);
+        k::attention_forward(s.atty, s.lse, s.qkv, B, T, C, NH, p, seed(1 + 3 * l));
+        k::matmul_forward(a.proj, s.atty, w.attn_proj_weight, w.attn_proj_bias, BT, C, C);
+        if (a.dropout_on) k::dropout_forward(a.proj, a.proj, p, seed(2 + 3 * l), int(BTC));
+        residual_forward(s.res2, x, a.proj, BTC);
+        // x = x + mlp(ln_2(x))
+        k::layernorm_forward(s.ln2, s.ln2_mean, s.ln2_rstd, s.res2, w.ln_2_weight, w.ln_2_bias, BT,
+                             C);
+        k::matmul_forward(s.fch, s.ln2, w.c_fc_weight, w.c_fc_bias, BT, C, 4 * C);
+        k::gelu_forward(s.fch_gelu, s.fch, BT * 4 * C);
+        k::matmul_forward(a.proj, s.fch_gelu, w.mlp_proj_weight, w.mlp_proj_bias, BT, 4 * C, C);
+        if (a.dropout_on) k::dropout_forward(a.proj, a.proj, p, seed(3 + 3 * l), int(BTC));
+        residual_forward(s.res3, s.res2, a.proj, BTC);
+        x = s.res3;
+    }
+    k::layernorm_forward(a.lnf, a.lnf_mean, a.lnf_rstd, x, e.ln_f_weight, e.ln_f_bias, BT, C);
+    k::matmul_forward(a.logits, a.lnf, e.wte, nullptr, BT, C, V);  // lm_head, tied to wte
+
+    if (!targets) return std::numeric_limits<float>::quiet_NaN();
+    k::crossentropy_forward(a.losses, a.logits, targets, BT, V);
+    // The mean over non-ignored targets, summed in order in double (thread-count independent).
+    double sum = 0.0;
+    int n = 0;
+    for (int i = 0; i < BT; ++i) {
+        if (targets[i] >= 0) {
+            sum += a.losses[i];
+            ++n;
+        }
+    }
+    a.num_targets = n;
+    return n > 0 ? static_cast<float>(sum / n) : 0.0f;
+}
+
+std::span<const float> Gpt::logits() const {
+    const Activations& a = *acts_;
+    return {a.logits, static_cast<size_t>(a.B) * a.T * config_.vocab_size};
+}
+
+// ---- Backward
+// ------------------------------------------------------------------------------------
+
+void Gpt::zero_grad() { std::memset(grads_.get(), 0, num_params_ * sizeof(float)); }
+
+void Gpt::backward() {
+    Activations& a = *acts_;
+    assert(a.B > 0 && a.has_targets && "backward needs a forward with targets");
+    const int B = a.B, T = a.T, BT = B * T;
+    const int C = config_.n_embd, V = config_.vocab_size, NH = config_.n_head;
+    const size_t BTC = static_cast<size_t>(BT) * C;
+    const float p = a.dropout_on ? config_.dropout : 0.0f;
+    auto seed = [&](int site) { return dropout_seed(dropout_seed_, a.dropout_counter, site); };
+    // gradient of a dropout site: through the mask into scratch, or the identity when off
+    auto dropout_back = [&](const float* dout, float* scratch, int site) -> const float* {
+        if (!a.dropout_on) return dout;
+        std::memset(scratch, 0, BTC * sizeof(float));
+        k::dropout_backward(scratch, dout, p, seed(site), static_cast<int>(BTC));
+        return scratch;
+    };
+    const EmbeddingParams e = embeddings(), de = embeddings(true);
+
+    // loss = mean over the non-ignored targets: dloss/dlosses[i] = 1/n
+    const float dmean = a.num_targets > 0 ? 1.0f / static_cast<float>(a.num_targets) : 0.0f;
+    for (int i = 0; i < BT; ++i) a.dlosses[i] = a.targets[i] >= 0 ? dmean : 0.0f;
+    std::memset(a.dlogits, 0, static_cast<size_t>(BT) * V * sizeof(float));
+    k::crossentropy_backward(a.dlogits, a.logits, a.targets.data(), a.dlosses, BT, V);
+    // logits = lnf · wteᵀ
+    k::matmul_backward(nullptr, de.wte, nullptr, a.dlogits, a.lnf, e.wte, BT, C, V);
+    k::gemm(a.dbtc, a.dlogits, e.wte, BT, C, V, false, false, /*accumulate=*/false);  // dlnf
+    std::memset(a.dres, 0, BTC * sizeof(float));
+    const float* x_last = a.layers.back().res3;
+    k::layernorm_backward(a.dres, de.ln_f_weight, de.ln_f_bias, a.dbtc, x_last, e.ln_f_weight,
+                          a.lnf_mean, a.lnf_rstd, BT, C);
+
+    // a.dres now holds the gradient of the residual stream at the top; each block adds to it
+    // what flows back through its branches (the skip connection passes it through unchanged).
+    for (int l = config_.n_layer - 1; l >= 0; --l) {
+        const LayerParams w = layer(l), dw = layer(l, true);
+        const Activations::Layer& s = a.layers[l];
+        const float* x = l == 0 ? a.encoded : a.layers[l - 1].res3;
+
+        // res3 = res2 + dropout(mlp_proj(gelu(c_fc(ln_2(res2)))))
+        const float* dproj = dropout_back(a.dres, a.dbtc2, 3 + 3 * l);
+        k::matmul_backward(nullptr, dw.mlp_proj_weight, dw.mlp_proj_bias, dproj, s.fch_gelu,
+                           w.mlp_proj_weight, BT, 4 * C, C);
+        k::gemm(a.dbt4c, dproj, w.mlp_proj_weight, BT, 4 * C, C, false, false, false);
+        std::memset(a.dbt4c2, 0, BTC * 4 * sizeof(float));
+        k::gelu_backward(a.dbt4c2, s.fch, a.dbt4c, BT * 4 * C);
+        k::matmul_backward(nullptr, dw.c_fc_weight, dw.c_fc_bias, a.dbt4c2, s.ln2, w.c_fc_weight,
+                           BT, C, 4 * C);
+        k::gemm(a.dbtc, a.dbt4c2, w.c_fc_weight, BT, C, 4 * C, false, false, false);  // dln2
+        k::layernorm_backward(a.dres, dw.ln_2_weight, dw.ln_2_bias, a.dbtc, s.res2, w.ln_2_weight,
+                              s.ln2_mean, s.ln2_rstd, BT, C);
+
+        // res2 = x + dropout(attn_proj(attention(c_attn(ln_1(x)))))
+        dproj = dropout_back(a.dres, a.dbtc2, 2 + 3 * l);
+        k::matmul_backward(nullptr, dw.attn_proj_weight, dw.attn_proj_bias, dproj, s.atty,
+                           w.attn_proj_weight, BT, C, C);
+        k::gemm(a.dbtc, dproj, w.attn_proj_weight, BT, C, C, false, false, false);  // datty
+        std::memset(a.dqkv, 0, BTC * 3 * sizeof(float));
+        k::attention_backward(a.dqkv, a.dbtc, s.qkv, s.atty, s.lse, B, T, C, NH, p,
+                              seed(1 + 3 * l));
+        k::matmul_backward(nullptr, dw.c_attn_weight, dw.c_attn_bias, a.dqkv, s.ln1,
+                           w.c_attn_weight, BT, C, 3 * C);
+        k::gemm(a.dbtc, a.dqkv, w.c_attn_weight, BT, C, 3 * C, false, false, false);  // dln1
+        k::layernorm_backward(a.dres, dw.ln_1_weight, dw.ln_1_bias, a.dbtc, x, w.ln_1_weight,
+                              s.ln1_mean, s.ln1_rstd, BT, C);
+    }
+    // encoded = dropout(wte[tokens] + wpe[t])
+    const float* dencoded = dropout_back(a.dres, a.dbtc2, 0);
+    k::encoder_backward(de.wte, de.wpe, dencoded, a.tokens.data(), B, T, C, V);
+}
+
+// ---- The optimizer step
+// --------------------------------------------------------------------------
+
+float Gpt::grad_norm() const {
+    return static_cast<float>(
+        std::sqrt(k::sum_squares(grads_.get(), static_cast<int>(num_params_))));
+}
+
+float Gpt::step(float lr, const AdamWOptions& opts) {
+    const float norm = grad_norm();
+    if (opts.grad_clip > 0.0f) {
+        // torch.nn.utils.clip_grad_norm_: scale by max_norm/(norm + 1e-6) when that is below 1
+        const float coef = opts.grad_clip / (norm + 1e-6f);
+        if (coef < 1.0f) k::scale(grads_.get(), coef, static_cast<int>(num_params_));
+    }
+    ++adam_t_;
+    // One AdamW call per run of consecutive tensors with the same decay setting.
+    size_t i = 0;
+    while (i < tensors_.size()) {
+        size_t j = i + 1;
+        while (j < tensors_.size() && tensors_[j].decay == tensors_[i].decay) ++j;
+        const size_t off = tensors_[i].offset;
+        const size_t n = tensors_[j - 1].offset + tensors_[j - 1].numel - off;
+        k::adamw_update(params_.get() + off, m_.get() + off, v_.get() + off, grads_.get() + off,
+                        static_cast<int>(n), lr, opts.beta1, opts.beta2, opts.eps,
+                        tensors_[i].decay ? opts.weight_decay : 0.0f, adam_t_);
+        i = j;
+    }
+    return norm;
+}
+
+float Gpt::train_step(const int* tokens, const int* targets, int B, int T, float lr,
+                      const AdamWOptions& opts) {
+    zero_grad();
+    const float loss = forward(tokens, targets, B, T);
+    backward();
+    step(lr, opts);
+    return loss;
+}
+
+float Gpt::evaluate(const int* tokens, const int* targets, int B, int T) {
+    const bool was_training = training_;
+    training_ = false;
+    const float loss = forward(tokens, targets, B, T);
+    training_ = was_training;
+    return loss;
+}
+
+// ---- Inference
+// -----------------------------------------------------------------------------------
+
+std::span<const float> Gpt::next_logits(const int* tokens, int n) {
+    WIGGLE_CHECK(n > 0, "give at least one token of context", "empty context");
+    const int T = std::min(n, config_.block_size);
+    const bool was_training = training_;
+    training_ = false;
+    forward(tokens + (n - T), nullptr, 1, T);
+    training_ = was_training;
+    const size_t V = config_.vocab_size;
+    return {acts_->logits + (T - 1) * V, V};
+}
+
+void Gpt::cache_reset() {
+    if (cache_) cache_->context.clear();
+}
+
+int Gpt::cache_length() const { return cache_ ? static_cast<int>(cache_->context.size()) : 0; }
+
+std::span<const float> Gpt::cache_append(const int* tokens, int n) {
+    WIGGLE_CHECK(n > 0 || cache_length() > 0, "give at least one token of context",
+                 "empty context");
+    if (!cache_) cache_ = std::make_unique<KvCache>(config_);
+    const int block = config_.block_size;
+    const int len = static_cast<int>(cache_->context.size());
+    if (len + n <= block) {
+        cache_forward(tokens, n);
+    } else {
+        // The window slides: every position changes, so recompute the cache for the last
+        // block_size tokens of the context, as nanoGPT's generate does by cropping idx.
+        std::vector<int> all = cache_->context;
+        all.insert(all.end(), tokens, tokens + n);
+        cache_->context.clear();
+        cache_forward(all.data() + (all.size() - block), block);
+    }
+    return {cache_->logits, static_cast<size_t>(config_.vocab_size)};
+}
+
+// Runs n new tokens through the model at positions len..len+n−1, attending to the cached keys
+// and values of the earlier positions, and appends their keys and values to the cache. Leaves the
+// logits after the last new token in cache_->logits.
+void Gpt::cache_forward(const int* tokens, int n) {
+    KvCache& c = *cache_;
+    const int C = config_.n_embd, V = config_.vocab_size, NH = config_.n_head, hs = C / NH;
+    const int T = config_.block_size;
+    const int pos0 = static_cast<int>(c.context.size());
+    assert(pos0 + n <= T);
+    const EmbeddingParams e = embeddings();
+    for (int i = 0; i < n; ++i) {
+        WIGGLE_CHECK(tokens[i] >= 0 && tokens[i] < V, "", "token {} out of the vocabulary [0, {})",
+                     tokens[i], V);
+        const float* te = e.wte + static_cast<size_t>(tokens[i]) * C;
+        const float* pe = e.wpe + static_cast<size_t>(pos0 + i) * C;
+        for (int j = 0; j < C; ++j) c.x[static_cast<size_t>(i) * C + j] = te[j] + pe[j];
+    }
+    const size_t nC = static_cast<size_t>(n) * C;
+    const float scale = 1.0f / std::sqrt(static_cast<float>(hs));
+    for (int l = 0; l < config_.n_layer; ++l) {
+        const LayerParams w = layer(l);
+        float* kc = c.k + static_cast<size_t>(l) * T * C;  // (T,C) keys of this layer
+        float* vc = c.v + static_cast<size_t>(l) * T * C;
+        // x = x + attn(ln_1(x))
+        k::layernorm_forward(c.ln, c.mean, c.rstd, c.x, w.ln_1_weight, w.ln_1_bias, n, C);
+        k::matmul_forward(c.qkv, c.ln, w.c_attn_weight, w.c_attn_bias, n, C, 3 * C);
+        for (int i = 0; i < n; ++i) {
+            const float* row = c.qkv + static_cast<size_t>(i) * 3 * C;
+            std::memcpy(kc + static_cast<size_t>(pos0 + i) * C, row + C, C * sizeof(float));
+            std::memcpy(vc + static_cast<size_t>(pos0 + i) * C, row + 2 * C, C * sizeof(float));
+        }
+        for (int i = 0; i < n; ++i) {
+            const int t = pos0 + i;  // this query attends to keys 0..t
+            for (int h = 0; h < NH; ++h) {
+                const float* q = c.qkv + static_cast<size_t>(i) * 3 * C + h * hs;
+                float mx = -INFINITY;
+                for (int t2 = 0; t2 <= t; ++t2) {
+                    const float* kk = kc + static_cast<size_t>(t2) * C + h * hs;
+                    float s = 0.0f;
+                    for (int d = 0; d < hs; ++d) s += q[d] * kk[d];
+                    c.att[t2] = s * scale;
+                    mx = std::max(mx, c.att[t2]);
+                }
+                float sum = 0.0f;
+                for (int t2 = 0; t2 <= t; ++t2) {
+                    c.att[t2] = std::exp(c.att[t2] - mx);
+                    sum += c.att[t2];
+                }
+                float* o = c.atty + static_cast<size_t>(i) * C + h * hs;
+                std::fill(o, o + hs, 0.0f);
+                for (int t2 = 0; t2 <= t; ++t2) {
+                    const float a = c.att[t2] / sum;
+                    const float* vv = vc + static_cast<size_t>(t2) * C + h * hs;
+                    for (int d = 0; d < hs; ++d) o[d] += a * vv[d];
+                }
+            }
+        }
+        k::matmul_forward(c.proj, c.atty, w.attn_proj_weight, w.attn_proj_bias, n, C, C);
+        residual_forward(c.x, c.x, c.proj, nC);
+        // x = x + mlp(ln_2(x))
+        k::layernorm_forward(c.ln, c.mean, c.rstd, c.x, w.ln_2_weight, w.ln_2_bias, n, C);
+        k::matmul_forward(c.fch, c.ln, w.c_fc_weight, w.c_fc_bias, n, C, 4 * C);
+        k::gelu_forward(c.fch_gelu, c.fch, n * 4 * C);
+        k::matmul_forward(c.proj, c.fch_gelu, w.mlp_proj_weight, w.mlp_proj_bias, n, 4 * C, C);
+        residual_forward(c.x, c.x, c.proj, nC);
+    }
+    // Only the last position's logits are needed for the next token.
+    const float* x_last = c.x + static_cast<size_t>(n - 1) * C;
+    k::layernorm_forward(c.ln, c.mean, c.rstd, x_last, e.ln_f_weight, e.ln_f_bias, 1, C);
+    k::matmul_forward(c.logits, c.ln, e.wte, nullptr, 1, C, V);
+    c.context.insert(c.context.end(), tokens, tokens + n);
+}
+
+}  // namespace wiggle
