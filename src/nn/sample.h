@@ -1,6 +1,7 @@
-// Sampling text from a GPT: nanoGPT's generate (temperature, top-k) plus top-p, seeded, with or
-// without the KV cache. Both paths draw the same random numbers in the same order, so with the
-// same seed they produce the same tokens (tests/nn/gpt_test.cpp checks it).
+// Sampling text from a GPT: nanoGPT's generate, with the shared TokenSampler (util/sampling.h:
+// temperature, top-k, top-p, greedy, seeded), through the KV cache or by full recompute. Both
+// paths draw the same random numbers in the same order, so with the same seed they produce the
+// same tokens (tests/nn/gpt_test.cpp checks it).
 #pragma once
 
 #include <span>
@@ -8,23 +9,14 @@
 
 #include "nn/gpt.h"
 #include "util/py_random.h"
+#include "util/sampling.h"
 
 namespace wiggle {
 
-struct SampleOptions {
-    float temperature = 1.0f;  // > 0; logits are divided by it
-    int top_k = 0;             // keep the k most likely tokens; 0 keeps all
-    float top_p = 1.0f;        // keep the smallest set whose probability reaches p; 1 keeps all
-};
-
-// Picks a token from logits (V) given a uniform draw u in [0,1): softmax(logits / temperature)
-// restricted to top-k and top-p, then the inverse CDF at u (ties broken by the lower token id).
-// temperature 0 means greedy (argmax).
-int sample_logits(std::span<const float> logits, const SampleOptions& opts, double u);
-
-// Appends n sampled tokens to prompt (non-empty) and returns prompt + samples. One rng.random()
-// per token. use_cache picks the KV-cache path or the full recompute per token.
-std::vector<int> generate(Gpt& model, std::span<const int> prompt, int n, const SampleOptions& opts,
+// Returns prompt (non-empty) followed by n sampled tokens. The model sees at most its last
+// block_size tokens, like nanoGPT's generate. use_cache picks the KV cache (O(context) per
+// token) or a full forward per token. Dropout is off in both.
+std::vector<int> generate(Gpt& model, std::span<const int> prompt, int n, TokenSampler& sampler,
                           PyRandom& rng, bool use_cache = true);
 
 }  // namespace wiggle

@@ -168,11 +168,15 @@ TEST(Gpt, KvCacheSamplesTheSameTokensAsFullRecompute) {
     Gpt model(tiny(true), 3);
     const std::vector<int> prompt = {1, 2, 3};
     // 30 new tokens with block 8: most of them go through the crop-and-recompute path.
-    for (float temperature : {1.0f, 0.0f}) {
-        SampleOptions opts{.temperature = temperature, .top_k = 5, .top_p = 0.95f};
+    for (bool greedy : {false, true}) {
+        SamplingOptions opts;
+        opts.top_k = 5;
+        opts.top_p = 0.95;
+        opts.greedy = greedy;
+        TokenSampler s1(opts), s2(opts);
         PyRandom r1(42), r2(42);
-        const std::vector<int> cached = generate(model, prompt, 30, opts, r1, true);
-        const std::vector<int> full = generate(model, prompt, 30, opts, r2, false);
+        const std::vector<int> cached = generate(model, prompt, 30, s1, r1, true);
+        const std::vector<int> full = generate(model, prompt, 30, s2, r2, false);
         EXPECT_EQ(cached, full);
         ASSERT_EQ(cached.size(), prompt.size() + 30);
     }
