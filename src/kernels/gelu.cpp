@@ -5,6 +5,11 @@
 
 #include <cmath>
 
+#include "kernels/simd_dispatch.h"
+#include "kernels/vmath.h"
+#define WIGGLE_FORCE_GENERIC
+#include "kernels/gelu_impl.h"
+
 namespace wiggle::kernels {
 
 template <typename T>
@@ -31,9 +36,18 @@ template void gelu_forward_naive<double>(double*, const double*, int);
 template void gelu_backward_naive<float>(float*, const float*, const float*, int);
 template void gelu_backward_naive<double>(double*, const double*, const double*, int);
 
-void gelu_forward(float* out, const float* inp, int N) { gelu_forward_naive(out, inp, N); }
-void gelu_backward(float* dinp, const float* inp, const float* dout, int N) {
-    gelu_backward_naive(dinp, inp, dout, N);
+WIGGLE_ISA_DECLARE(void gelu_forward(float* out, const float* inp, int N))
+WIGGLE_ISA_DECLARE(void gelu_backward(float* dinp, const float* inp, const float* dout, int N))
+WIGGLE_ISA_DECLARE(void vexp(float* out, const float* inp, int N))
+WIGGLE_ISA_DECLARE(void verf(float* out, const float* inp, int N))
+
+void gelu_forward(float* out, const float* inp, int N) {
+    WIGGLE_DISPATCH(gelu_forward, out, inp, N);
 }
+void gelu_backward(float* dinp, const float* inp, const float* dout, int N) {
+    WIGGLE_DISPATCH(gelu_backward, dinp, inp, dout, N);
+}
+void vexp(float* out, const float* inp, int N) { WIGGLE_DISPATCH(vexp, out, inp, N); }
+void verf(float* out, const float* inp, int N) { WIGGLE_DISPATCH(verf, out, inp, N); }
 
 }  // namespace wiggle::kernels

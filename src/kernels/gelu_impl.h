@@ -1,0 +1,70 @@
+// The vectorized GELU (and the array exp/erf of vmath.h), compiled once per instruction set by
+// gelu.cpp (portable), gelu_avx2.cpp and gelu_avx512.cpp. Elementwise, so threading over blocks
+// cannot change a bit.
+#pragma once
+
+#include "kernels/simd.h"
+
+namespace wiggle::kernels::WIGGLE_ISA_NS {
+
+namespace gelu_detail {
+constexpr int kBlock = 4096;           // elements per OpenMP work item
+constexpr int kParallelMin = 1 << 15;  // below this, one thread is faster than waking another
+
+inline vf gelu(vf x) {
+    const vf cdf = vmul(vset1(0.5f), vadd(vset1(1.0f), verf(vmul(x, vset1(0.70710678118654752f)))));
+    return vmul(x, cdf);
+}
+// gelu'(x) = Φ(x) + x·φ(x).
+inline vf gelu_grad(vf x) {
+    const vf cdf = vmul(vset1(0.5f), vadd(vset1(1.0f), verf(vmul(x, vset1(0.70710678118654752f)))));
+    const vf pdf = vmul(vexp(vmul(vset1(-0.5f), vmul(x, x))), vset1(0.39894228040143267794f));
+    return vfma(x, pdf, cdf);
+}
+}  // namespace gelu_detail
+
+void gelu_forward(float* out, const float* inp, int N) {
+    using namespace gelu_detail;
+    const int blocks = (N + kBlock - 1) / kBlock;
+#pragma omp parallel for schedule(static) if (N >= kParallelMin)
+    for (int blk = 0; blk < blocks; ++blk) {
+        const int end = (blk + 1) * kBlock < N ? (blk + 1) * kBlock : N;
+        int i = blk * kBlock;
+        for (; i + kW <= end; i += kW) vstore(out + i, gelu(vload(inp + i)));
+        if (i < end) vstore_n(out + i, gelu(vload_n(inp + i, end - i)), end - i);
+    }
+}
+
+void gelu_backward(float* dinp, const float* inp, const float* dout, int N) {
+    using namespace gelu_detail;
+    const int blocks = (N + kBlock - 1) / kBlock;
+#pragma omp parallel for schedule(static) if (N >= kParallelMin)
+    for (int blk = 0; blk < blocks; ++blk) {
+        const int end = (blk + 1) * kBlock < N ? (blk + 1) * kBlock : N;
+        int i = blk * kBlock;
+        for (; i + kW <= end; i += kW) {
+            vstore(dinp + i, vfma(gelu_grad(vload(inp + i)), vload(dout + i), vload(dinp + i)));
+        }
+        if (i < end) {
+            const int n = end - i;
+            vstore_n(
+                dinp + i,
+                vfma(gelu_grad(vload_n(inp + i, n)), vload_n(dout + i, n), vload_n(dinp + i, n)),
+                n);
+        }
+    }
+}
+
+void vexp(float* out, const float* inp, int N) {
+    int i = 0;
+    for (; i + kW <= N; i += kW) vstore(out + i, vexp(vload(inp + i)));
+    if (i < N) vstore_n(out + i, vexp(vload_n(inp + i, N - i)), N - i);
+}
+
+void verf(float* out, const float* inp, int N) {
+    int i = 0;
+    for (; i + kW <= N; i += kW) vstore(out + i, verf(vload(inp + i)));
+    if (i < N) vstore_n(out + i, verf(vload_n(inp + i, N - i)), N - i);
+}
+
+}  // namespace wiggle::kernels::WIGGLE_ISA_NS

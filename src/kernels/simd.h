@@ -1,0 +1,261 @@
+// The SIMD vocabulary of the non-matmul kernels: one set of names (vf, kW, vload, vfma, vexp,
+// verf, ...) implemented for AVX-512, AVX2+FMA or portable C++ (8 lanes in a plain array), picked
+// by the flags of the file that includes it. Everything lands in namespace
+// wiggle::kernels::WIGGLE_ISA_NS (avx512 / avx2 / generic), so the three builds of a kernel are
+// three different symbols and the dispatcher (simd_dispatch.h) picks one with cpu_isa().
+// Baseline files define WIGGLE_FORCE_GENERIC before including this, whatever -march says.
+// Internal to src/kernels. Not a general SIMD library: only what the kernels here need.
+//
+// exp: Cody–Waite reduction (Cephes's two-part ln2) and Cephes's degree-6 polynomial, scaled by
+// 2^n in two halves so overflow gives inf and underflow goes through the subnormals to 0.
+// erf: x·P(x²) on |x| < 1 and 1 − exp(−x²)·G(|x| − 2.46) on 1 ≤ |x| ≤ 3.92 (erf rounds to ±1
+// beyond), both fitted by least squares in relative error (degrees 6 and 10). Within a few ulp of
+// the C library (tests/kernels/gelu_test.cpp measures it).
+// NaN inputs give NaN.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+#if !defined(WIGGLE_FORCE_GENERIC) && \
+    (defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__)))
+#include <immintrin.h>
+#endif
+
+#if !defined(WIGGLE_FORCE_GENERIC) && defined(__AVX512F__)
+#define WIGGLE_ISA_NS avx512
+#define WIGGLE_SIMD_AVX512 1
+#elif !defined(WIGGLE_FORCE_GENERIC) && defined(__AVX2__) && defined(__FMA__)
+#define WIGGLE_ISA_NS avx2
+#define WIGGLE_SIMD_AVX2 1
+#else
+#define WIGGLE_ISA_NS generic
+#define WIGGLE_SIMD_GENERIC 1
+#endif
+
+namespace wiggle::kernels::WIGGLE_ISA_NS {
+
+#if defined(WIGGLE_SIMD_AVX512)
+
+// GCC 12 warns about _mm512_undefined_ps() inside its own intrinsics (a false positive, GCC
+// bug 105593); the rest of an AVX-512 file is all intrinsics, so it is silenced there.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+using vf = __m512;
+constexpr int kW = 16;
+inline vf vzero() { return _mm512_setzero_ps(); }
+inline vf vset1(float a) { return _mm512_set1_ps(a); }
+inline vf vload(const float* p) { return _mm512_loadu_ps(p); }
+inline void vstore(float* p, vf v) { _mm512_storeu_ps(p, v); }
+inline __mmask16 vmask(int n) { return static_cast<__mmask16>((1u << n) - 1u); }
+// The first n lanes (0 ≤ n < kW) from p, the others `fill`.
+inline vf vload_n(const float* p, int n, float fill = 0.0f) {
+    return _mm512_mask_loadu_ps(_mm512_set1_ps(fill), vmask(n), p);
+}
+inline void vstore_n(float* p, vf v, int n) { _mm512_mask_storeu_ps(p, vmask(n), v); }
+inline vf vadd(vf a, vf b) { return _mm512_add_ps(a, b); }
+inline vf vsub(vf a, vf b) { return _mm512_sub_ps(a, b); }
+inline vf vmul(vf a, vf b) { return _mm512_mul_ps(a, b); }
+inline vf vdiv(vf a, vf b) { return _mm512_div_ps(a, b); }
+inline vf vfma(vf a, vf b, vf c) { return _mm512_fmadd_ps(a, b, c); }    // a·b + c
+inline vf vfnma(vf a, vf b, vf c) { return _mm512_fnmadd_ps(a, b, c); }  // c − a·b
+// max/min return the second operand when either is NaN: callers pass the data second.
+inline vf vmax(vf a, vf b) { return _mm512_max_ps(a, b); }
+inline vf vmin(vf a, vf b) { return _mm512_min_ps(a, b); }
+inline vf vsqrt(vf a) { return _mm512_sqrt_ps(a); }
+inline vf vabs(vf a) { return _mm512_abs_ps(a); }
+inline vf vneg(vf a) { return _mm512_xor_ps(a, _mm512_set1_ps(-0.0f)); }
+inline vf vcopysign(vf mag, vf sgn) {
+    const __m512i s = _mm512_set1_epi32(INT32_MIN);
+    return _mm512_castsi512_ps(
+        _mm512_ternarylogic_epi32(_mm512_castps_si512(mag), _mm512_castps_si512(sgn), s, 0xD8));
+}
+inline vf vround(vf a) {
+    return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+// a < b ? x : y, lane by lane.
+inline vf vselect_lt(vf a, vf b, vf x, vf y) {
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_LT_OQ), y, x);
+}
+inline float vhsum(vf a) {
+    // A fixed tree: halves, then quarters, ... (the same for every call).
+    __m256 h = _mm256_add_ps(_mm512_castps512_ps256(a), _mm512_extractf32x8_ps(a, 1));
+    __m128 q = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    q = _mm_add_ps(q, _mm_movehl_ps(q, q));
+    q = _mm_add_ss(q, _mm_movehdup_ps(q));
+    return _mm_cvtss_f32(q);
+}
+inline float vhmax(vf a) { return _mm512_reduce_max_ps(a); }
+// p·2^n for integral n (as float).
+inline vf vscale2(vf p, vf n) { return _mm512_scalef_ps(p, n); }
+
+#elif defined(WIGGLE_SIMD_AVX2)
+
+using vf = __m256;
+constexpr int kW = 8;
+inline vf vzero() { return _mm256_setzero_ps(); }
+inline vf vset1(float a) { return _mm256_set1_ps(a); }
+inline vf vload(const float* p) { return _mm256_loadu_ps(p); }
+inline void vstore(float* p, vf v) { _mm256_storeu_ps(p, v); }
+inline __m256i vmask(int n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+inline vf vload_n(const float* p, int n, float fill = 0.0f) {
+    const __m256i m = vmask(n);
+    return _mm256_blendv_ps(_mm256_set1_ps(fill), _mm256_maskload_ps(p, m), _mm256_castsi256_ps(m));
+}
+inline void vstore_n(float* p, vf v, int n) { _mm256_maskstore_ps(p, vmask(n), v); }
+inline vf vadd(vf a, vf b) { return _mm256_add_ps(a, b); }
+inline vf vsub(vf a, vf b) { return _mm256_sub_ps(a, b); }
+inline vf vmul(vf a, vf b) { return _mm256_mul_ps(a, b); }
+inline vf vdiv(vf a, vf b) { return _mm256_div_ps(a, b); }
+inline vf vfma(vf a, vf b, vf c) { return _mm256_fmadd_ps(a, b, c); }
+inline vf vfnma(vf a, vf b, vf c) { return _mm256_fnmadd_ps(a, b, c); }
+inline vf vmax(vf a, vf b) { return _mm256_max_ps(a, b); }
+inline vf vmin(vf a, vf b) { return _mm256_min_ps(a, b); }
+inline vf vsqrt(vf a) { return _mm256_sqrt_ps(a); }
+inline vf vabs(vf a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
+inline vf vneg(vf a) { return _mm256_xor_ps(a, _mm256_set1_ps(-0.0f)); }
+inline vf vcopysign(vf mag, vf sgn) {
+    const vf s = _mm256_set1_ps(-0.0f);
+    return _mm256_or_ps(_mm256_andnot_ps(s, mag), _mm256_and_ps(s, sgn));
+}
+inline vf vround(vf a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+inline vf vselect_lt(vf a, vf b, vf x, vf y) {
+    return _mm256_blendv_ps(y, x, _mm256_cmp_ps(a, b, _CMP_LT_OQ));
+}
+inline float vhsum(vf a) {
+    __m128 q = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    q = _mm_add_ps(q, _mm_movehl_ps(q, q));
+    q = _mm_add_ss(q, _mm_movehdup_ps(q));
+    return _mm_cvtss_f32(q);
+}
+inline float vhmax(vf a) {
+    __m128 q = _mm_max_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    q = _mm_max_ps(q, _mm_movehl_ps(q, q));
+    q = _mm_max_ss(q, _mm_movehdup_ps(q));
+    return _mm_cvtss_f32(q);
+}
+// p·2^n in two halves (n in [−150, 129]) so that both 2^k are normal floats.
+inline vf vscale2(vf p, vf n) {
+    const __m256i ni = _mm256_cvtps_epi32(n);
+    const __m256i n1 = _mm256_srai_epi32(ni, 1);
+    const __m256i n2 = _mm256_sub_epi32(ni, n1);
+    const __m256i bias = _mm256_set1_epi32(127);
+    const vf s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
+    const vf s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
+    return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+}
+
+#else  // portable C++: 8 lanes in an array; the compiler vectorizes what it can.
+
+struct vf {
+    float x[8];
+};
+constexpr int kW = 8;
+#define WIGGLE_LANES(expr)                       \
+    vf r;                                        \
+    for (int i = 0; i < 8; ++i) r.x[i] = (expr); \
+    return r
+inline vf vset1(float a) { WIGGLE_LANES(a); }
+inline vf vzero() { return vset1(0.0f); }
+inline vf vload(const float* p) {
+    vf r;
+    std::memcpy(r.x, p, sizeof(r.x));
+    return r;
+}
+inline void vstore(float* p, vf v) { std::memcpy(p, v.x, sizeof(v.x)); }
+inline vf vload_n(const float* p, int n, float fill = 0.0f) { WIGGLE_LANES(i < n ? p[i] : fill); }
+inline void vstore_n(float* p, vf v, int n) {
+    for (int i = 0; i < n; ++i) p[i] = v.x[i];
+}
+inline vf vadd(vf a, vf b) { WIGGLE_LANES(a.x[i] + b.x[i]); }
+inline vf vsub(vf a, vf b) { WIGGLE_LANES(a.x[i] - b.x[i]); }
+inline vf vmul(vf a, vf b) { WIGGLE_LANES(a.x[i] * b.x[i]); }
+inline vf vdiv(vf a, vf b) { WIGGLE_LANES(a.x[i] / b.x[i]); }
+// Not fused here (no FMA in baseline x86-64): two roundings, like the naive kernels.
+inline vf vfma(vf a, vf b, vf c) { WIGGLE_LANES(a.x[i] * b.x[i] + c.x[i]); }
+inline vf vfnma(vf a, vf b, vf c) { WIGGLE_LANES(c.x[i] - a.x[i] * b.x[i]); }
+inline vf vmax(vf a, vf b) { WIGGLE_LANES(a.x[i] > b.x[i] ? a.x[i] : b.x[i]); }
+inline vf vmin(vf a, vf b) { WIGGLE_LANES(a.x[i] < b.x[i] ? a.x[i] : b.x[i]); }
+inline vf vsqrt(vf a) { WIGGLE_LANES(__builtin_sqrtf(a.x[i])); }
+inline vf vabs(vf a) { WIGGLE_LANES(__builtin_fabsf(a.x[i])); }
+inline vf vneg(vf a) { WIGGLE_LANES(-a.x[i]); }
+inline vf vcopysign(vf m, vf s) { WIGGLE_LANES(__builtin_copysignf(m.x[i], s.x[i])); }
+// Round to nearest even for |a| < 2²² (the callers' range) without libm.
+inline vf vround(vf a) { WIGGLE_LANES((a.x[i] + 12582912.0f) - 12582912.0f); }
+inline vf vselect_lt(vf a, vf b, vf x, vf y) { WIGGLE_LANES(a.x[i] < b.x[i] ? x.x[i] : y.x[i]); }
+inline float vhsum(vf a) {
+    return ((a.x[0] + a.x[4]) + (a.x[2] + a.x[6])) + ((a.x[1] + a.x[5]) + (a.x[3] + a.x[7]));
+}
+inline float vhmax(vf a) {
+    float m = a.x[0];
+    for (int i = 1; i < 8; ++i) m = a.x[i] > m ? a.x[i] : m;
+    return m;
+}
+inline vf vscale2(vf p, vf n) {
+    vf r;
+    for (int i = 0; i < 8; ++i) {
+        const int k = static_cast<int>(n.x[i]), k1 = k >> 1, k2 = k - k1;
+        const uint32_t b1 = static_cast<uint32_t>(k1 + 127) << 23,
+                       b2 = static_cast<uint32_t>(k2 + 127) << 23;
+        float s1, s2;
+        std::memcpy(&s1, &b1, 4);
+        std::memcpy(&s2, &b2, 4);
+        r.x[i] = (p.x[i] * s1) * s2;
+    }
+    return r;
+}
+#undef WIGGLE_LANES
+
+#endif
+
+// e^x, within 2 ulp on [−87, 88]; 0 below about −103.3, inf above 88.72; NaN stays NaN.
+inline vf vexp(vf x) {
+    x = vmin(vset1(89.0f), vmax(vset1(-104.0f), x));  // data second: NaN passes through
+    const vf n = vround(vmul(x, vset1(1.44269504088896341f)));
+    vf r = vfnma(n, vset1(0.693359375f), x);
+    r = vfnma(n, vset1(-2.12194440e-4f), r);
+    vf p = vset1(1.9875691500e-4f);
+    p = vfma(p, r, vset1(1.3981999507e-3f));
+    p = vfma(p, r, vset1(8.3334519073e-3f));
+    p = vfma(p, r, vset1(4.1665795894e-2f));
+    p = vfma(p, r, vset1(1.6666665459e-1f));
+    p = vfma(p, r, vset1(5.0000001201e-1f));
+    p = vfma(p, vmul(r, r), vadd(r, vset1(1.0f)));
+    return vscale2(p, n);
+}
+
+// erf(x), within a few ulp everywhere.
+inline vf verf(vf x) {
+    const vf a = vabs(x);
+    // |x| < 1: x·P(x²).
+    const vf t = vmul(x, x);
+    vf ps = vset1(7.898209878e-05f);
+    ps = vfma(ps, t, vset1(-8.024353883e-04f));
+    ps = vfma(ps, t, vset1(5.190053489e-03f));
+    ps = vfma(ps, t, vset1(-2.685480937e-02f));
+    ps = vfma(ps, t, vset1(1.128361225e-01f));
+    ps = vfma(ps, t, vset1(-3.761262894e-01f));
+    ps = vfma(ps, t, vset1(1.128379226e+00f));
+    const vf small = vmul(x, ps);
+    // 1 ≤ |x| ≤ 3.92: 1 − exp(−x²)·G(|x| − 2.46); beyond, erf is ±1 in float.
+    const vf ac = vmin(vset1(3.92f), vmax(vset1(1.0f), a));
+    const vf u = vsub(ac, vset1(2.46f));
+    vf g = vset1(1.651977186e-06f);
+    g = vfma(g, u, vset1(-6.912903245e-06f));
+    g = vfma(g, u, vset1(1.691404395e-05f));
+    g = vfma(g, u, vset1(-5.921115735e-05f));
+    g = vfma(g, u, vset1(2.283200447e-04f));
+    g = vfma(g, u, vset1(-7.909775595e-04f));
+    g = vfma(g, u, vset1(2.619327744e-03f));
+    g = vfma(g, u, vset1(-8.406551555e-03f));
+    g = vfma(g, u, vset1(2.592218108e-02f));
+    g = vfma(g, u, vset1(-7.638161629e-02f));
+    g = vfma(g, u, vset1(2.138206810e-01f));
+    const vf e = vexp(vneg(vmul(ac, ac)));
+    const vf big = vcopysign(vfnma(e, g, vset1(1.0f)), x);
+    return vselect_lt(a, vset1(1.0f), small, big);
+}
+
+}  // namespace wiggle::kernels::WIGGLE_ISA_NS

@@ -1,0 +1,156 @@
+// GELU (erf form): finite differences, fast vs naive, thread invariance, PyTorch's F.gelu, and the
+// vectorized exp/erf against the C library over a wide range.
+#include "kernels/gelu.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "fixture.h"
+#include "kernels/kernel_testing.h"
+#include "kernels/vmath.h"
+
+namespace wiggle {
+namespace {
+
+using testing::all_close;
+using testing::randn;
+
+TEST(Gelu, NaiveGradientMatchesFiniteDifferences) {
+    const int N = 41;
+    auto x = randn<double>(N, 1, 3.0);
+    const auto wout = randn<double>(N, 2);
+    std::vector<double> out(N);
+    auto loss = [&] {
+        kernels::gelu_forward_naive(out.data(), x.data(), N);
+        return testing::dot(wout, out);
+    };
+    auto dx = randn<double>(N, 3);
+    const auto dx0 = dx;
+    kernels::gelu_backward_naive(dx.data(), x.data(), wout.data(), N);
+    for (int i = 0; i < N; ++i) dx[i] -= dx0[i];
+    EXPECT_TRUE(testing::grad_check(loss, x, dx));
+}
+
+TEST(Gelu, FastMatchesNaiveOnAwkwardShapes) {
+    for (int N : {1, 2, 7, 15, 16, 17, 31, 97, 1000, 4099, 65537}) {
+        SCOPED_TRACE(::testing::Message() << "N=" << N);
+        const auto x = randn(N, 5, 4.0), dout = randn(N, 6);
+        std::vector<float> out(N), out_n(N);
+        kernels::gelu_forward(out.data(), x.data(), N);
+        kernels::gelu_forward_naive(out_n.data(), x.data(), N);
+        EXPECT_TRUE(all_close(out, out_n, 2e-6, 1e-6));
+        auto dx = randn(N, 7), dx_n = dx;
+        kernels::gelu_backward(dx.data(), x.data(), dout.data(), N);
+        kernels::gelu_backward_naive(dx_n.data(), x.data(), dout.data(), N);
+        EXPECT_TRUE(all_close(dx, dx_n, 2e-6, 1e-6));
+    }
+}
+
+TEST(Gelu, ExtremeInputsStayFinite) {
+    const std::vector<float> x = {-1e30f, -1000.f, -40.f, -9.f,   -1e-30f, 0.f,
+                                  1e-30f, 9.f,     40.f,  1000.f, 1e30f};
+    const int N = static_cast<int>(x.size());
+    std::vector<float> out(N), out_n(N), dx(N, 0.f), dx_n(N, 0.f), dout(N, 1.f);
+    kernels::gelu_forward(out.data(), x.data(), N);
+    kernels::gelu_forward_naive(out_n.data(), x.data(), N);
+    kernels::gelu_backward(dx.data(), x.data(), dout.data(), N);
+    kernels::gelu_backward_naive(dx_n.data(), x.data(), dout.data(), N);
+    for (int i = 0; i < N; ++i) {
+        EXPECT_TRUE(std::isfinite(out[i]) && std::isfinite(dx[i])) << "x=" << x[i];
+    }
+    EXPECT_TRUE(all_close(out, out_n, 2e-6, 1e-30));
+    EXPECT_TRUE(all_close(dx, dx_n, 2e-6, 1e-30));
+}
+
+TEST(Gelu, ThreadCountDoesNotChangeBits) {
+    const int N = 100003;
+    const auto x = randn(N, 8, 3.0), dout = randn(N, 9);
+    testing::expect_thread_invariant([&] {
+        std::vector<float> out(N), dx(N);
+        kernels::gelu_forward(out.data(), x.data(), N);
+        kernels::gelu_backward(dx.data(), x.data(), dout.data(), N);
+        return testing::concat({out, dx});
+    });
+}
+
+TEST(Gelu, MatchesPyTorch) {
+    testing::Fixture f("kernels.safetensors");
+    const auto x = f.get<double>("gelu_x"), dout = f.get<double>("gelu_dout");
+    const int N = static_cast<int>(x.size());
+    std::vector<double> out(N), dx(N);
+    kernels::gelu_forward_naive(out.data(), x.data(), N);
+    kernels::gelu_backward_naive(dx.data(), x.data(), dout.data(), N);
+    EXPECT_TRUE(all_close(out, f.get<double>("gelu_out"), 1e-12, 1e-14));
+    EXPECT_TRUE(all_close(dx, f.get<double>("gelu_dx"), 1e-12, 1e-14));
+    const auto xf = testing::cast<float>(x), doutf = testing::cast<float>(dout);
+    std::vector<float> outf(N), dxf(N);
+    kernels::gelu_forward(outf.data(), xf.data(), N);
+    kernels::gelu_backward(dxf.data(), xf.data(), doutf.data(), N);
+    EXPECT_TRUE(all_close(outf, f.get<double>("gelu_out"), 1e-5, 1e-6));
+    EXPECT_TRUE(all_close(dxf, f.get<double>("gelu_dx"), 1e-5, 1e-6));
+}
+
+// Distance in units in the last place between two finite floats.
+int64_t ulp_distance(float a, float b) {
+    int32_t ia, ib;
+    std::memcpy(&ia, &a, 4);
+    std::memcpy(&ib, &b, 4);
+    if (ia < 0) ia = INT32_MIN - ia;
+    if (ib < 0) ib = INT32_MIN - ib;
+    return std::llabs(static_cast<int64_t>(ia) - ib);
+}
+
+// Every float on a fine grid of [lo, hi], plus the edges.
+std::vector<float> grid(float lo, float hi, int n) {
+    std::vector<float> x(n);
+    for (int i = 0; i < n; ++i)
+        x[i] = lo + (hi - lo) * static_cast<float>(i) / static_cast<float>(n - 1);
+    return x;
+}
+
+TEST(VectorMath, ExpIsWithinFewUlpOfLibm) {
+    auto x = grid(-87.0f, 88.0f, 400001);
+    const int N = static_cast<int>(x.size());
+    std::vector<float> y(N);
+    kernels::vexp(y.data(), x.data(), N);
+    int64_t worst = 0;
+    float worst_x = 0;
+    for (int i = 0; i < N; ++i) {
+        const float want = static_cast<float>(std::exp(static_cast<double>(x[i])));
+        const int64_t d = ulp_distance(y[i], want);
+        if (d > worst) worst = d, worst_x = x[i];
+    }
+    EXPECT_LE(worst, 2) << "worst at x=" << worst_x;
+    // Underflow to zero and overflow to inf, never NaN.
+    const std::vector<float> edge = {-1e30f, -104.f, -88.f, 88.7f, 89.f, 1e30f, -INFINITY};
+    std::vector<float> ye(edge.size());
+    kernels::vexp(ye.data(), edge.data(), static_cast<int>(edge.size()));
+    EXPECT_EQ(ye[0], 0.0f);
+    EXPECT_EQ(ye[1], 0.0f);
+    EXPECT_GT(ye[2], 0.0f);
+    EXPECT_TRUE(std::isinf(ye[4]) && std::isinf(ye[5]));
+    EXPECT_EQ(ye[6], 0.0f);
+}
+
+TEST(VectorMath, ErfIsWithinFewUlpOfLibm) {
+    auto x = grid(-10.0f, 10.0f, 400001);
+    for (float v : {0.0f, -0.0f, 1e-30f, -1e-30f, 1e-8f, 3.9f, 4.0f, 100.f, -100.f, 1e30f, -1e30f})
+        x.push_back(v);
+    const int N = static_cast<int>(x.size());
+    std::vector<float> y(N);
+    kernels::verf(y.data(), x.data(), N);
+    int64_t worst = 0;
+    float worst_x = 0;
+    for (int i = 0; i < N; ++i) {
+        const float want = static_cast<float>(std::erf(static_cast<double>(x[i])));
+        const int64_t d = ulp_distance(y[i], want);
+        if (d > worst) worst = d, worst_x = x[i];
+    }
+    EXPECT_LE(worst, 4) << "worst at x=" << worst_x;
+}
+
+}  // namespace
+}  // namespace wiggle

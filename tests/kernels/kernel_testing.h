@@ -1,0 +1,97 @@
+// Helpers shared by the kernel tests: seeded random inputs, a central-difference gradient check in
+// double precision, and a "same bits whatever the thread count" check.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <random>
+#include <sstream>
+#include <vector>
+
+#include "kernels/cpu.h"
+
+namespace wiggle::testing {
+
+template <typename T = float>
+std::vector<T> randn(size_t n, uint32_t seed, double scale = 1.0, double shift = 0.0) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<double> dist(0.0, 1.0);
+    std::vector<T> v(n);
+    for (auto& x : v) x = static_cast<T>(shift + scale * dist(rng));
+    return v;
+}
+
+template <typename To, typename From>
+std::vector<To> cast(const std::vector<From>& v) {
+    return std::vector<To>(v.begin(), v.end());
+}
+
+// Checks d(loss)/dx against central differences, where loss(x) = Σ_i w_i·f(x)_i is what the
+// caller's `loss` computes and `analytic` is the backward's gradient for x. x is restored after.
+inline ::testing::AssertionResult grad_check(const std::function<double()>& loss,
+                                             std::vector<double>& x,
+                                             const std::vector<double>& analytic, double tol = 1e-6,
+                                             double h = 1e-5) {
+    if (x.size() != analytic.size()) {
+        return ::testing::AssertionFailure()
+               << "size mismatch " << x.size() << " vs " << analytic.size();
+    }
+    double max_err = 0.0;
+    std::ostringstream report;
+    int bad = 0;
+    for (size_t i = 0; i < x.size(); ++i) {
+        const double x0 = x[i];
+        x[i] = x0 + h;
+        const double lp = loss();
+        x[i] = x0 - h;
+        const double lm = loss();
+        x[i] = x0;
+        const double numeric = (lp - lm) / (2 * h);
+        const double err = std::fabs(numeric - analytic[i]) / std::max(1.0, std::fabs(numeric));
+        max_err = std::max(max_err, err);
+        if (!(err <= tol)) {
+            if (bad < 5)
+                report << "\n  [" << i << "] numeric " << numeric << ", analytic " << analytic[i];
+            ++bad;
+        }
+    }
+    if (bad == 0) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure()
+           << bad << " of " << x.size() << " gradients differ from finite differences, max error "
+           << max_err << report.str();
+}
+
+// Σ w_i·y_i: the scalar that turns a vector output into a loss for grad_check.
+inline double dot(const std::vector<double>& w, const std::vector<double>& y) {
+    double s = 0.0;
+    for (size_t i = 0; i < y.size(); ++i) s += w[i] * y[i];
+    return s;
+}
+
+// Runs `run` (which returns its outputs flattened) with 1, 2 and 3 threads and expects the same
+// bits each time.
+inline void expect_thread_invariant(const std::function<std::vector<float>()>& run) {
+    const int saved = kernels::num_threads();
+    kernels::set_num_threads(1);
+    const std::vector<float> one = run();
+    for (int threads : {2, 3}) {
+        kernels::set_num_threads(threads);
+        const std::vector<float> many = run();
+        ASSERT_EQ(one.size(), many.size());
+        EXPECT_EQ(0, std::memcmp(one.data(), many.data(), one.size() * sizeof(float)))
+            << "results differ between 1 and " << threads << " threads";
+    }
+    kernels::set_num_threads(saved);
+}
+
+// Concatenates vectors (to compare several outputs at once).
+inline std::vector<float> concat(std::initializer_list<std::vector<float>> parts) {
+    std::vector<float> out;
+    for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+    return out;
+}
+
+}  // namespace wiggle::testing
