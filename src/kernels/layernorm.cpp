@@ -6,6 +6,11 @@
 #include "kernels/layernorm.h"
 
 #include <cmath>
+#include <vector>
+
+#include "kernels/simd_dispatch.h"
+#define WIGGLE_FORCE_GENERIC
+#include "kernels/layernorm_impl.h"
 
 namespace wiggle::kernels {
 
@@ -68,15 +73,32 @@ template void layernorm_backward_naive<double>(double*, double*, double*, const 
                                                const double*, const double*, const double*,
                                                const double*, int, int);
 
+WIGGLE_ISA_DECLARE(void layernorm_forward(float* out, float* mean, float* rstd, const float* inp,
+                                          const float* weight, const float* bias, int N, int C,
+                                          float eps))
+WIGGLE_ISA_DECLARE(void layernorm_backward(float* dinp, float* dweight, float* dbias,
+                                           const float* dout, const float* inp, const float* weight,
+                                           const float* mean, const float* rstd, int N, int C,
+                                           int rows_per_chunk, float* scratch))
+
 void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight,
                        const float* bias, int N, int C) {
-    layernorm_forward_naive(out, mean, rstd, inp, weight, bias, N, C);
+    WIGGLE_DISPATCH(layernorm_forward, out, mean, rstd, inp, weight, bias, N, C, kLayerNormEps);
 }
 
 void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout,
                         const float* inp, const float* weight, const float* mean, const float* rstd,
                         int N, int C) {
-    layernorm_backward_naive(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C);
+    // At most 32 chunks of rows, sized by N alone (never by the thread count), for dweight/dbias.
+    constexpr int kMaxChunks = 32;
+    const int rows_per_chunk = N < kMaxChunks ? 1 : (N + kMaxChunks - 1) / kMaxChunks;
+    const int chunks = N == 0 ? 0 : (N + rows_per_chunk - 1) / rows_per_chunk;
+    // Scratch grows once and is reused (no allocation per call in steady state).
+    thread_local std::vector<float> scratch;
+    const size_t need = 2 * static_cast<size_t>(C) * static_cast<size_t>(chunks);
+    if (scratch.size() < need) scratch.resize(need);
+    WIGGLE_DISPATCH(layernorm_backward, dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C,
+                    rows_per_chunk, scratch.data());
 }
 
 }  // namespace wiggle::kernels

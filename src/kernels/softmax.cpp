@@ -7,6 +7,10 @@
 #include <cassert>
 #include <cmath>
 
+#include "kernels/simd_dispatch.h"
+#define WIGGLE_FORCE_GENERIC
+#include "kernels/softmax_impl.h"
+
 namespace wiggle::kernels {
 
 namespace {
@@ -117,24 +121,37 @@ WIGGLE_INSTANTIATE(float)
 WIGGLE_INSTANTIATE(double)
 #undef WIGGLE_INSTANTIATE
 
+WIGGLE_ISA_DECLARE(void softmax_forward(float* probs, const float* logits, int N, int V))
+WIGGLE_ISA_DECLARE(void softmax_backward(float* dlogits, const float* probs, const float* dprobs,
+                                         int N, int V))
+WIGGLE_ISA_DECLARE(void log_softmax_forward(float* out, const float* logits, int N, int V))
+WIGGLE_ISA_DECLARE(void log_softmax_backward(float* dlogits, const float* out, const float* dout,
+                                             int N, int V))
+WIGGLE_ISA_DECLARE(void crossentropy_forward(float* losses, const float* logits, const int* targets,
+                                             int N, int V))
+WIGGLE_ISA_DECLARE(void crossentropy_backward(float* dlogits, const float* logits,
+                                              const int* targets, const float* dlosses, int N,
+                                              int V))
+
 void softmax_forward(float* probs, const float* logits, int N, int V) {
-    softmax_forward_naive(probs, logits, N, V);
+    WIGGLE_DISPATCH(softmax_forward, probs, logits, N, V);
 }
 void softmax_backward(float* dlogits, const float* probs, const float* dprobs, int N, int V) {
-    softmax_backward_naive(dlogits, probs, dprobs, N, V);
+    WIGGLE_DISPATCH(softmax_backward, dlogits, probs, dprobs, N, V);
 }
 void log_softmax_forward(float* out, const float* logits, int N, int V) {
-    log_softmax_forward_naive(out, logits, N, V);
+    WIGGLE_DISPATCH(log_softmax_forward, out, logits, N, V);
 }
 void log_softmax_backward(float* dlogits, const float* out, const float* dout, int N, int V) {
-    log_softmax_backward_naive(dlogits, out, dout, N, V);
+    WIGGLE_DISPATCH(log_softmax_backward, dlogits, out, dout, N, V);
 }
 void crossentropy_forward(float* losses, const float* logits, const int* targets, int N, int V) {
-    crossentropy_forward_naive(losses, logits, targets, N, V);
+    for (int n = 0; n < N; ++n) assert(targets[n] >= -1 && targets[n] < V);
+    WIGGLE_DISPATCH(crossentropy_forward, losses, logits, targets, N, V);
 }
 void crossentropy_backward(float* dlogits, const float* logits, const int* targets,
                            const float* dlosses, int N, int V) {
-    crossentropy_backward_naive(dlogits, logits, targets, dlosses, N, V);
+    WIGGLE_DISPATCH(crossentropy_backward, dlogits, logits, targets, dlosses, N, V);
 }
 
 }  // namespace wiggle::kernels
