@@ -1,0 +1,353 @@
+// The SVG plots: every figure is parsed by a small strict XML reader (balanced tags, quoted
+// attributes, valid entities, one <svg> root) and checked for the elements it must contain, and
+// for where the data land in pixels. When xmllint is installed it must accept the files too.
+#include "util/plot.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace wiggle::plot {
+namespace {
+
+// ---- a tiny XML reader, strict enough to catch what a renderer would reject
+
+struct Element {
+    std::string name;
+    std::map<std::string, std::string> attrs;
+    std::string text;  // the character data directly inside, entities decoded
+    std::vector<std::unique_ptr<Element>> children;
+    const Element* parent = nullptr;
+
+    std::string attr(const std::string& key) const {
+        auto it = attrs.find(key);
+        return it == attrs.end() ? std::string() : it->second;
+    }
+    // Every element below this one (depth first) that has this name and, if given, this class.
+    void find_all(const std::string& n, const std::string& cls,
+                  std::vector<const Element*>& out) const {
+        for (const auto& c : children) {
+            if (c->name == n && (cls.empty() || c->attr("class") == cls)) out.push_back(c.get());
+            c->find_all(n, cls, out);
+        }
+    }
+    std::vector<const Element*> all(const std::string& n, const std::string& cls = "") const {
+        std::vector<const Element*> out;
+        find_all(n, cls, out);
+        return out;
+    }
+};
+
+struct Parsed {
+    std::unique_ptr<Element> root;
+    std::string error;  // empty when well-formed
+};
+
+Parsed parse_xml(const std::string& s) {
+    Parsed p;
+    size_t i = 0;
+    auto fail = [&](const std::string& why) {
+        p.error = why + " at offset " + std::to_string(i);
+        p.root.reset();
+        return std::move(p);
+    };
+    auto decode = [&](const std::string& raw, std::string& out) {
+        for (size_t k = 0; k < raw.size(); ++k) {
+            if (raw[k] == '<') return false;
+            if (raw[k] != '&') {
+                out += raw[k];
+                continue;
+            }
+            const size_t semi = raw.find(';', k);
+            if (semi == std::string::npos) return false;
+            const std::string ent = raw.substr(k + 1, semi - k - 1);
+            static const std::map<std::string, char> named = {
+                {"amp", '&'}, {"lt", '<'}, {"gt", '>'}, {"quot", '"'}, {"apos", '\''}};
+            if (named.count(ent)) {
+                out += named.at(ent);
+            } else if (ent.size() > 1 && ent[0] == '#') {
+                out += '?';
+            } else {
+                return false;
+            }
+            k = semi;
+        }
+        return true;
+    };
+    auto is_name = [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == ':' ||
+               c == '.';
+    };
+    std::vector<Element*> stack;
+    if (s.compare(0, 5, "<?xml") == 0) {
+        i = s.find("?>");
+        if (i == std::string::npos) return fail("unterminated XML declaration");
+        i += 2;
+    }
+    while (i < s.size()) {
+        if (s[i] != '<') {  // character data
+            const size_t next = s.find('<', i);
+            const std::string raw =
+                s.substr(i, next == std::string::npos ? std::string::npos : next - i);
+            std::string text;
+            if (!decode(raw, text)) return fail("bad character data");
+            if (stack.empty()) {
+                if (raw.find_first_not_of(" \t\r\n") != std::string::npos)
+                    return fail("text outside the root");
+            } else {
+                stack.back()->text += text;
+            }
+            if (next == std::string::npos) break;
+            i = next;
+            continue;
+        }
+        if (s.compare(i, 4, "<!--") == 0) {
+            const size_t end = s.find("-->", i);
+            if (end == std::string::npos) return fail("unterminated comment");
+            i = end + 3;
+            continue;
+        }
+        if (s.compare(i, 2, "</") == 0) {
+            size_t k = i + 2;
+            while (k < s.size() && is_name(s[k])) ++k;
+            const std::string name = s.substr(i + 2, k - i - 2);
+            if (stack.empty() || stack.back()->name != name)
+                return fail("mismatched </" + name + ">");
+            while (k < s.size() && std::isspace(static_cast<unsigned char>(s[k]))) ++k;
+            if (k >= s.size() || s[k] != '>') return fail("bad end tag");
+            stack.pop_back();
+            i = k + 1;
+            continue;
+        }
+        // a start tag
+        size_t k = i + 1;
+        while (k < s.size() && is_name(s[k])) ++k;
+        auto e = std::make_unique<Element>();
+        e->name = s.substr(i + 1, k - i - 1);
+        if (e->name.empty()) return fail("empty tag name");
+        bool self_closing = false;
+        while (true) {
+            while (k < s.size() && std::isspace(static_cast<unsigned char>(s[k]))) ++k;
+            if (k >= s.size()) return fail("unterminated tag <" + e->name);
+            if (s[k] == '>') {
+                ++k;
+                break;
+            }
+            if (s.compare(k, 2, "/>") == 0) {
+                self_closing = true;
+                k += 2;
+                break;
+            }
+            const size_t a = k;
+            while (k < s.size() && is_name(s[k])) ++k;
+            const std::string key = s.substr(a, k - a);
+            if (key.empty() || k + 1 >= s.size() || s[k] != '=' || s[k + 1] != '"')
+                return fail("bad attribute in <" + e->name);
+            const size_t close = s.find('"', k + 2);
+            if (close == std::string::npos) return fail("unterminated attribute");
+            std::string value;
+            if (!decode(s.substr(k + 2, close - k - 2), value)) return fail("bad attribute value");
+            if (e->attrs.count(key)) return fail("duplicate attribute " + key);
+            e->attrs[key] = value;
+            k = close + 1;
+        }
+        Element* raw = e.get();
+        if (stack.empty()) {
+            if (p.root) return fail("second root element");
+            p.root = std::move(e);
+        } else {
+            raw->parent = stack.back();
+            stack.back()->children.push_back(std::move(e));
+        }
+        if (!self_closing) stack.push_back(raw);
+        i = k;
+    }
+    if (!stack.empty()) return fail("unclosed <" + stack.back()->name + ">");
+    if (!p.root) return fail("no root element");
+    return p;
+}
+
+const Element& root_of(const Parsed& p) { return *p.root; }
+
+::testing::AssertionResult well_formed_svg(const std::string& svg, Parsed& out) {
+    out = parse_xml(svg);
+    if (!out.error.empty())
+        return ::testing::AssertionFailure() << "not well-formed XML: " << out.error;
+    if (out.root->name != "svg")
+        return ::testing::AssertionFailure() << "root is <" << out.root->name << ">";
+    if (out.root->attr("xmlns") != "http://www.w3.org/2000/svg")
+        return ::testing::AssertionFailure() << "no SVG namespace";
+    return ::testing::AssertionSuccess();
+}
+
+TEST(XmlReader, RejectsWhatItShould) {  // the reader itself, on known good and bad inputs
+    EXPECT_TRUE(parse_xml("<a x=\"1\"><b/>t &amp; u</a>").error.empty());
+    EXPECT_FALSE(parse_xml("<a><b></a></b>").error.empty());
+    EXPECT_FALSE(parse_xml("<a x=1/>").error.empty());
+    EXPECT_FALSE(parse_xml("<a>AT&T</a>").error.empty());
+    EXPECT_FALSE(parse_xml("<a></a><b/>").error.empty());
+    EXPECT_FALSE(parse_xml("<a>").error.empty());
+}
+
+std::vector<std::string> texts(const Element& e) {
+    std::vector<std::string> out;
+    for (const Element* t : e.all("text")) out.push_back(t->text);
+    return out;
+}
+bool contains(const std::vector<std::string>& v, const std::string& s) {
+    return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+// ---- figures
+
+TEST(Plot, LinePlotHasAxesLabelsOnePathPerSeriesAndALegend) {
+    Figure fig("loss <train & val>");
+    fig.x_label("step").y_label("loss");
+    fig.line("train", {0, 5, 10}, {0.0, 0.5, 1.0}).line("val", {0, 5, 10}, {1.0, 0.8, 0.9});
+    Parsed p;
+    ASSERT_TRUE(well_formed_svg(fig.svg(), p));
+    const Element& svg = root_of(p);
+    EXPECT_EQ(svg.attr("width"), "640");
+    const auto series = svg.all("path", "series");
+    ASSERT_EQ(series.size(), 2u);
+    EXPECT_EQ(series[0]->attr("data-name"), "train");
+    const auto t = texts(svg);
+    EXPECT_TRUE(contains(t, "loss <train & val>")) << "the title, escaped and read back";
+    EXPECT_TRUE(contains(t, "step"));
+    EXPECT_TRUE(contains(t, "loss"));
+    EXPECT_TRUE(contains(t, "train"));
+    EXPECT_TRUE(contains(t, "val"));
+    EXPECT_TRUE(contains(t, "0") && contains(t, "10")) << "x tick labels";
+    ASSERT_EQ(svg.all("g", "legend").size(), 1u);
+    EXPECT_EQ(svg.all("g", "legend")[0]->all("text").size(), 2u);
+
+    // Where the data land: x spans the frame exactly (lines get no x padding), y is padded by 5%
+    // of its range on each side.
+    const auto frame = svg.all("g", "axes")[0]->all("rect");
+    ASSERT_EQ(frame.size(), 1u);
+    const double fx = std::stod(frame[0]->attr("x")), fy = std::stod(frame[0]->attr("y"));
+    const double fw = std::stod(frame[0]->attr("width")), fh = std::stod(frame[0]->attr("height"));
+    double x0, y0, x2, y2;
+    const std::string d = series[0]->attr("d");
+    ASSERT_EQ(std::sscanf(d.c_str(), "M%lf,%lf L%*f,%*f L%lf,%lf", &x0, &y0, &x2, &y2), 4) << d;
+    EXPECT_NEAR(x0, fx, 0.01);
+    EXPECT_NEAR(x2, fx + fw, 0.01);
+    // y range [0, 1] padded to [-0.05, 1.05]: y = 0 sits 0.05/1.1 of the height above the bottom
+    EXPECT_NEAR(y0, fy + fh - fh * 0.05 / 1.1, 0.01);
+    EXPECT_NEAR(y2, fy + fh * 0.05 / 1.1, 0.01);
+}
+
+TEST(Plot, NonFiniteAndNonPositiveOnLogAxisBreakTheLine) {
+    Figure fig("log");
+    fig.log_y().line("loss", {0, 1, 2, 3, 4}, {1.0, 0.1, NAN, 0.01, -1.0});
+    Parsed p;
+    ASSERT_TRUE(well_formed_svg(fig.svg(), p));
+    const auto series = root_of(p).all("path", "series");
+    ASSERT_EQ(series.size(), 1u);
+    const std::string d = series[0]->attr("d");
+    EXPECT_EQ(std::count(d.begin(), d.end(), 'M'), 2) << d;
+    EXPECT_EQ(std::count(d.begin(), d.end(), 'L'), 1) << d;
+    const auto t = texts(root_of(p));
+    EXPECT_TRUE(contains(t, "0.01") && contains(t, "0.1") && contains(t, "1")) << "decade ticks";
+}
+
+TEST(Plot, ScatterColorsPointsByClassWithNamedClassesInTheLegend) {
+    Figure fig("points");
+    fig.scatter({0, 1, 2, 3}, {0, 1, 0, 1}, {0, 1, 2, 1}, {"a", "b", "c"});
+    Parsed p;
+    ASSERT_TRUE(well_formed_svg(fig.svg(), p));
+    const auto groups = root_of(p).all("g", "points");
+    ASSERT_EQ(groups.size(), 1u);
+    const auto circles = groups[0]->all("circle");
+    ASSERT_EQ(circles.size(), 4u);
+    EXPECT_EQ(circles[0]->attr("fill"), hex(category_color(0)));
+    EXPECT_EQ(circles[1]->attr("fill"), hex(category_color(1)));
+    EXPECT_EQ(circles[2]->attr("fill"), hex(category_color(2)));
+    EXPECT_EQ(circles[3]->attr("fill"), circles[1]->attr("fill"));
+    const auto legend = root_of(p).all("g", "legend");
+    ASSERT_EQ(legend.size(), 1u);
+    EXPECT_EQ(legend[0]->all("circle").size(), 3u);
+}
+
+TEST(Plot, HeatmapWithColorScaleAndTokenLabels) {
+    Heatmap h;
+    h.rows = 3;
+    h.cols = 3;
+    h.values = {1, 0, 0, 0.5, 0.5, 0, 0.2, 0.3, 0.5};  // a causal attention pattern
+    h.x_min = 0, h.x_max = 3, h.y_min = 0, h.y_max = 3;
+    h.scale_label = "weight";
+    h.row_labels = {"a", "b", "&"};
+    h.col_labels = {"a", "b", "&"};
+    Figure fig("attention");
+    fig.heatmap(h);
+    Parsed p;
+    ASSERT_TRUE(well_formed_svg(fig.svg(), p));
+    const auto cells = root_of(p).all("g", "heatmap");
+    ASSERT_EQ(cells.size(), 1u);
+    // Runs of equal color merge: row 0 is 1,0,0 -> 2 rects; row 1 -> 2; row 2 -> 3.
+    EXPECT_EQ(cells[0]->all("rect").size(), 7u);
+    EXPECT_EQ(cells[0]->all("rect")[0]->attr("fill"),
+              hex(viridis(1.0)));  // the top-left cell is the max
+    EXPECT_EQ(root_of(p).all("g", "colorbar").size(), 1u);
+    const auto t = texts(root_of(p));
+    EXPECT_TRUE(contains(t, "weight"));
+    EXPECT_EQ(std::count(t.begin(), t.end(), "&"), 2) << "the token labels on both axes";
+    EXPECT_TRUE(contains(t, "0") && contains(t, "1")) << "the color scale's ends";
+}
+
+TEST(Plot, DecisionBoundaryIsACategoricalHeatmapUnderTheData) {
+    const std::vector<std::array<double, 2>> x = {{-1, -1}, {1, 1}, {-0.5, 0.5}};
+    const std::vector<int> y = {0, 1, 0};
+    const Figure fig = decision_boundary(
+        "boundary", [](double a, double) { return a > 0 ? 1 : 0; }, x, y, {"left", "right"}, 10);
+    Parsed p;
+    ASSERT_TRUE(well_formed_svg(fig.svg(), p));
+    const auto heat = root_of(p).all("g", "heatmap");
+    ASSERT_EQ(heat.size(), 1u);
+    // Each row is 5 cells of class 0 then 5 of class 1: two runs per row.
+    EXPECT_EQ(heat[0]->all("rect").size(), 20u);
+    EXPECT_EQ(root_of(p).all("g", "colorbar").size(), 0u)
+        << "classes need a legend, not a color bar";
+    EXPECT_EQ(root_of(p).all("g", "points")[0]->all("circle").size(), 3u);
+    const auto t = texts(root_of(p));
+    EXPECT_TRUE(contains(t, "left") && contains(t, "right"));
+}
+
+TEST(Plot, SaveWritesTheSvgAndXmllintAcceptsIt) {
+    Figure fig("saved");
+    fig.line("a", {0, 1}, {2, 3}).scatter({0.5}, {2.5}, {1});
+    const std::string path = ::testing::TempDir() + "wiggle_plot_test.svg";
+    fig.save(path);
+    std::ifstream f(path);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    EXPECT_EQ(ss.str(), fig.svg());
+    if (std::system("command -v xmllint >/dev/null 2>&1") != 0) {
+        GTEST_SKIP() << "xmllint not installed: only the built-in XML check ran";
+    }
+    EXPECT_EQ(std::system(("xmllint --noout " + path).c_str()), 0) << "xmllint rejected " << path;
+}
+
+TEST(PlotDeath, MismatchedSeriesAreUserErrors) {
+    Figure fig("bad");
+    EXPECT_EXIT(fig.line("a", {0, 1}, {0}), ::testing::ExitedWithCode(1),
+                "plot line 'a': 2 x values but 1 y values");
+    Heatmap h;
+    h.rows = 2;
+    h.cols = 2;
+    h.values = {1, 2, 3};
+    EXPECT_EXIT(fig.heatmap(h), ::testing::ExitedWithCode(1), "heatmap: 2x2 cells but 3 values");
+}
+
+}  // namespace
+}  // namespace wiggle::plot
