@@ -42,7 +42,8 @@ void Tape::backward(uint32_t root) {
         const double g = n.grad;
         Node& a = nodes[n.a];
         switch (n.op) {
-            case Op::Leaf: break;
+            case Op::Leaf:
+                break;
             case Op::Add:  // out = a + b
                 a.grad += g;
                 nodes[n.b].grad += g;
@@ -56,11 +57,21 @@ void Tape::backward(uint32_t root) {
                 a.grad += k * std::pow(a.data, k - 1.0) * g;
                 break;
             }
-            case Op::Exp: a.grad += n.data * g; break;                     // out = e^a
-            case Op::Log: a.grad += g / a.data; break;                     // out = ln a
-            case Op::Tanh: a.grad += (1.0 - n.data * n.data) * g; break;   // out = tanh a
-            case Op::Relu: a.grad += (n.data > 0.0 ? g : 0.0); break;      // out = max(a, 0)
-            case Op::Sigmoid: a.grad += n.data * (1.0 - n.data) * g; break;  // out = 1/(1+e^-a)
+            case Op::Exp:
+                a.grad += n.data * g;
+                break;  // out = e^a
+            case Op::Log:
+                a.grad += g / a.data;
+                break;  // out = ln a
+            case Op::Tanh:
+                a.grad += (1.0 - n.data * n.data) * g;
+                break;  // out = tanh a
+            case Op::Relu:
+                a.grad += (n.data > 0.0 ? g : 0.0);
+                break;  // out = max(a, 0)
+            case Op::Sigmoid:
+                a.grad += n.data * (1.0 - n.data) * g;
+                break;  // out = 1/(1+e^-a)
         }
     }
 }

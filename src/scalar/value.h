@@ -49,7 +49,7 @@ struct Node {
 };
 
 class Tape {
-public:
+  public:
     uint32_t push(double data, Op op, uint32_t a = 0, uint32_t b = 0) {
         nodes_.push_back(Node{data, 0.0, a, b, op});
         return static_cast<uint32_t>(nodes_.size() - 1);
@@ -71,10 +71,13 @@ public:
 
     // Reserves room for n nodes (optional: the tape grows by itself).
     void reserve(size_t n) { nodes_.reserve(n); }
+    // Nodes the tape holds without allocating; steady-state training never grows it.
+    size_t capacity() const { return nodes_.capacity(); }
 
-private:
+  private:
     std::vector<Node> nodes_;
-    size_t dirty_end_ = 0;  // computed nodes below this index may hold gradients of an earlier backward
+    // Computed nodes below this index may hold gradients of an earlier backward.
+    size_t dirty_end_ = 0;
 };
 
 // The process's tape. Constant-initialized, so using it costs no guard check.
@@ -82,7 +85,7 @@ inline Tape g_tape;
 
 // A handle to one node on the tape: 4 bytes, copied freely.
 class Value {
-public:
+  public:
     Value(double data) : id_(g_tape.push(data, Op::Leaf)) {}  // NOLINT: implicit, like micrograd
     Value(double data, Op op, Value a, Value b = Value::from_id(0))
         : id_(g_tape.push(data, op, a.id_, b.id_)) {}
@@ -102,7 +105,7 @@ public:
     Value relu() const;
     Value sigmoid() const;
 
-private:
+  private:
     struct Tag {};
     Value(uint32_t id, Tag) : id_(id) {}
     uint32_t id_;
@@ -110,13 +113,13 @@ private:
 
 // Discards, when it goes out of scope, every node made since it was constructed.
 class GraphScope {
-public:
+  public:
     GraphScope() : mark_(g_tape.size()) {}
     ~GraphScope() { g_tape.truncate(mark_); }
     GraphScope(const GraphScope&) = delete;
     GraphScope& operator=(const GraphScope&) = delete;
 
-private:
+  private:
     size_t mark_;
 };
 

@@ -253,6 +253,22 @@ TEST(Value, GraphScopeDiscardsTheStepButKeepsParameters) {
     EXPECT_EQ(g_tape.size(), base);
 }
 
+TEST(Value, SteadyStateStepsDoNotGrowTheTape) {
+    Value w = 0.3, b = -0.1;
+    size_t capacity = 0;
+    for (int step = 0; step < 50; ++step) {
+        GraphScope graph;
+        Value loss = 0.0;
+        for (int i = 0; i < 1000; ++i) loss = loss + (w * static_cast<double>(i) + b).tanh();
+        w.grad() = b.grad() = 0.0;
+        loss.backward();
+        w.data() -= 1e-4 * w.grad();
+        b.data() -= 1e-4 * b.grad();
+        if (step == 0) capacity = g_tape.capacity();
+        EXPECT_EQ(g_tape.capacity(), capacity) << "step " << step;  // no reallocation
+    }
+}
+
 #ifndef NDEBUG
 TEST(ValueDeathTest, UsingAValueAfterItsScopeEndedAsserts) {
     Value dangling = 0.0;
