@@ -1,0 +1,176 @@
+// GPT checkpoints in safetensors (checkpoint.h).
+#include "train/checkpoint.h"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <cassert>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <set>
+
+#include "train/safetensors.h"
+#include "util/check.h"
+#include "util/io.h"
+
+namespace wiggle {
+
+namespace {
+
+const char* kWrongModel =
+    "the file may come from another model; write it with `wiggle train` or "
+    "tests/pytorch_roundtrip.py";
+
+bool is_directory(const std::string& path) {
+    struct stat st;
+    return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int meta_int(const SafetensorsReader& r, const std::string& key) {
+    const auto v = r.meta(key);
+    WIGGLE_CHECK(v.has_value(), kWrongModel, "checkpoint '{}' has no '{}' in its metadata",
+                 r.path(), key);
+    int out = 0;
+    const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
+    WIGGLE_CHECK(ec == std::errc() && end == v->data() + v->size() && out > 0, kWrongModel,
+                 "checkpoint '{}': metadata '{}' is '{}', not a positive integer", r.path(), key,
+                 *v);
+    return out;
+}
+
+}  // namespace
+
+std::string vocab_to_string(const CharVocab& vocab) {
+    std::u32string chars;
+    for (int i = 0; i < vocab.size(); ++i) chars += vocab.char_of(i);
+    return encode_utf8(chars);
+}
+
+uint64_t params_hash(const Gpt& model) {
+    const auto p = model.params();
+    return fnv1a64(p.data(), p.size() * sizeof(float));
+}
+
+void save_checkpoint(const std::string& path, const Gpt& model, const CharVocab& vocab) {
+    const GptConfig& c = model.config();
+    SafetensorsWriter w;
+    w.set_metadata("format", "wiggle-gpt");
+    w.set_metadata("n_layer", std::to_string(c.n_layer));
+    w.set_metadata("n_head", std::to_string(c.n_head));
+    w.set_metadata("n_embd", std::to_string(c.n_embd));
+    w.set_metadata("block_size", std::to_string(c.block_size));
+    w.set_metadata("vocab_size", std::to_string(c.vocab_size));
+    w.set_metadata("bias", c.bias ? "true" : "false");
+    w.set_metadata("dropout", fmt::format("{}", c.dropout));
+    w.set_metadata("vocab", vocab_to_string(vocab));
+    const auto params = model.params();
+    const ParamTensor* wte = nullptr;
+    for (const ParamTensor& t : model.param_tensors()) {
+        w.add(t.name, params.data() + t.offset, t.shape);
+        if (t.name == "transformer.wte.weight") wte = &t;
+    }
+    assert(wte != nullptr);
+    w.add("lm_head.weight", params.data() + wte->offset, wte->shape);
+    w.write(path);
+}
+
+std::string resolve_checkpoint_path(const std::string& path) {
+    if (!is_directory(path)) return path;
+    for (const char* name : {"best.safetensors", "model.safetensors"}) {
+        const std::string p = path + "/" + name;
+        if (file_exists(p)) return p;
+    }
+    WIGGLE_CHECK(false, "train one with `wiggle train --out DIR`",
+                 "folder '{}' has no best.safetensors or model.safetensors", path);
+    return path;
+}
+
+LoadedModel load_checkpoint(const std::string& given, uint64_t seed) {
+    const std::string path = resolve_checkpoint_path(given);
+    const SafetensorsReader r = SafetensorsReader::open(path, "checkpoint");
+    if (auto format = r.meta("format")) {
+        WIGGLE_CHECK(*format == "wiggle-gpt", kWrongModel,
+                     "checkpoint '{}' has format '{}', expected 'wiggle-gpt'", path, *format);
+    }
+    GptConfig c;
+    c.n_layer = meta_int(r, "n_layer");
+    c.n_head = meta_int(r, "n_head");
+    c.n_embd = meta_int(r, "n_embd");
+    c.block_size = meta_int(r, "block_size");
+    c.vocab_size = meta_int(r, "vocab_size");
+    WIGGLE_CHECK(c.n_embd % c.n_head == 0, kWrongModel,
+                 "checkpoint '{}': n_embd {} is not divisible by n_head {}", path, c.n_embd,
+                 c.n_head);
+    WIGGLE_CHECK(c.n_layer <= 1024 && c.n_embd <= 65536 && c.block_size <= 65536 &&
+                     c.vocab_size <= (1 << 21),
+                 kWrongModel, "checkpoint '{}': configuration out of range", path);
+    if (auto bias = r.meta("bias")) {
+        WIGGLE_CHECK(*bias == "true" || *bias == "false", kWrongModel,
+                     "checkpoint '{}': metadata 'bias' is '{}', not true or false", path, *bias);
+        c.bias = *bias == "true";
+    } else {
+        c.bias = r.find("transformer.ln_f.bias") != nullptr;
+    }
+    if (auto dropout = r.meta("dropout")) {
+        char* end = nullptr;
+        const double d = std::strtod(dropout->c_str(), &end);
+        WIGGLE_CHECK(end == dropout->c_str() + dropout->size() && d >= 0.0 && d < 1.0, kWrongModel,
+                     "checkpoint '{}': metadata 'dropout' is '{}'", path, *dropout);
+        c.dropout = static_cast<float>(d);
+    }
+
+    // The vocabulary: distinct characters in increasing order, one per token.
+    const auto vocab_text = r.meta("vocab");
+    WIGGLE_CHECK(vocab_text.has_value(), kWrongModel,
+                 "checkpoint '{}' has no 'vocab' in its metadata", path);
+    const std::u32string chars =
+        decode_utf8(*vocab_text, fmt::format("checkpoint '{}' metadata 'vocab'", path));
+    for (size_t i = 1; i < chars.size(); ++i) {
+        WIGGLE_CHECK(chars[i - 1] < chars[i], kWrongModel,
+                     "checkpoint '{}': the 'vocab' metadata is not sorted distinct characters",
+                     path);
+    }
+    WIGGLE_CHECK(static_cast<int>(chars.size()) == c.vocab_size, kWrongModel,
+                 "checkpoint '{}': 'vocab' has {} characters but vocab_size is {}", path,
+                 chars.size(), c.vocab_size);
+
+    LoadedModel out{Gpt(c, seed), CharVocab::of_text(chars)};
+    Gpt& model = out.model;
+    const auto params = model.params();
+    std::set<std::string> known;
+    for (const ParamTensor& t : model.param_tensors()) {
+        known.insert(t.name);
+        r.read_floats(t.name, t.shape, params.data() + t.offset);
+        for (size_t i = 0; i < t.numel; ++i) {
+            WIGGLE_CHECK(std::isfinite(params[t.offset + i]), kWrongModel,
+                         "checkpoint '{}': tensor '{}' has a non-finite value at index {}", path,
+                         t.name, i);
+        }
+    }
+    const ParamTensor& wte = model.param_tensor("transformer.wte.weight");
+    if (r.find("lm_head.weight") != nullptr) {
+        known.insert("lm_head.weight");
+        const std::vector<float> head = r.read_floats("lm_head.weight", wte.shape);
+        for (size_t i = 0; i < head.size(); ++i) {
+            WIGGLE_CHECK(head[i] == params[wte.offset + i],
+                         "wiggle's GPT ties lm_head to the token embedding",
+                         "checkpoint '{}': lm_head.weight differs from transformer.wte.weight at "
+                         "index {}",
+                         path, i);
+        }
+    }
+    for (const TensorEntry& e : r.tensors()) {
+        if (known.count(e.name)) continue;
+        // nanoGPT's causal-mask buffer (without flash attention) is not a parameter.
+        const bool mask =
+            e.name.size() > 10 && e.name.ends_with(".attn.bias") && e.shape.size() == 4;
+        WIGGLE_CHECK(mask, kWrongModel,
+                     "checkpoint '{}' has tensor '{}' {}, which a GPT with n_layer {}, n_embd {}, "
+                     "bias {} does not have",
+                     path, e.name, shape_string(e.shape), c.n_layer, c.n_embd, c.bias);
+    }
+    return out;
+}
+
+}  // namespace wiggle

@@ -1,0 +1,45 @@
+// GPT checkpoints: the weights as safetensors with nanoGPT's state_dict names and PyTorch's
+// shapes (so `torch.load`-style code, or tests/pytorch_roundtrip.py, reads them), the model's
+// configuration and the character vocabulary in the file's metadata:
+//
+//   __metadata__: {"format": "wiggle-gpt", "n_layer": "4", "n_head": "4", "n_embd": "128",
+//                  "block_size": "64", "vocab_size": "65", "bias": "false", "dropout": "0",
+//                  "vocab": "\n !$&',-.3:;?ABC...xyz", "wiggle.checksum": "fnv1a64:..."}
+//
+// lm_head.weight is written too (a copy of transformer.wte.weight, as nanoGPT's state_dict has
+// both); on load it may be absent, and if present must equal wte (wiggle's GPT ties them).
+// A file written by PyTorch loads if it has these names and metadata: the config keys and
+// "vocab" (nanoGPT's mask buffers "*.attn.bias" of rank 4 are ignored).
+// The training state that --resume also needs lives beside it (train_state.h).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "data/text.h"
+#include "nn/gpt.h"
+
+namespace wiggle {
+
+// Writes `model`'s weights, config and `vocab` to `path` atomically.
+void save_checkpoint(const std::string& path, const Gpt& model, const CharVocab& vocab);
+
+struct LoadedModel {
+    Gpt model;
+    CharVocab vocab;
+};
+
+// Reads a checkpoint, checking everything (format, metadata, names, shapes, dtypes, finite
+// values, vocabulary); exits with one line naming the file and the problem otherwise.
+// `path` may also be a folder: its best.safetensors, else its model.safetensors. `seed` seeds the
+// model's dropout stream (a resumed run passes its --seed so dropout continues exactly).
+LoadedModel load_checkpoint(const std::string& path, uint64_t seed = 1337);
+std::string resolve_checkpoint_path(const std::string& path);
+
+// The vocabulary as one string of its characters in token order (the "vocab" metadata).
+std::string vocab_to_string(const CharVocab& vocab);
+
+// fnv1a64 of the parameters (the training state records it to match its model file).
+uint64_t params_hash(const Gpt& model);
+
+}  // namespace wiggle

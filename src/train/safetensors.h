@@ -1,0 +1,102 @@
+// The safetensors file format, read and written without the safetensors library, so wiggle's
+// checkpoints load in PyTorch (safetensors.torch.load_file, or tests/pytorch_roundtrip.py) and
+// PyTorch's load in wiggle.
+//
+//   [8 bytes: header length n, little-endian u64]
+//   [n bytes: JSON {"name": {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 24]}, ...,
+//              "__metadata__": {"key": "value", ...}}, padded with spaces]
+//   [the tensors' raw little-endian bytes; offsets are relative to the end of the header]
+//
+// The reader checks everything a damaged or foreign file can get wrong (truncation, a header that
+// is not JSON, offsets out of range or overlapping, sizes that disagree with shape and dtype, bytes
+// left over) and reports it on one line naming the file. Files written here also carry an FNV-1a
+// checksum of the data in their metadata ("wiggle.checksum"), verified on load, so flipped bits
+// are caught too; files without it (from PyTorch) are read unverified.
+// Not here: memory mapping, integer or boolean tensors beyond reading their header.
+// reference: https://github.com/huggingface/safetensors (format section of its README).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace wiggle {
+
+// FNV-1a, 64 bits, continuing from `h` (pass the result of a previous call to hash in parts).
+uint64_t fnv1a64(const void* data, size_t n, uint64_t h = 0xcbf29ce484222325ULL);
+
+struct TensorEntry {
+    std::string name;
+    std::string dtype;           // "F32", "F64", "F16", "BF16", "I32", ...
+    std::vector<int64_t> shape;  // PyTorch's shape
+    size_t begin = 0, end = 0;   // byte range within the data section
+    int64_t numel() const;
+};
+
+// Bytes per element of a safetensors dtype name, or 0 if the name is not one.
+int dtype_size(std::string_view dtype);
+
+// "[4, 128]"
+std::string shape_string(std::span<const int64_t> shape);
+
+class SafetensorsReader {
+  public:
+    // Reads and validates `path`; exits with one line naming the file (`what` is its role:
+    // "checkpoint") if it is not a well-formed safetensors file.
+    static SafetensorsReader open(const std::string& path, std::string_view what = "checkpoint");
+    // The same from bytes already in memory; `path` only names it in messages.
+    static SafetensorsReader parse(std::string bytes, const std::string& path,
+                                   std::string_view what = "checkpoint");
+
+    const std::string& path() const { return path_; }
+    const std::vector<TensorEntry>& tensors() const { return tensors_; }
+    const TensorEntry* find(std::string_view name) const;
+    const std::map<std::string, std::string>& metadata() const { return metadata_; }
+    std::optional<std::string> meta(const std::string& key) const;
+
+    // Copies tensor `name` into `out` as float (converting F64, F16 and BF16). Exits naming the
+    // file and the tensor if it is missing, not floating point, or its shape is not `shape`.
+    void read_floats(std::string_view name, std::span<const int64_t> shape, float* out) const;
+    std::vector<float> read_floats(std::string_view name, std::span<const int64_t> shape) const;
+    // The raw bytes of a tensor (any dtype).
+    std::string_view raw(const TensorEntry& e) const;
+
+  private:
+    std::string path_, what_;
+    std::string bytes_;
+    size_t data_start_ = 0;
+    std::vector<TensorEntry> tensors_;
+    std::map<std::string, std::string> metadata_;
+};
+
+class SafetensorsWriter {
+  public:
+    // Adds a float tensor (copied) with PyTorch's `shape`; the product of shape must be its size.
+    void add(std::string name, const float* data, std::vector<int64_t> shape);
+    // Adds a tensor of any dtype from its raw little-endian bytes (tests write odd files this way).
+    void add_raw(std::string name, std::string dtype, std::vector<int64_t> shape,
+                 std::string bytes);
+    void set_metadata(const std::string& key, std::string value) {
+        metadata_[key] = std::move(value);
+    }
+
+    // The whole file; adds "wiggle.checksum" to the metadata.
+    std::string serialize() const;
+    // serialize(), written atomically (temporary file, then rename).
+    void write(const std::string& path) const;
+
+  private:
+    struct Pending {
+        std::string name, dtype;
+        std::vector<int64_t> shape;
+        std::string bytes;
+    };
+    std::vector<Pending> tensors_;
+    std::map<std::string, std::string> metadata_;
+};
+
+}  // namespace wiggle

@@ -1,0 +1,323 @@
+// The `wiggle` command: train a character-level GPT on a text file, sample from a checkpoint,
+// evaluate a checkpoint's loss.
+//
+//   wiggle train --preset baby                  # data/tinyshakespeare.txt -> out/
+//   wiggle sample --checkpoint out -n 500       # out/best.safetensors
+//   wiggle eval --checkpoint out --split val
+//
+// Flags are parsed with CLI11; every value is then checked with WIGGLE_CHECK so a bad one gives
+// one line naming the flag and exit status 1. The work itself lives in src/train (trainer,
+// checkpoints) and src/nn (the model, sampling); this file only wires flags to it.
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "data/text.h"
+#include "kernels/cpu.h"
+#include "nn/gpt.h"
+#include "nn/sample.h"
+#include "train/checkpoint.h"
+#include "train/config.h"
+#include "train/trainer.h"
+#include "util/check.h"
+#include "util/io.h"
+#include "util/sampling.h"
+
+namespace wiggle {
+namespace {
+
+#ifndef WIGGLE_SOURCE_DIR
+#define WIGGLE_SOURCE_DIR "."
+#endif
+
+// data/tinyshakespeare.txt relative to the working folder, else to the source tree.
+std::string default_data() {
+    const std::string rel = "data/tinyshakespeare.txt";
+    if (file_exists(rel)) return rel;
+    const std::string src = std::string(WIGGLE_SOURCE_DIR) + "/" + rel;
+    return file_exists(src) ? src : rel;
+}
+
+void set_threads(int threads) {
+    WIGGLE_CHECK(threads >= 0 && threads <= 1024, "0 keeps the default (all cores)",
+                 "--threads must be 0 or more, got {}", threads);
+    if (threads > 0) kernels::set_num_threads(threads);
+}
+
+// ---- train -------------------------------------------------------------------------------------
+
+struct TrainArgs {
+    std::string preset;
+    std::map<std::string, std::string> values;  // flag -> text, for every train_fields() flag
+    bool bias = false, no_bias = false, resume = false;
+    int stop_after = 0, threads = 0;
+    std::string progress = "auto";
+};
+
+void add_train_options(CLI::App* cmd, TrainArgs& a) {
+    cmd->add_option("--preset", a.preset,
+                    "named settings: baby (4 layers, 128 wide, block 64, 2000 iterations; the "
+                    "default) or shakespeare-char (nanoGPT's GPU config); flags override them");
+    for (const TrainField& f : train_fields()) {
+        if (f.flag == "bias") continue;
+        TrainConfig defaults;
+        std::string help = f.help + " (baby: " + f.get(defaults) + ")";
+        if (f.flag == "data") help = f.help + " (default data/tinyshakespeare.txt)";
+        if (f.flag == "metrics") help = f.help;
+        cmd->add_option("--" + f.flag, a.values[f.flag], help)->type_name(f.type);
+    }
+    cmd->add_flag("--bias", a.bias, "biases in the Linears and LayerNorms");
+    cmd->add_flag("--no-bias", a.no_bias, "no biases (the default, as nanoGPT's configs)");
+    cmd->add_flag("--resume", a.resume,
+                  "continue the run in --out exactly where it stopped (settings come from its "
+                  "model.state; --iters and the logging flags may change)");
+    cmd->add_option("--stop-after", a.stop_after,
+                    "stop and save a resumable checkpoint after this many iterations");
+    cmd->add_option("--threads", a.threads, "kernel threads (0: the default, all cores)");
+    cmd->add_option("--progress", a.progress,
+                    "auto (a bar on a terminal, log lines otherwise), bar, lines or quiet");
+}
+
+int run_train(CLI::App* cmd, TrainArgs& a) {
+    set_threads(a.threads);
+    WIGGLE_CHECK(!(a.bias && a.no_bias), "", "--bias and --no-bias contradict each other");
+    WIGGLE_CHECK(a.stop_after >= 0, "0 runs to --iters", "--stop-after must be 0 or more, got {}",
+                 a.stop_after);
+    RunOptions opts;
+    opts.resume = a.resume;
+    opts.stop_after = a.stop_after;
+    if (a.progress == "auto") {
+        opts.progress = ProgressMode::Auto;
+    } else if (a.progress == "bar") {
+        opts.progress = ProgressMode::Bar;
+    } else if (a.progress == "lines") {
+        opts.progress = ProgressMode::Lines;
+    } else if (a.progress == "quiet") {
+        opts.progress = ProgressMode::Quiet;
+    } else {
+        WIGGLE_CHECK(false, "auto, bar, lines or quiet", "unknown --progress '{}'", a.progress);
+    }
+
+    auto given = [&](const std::string& flag) { return cmd->count("--" + flag) > 0; };
+    TrainConfig cfg;
+    if (a.resume) {
+        WIGGLE_CHECK(a.preset.empty(), "drop --preset: a resumed run keeps its settings",
+                     "--preset cannot be combined with --resume");
+        cfg = saved_config(given("out") ? a.values["out"] : std::string("out"));
+    } else {
+        cfg = train_preset(a.preset.empty() ? "baby" : a.preset);
+        cfg.data = default_data();
+    }
+    for (const TrainField& f : train_fields()) {
+        std::string text;
+        if (f.flag == "bias") {
+            if (!a.bias && !a.no_bias) continue;
+            text = a.bias ? "true" : "false";
+        } else {
+            if (!given(f.flag)) continue;
+            text = a.values[f.flag];
+        }
+        TrainConfig changed = cfg;
+        WIGGLE_CHECK(
+            f.set(changed, text), "see wiggle train --help", "--{} got '{}', not a {}", f.flag,
+            text, f.flag == "data" || f.flag == "out" || f.flag == "metrics" ? "path" : "number");
+        if (a.resume && !f.resumable) {
+            WIGGLE_CHECK(f.get(changed) == f.get(cfg),
+                         "a resumed run keeps its settings; train a new run in another --out",
+                         "--{} cannot change when resuming (the run was started with {}, got {})",
+                         f.flag, f.get(cfg), text);
+        }
+        cfg = changed;
+    }
+    train(cfg, opts);
+    return 0;
+}
+
+// ---- sample ------------------------------------------------------------------------------------
+
+struct SampleArgs {
+    std::string checkpoint = "out", prompt = "\n", prompt_file;
+    int num_chars = 500, top_k = 0, threads = 0;
+    double temperature = 1.0, top_p = 1.0;
+    int64_t seed = 1337;
+    bool no_cache = false, stats = false;
+};
+
+void add_sample_options(CLI::App* cmd, SampleArgs& a) {
+    cmd->add_option("--checkpoint,-c", a.checkpoint,
+                    "a .safetensors checkpoint, or a run folder (its best.safetensors)")
+        ->capture_default_str();
+    cmd->add_option("--prompt,-p", a.prompt, "text to continue (default a newline)");
+    cmd->add_option("--prompt-file", a.prompt_file, "read the prompt from this file instead");
+    cmd->add_option("--num-chars,-n", a.num_chars, "characters to generate")->capture_default_str();
+    cmd->add_option("--temperature,-t", a.temperature, "divides the logits; 0 is greedy")
+        ->capture_default_str();
+    cmd->add_option("--top-k", a.top_k, "keep the k most likely characters (0: all)")
+        ->capture_default_str();
+    cmd->add_option("--top-p", a.top_p, "keep the most likely characters up to this mass")
+        ->capture_default_str();
+    cmd->add_option("--seed", a.seed, "seed of the sampling draws")->capture_default_str();
+    cmd->add_flag("--no-cache", a.no_cache,
+                  "recompute the whole context for every character instead of using the KV cache "
+                  "(same text, slower; for benchmarks)");
+    cmd->add_flag("--stats", a.stats, "print characters/s to stderr");
+    cmd->add_option("--threads", a.threads, "kernel threads (0: the default, all cores)");
+}
+
+int run_sample(SampleArgs& a) {
+    set_threads(a.threads);
+    WIGGLE_CHECK(a.num_chars >= 0 && a.num_chars <= 100'000'000, "",
+                 "--num-chars must be 0 or more, got {}", a.num_chars);
+    WIGGLE_CHECK(std::isfinite(a.temperature) && a.temperature >= 0.0,
+                 "use a temperature like 0.8 (0 is greedy)",
+                 "--temperature must not be negative, got {}", a.temperature);
+    WIGGLE_CHECK(a.top_k >= 0, "0 keeps every character", "--top-k must be 0 or more, got {}",
+                 a.top_k);
+    WIGGLE_CHECK(a.top_p > 0.0 && a.top_p <= 1.0, "top-p is a probability like 0.9",
+                 "--top-p must be in (0, 1], got {}", a.top_p);
+    WIGGLE_CHECK(a.seed >= 0, "", "--seed must be 0 or more, got {}", a.seed);
+    const std::string prompt =
+        a.prompt_file.empty() ? a.prompt : read_file(a.prompt_file, "prompt file");
+    WIGGLE_CHECK(!prompt.empty(), "pass at least one character, e.g. --prompt 'ROMEO:'",
+                 "the prompt is empty");
+
+    LoadedModel m = load_checkpoint(a.checkpoint);
+    const std::vector<int> tokens = m.vocab.encode_utf8(prompt, "the prompt");
+    SamplingOptions opts;
+    opts.greedy = a.temperature == 0.0;
+    opts.temperature = opts.greedy ? 1.0 : a.temperature;
+    opts.top_k = a.top_k;
+    opts.top_p = a.top_p;
+    check_sampling_options(opts);
+    TokenSampler sampler(opts);
+    PyRandom rng(static_cast<uint64_t>(a.seed));
+    m.model.set_training(false);
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::vector<int> out = generate(m.model, tokens, a.num_chars, sampler, rng, !a.no_cache);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::fputs(m.vocab.decode(out).c_str(), stdout);
+    std::fputc('\n', stdout);
+    std::fflush(stdout);
+    if (a.stats) {
+        fmt::print(stderr, "sampled {} characters in {:.3f} s: {:.0f} characters/s ({})\n",
+                   a.num_chars, s, s > 0 ? a.num_chars / s : 0.0,
+                   a.no_cache ? "full recompute" : "KV cache");
+    }
+    return 0;
+}
+
+// ---- eval --------------------------------------------------------------------------------------
+
+struct EvalArgs {
+    std::string checkpoint = "out", data, split = "val";
+    int batch_size = 32, threads = 0;
+};
+
+void add_eval_options(CLI::App* cmd, EvalArgs& a) {
+    cmd->add_option("--checkpoint,-c", a.checkpoint,
+                    "a .safetensors checkpoint, or a run folder (its best.safetensors)")
+        ->capture_default_str();
+    cmd->add_option("--data", a.data, "text file (default data/tinyshakespeare.txt)");
+    cmd->add_option("--split", a.split,
+                    "val (the last 10%, as in training), train (the first 90%) or all")
+        ->capture_default_str();
+    cmd->add_option("--batch-size", a.batch_size, "windows per forward pass")
+        ->capture_default_str();
+    cmd->add_option("--threads", a.threads, "kernel threads (0: the default, all cores)");
+}
+
+int run_eval(EvalArgs& a) {
+    set_threads(a.threads);
+    WIGGLE_CHECK(a.split == "val" || a.split == "train" || a.split == "all", "val, train or all",
+                 "unknown --split '{}'", a.split);
+    WIGGLE_CHECK(a.batch_size > 0 && a.batch_size <= 65536, "pass --batch-size 1 or more",
+                 "--batch-size must be positive, got {}", a.batch_size);
+    const std::string data = a.data.empty() ? default_data() : a.data;
+    LoadedModel m = load_checkpoint(a.checkpoint);
+    const std::u32string text = load_text(data, 2);
+    std::vector<int> tokens = m.vocab.encode(text, fmt::format("data file '{}'", data));
+    // The training split: int(0.9 * len) in Python, as load_text_stream.
+    const auto n = static_cast<size_t>(0.9 * static_cast<double>(tokens.size()));
+    std::span<const int> seq(tokens);
+    if (a.split == "train") seq = seq.subspan(0, n);
+    if (a.split == "val") seq = seq.subspan(n);
+    WIGGLE_CHECK(seq.size() >= 2, "use a longer file or --split all",
+                 "the {} split of '{}' has {} characters; evaluating needs at least 2", a.split,
+                 data, seq.size());
+
+    // Non-overlapping windows of block_size predictions; the last one is padded with ignored
+    // targets (-1), so every forward has the same (B,T) and every character is predicted once.
+    const int T = m.model.config().block_size, B = a.batch_size;
+    const size_t preds = seq.size() - 1;
+    const size_t windows = (preds + T - 1) / T;
+    std::vector<int> x(size_t(B) * T), y(size_t(B) * T);
+    double total = 0.0;
+    m.model.set_training(false);
+    for (size_t w0 = 0; w0 < windows; w0 += B) {
+        std::fill(x.begin(), x.end(), 0);
+        std::fill(y.begin(), y.end(), -1);
+        size_t count = 0;
+        for (size_t b = 0; b < size_t(B) && w0 + b < windows; ++b) {
+            const size_t start = (w0 + b) * T;
+            const size_t len = std::min<size_t>(T, preds - start);
+            for (size_t t = 0; t < len; ++t) {
+                x[b * T + t] = seq[start + t];
+                y[b * T + t] = seq[start + t + 1];
+            }
+            count += len;
+        }
+        total += double(m.model.evaluate(x.data(), y.data(), B, T)) * double(count);
+    }
+    const double loss = total / double(preds);
+    fmt::print(
+        "{} loss {:.4f} (perplexity {:.3f}, {:.4f} bits/character) over {} predictions of "
+        "'{}'\n",
+        a.split, loss, std::exp(loss), loss / std::log(2.0), preds, data);
+    return 0;
+}
+
+}  // namespace
+}  // namespace wiggle
+
+int main(int argc, char** argv) {
+    using namespace wiggle;
+    CLI::App app{"wiggle: train, sample and evaluate character-level GPTs on the CPU"};
+    app.require_subcommand(1);
+    app.footer(
+        "examples:\n"
+        "  wiggle train --preset baby             # data/tinyshakespeare.txt -> out/\n"
+        "  wiggle sample --checkpoint out -n 500  # 500 characters from out/best.safetensors\n"
+        "  wiggle eval --checkpoint out           # validation loss");
+
+    TrainArgs train_args;
+    CLI::App* train_cmd = app.add_subcommand(
+        "train", "train a GPT on a text file; checkpoints, metrics and loss curve go to --out");
+    add_train_options(train_cmd, train_args);
+    SampleArgs sample_args;
+    CLI::App* sample_cmd =
+        app.add_subcommand("sample", "generate text from a checkpoint (KV-cached)");
+    add_sample_options(sample_cmd, sample_args);
+    EvalArgs eval_args;
+    CLI::App* eval_cmd =
+        app.add_subcommand("eval", "loss of a checkpoint on a text file or one of its splits");
+    add_eval_options(eval_cmd, eval_args);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        if (e.get_exit_code() == 0) return app.exit(e);  // --help
+        std::string where = "wiggle";
+        for (const CLI::App* sub : app.get_subcommands()) where += " " + sub->get_name();
+        fmt::print(stderr, "error: {} (hint: see '{} --help')\n", e.what(), where);
+        return 1;
+    }
+    if (train_cmd->parsed()) return run_train(train_cmd, train_args);
+    if (sample_cmd->parsed()) return run_sample(sample_args);
+    return run_eval(eval_args);
+}
