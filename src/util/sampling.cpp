@@ -33,20 +33,32 @@ TokenSampler::TokenSampler(const SamplingOptions& options) : options_(options) {
 }
 
 int TokenSampler::from_logits(std::span<const double> logits, PyRandom& rng) {
-    return sample(logits, true, rng);
+    const int greedy = prepare(logits, true);
+    return greedy >= 0 ? greedy : draw(rng.random());
 }
 int TokenSampler::from_logits(std::span<const float> logits, PyRandom& rng) {
-    return sample(logits, true, rng);
+    const int greedy = prepare(logits, true);
+    return greedy >= 0 ? greedy : draw(rng.random());
 }
 int TokenSampler::from_probs(std::span<const double> probs, PyRandom& rng) {
-    return sample(probs, false, rng);
+    const int greedy = prepare(probs, false);
+    return greedy >= 0 ? greedy : draw(rng.random());
 }
 int TokenSampler::from_probs(std::span<const float> probs, PyRandom& rng) {
-    return sample(probs, false, rng);
+    const int greedy = prepare(probs, false);
+    return greedy >= 0 ? greedy : draw(rng.random());
+}
+int TokenSampler::from_logits(std::span<const float> logits, double u) {
+    const int greedy = prepare(logits, true);
+    return greedy >= 0 ? greedy : draw(u);
+}
+int TokenSampler::from_probs(std::span<const float> probs, double u) {
+    const int greedy = prepare(probs, false);
+    return greedy >= 0 ? greedy : draw(u);
 }
 
 template <typename T>
-int TokenSampler::sample(std::span<const T> row, bool logits, PyRandom& rng) {
+int TokenSampler::prepare(std::span<const T> row, bool logits) {
     const size_t n = row.size();
     WIGGLE_CHECK(n > 0, "", "cannot sample from an empty row");
     const char* what = logits ? "logit" : "probability";
@@ -99,14 +111,14 @@ int TokenSampler::sample(std::span<const T> row, bool logits, PyRandom& rng) {
     if (std::all_of(weights_.begin(), weights_.end(), [](double w) { return w == 0.0; })) {
         return static_cast<int>(best);
     }
-    return draw(rng);
+    return -1;
 }
 
-int TokenSampler::draw(PyRandom& rng) {
+int TokenSampler::draw(double uniform) {
     // random.choices: cumulative weights, left to right, then bisect_right(cum, random() * total).
     double total = 0.0;
     for (double w : weights_) total += w;
-    const double u = rng.random() * total;
+    const double u = uniform * total;
     double cum = 0.0;
     int last_kept = 0;
     for (size_t i = 0; i < weights_.size(); ++i) {

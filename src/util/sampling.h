@@ -48,13 +48,18 @@ class TokenSampler {
     int from_logits(std::span<const float> logits, PyRandom& rng);
     int from_probs(std::span<const double> probs, PyRandom& rng);
     int from_probs(std::span<const float> probs, PyRandom& rng);
+    // The same with the uniform number u in [0, 1) given (rng.random() above; greedy ignores it),
+    // for callers that draw their random numbers themselves.
+    int from_logits(std::span<const float> logits, double u);
+    int from_probs(std::span<const float> probs, double u);
 
     const SamplingOptions& options() const { return options_; }
 
   private:
+    // Returns the greedy token, or -1 when a draw from weights_ is needed.
     template <typename T>
-    int sample(std::span<const T> row, bool logits, PyRandom& rng);
-    int draw(PyRandom& rng);  // from weights_ (zero = excluded)
+    int prepare(std::span<const T> row, bool logits);
+    int draw(double u);  // from weights_ (zero = excluded)
 
     SamplingOptions options_;
     std::vector<double> weights_;  // unnormalized probability of each token after filtering
