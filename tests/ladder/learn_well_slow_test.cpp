@@ -1,0 +1,47 @@
+// ladder/03_learn_well's side-by-side table (five training runs, a few seconds): every recipe
+// appears with its validation loss and accuracy, the full recipe's row agrees with its log, and
+// the full recipe's validation loss is below the runs without momentum, without a schedule and
+// with MSE (what each of those pieces buys, for the default seed).
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <map>
+#include <regex>
+#include <string>
+
+#include "run_program.h"
+
+namespace wiggle {
+namespace {
+
+TEST(LearnWell03Slow, TheTableShowsWhatEachPieceBuys) {
+    const auto r = testing::run_program("03_learn_well");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    struct Row {
+        double val_loss, val_acc, train_acc;
+    };
+    std::map<std::string, Row> rows;
+    const std::regex re(R"((.*\S) +(\d+\.\d{4}) +(\d+\.\d)% +(\d+\.\d)%)");
+    for (const std::string& line : testing::lines_of(r.out)) {
+        std::smatch m;
+        if (std::regex_match(line, m, re))
+            rows[m[1]] = {std::stod(m[2]), std::stod(m[3]), std::stod(m[4])};
+    }
+    ASSERT_EQ(rows.size(), 5u) << r.out;
+    for (const char* name : {"full recipe", "MSE instead of cross-entropy", "no momentum",
+                             "no schedule (constant lr)", "no weight decay"}) {
+        ASSERT_EQ(rows.count(name), 1u) << "missing row: " << name << "\n" << r.out;
+    }
+    const Row full = rows["full recipe"];
+    EXPECT_GE(full.val_acc, 95.0);
+    // The same numbers as the summary line above the table.
+    const size_t at = r.out.find("full recipe: train accuracy");
+    ASSERT_NE(at, std::string::npos);
+    EXPECT_EQ(std::strtod(r.out.c_str() + at + 27, nullptr), full.train_acc);
+    EXPECT_LT(full.val_loss, rows["MSE instead of cross-entropy"].val_loss);
+    EXPECT_LT(full.val_loss, rows["no momentum"].val_loss);
+    EXPECT_LT(full.val_loss, rows["no schedule (constant lr)"].val_loss);
+}
+
+}  // namespace
+}  // namespace wiggle

@@ -1,0 +1,114 @@
+// ladder/03_learn_well: runs the built program and checks its claims: at least 95% validation
+// accuracy on the 3-class spiral, the shared log-line format, the side-by-side table, a seed
+// that reproduces the run, --plot's SVGs, and a clear error for an unknown flag.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "run_program.h"
+#include "util/log.h"
+#include "xml_reader.h"
+
+namespace wiggle {
+namespace {
+
+using testing::lines_of;
+using testing::run_program;
+
+double number_after(const std::string& out, const std::string& label) {
+    const size_t at = out.find(label);
+    if (at == std::string::npos) return -1.0;
+    return std::strtod(out.c_str() + at + label.size(), nullptr);
+}
+
+std::vector<std::string> step_lines(const std::string& out) {
+    std::vector<std::string> steps;
+    for (const std::string& l : lines_of(out)) {
+        if (l.rfind("step", 0) == 0) steps.push_back(l);
+    }
+    return steps;
+}
+
+TEST(LearnWell03, ReachesAtLeast95PercentValidationAccuracyOnTheSpiral) {
+    const auto r = run_program("03_learn_well", "--no-table");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("240 train / 60 val points"), std::string::npos) << r.out;
+    EXPECT_GE(number_after(r.out, "val accuracy"), 95.0) << r.out;
+
+    // The log: the shared format, 16 measurements (steps 0, 100, ..., 1500), and the final line
+    // agrees with the summary.
+    const std::vector<std::string> steps = step_lines(r.out);
+    ASSERT_EQ(steps.size(), 16u) << r.out;
+    const std::regex re(R"(step +(\d+) loss (\S+) acc (\S+) val (\S+) val_acc (\S+) lr (\S+))");
+    for (const std::string& line : steps) {
+        std::smatch m;
+        ASSERT_TRUE(std::regex_match(line, m, re)) << line;
+        EXPECT_EQ(format_step(std::stoi(m[1]), 1500, std::stod(m[2]),
+                              {{"acc", std::stod(m[3]), 1},
+                               {"val", std::stod(m[4])},
+                               {"val_acc", std::stod(m[5]), 1},
+                               {"lr", std::stod(m[6]), 4}}),
+                  line);
+    }
+    std::smatch last;
+    ASSERT_TRUE(std::regex_match(steps.back(), last, re));
+    EXPECT_EQ(std::stod(last[5]), number_after(r.out, "val accuracy"));
+    EXPECT_LT(std::stod(last[4]), 0.2) << "the final validation cross-entropy";
+    // The schedule: warmup from a small lr, the peak, and the cosine's end.
+    std::smatch first;
+    ASSERT_TRUE(std::regex_match(steps.front(), first, re));
+    EXPECT_LT(std::stod(first[6]), 0.01);
+    EXPECT_EQ(std::stod(last[6]), 0.001);
+}
+
+TEST(LearnWell03, ASeedReproducesTheRunAndAnotherSeedAlsoReaches95) {
+    const auto a = run_program("03_learn_well", "--no-table --seed 3");
+    const auto b = run_program("03_learn_well", "--no-table --seed 3");
+    ASSERT_EQ(a.exit_code, 0) << a.err;
+    EXPECT_EQ(step_lines(a.out), step_lines(b.out));
+    EXPECT_GE(number_after(a.out, "val accuracy"), 95.0) << a.out;
+}
+
+TEST(LearnWell03, PlotWritesTheBoundaryAndTheLossCurves) {
+    const std::filesystem::path dir =
+        std::filesystem::path(::testing::TempDir()) / "wiggle_03_plots";
+    std::filesystem::remove_all(dir);
+    const auto r = run_program("03_learn_well", "--no-table --plot " + dir.string());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto read_all = [](const std::filesystem::path& p) {
+        std::ifstream f(p);
+        std::stringstream ss;
+        ss << f.rdbuf();
+        return ss.str();
+    };
+    testing::ParsedXml boundary;
+    ASSERT_TRUE(testing::well_formed_svg(read_all(dir / "03_spiral_boundary.svg"), boundary));
+    EXPECT_EQ(boundary.root->all("g", "heatmap").size(), 1u);
+    ASSERT_EQ(boundary.root->all("g", "points").size(), 1u);
+    EXPECT_EQ(boundary.root->all("g", "points")[0]->all("circle").size(), 300u);
+    EXPECT_EQ(boundary.root->all("g", "legend")[0]->all("circle").size(), 3u)
+        << "one legend entry a class";
+    testing::ParsedXml loss;
+    ASSERT_TRUE(testing::well_formed_svg(read_all(dir / "03_loss.svg"), loss));
+    EXPECT_EQ(loss.root->all("path", "series").size(), 2u);
+    if (std::system("command -v xmllint >/dev/null 2>&1") == 0) {
+        EXPECT_EQ(std::system(("xmllint --noout " + (dir / "*.svg").string()).c_str()), 0);
+    }
+}
+
+TEST(LearnWell03, AnUnknownFlagIsOneClearLineAndExitStatus1) {
+    const auto r = run_program("03_learn_well", "--momentum 0.5");
+    EXPECT_EQ(r.exit_code, 1);
+    ASSERT_EQ(lines_of(r.err).size(), 1u) << r.err;
+    EXPECT_NE(r.err.find("error: "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("--momentum"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace wiggle
