@@ -4,10 +4,16 @@
 // (Dao, 2023) for the recomputing backward dS = P∘(dP − rowsum(dO∘O)).
 #include "kernels/attention.h"
 
+#include <omp.h>
+
+#include <cassert>
 #include <cmath>
 #include <vector>
 
 #include "kernels/hash.h"
+#include "kernels/simd_dispatch.h"
+#define WIGGLE_FORCE_GENERIC
+#include "kernels/attention_impl.h"
 
 namespace wiggle::kernels {
 
@@ -140,93 +146,45 @@ template void attention_backward_naive<float>(float*, const float*, const float*
 template void attention_backward_naive<double>(double*, const double*, const double*, const double*,
                                                int, int, int, int, float, uint64_t);
 
+WIGGLE_ISA_DECLARE(void attention_forward(float* out, float* lse, const float* qkv, int B, int T,
+                                          int C, int NH, float dropout, uint64_t seed,
+                                          float* scratch, long per_thread))
+WIGGLE_ISA_DECLARE(void attention_backward(float* dqkv, const float* dout, const float* qkv,
+                                           const float* out, const float* lse, int B, int T, int C,
+                                           int NH, float dropout, uint64_t seed, float* scratch,
+                                           long per_thread))
+
+namespace {
+
+// Per-thread scratch of the fused kernels (sized for the backward, the larger, and for 16-lane
+// padding, the widest ISA): grows once, then is reused.
+float* attention_scratch(int T, int C, int NH, long* per_thread) {
+    const long hs = C / NH, hsp = (hs + 15) / 16 * 16, Tp = (T + 15) / 16 * 16;
+    const long per = 3 * T * hsp + 2 * hs * Tp + 2 * T * Tp + Tp + 4 * hsp + 64;
+    thread_local std::vector<float> scratch;
+    const size_t need = static_cast<size_t>(per) * static_cast<size_t>(omp_get_max_threads());
+    if (scratch.size() < need) scratch.resize(need);
+    *per_thread = per;
+    return scratch.data();
+}
+
+}  // namespace
+
 void attention_forward(float* out, float* lse, const float* qkv, int B, int T, int C, int NH,
                        float dropout, uint64_t seed) {
-    const int hs = C / NH;
-    const long C3 = 3L * C;
-    const float scale = 1.0f / std::sqrt(static_cast<float>(hs));
-    const float keep_scale = 1.0f / (1.0f - dropout);
-#pragma omp parallel
-    {
-        std::vector<float> s(static_cast<size_t>(T));
-#pragma omp for schedule(static)
-        for (int bh = 0; bh < B * NH; ++bh) {
-            const int b = bh / NH, h = bh % NH;
-            for (int t = 0; t < T; ++t) {
-                const float* q = qkv + (static_cast<long>(b) * T + t) * C3 + h * hs;
-                float mx = -INFINITY;
-                for (int t2 = 0; t2 <= t; ++t2) {
-                    const float* k = qkv + (static_cast<long>(b) * T + t2) * C3 + C + h * hs;
-                    float d = 0;
-                    for (int i = 0; i < hs; ++i) d += q[i] * k[i];
-                    s[t2] = d * scale;
-                    mx = s[t2] > mx ? s[t2] : mx;
-                }
-                float sum = 0;
-                for (int t2 = 0; t2 <= t; ++t2) {
-                    s[t2] = std::exp(s[t2] - mx);
-                    sum += s[t2];
-                }
-                const float inv = 1.0f / sum;
-                lse[static_cast<long>(bh) * T + t] = mx + std::log(sum);
-                float* o = out + (static_cast<long>(b) * T + t) * C + h * hs;
-                for (int i = 0; i < hs; ++i) o[i] = 0;
-                for (int t2 = 0; t2 <= t; ++t2) {
-                    float a = s[t2] * inv;
-                    if (dropout > 0.0f) {
-                        a = attention_dropout_keep(seed, b, h, t, t2, dropout) ? a * keep_scale
-                                                                               : 0.0f;
-                    }
-                    const float* v = qkv + (static_cast<long>(b) * T + t2) * C3 + 2 * C + h * hs;
-                    for (int i = 0; i < hs; ++i) o[i] += a * v[i];
-                }
-            }
-        }
-    }
+    assert(C % NH == 0 && dropout >= 0.0f && dropout < 1.0f);
+    long per = 0;
+    float* scratch = attention_scratch(T, C, NH, &per);
+    WIGGLE_DISPATCH(attention_forward, out, lse, qkv, B, T, C, NH, dropout, seed, scratch, per);
 }
 
 void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* out,
                         const float* lse, int B, int T, int C, int NH, float dropout,
                         uint64_t seed) {
-    const int hs = C / NH;
-    const long C3 = 3L * C;
-    const float scale = 1.0f / std::sqrt(static_cast<float>(hs));
-    const float keep_scale = 1.0f / (1.0f - dropout);
-#pragma omp parallel for schedule(static)
-    for (int bh = 0; bh < B * NH; ++bh) {
-        const int b = bh / NH, h = bh % NH;
-        for (int t = 0; t < T; ++t) {
-            const float* q = qkv + (static_cast<long>(b) * T + t) * C3 + h * hs;
-            float* dq = dqkv + (static_cast<long>(b) * T + t) * C3 + h * hs;
-            const float* d = dout + (static_cast<long>(b) * T + t) * C + h * hs;
-            const float* o = out + (static_cast<long>(b) * T + t) * C + h * hs;
-            const float l = lse[static_cast<long>(bh) * T + t];
-            // D = Σ_t2 p·dp = dout·out (dropout included), FlashAttention-2's rowsum(dO∘O).
-            float D = 0;
-            for (int i = 0; i < hs; ++i) D += d[i] * o[i];
-            for (int t2 = 0; t2 <= t; ++t2) {
-                const float* k = qkv + (static_cast<long>(b) * T + t2) * C3 + C + h * hs;
-                const float* v = k + C;
-                float* dk = dqkv + (static_cast<long>(b) * T + t2) * C3 + C + h * hs;
-                float* dv = dk + C;
-                float sc = 0;
-                for (int i = 0; i < hs; ++i) sc += q[i] * k[i];
-                const float p = std::exp(sc * scale - l);
-                float m = 1.0f;
-                if (dropout > 0.0f)
-                    m = attention_dropout_keep(seed, b, h, t, t2, dropout) ? keep_scale : 0.0f;
-                float dp = 0;
-                for (int i = 0; i < hs; ++i) dp += d[i] * v[i];
-                const float a = p * m;
-                const float ds = p * (dp * m - D) * scale;
-                for (int i = 0; i < hs; ++i) {
-                    dv[i] += a * d[i];
-                    dq[i] += ds * k[i];
-                    dk[i] += ds * q[i];
-                }
-            }
-        }
-    }
+    long per = 0;
+    float* scratch = attention_scratch(T, C, NH, &per);
+    WIGGLE_DISPATCH(attention_backward, dqkv, dout, qkv, out, lse, B, T, C, NH, dropout, seed,
+                    scratch, per);
 }
 
 }  // namespace wiggle::kernels

@@ -20,3 +20,16 @@ static inline float hash_uniform_keyed(uint64_t key, uint64_t index) {
 }
 
 }  // namespace wiggle::kernels
+
+namespace wiggle::kernels {
+
+// Attention dropout: one key per (seed, b, h), then one hash per (query, key) position.
+static inline uint64_t attention_dropout_key(uint64_t seed, int b, int h) {
+    return hash_key(hash_key(seed) + ((static_cast<uint64_t>(b) << 32) | static_cast<uint32_t>(h)));
+}
+static inline bool attention_keep_keyed(uint64_t key, int tq, int tk, float dropout) {
+    return hash_uniform_keyed(key, (static_cast<uint64_t>(tq) << 32) | static_cast<uint32_t>(tk)) >=
+           dropout;
+}
+
+}  // namespace wiggle::kernels

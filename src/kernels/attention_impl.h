@@ -1,0 +1,281 @@
+// The fused causal attention, compiled once per instruction set by attention.cpp (portable),
+// attention_avx2.cpp and attention_avx512.cpp. See attention.h for what it computes.
+//
+// One (b, h) at a time per thread, all in a per-thread scratch: Q, K, V (and dO) copied to rows
+// padded to whole vectors, Kᵀ and Vᵀ so that a row of scores is a sum of vector rows. Every
+// product is one primitive, rank_update: out[r] (+)= Σ_k a(r,k)·X[k] over a block of up to 4
+// rows × 4 vectors held in registers (FMA-bound, not load-bound). Causal skipping is at vector
+// granularity: a block of query rows only touches the keys up to its last row.
+// Forward: S = Q·Kᵀ (4 rows at a time), softmax in place, O = P·V; only lse is kept.
+// Backward: per block of rows, P = exp(S·scale − lse), dP = dO·Vᵀ, dS = P∘(dP∘mask − D)·scale
+// with D = rowsum(dO∘O), dQ = dS·K; then dK = dSᵀ·Q and dV = (P∘mask)ᵀ·dO from the two (T,T)
+// scratch tiles (the only place a (T,T) matrix exists, one per thread).
+#pragma once
+
+#include <omp.h>
+
+#include <cmath>
+#include <cstdint>
+
+#include "kernels/hash.h"
+#include "kernels/simd.h"
+
+namespace wiggle::kernels::WIGGLE_ISA_NS {
+
+namespace attention_detail {
+
+constexpr int kR = 4;  // rows per register block
+constexpr int kG = 4;  // vectors per register block
+
+inline int round_up(int x, int m) { return (x + m - 1) / m * m; }
+
+template <int NR, int NG>
+inline void rank_block(float* out, long ldo, const float* A, long sa_r, long sa_k, const float* X,
+                       long ldx, int k0, int k1, bool accumulate) {
+    vf acc[NR][NG];
+    for (int r = 0; r < NR; ++r) {
+        for (int g = 0; g < NG; ++g)
+            acc[r][g] = accumulate ? vload(out + r * ldo + g * kW) : vzero();
+    }
+    for (int k = k0; k < k1; ++k) {
+        vf x[NG];
+        for (int g = 0; g < NG; ++g) x[g] = vload(X + k * ldx + g * kW);
+        for (int r = 0; r < NR; ++r) {
+            const vf a = vset1(A[r * sa_r + k * sa_k]);
+            for (int g = 0; g < NG; ++g) acc[r][g] = vfma(a, x[g], acc[r][g]);
+        }
+    }
+    for (int r = 0; r < NR; ++r) {
+        for (int g = 0; g < NG; ++g) vstore(out + r * ldo + g * kW, acc[r][g]);
+    }
+}
+
+template <int NR>
+inline void rank_rows(float* out, long ldo, const float* A, long sa_r, long sa_k, const float* X,
+                      long ldx, int k0, int k1, int L, bool accumulate) {
+    int l0 = 0;
+    for (; l0 + kG * kW <= L; l0 += kG * kW) {
+        rank_block<NR, kG>(out + l0, ldo, A, sa_r, sa_k, X + l0, ldx, k0, k1, accumulate);
+    }
+    switch ((L - l0) / kW) {
+        case 3:
+            rank_block<NR, 3>(out + l0, ldo, A, sa_r, sa_k, X + l0, ldx, k0, k1, accumulate);
+            break;
+        case 2:
+            rank_block<NR, 2>(out + l0, ldo, A, sa_r, sa_k, X + l0, ldx, k0, k1, accumulate);
+            break;
+        case 1:
+            rank_block<NR, 1>(out + l0, ldo, A, sa_r, sa_k, X + l0, ldx, k0, k1, accumulate);
+            break;
+        default:
+            break;
+    }
+}
+
+// out[r][0:L] (+)= Σ_{k0 ≤ k < k1} A[r·sa_r + k·sa_k] · X[k·ldx + 0:L] for r < nr ≤ kR.
+// L is a multiple of kW; every row of X and out is padded so whole vectors stay in bounds.
+inline void rank_update(float* out, long ldo, int nr, const float* A, long sa_r, long sa_k,
+                        const float* X, long ldx, int k0, int k1, int L, bool accumulate) {
+    switch (nr) {
+        case 4:
+            rank_rows<4>(out, ldo, A, sa_r, sa_k, X, ldx, k0, k1, L, accumulate);
+            break;
+        case 3:
+            rank_rows<3>(out, ldo, A, sa_r, sa_k, X, ldx, k0, k1, L, accumulate);
+            break;
+        case 2:
+            rank_rows<2>(out, ldo, A, sa_r, sa_k, X, ldx, k0, k1, L, accumulate);
+            break;
+        case 1:
+            rank_rows<1>(out, ldo, A, sa_r, sa_k, X, ldx, k0, k1, L, accumulate);
+            break;
+        default:
+            break;
+    }
+}
+
+// Copies T rows of hs floats (stride ld) into rows of hsp floats, zero padded.
+inline void copy_rows(float* dst, int hsp, const float* src, long ld, int T, int hs) {
+    for (int t = 0; t < T; ++t) {
+        for (int i = 0; i < hs; ++i) dst[static_cast<long>(t) * hsp + i] = src[t * ld + i];
+        for (int i = hs; i < hsp; ++i) dst[static_cast<long>(t) * hsp + i] = 0.0f;
+    }
+}
+
+// dstᵀ: hs rows of Tp floats (zero padded past T) from T rows of hs floats (stride ld).
+inline void copy_transposed(float* dst, int Tp, const float* src, long ld, int T, int hs) {
+    for (int i = 0; i < hs; ++i) {
+        for (int t = 0; t < T; ++t) dst[static_cast<long>(i) * Tp + t] = src[t * ld + i];
+        for (int t = T; t < Tp; ++t) dst[static_cast<long>(i) * Tp + t] = 0.0f;
+    }
+}
+
+// Turns row t of raw scores s[0:L) into probabilities in place (0 past t); returns the lse of
+// the scaled scores.
+inline float softmax_row(float* s, int t, int L, float scale) {
+    for (int j = t + 1; j < L; ++j) s[j] = -INFINITY;
+    vf m = vset1(-INFINITY);
+    for (int j = 0; j < L; j += kW) m = vmax(m, vload(s + j));
+    const float mx = vhmax(m) * scale;
+    const vf vsc = vset1(scale), vmx = vset1(-mx);
+    vf sum = vzero();
+    for (int j = 0; j < L; j += kW) {
+        const vf e = vexp(vfma(vload(s + j), vsc, vmx));
+        vstore(s + j, e);
+        sum = vadd(sum, e);
+    }
+    const float total = vhsum(sum);
+    const vf inv = vset1(1.0f / total);
+    for (int j = 0; j < L; j += kW) vstore(s + j, vmul(vload(s + j), inv));
+    return mx + std::log(total);
+}
+
+}  // namespace attention_detail
+
+// scratch: per_thread floats for each OpenMP thread.
+void attention_forward(float* out, float* lse, const float* qkv, int B, int T, int C, int NH,
+                       float dropout, uint64_t seed, float* scratch, long per_thread) {
+    using namespace attention_detail;
+    const int hs = C / NH;
+    const int hsp = round_up(hs, kW), Tp = round_up(T, kW);
+    const long C3 = 3L * C;
+    const float scale = 1.0f / std::sqrt(static_cast<float>(hs));
+    const float keep_scale = 1.0f / (1.0f - dropout);
+#pragma omp parallel if (B * NH > 1)
+    {
+        float* Q = scratch + per_thread * omp_get_thread_num();
+        float* V = Q + static_cast<long>(T) * hsp;
+        float* Kt = V + static_cast<long>(T) * hsp;
+        float* S = Kt + static_cast<long>(hs) * Tp;  // kR rows of Tp
+        float* O = S + static_cast<long>(kR) * Tp;   // kR rows of hsp
+#pragma omp for schedule(static)
+        for (int bh = 0; bh < B * NH; ++bh) {
+            const int b = bh / NH, h = bh % NH;
+            const float* base = qkv + static_cast<long>(b) * T * C3 + h * hs;
+            copy_rows(Q, hsp, base, C3, T, hs);
+            copy_transposed(Kt, Tp, base + C, C3, T, hs);
+            copy_rows(V, hsp, base + 2 * C, C3, T, hs);
+            const uint64_t key = attention_dropout_key(seed, b, h);
+            for (int r0 = 0; r0 < T; r0 += kR) {
+                const int nr = T - r0 < kR ? T - r0 : kR;
+                const int kmax = r0 + nr, L = round_up(kmax, kW);
+                rank_update(S, Tp, nr, Q + static_cast<long>(r0) * hsp, hsp, 1, Kt, Tp, 0, hs, L,
+                            false);
+                for (int r = 0; r < nr; ++r) {
+                    const int t = r0 + r;
+                    float* p = S + static_cast<long>(r) * Tp;
+                    lse[static_cast<long>(bh) * T + t] = softmax_row(p, t, L, scale);
+                    if (dropout > 0.0f) {
+                        for (int j = 0; j <= t; ++j) {
+                            p[j] =
+                                attention_keep_keyed(key, t, j, dropout) ? p[j] * keep_scale : 0.0f;
+                        }
+                    }
+                }
+                rank_update(O, hsp, nr, S, Tp, 1, V, hsp, 0, kmax, hsp, false);
+                for (int r = 0; r < nr; ++r) {
+                    float* o = out + (static_cast<long>(b) * T + r0 + r) * C + h * hs;
+                    for (int i = 0; i < hs; ++i) o[i] = O[static_cast<long>(r) * hsp + i];
+                }
+            }
+        }
+    }
+}
+
+void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* out,
+                        const float* lse, int B, int T, int C, int NH, float dropout, uint64_t seed,
+                        float* scratch, long per_thread) {
+    using namespace attention_detail;
+    const int hs = C / NH;
+    const int hsp = round_up(hs, kW), Tp = round_up(T, kW);
+    const long C3 = 3L * C;
+    const float scale = 1.0f / std::sqrt(static_cast<float>(hs));
+    const float keep_scale = 1.0f / (1.0f - dropout);
+#pragma omp parallel if (B * NH > 1)
+    {
+        float* Q = scratch + per_thread * omp_get_thread_num();
+        float* K = Q + static_cast<long>(T) * hsp;
+        float* dO = K + static_cast<long>(T) * hsp;
+        float* Kt = dO + static_cast<long>(T) * hsp;
+        float* Vt = Kt + static_cast<long>(hs) * Tp;
+        float* P = Vt + static_cast<long>(hs) * Tp;  // (T, Tp): P∘mask
+        float* dS = P + static_cast<long>(T) * Tp;   // (T, Tp)
+        float* D = dS + static_cast<long>(T) * Tp;   // T
+        float* G = D + Tp;                           // kR rows of hsp: a block of dQ, dK or dV
+#pragma omp for schedule(static)
+        for (int bh = 0; bh < B * NH; ++bh) {
+            const int b = bh / NH, h = bh % NH;
+            const float* base = qkv + static_cast<long>(b) * T * C3 + h * hs;
+            float* dbase = dqkv + static_cast<long>(b) * T * C3 + h * hs;
+            copy_rows(Q, hsp, base, C3, T, hs);
+            copy_rows(K, hsp, base + C, C3, T, hs);
+            copy_transposed(Kt, Tp, base + C, C3, T, hs);
+            copy_transposed(Vt, Tp, base + 2 * C, C3, T, hs);
+            copy_rows(dO, hsp, dout + static_cast<long>(b) * T * C + h * hs, C, T, hs);
+            // D = rowsum(dO∘O): Σ_j p·dp including dropout, since O = Σ_j p·mask·v.
+            for (int t = 0; t < T; ++t) {
+                const float* o = out + (static_cast<long>(b) * T + t) * C + h * hs;
+                float d = 0.0f;
+                for (int i = 0; i < hs; ++i) d += dO[static_cast<long>(t) * hsp + i] * o[i];
+                D[t] = d;
+            }
+            const uint64_t key = attention_dropout_key(seed, b, h);
+            for (int r0 = 0; r0 < T; r0 += kR) {
+                const int nr = T - r0 < kR ? T - r0 : kR;
+                const int kmax = r0 + nr, L = round_up(kmax, kW);
+                float* Pr = P + static_cast<long>(r0) * Tp;
+                float* dSr = dS + static_cast<long>(r0) * Tp;
+                rank_update(Pr, Tp, nr, Q + static_cast<long>(r0) * hsp, hsp, 1, Kt, Tp, 0, hs, L,
+                            false);
+                rank_update(dSr, Tp, nr, dO + static_cast<long>(r0) * hsp, hsp, 1, Vt, Tp, 0, hs, L,
+                            false);
+                for (int r = 0; r < nr; ++r) {
+                    const int t = r0 + r;
+                    float* p = Pr + static_cast<long>(r) * Tp;
+                    float* ds = dSr + static_cast<long>(r) * Tp;
+                    const float l = lse[static_cast<long>(bh) * T + t];
+                    for (int j = t + 1; j < L; ++j) p[j] = -INFINITY;
+                    const vf vsc = vset1(scale), vl = vset1(-l), vD = vset1(D[t]);
+                    if (dropout == 0.0f) {
+                        for (int j = 0; j < L; j += kW) {
+                            const vf pj = vexp(vfma(vload(p + j), vsc, vl));
+                            vstore(p + j, pj);
+                            vstore(ds + j, vmul(vmul(pj, vsub(vload(ds + j), vD)), vsc));
+                        }
+                    } else {
+                        // With the mask m (0 or 1/(1−dropout)): a = p·m, ds = p·(dp·m − D)·scale.
+                        for (int j = 0; j < L; j += kW)
+                            vstore(p + j, vexp(vfma(vload(p + j), vsc, vl)));
+                        for (int j = 0; j <= t; ++j) {
+                            const float m =
+                                attention_keep_keyed(key, t, j, dropout) ? keep_scale : 0.0f;
+                            ds[j] = p[j] * (ds[j] * m - D[t]) * scale;
+                            p[j] *= m;
+                        }
+                        for (int j = t + 1; j < L; ++j) ds[j] = 0.0f;
+                    }
+                }
+                rank_update(G, hsp, nr, dSr, Tp, 1, K, hsp, 0, kmax, hsp, false);
+                for (int r = 0; r < nr; ++r) {
+                    float* dq = dbase + static_cast<long>(r0 + r) * C3;
+                    for (int i = 0; i < hs; ++i) dq[i] += G[static_cast<long>(r) * hsp + i];
+                }
+            }
+            for (int j0 = 0; j0 < T; j0 += kR) {
+                const int nr = T - j0 < kR ? T - j0 : kR;
+                rank_update(G, hsp, nr, dS + j0, 1, Tp, Q, hsp, j0, T, hsp, false);
+                for (int r = 0; r < nr; ++r) {
+                    float* dk = dbase + static_cast<long>(j0 + r) * C3 + C;
+                    for (int i = 0; i < hs; ++i) dk[i] += G[static_cast<long>(r) * hsp + i];
+                }
+                rank_update(G, hsp, nr, P + j0, 1, Tp, dO, hsp, j0, T, hsp, false);
+                for (int r = 0; r < nr; ++r) {
+                    float* dv = dbase + static_cast<long>(j0 + r) * C3 + 2 * C;
+                    for (int i = 0; i < hs; ++i) dv[i] += G[static_cast<long>(r) * hsp + i];
+                }
+            }
+        }
+    }
+}
+
+}  // namespace wiggle::kernels::WIGGLE_ISA_NS
