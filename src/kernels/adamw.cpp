@@ -5,6 +5,11 @@
 #include "kernels/adamw.h"
 
 #include <cmath>
+#include <vector>
+
+#include "kernels/simd_dispatch.h"
+#define WIGGLE_FORCE_GENERIC
+#include "kernels/adamw_impl.h"
 
 namespace wiggle::kernels {
 
@@ -28,28 +33,42 @@ template void adamw_update_naive<float>(float*, float*, float*, const float*, in
 template void adamw_update_naive<double>(double*, double*, double*, const double*, int, float,
                                          float, float, float, float, int);
 
+WIGGLE_ISA_DECLARE(void adamw_update(float* params, float* m, float* v, const float* grads, int N,
+                                     float beta1, float beta2, float eps, float decay, float step,
+                                     float inv_bc2_sqrt))
+WIGGLE_ISA_DECLARE(void sgd_update(float* params, float* momentum_buf, const float* grads, int N,
+                                   float lr, float momentum, float weight_decay))
+WIGGLE_ISA_DECLARE(void sum_squares_chunks(double* partial, const float* x, int N))
+WIGGLE_ISA_DECLARE(void scale(float* x, float s, int N))
+
 void adamw_update(float* params, float* m, float* v, const float* grads, int N, float lr,
                   float beta1, float beta2, float eps, float weight_decay, int t) {
-    adamw_update_naive(params, m, v, grads, N, lr, beta1, beta2, eps, weight_decay, t);
+    // The bias corrections, once per call (in double, then rounded once).
+    const double bc1 = 1.0 - std::pow(static_cast<double>(beta1), t);
+    const double bc2 = 1.0 - std::pow(static_cast<double>(beta2), t);
+    const float decay = 1.0f - lr * weight_decay;
+    const float step = static_cast<float>(lr / bc1);
+    const float inv_bc2_sqrt = static_cast<float>(1.0 / std::sqrt(bc2));
+    WIGGLE_DISPATCH(adamw_update, params, m, v, grads, N, beta1, beta2, eps, decay, step,
+                    inv_bc2_sqrt);
 }
 
 void sgd_update(float* params, float* momentum_buf, const float* grads, int N, float lr,
                 float momentum, float weight_decay) {
-    for (int i = 0; i < N; ++i) {
-        const float g = grads[i] + weight_decay * params[i];
-        momentum_buf[i] = momentum * momentum_buf[i] + g;
-        params[i] -= lr * momentum_buf[i];
-    }
+    WIGGLE_DISPATCH(sgd_update, params, momentum_buf, grads, N, lr, momentum, weight_decay);
 }
 
 double sum_squares(const float* x, int N) {
+    thread_local std::vector<double> partial;
+    const size_t chunks = (static_cast<size_t>(N) + generic::adamw_detail::kBlock - 1) /
+                          generic::adamw_detail::kBlock;
+    if (partial.size() < chunks) partial.resize(chunks);
+    [&] { WIGGLE_DISPATCH(sum_squares_chunks, partial.data(), x, N); }();
     double s = 0.0;
-    for (int i = 0; i < N; ++i) s += static_cast<double>(x[i]) * x[i];
+    for (size_t c = 0; c < chunks; ++c) s += partial[c];
     return s;
 }
 
-void scale(float* x, float s, int N) {
-    for (int i = 0; i < N; ++i) x[i] *= s;
-}
+void scale(float* x, float s, int N) { WIGGLE_DISPATCH(scale, x, s, N); }
 
 }  // namespace wiggle::kernels

@@ -5,6 +5,9 @@
 #include "kernels/dropout.h"
 
 #include "kernels/hash.h"
+#include "kernels/simd_dispatch.h"
+#define WIGGLE_FORCE_GENERIC
+#include "kernels/dropout_impl.h"
 
 namespace wiggle::kernels {
 
@@ -33,11 +36,14 @@ template void dropout_forward_naive<double>(double*, const double*, float, uint6
 template void dropout_backward_naive<float>(float*, const float*, float, uint64_t, int);
 template void dropout_backward_naive<double>(double*, const double*, float, uint64_t, int);
 
+WIGGLE_ISA_DECLARE(void dropout_apply(float* out, const float* inp, float p, uint64_t seed, int N,
+                                      bool accumulate))
+
 void dropout_forward(float* out, const float* inp, float p, uint64_t seed, int N) {
-    dropout_forward_naive(out, inp, p, seed, N);
+    WIGGLE_DISPATCH(dropout_apply, out, inp, p, seed, N, false);
 }
 void dropout_backward(float* dinp, const float* dout, float p, uint64_t seed, int N) {
-    dropout_backward_naive(dinp, dout, p, seed, N);
+    WIGGLE_DISPATCH(dropout_apply, dinp, dout, p, seed, N, true);
 }
 
 }  // namespace wiggle::kernels

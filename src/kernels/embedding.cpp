@@ -7,6 +7,10 @@
 #include <cassert>
 #include <cstring>
 
+#include "kernels/simd_dispatch.h"
+#define WIGGLE_FORCE_GENERIC
+#include "kernels/embedding_impl.h"
+
 namespace wiggle::kernels {
 
 template <typename T>
@@ -69,19 +73,32 @@ WIGGLE_INSTANTIATE(float)
 WIGGLE_INSTANTIATE(double)
 #undef WIGGLE_INSTANTIATE
 
+WIGGLE_ISA_DECLARE(void embedding_forward(float* out, const float* table, const int* ids, int N,
+                                          int C))
+WIGGLE_ISA_DECLARE(void embedding_backward(float* dtable, const float* dout, const int* ids, int N,
+                                           int C))
+WIGGLE_ISA_DECLARE(void encoder_forward(float* out, const int* tokens, const float* wte,
+                                        const float* wpe, int B, int T, int C))
+WIGGLE_ISA_DECLARE(void encoder_backward(float* dwte, float* dwpe, const float* dout,
+                                         const int* tokens, int B, int T, int C))
+
 void embedding_forward(float* out, const float* table, const int* ids, int N, int V, int C) {
-    embedding_forward_naive(out, table, ids, N, V, C);
+    for (int n = 0; n < N; ++n) assert(ids[n] >= 0 && ids[n] < V);
+    (void)V;
+    WIGGLE_DISPATCH(embedding_forward, out, table, ids, N, C);
 }
 void embedding_backward(float* dtable, const float* dout, const int* ids, int N, int V, int C) {
-    embedding_backward_naive(dtable, dout, ids, N, V, C);
+    (void)V;
+    WIGGLE_DISPATCH(embedding_backward, dtable, dout, ids, N, C);
 }
 void encoder_forward(float* out, const int* tokens, const float* wte, const float* wpe, int B,
                      int T, int C) {
-    encoder_forward_naive(out, tokens, wte, wpe, B, T, C);
+    WIGGLE_DISPATCH(encoder_forward, out, tokens, wte, wpe, B, T, C);
 }
 void encoder_backward(float* dwte, float* dwpe, const float* dout, const int* tokens, int B, int T,
                       int C, int V) {
-    encoder_backward_naive(dwte, dwpe, dout, tokens, B, T, C, V);
+    (void)V;
+    WIGGLE_DISPATCH(encoder_backward, dwte, dwpe, dout, tokens, B, T, C);
 }
 
 }  // namespace wiggle::kernels

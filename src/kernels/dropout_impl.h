@@ -1,0 +1,47 @@
+// The vectorized dropout, compiled once per instruction set by dropout.cpp (portable),
+// dropout_avx2.cpp and dropout_avx512.cpp: the hash is plain 64-bit integer code that the
+// compiler vectorizes where the ISA has 64-bit multiplies (AVX-512DQ). Elementwise, threaded over
+// fixed blocks.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/hash.h"
+#include "kernels/simd.h"
+
+namespace wiggle::kernels::WIGGLE_ISA_NS {
+
+namespace dropout_detail {
+constexpr int kBlock = 4096;
+constexpr long kParallelMin = 1 << 15;
+}  // namespace dropout_detail
+
+// out = keep ? inp·scale : 0 (accumulate: dinp += keep ? dout·scale : 0).
+void dropout_apply(float* out, const float* inp, float p, uint64_t seed, int N, bool accumulate) {
+    using namespace dropout_detail;
+    const uint64_t key = hash_key(seed);
+    const float scale = 1.0f / (1.0f - p);
+    const int blocks = (N + kBlock - 1) / kBlock;
+#pragma omp parallel for schedule(static) if (N >= kParallelMin)
+    for (int blk = 0; blk < blocks; ++blk) {
+        const int end = (blk + 1) * kBlock < N ? (blk + 1) * kBlock : N;
+        float mask[kBlock];
+        for (int i = blk * kBlock; i < end; ++i) {
+            mask[i - blk * kBlock] =
+                hash_uniform_keyed(key, static_cast<uint64_t>(i)) >= p ? scale : 0.0f;
+        }
+        if (accumulate) {
+            for (int i = blk * kBlock; i < end; ++i) {
+                const float m = mask[i - blk * kBlock];
+                if (m != 0.0f) out[i] += inp[i] * m;
+            }
+        } else {
+            for (int i = blk * kBlock; i < end; ++i) {
+                const float m = mask[i - blk * kBlock];
+                out[i] = m != 0.0f ? inp[i] * m : 0.0f;  // a dropped inf or NaN gives 0
+            }
+        }
+    }
+}
+
+}  // namespace wiggle::kernels::WIGGLE_ISA_NS
