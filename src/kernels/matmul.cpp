@@ -107,6 +107,7 @@ namespace {
 struct GenericKernel {
     static constexpr int MR = 4, NR = 16;
     static constexpr int KC = 256, MC = 64, NC = 1024;
+    static constexpr bool kPackA = false;
 
     template <int MRr, AMode mode>
     static void tile(int kc, const float* a, long as, const float* b, float* c, long ldc,

@@ -12,6 +12,7 @@ namespace {
 struct Avx2Kernel {
     static constexpr int MR = 6, NV = 2, NR = 8 * NV;
     static constexpr int KC = 256, MC = 96, NC = 1024;
+    static constexpr bool kPackA = false;
 
     template <int MRr, AMode mode>
     static void tile(int kc, const float* a, long as, const float* b, float* c, long ldc,

@@ -13,15 +13,17 @@
 
 namespace {
 
+template <int MR_, int NV_, int KC_, int MC_, int NC_, bool kPackA_>
 struct Avx512Kernel {
-    static constexpr int MR = 6, NV = 4, NR = 16 * NV;
-    static constexpr int KC = 128, MC = 96, NC = 1024;
+    static constexpr int MR = MR_, NV = NV_, NR = 16 * NV;
+    static constexpr int KC = KC_, MC = MC_, NC = NC_;
+    static constexpr bool kPackA = kPackA_;
 
     template <int MRr, AMode mode>
     static void tile(int kc, const float* a, long as, const float* b, float* c, long ldc,
                      int n_valid, bool first) {
         __m512 acc[MRr][NV];
-#pragma GCC unroll 8
+#pragma GCC unroll 16
         for (int i = 0; i < MRr; i++) {
 #pragma GCC unroll 4
             for (int j = 0; j < NV; j++) acc[i][j] = _mm512_setzero_ps();
@@ -29,7 +31,7 @@ struct Avx512Kernel {
         for (int i = 0; i < MRr; i++)
             _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
         const float* ap[MRr];
-#pragma GCC unroll 8
+#pragma GCC unroll 16
         for (int i = 0; i < MRr; i++) ap[i] = mode == AMode::kRowStrided ? a + i * as : a + i;
         const long astep = mode == AMode::kRowStrided ? 1 : as;
 #pragma GCC unroll 2
@@ -37,7 +39,7 @@ struct Avx512Kernel {
             __m512 bv[NV];
 #pragma GCC unroll 4
             for (int j = 0; j < NV; j++) bv[j] = _mm512_load_ps(b + k * NR + 16 * j);
-#pragma GCC unroll 8
+#pragma GCC unroll 16
             for (int i = 0; i < MRr; i++) {
                 const __m512 av = _mm512_set1_ps(ap[i][k * astep]);
 #pragma GCC unroll 4
@@ -45,7 +47,7 @@ struct Avx512Kernel {
             }
         }
         if (n_valid == NR) {
-#pragma GCC unroll 8
+#pragma GCC unroll 16
             for (int i = 0; i < MRr; i++) {
 #pragma GCC unroll 4
                 for (int j = 0; j < NV; j++) {
@@ -63,7 +65,7 @@ struct Avx512Kernel {
                           : left <= 0 ? 0
                                       : static_cast<__mmask16>((1u << left) - 1);
             }
-#pragma GCC unroll 8
+#pragma GCC unroll 16
             for (int i = 0; i < MRr; i++) {
 #pragma GCC unroll 4
                 for (int j = 0; j < NV; j++) {
@@ -100,6 +102,33 @@ struct Avx512Kernel {
             r[8 + c] = _mm512_shuffle_f32x4(s0, s2, 0xDD);
             r[4 + c] = _mm512_shuffle_f32x4(s1, s3, 0x88);
             r[12 + c] = _mm512_shuffle_f32x4(s1, s3, 0xDD);
+        }
+    }
+
+    // One A micro-panel: dst[k*MR + i] = op(A)(i0+i, k0+k) for i < m_rows.
+    static void pack_a(float* dst, const float* A, long lda, bool trans_a, int i0, int m_rows,
+                       int k0, int kc) {
+        static_assert(MR <= 16);
+        const __mmask16 rmask = static_cast<__mmask16>((1u << m_rows) - 1);
+        if (trans_a) {  // MR contiguous floats per k
+            for (int k = 0; k < kc; k++) {
+                _mm512_mask_storeu_ps(dst + k * MR, rmask,
+                                      _mm512_maskz_loadu_ps(rmask, A + (k0 + k) * lda + i0));
+            }
+            return;
+        }
+        const __mmask16 store_mask = static_cast<__mmask16>((1u << MR) - 1);
+        for (int kb = 0; kb < kc; kb += 16) {
+            const int kn = std::min(16, kc - kb);
+            const __mmask16 kmask = static_cast<__mmask16>(kn == 16 ? 0xFFFF : (1u << kn) - 1);
+            __m512 r[16];
+            for (int i = 0; i < 16; i++) {
+                r[i] = i < m_rows ? _mm512_maskz_loadu_ps(kmask, A + (i0 + i) * lda + k0 + kb)
+                                  : _mm512_setzero_ps();
+            }
+            transpose16(r);
+            for (int k = 0; k < kn; k++)
+                _mm512_mask_storeu_ps(dst + (kb + k) * MR, store_mask, r[k]);
         }
     }
 
@@ -145,6 +174,20 @@ struct Avx512Kernel {
 
 namespace wiggle::kernels::detail {
 
-void gemm_avx512(const GemmArgs& g, int threads) { Driver<Avx512Kernel>::run(g, threads); }
+// M·N·K from which the large configuration is used (the choice depends on the shape only, never
+// on the thread count, so results stay bit-identical across thread counts).
+constexpr double kLargeGemm = 1.5e8;
+
+// Small products (the GPT's, K a few hundred): 6×64 tiles reading A in place, a 128-deep B panel
+// (32 KiB) held in L1 while the A tiles stream past. Large ones: 12×32 tiles on packed A (the
+// micro-panel in L1) with 384-deep B panels streaming from L2, as BLIS does on Skylake-X.
+using SmallKernel = Avx512Kernel<6, 4, 128, 96, 1024, false>;
+using LargeKernel = Avx512Kernel<12, 2, 384, 96, 512, true>;
+
+void gemm_avx512(const GemmArgs& g, int threads) {
+    const bool large = static_cast<double>(g.M) * g.N * g.K >= kLargeGemm;
+    if (large) return Driver<LargeKernel>::run(g, threads);
+    Driver<SmallKernel>::run(g, threads);
+}
 
 }  // namespace wiggle::kernels::detail

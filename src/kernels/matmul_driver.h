@@ -70,6 +70,9 @@ enum class AMode { kColStrided, kRowStrided };
 
 // Ker provides:
 //   static constexpr int MR, NR, KC, MC, NC;
+//   static constexpr bool kPackA;  true: pack each A micro-panel and loop B panels inside it
+//                                  false: read A in place, loop A tiles inside each B panel
+//   optionally static void pack_a(dst, A, lda, trans_a, i0, m_rows, k0, kc) (see pack_a_panel)
 //   template <int MRr, AMode mode> static void tile(int kc, const float* a, long as, const float*
 //   b,
 //       float* c, long ldc, int n_valid, bool first);
@@ -116,6 +119,16 @@ struct Driver {
         }
     }
 
+    // Packs one MR-row micro-panel (m_rows valid rows) of op(A)[i0.., k0..k0+kc): dst[k*MR + i].
+    static void pack_a_panel(float* dst, const GemmArgs& g, long lda, int i0, int m_rows, int k0,
+                             int kc) {
+        if constexpr (requires { Ker::pack_a(dst, g.A, lda, g.trans_a, i0, m_rows, k0, kc); }) {
+            Ker::pack_a(dst, g.A, lda, g.trans_a, i0, m_rows, k0, kc);
+        } else {
+            pack_a(dst, g, lda, i0, m_rows, k0, kc);
+        }
+    }
+
     // One thread's share of the whole product. nt threads run this together (tid 0..nt-1).
     static void thread_body(const GemmArgs& g, float* Bp, int tid, int nt) {
         const long lda = g.trans_a ? g.M : g.K;
@@ -124,7 +137,7 @@ struct Driver {
         const int mt = (g.M + MR - 1) / MR;  // row tiles
         // op(A) read in place unless its rows alias in L1 (stride a multiple of 4 KiB) or the
         // transposed layout would stride across more lines than the packed one.
-        const bool pack_a_needed = (lda % 1024) == 0;
+        const bool pack_a_needed = Ker::kPackA || (lda % 1024) == 0;
         float* Ap = pack_a_needed ? a_scratch().get(static_cast<size_t>(MC) * KC) : nullptr;
         bool barrier_before_pack = false;
         for (int jc = 0; jc < g.N; jc += NC) {
@@ -158,6 +171,22 @@ struct Driver {
                 }
                 if (nt > 1) {
 #pragma omp barrier
+                }
+                if constexpr (Ker::kPackA) {
+                    // A micro-panel packed right before use, then kept in L1 while every B panel
+                    // of the block (in L2) streams past it.
+                    for (int r = r0; r < r1; r++) {
+                        const int i = r * MR;
+                        const int m_rows = std::min(MR, g.M - i);
+                        pack_a_panel(Ap, g, lda, i, m_rows, pc, kc);
+                        float* c = g.C + i * ldc + jc;
+                        for (int q = q0; q < q1; q++) {
+                            tile_dispatch<AMode::kColStrided>(
+                                m_rows, kc, Ap, MR, Bp + static_cast<long>(q) * kc * NR, c + q * NR,
+                                ldc, std::min(NR, nc - q * NR), first);
+                        }
+                    }
+                    continue;
                 }
                 for (int ic = r0; ic < r1; ic += MC / MR) {
                     const int ic1 = std::min(ic + MC / MR, r1);

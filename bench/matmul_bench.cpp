@@ -1,0 +1,214 @@
+// matmul GFLOP/s on the GPT's shapes: wiggle's gemm against OpenBLAS's sgemm (same operation, same
+// process, interleaved) and the naive kernel, for the three products of a linear layer:
+//   fwd   out  (M,N)  = inp (M,K) · Wᵀ          W (N,K)
+//   dinp  dinp (M,K) += dout (M,N) · W (N,K)
+//   dW    dW   (N,K) += doutᵀ (N,M) · inp (M,K)
+// The thread count is the process's (OMP_NUM_THREADS); OpenBLAS is set to the same. Run it through
+// bench/matmul-vs-openblas, which also clears the environment's OPENBLAS_CORETYPE. At the end a
+// table gives the best GFLOP/s of each row (over --benchmark_repetitions) and wiggle/OpenBLAS.
+// Not here: timed assertions (speed is reported, never tested).
+#include <benchmark/benchmark.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <map>
+#include <random>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "kernels/cpu.h"
+#include "kernels/matmul.h"
+
+#ifdef WIGGLE_HAVE_OPENBLAS
+#include <cblas.h>
+#endif
+
+namespace {
+
+using wiggle::kernels::gemm;
+
+struct Shape {
+    int M, K, N;  // the linear layer's: inp (M,K), W (N,K), out (M,N)
+};
+const Shape kShapes[] = {{768, 128, 384}, {768, 128, 128},    {768, 128, 512},
+                         {768, 512, 128}, {16384, 384, 1152}, {2048, 2048, 2048}};
+const char* kProducts[] = {"fwd", "dinp", "dW"};
+
+// The gemm of each product: C (m,n) (+)= op(A) (m,k) · op(B) (k,n).
+struct Gemm {
+    int m, n, k;
+    bool ta, tb, acc;
+};
+Gemm product_gemm(const Shape& s, int product) {
+    switch (product) {
+        case 0:
+            return {s.M, s.N, s.K, false, true, false};  // out = inp · Wᵀ
+        case 1:
+            return {s.M, s.K, s.N, false, false, true};  // dinp += dout · W
+        default:
+            return {s.N, s.K, s.M, true, false, true};  // dW += doutᵀ · inp
+    }
+}
+
+struct Buffers {
+    std::vector<float> A, B, C;
+    explicit Buffers(const Gemm& g) {
+        std::mt19937 rng(42);
+        std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+        A.resize(static_cast<size_t>(g.m) * g.k);
+        B.resize(static_cast<size_t>(g.k) * g.n);
+        C.resize(static_cast<size_t>(g.m) * g.n);
+        for (auto& x : A) x = dist(rng);
+        for (auto& x : B) x = dist(rng);
+        for (auto& x : C) x = dist(rng);
+    }
+};
+
+enum class Impl { kWiggle, kOpenBlas, kNaive };
+const char* impl_name(Impl impl) {
+    return impl == Impl::kWiggle ? "wiggle" : impl == Impl::kOpenBlas ? "openblas" : "naive";
+}
+
+void run_gemm(Impl impl, const Gemm& g, Buffers& b) {
+    switch (impl) {
+        case Impl::kWiggle:
+            gemm(b.C.data(), b.A.data(), b.B.data(), g.m, g.n, g.k, g.ta, g.tb, g.acc);
+            break;
+        case Impl::kNaive:
+            wiggle::kernels::gemm_naive<float>(b.C.data(), b.A.data(), b.B.data(), g.m, g.n, g.k,
+                                               g.ta, g.tb, g.acc);
+            break;
+        case Impl::kOpenBlas:
+#ifdef WIGGLE_HAVE_OPENBLAS
+            cblas_sgemm(CblasRowMajor, g.ta ? CblasTrans : CblasNoTrans,
+                        g.tb ? CblasTrans : CblasNoTrans, g.m, g.n, g.k, 1.0f, b.A.data(),
+                        g.ta ? g.m : g.k, b.B.data(), g.tb ? g.k : g.n, g.acc ? 1.0f : 0.0f,
+                        b.C.data(), g.n);
+#endif
+            break;
+    }
+}
+
+int g_threads = 1;
+
+double process_cpu_seconds() {
+    timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+void bm_gemm(benchmark::State& state, Shape s, int product, Impl impl) {
+    const Gemm g = product_gemm(s, product);
+    Buffers b(g);
+    run_gemm(impl, g, b);  // warm up: caches, packing buffers, the thread team
+    // Besides the mean rate, the fastest single call: on a machine shared with other work, the
+    // fastest call is the one that ran undisturbed, the best estimate of the kernel's own speed.
+    // Also the process CPU time per call divided by the thread count: on a loaded machine the
+    // time the kernel's threads actually ran (spinning at barriers included).
+    double fastest = 1e30, fastest_cpu = 1e30;
+    for (auto _ : state) {
+        const double c0 = process_cpu_seconds();
+        const auto t0 = std::chrono::steady_clock::now();
+        run_gemm(impl, g, b);
+        benchmark::ClobberMemory();
+        const double dt =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        fastest = std::min(fastest, dt);
+        fastest_cpu = std::min(fastest_cpu, process_cpu_seconds() - c0);
+    }
+    const double gflop = 2.0 * g.m * g.n * g.k / 1e9;
+    state.counters["GFLOP/s"] =
+        benchmark::Counter(gflop, benchmark::Counter::kIsIterationInvariantRate);
+    state.counters["best_GFLOP/s"] = gflop / fastest;
+    state.counters["cpu_GFLOP/s"] = gflop / (fastest_cpu / (impl == Impl::kNaive ? 1 : g_threads));
+}
+
+// The table reports the fastest single call by default; WIGGLE_BENCH_TABLE=mean: the mean rate,
+// =cpu: from the process CPU time.
+const char* kTableCounter = "best_GFLOP/s";
+
+// Keeps the best GFLOP/s of every benchmark (over repetitions) for the summary table.
+class TableReporter : public benchmark::ConsoleReporter {
+  public:
+    std::map<std::string, double> best;
+    void ReportRuns(const std::vector<Run>& runs) override {
+        for (const Run& r : runs) {
+            if (r.run_type != Run::RT_Iteration) continue;
+            auto it = r.counters.find(kTableCounter);
+            if (it == r.counters.end()) continue;
+            double& b = best[r.run_name.function_name];
+            b = std::max(b, static_cast<double>(it->second));
+        }
+        ConsoleReporter::ReportRuns(runs);
+    }
+};
+
+std::string bench_name(const Shape& s, int product, Impl impl) {
+    return std::string(kProducts[product]) + "/" + std::to_string(s.M) + "x" + std::to_string(s.K) +
+           "x" + std::to_string(s.N) + "/" + impl_name(impl);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const int threads = omp_get_max_threads();
+    g_threads = threads;
+#ifdef WIGGLE_HAVE_OPENBLAS
+    openblas_set_num_threads(threads);
+    std::printf("OpenBLAS: core %s, config %s, threads %d\n", openblas_get_corename(),
+                openblas_get_config(), openblas_get_num_threads());
+#else
+    std::printf("OpenBLAS: not linked (bench/CMakeLists.txt found no BLAS)\n");
+#endif
+    std::printf("wiggle: isa %s, threads %d\n",
+                wiggle::kernels::isa_name(wiggle::kernels::cpu_isa()),
+                wiggle::kernels::num_threads());
+    for (const Shape& s : kShapes) {
+        const bool small = 2.0 * s.M * s.K * s.N < 2e8;
+        for (int p = 0; p < 3; p++) {
+            std::vector<Impl> impls = {Impl::kWiggle};
+#ifdef WIGGLE_HAVE_OPENBLAS
+            impls.push_back(Impl::kOpenBlas);
+#endif
+            if (small) impls.push_back(Impl::kNaive);
+            for (Impl impl : impls) {
+                benchmark::RegisterBenchmark(bench_name(s, p, impl).c_str(), bm_gemm, s, p, impl)
+                    ->Unit(benchmark::kMicrosecond)
+                    ->UseRealTime();
+            }
+        }
+    }
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    if (const char* t = std::getenv("WIGGLE_BENCH_TABLE")) {
+        if (std::string(t) == "mean") kTableCounter = "GFLOP/s";
+        if (std::string(t) == "cpu") kTableCounter = "cpu_GFLOP/s";
+    }
+    TableReporter reporter;
+    benchmark::RunSpecifiedBenchmarks(&reporter);
+
+    std::printf("\n%s (best of the repetitions) at %d thread(s) (M,K,N = inp (M,K) · W (N,K)ᵀ)\n",
+                kTableCounter, threads);
+    std::printf("%-22s %-5s %10s %10s %10s %8s\n", "shape M,K,N", "prod", "wiggle", "openblas",
+                "naive", "w/oblas");
+    for (const Shape& s : kShapes) {
+        for (int p = 0; p < 3; p++) {
+            auto get = [&](Impl impl) {
+                auto it = reporter.best.find(bench_name(s, p, impl));
+                return it == reporter.best.end() ? 0.0 : it->second;
+            };
+            const double w = get(Impl::kWiggle), o = get(Impl::kOpenBlas), n = get(Impl::kNaive);
+            if (w == 0 && o == 0) continue;
+            char shape[64];
+            std::snprintf(shape, sizeof shape, "%d,%d,%d", s.M, s.K, s.N);
+            std::printf("%-22s %-5s %10.1f %10.1f %10.1f %8.3f\n", shape, kProducts[p], w, o, n,
+                        o > 0 ? w / o : 0.0);
+        }
+    }
+    return 0;
+}
