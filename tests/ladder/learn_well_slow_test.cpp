@@ -1,7 +1,7 @@
-// ladder/03_learn_well's side-by-side table (five training runs, a few seconds): every recipe
-// appears with its validation loss and accuracy, the full recipe's row agrees with its log, and
-// the full recipe's validation loss is below the runs without momentum, without a schedule and
-// with MSE (what each of those pieces buys, for the default seed).
+// ladder/03_learn_well's side-by-side table (15 training runs, a few seconds): every recipe
+// appears with its validation loss and accuracy (means over 3 seeds), and the full recipe's
+// validation loss is below those of the runs with MSE, without momentum and without a schedule:
+// what each of those pieces buys, for the default seeds.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -34,10 +34,7 @@ TEST(LearnWell03Slow, TheTableShowsWhatEachPieceBuys) {
     }
     const Row full = rows["full recipe"];
     EXPECT_GE(full.val_acc, 95.0);
-    // The same numbers as the summary line above the table.
-    const size_t at = r.out.find("full recipe: train accuracy");
-    ASSERT_NE(at, std::string::npos);
-    EXPECT_EQ(std::strtod(r.out.c_str() + at + 27, nullptr), full.train_acc);
+    EXPECT_NE(r.out.find("mean of 3 seeds (1337..1339):"), std::string::npos) << r.out;
     EXPECT_LT(full.val_loss, rows["MSE instead of cross-entropy"].val_loss);
     EXPECT_LT(full.val_loss, rows["no momentum"].val_loss);
     EXPECT_LT(full.val_loss, rows["no schedule (constant lr)"].val_loss);
