@@ -69,6 +69,7 @@ struct TrainField {
     std::string flag;  // "n-embd"
     std::string help;
     bool resumable;  // may a --resume run change it?
+    std::string type;  // for --help: "INT", "FLOAT", "PATH" or "BOOL"
     std::function<std::string(const TrainConfig&)> get;
     // Sets the field from text; false if the text is not a value of the field's type.
     std::function<bool(TrainConfig&, std::string_view)> set;

@@ -1,0 +1,111 @@
+// The training-state file: an exact round trip of every field (the oracle is the struct that was
+// written), and one clear error for each kind of damage.
+#include "train/train_state.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <string>
+
+namespace wiggle {
+namespace {
+
+using ::testing::ExitedWithCode;
+
+TrainState sample_state() {
+    TrainState s;
+    s.config_text = "n-layer=2\nlr=0.001\n";
+    s.iter = 500;
+    s.adam_t = 500;
+    s.dropout_counter = 12345678901234ULL;
+    PyRandom rng(1337);
+    for (int i = 0; i < 700; ++i) rng.random();
+    rng.gauss();  // leaves a cached second value
+    s.batch_rng = rng.state();
+    s.batches_drawn = 500;
+    s.best_val = 1.8765432109876;
+    s.best_iter = 500;
+    s.elapsed_s = 12.5;
+    s.params_hash = 0x0123456789abcdefULL;
+    s.data_hash = 0xfedcba9876543210ULL;
+    s.adam_m = {0.1f, -0.2f, 3e-9f};
+    s.adam_v = {1e-3f, 2e-3f, 0.0f};
+    MetricRow a;
+    a.iter = 0;
+    a.loss = NAN;
+    a.val_loss = 4.17;
+    MetricRow b;
+    b.iter = 1;
+    b.loss = 4.2;
+    b.lr = 1e-5;
+    b.ms = 21.0;
+    b.tokens_per_s = 36000;
+    s.history = {a, b};
+    return s;
+}
+
+TEST(TrainState, RoundTripIsExact) {
+    const TrainState s = sample_state();
+    const TrainState t = parse_train_state(serialize_train_state(s), "mem");
+    EXPECT_EQ(t.config_text, s.config_text);
+    EXPECT_EQ(t.iter, s.iter);
+    EXPECT_EQ(t.adam_t, s.adam_t);
+    EXPECT_EQ(t.dropout_counter, s.dropout_counter);
+    EXPECT_EQ(t.batches_drawn, s.batches_drawn);
+    EXPECT_EQ(t.best_val, s.best_val);
+    EXPECT_EQ(t.best_iter, s.best_iter);
+    EXPECT_EQ(t.elapsed_s, s.elapsed_s);
+    EXPECT_EQ(t.params_hash, s.params_hash);
+    EXPECT_EQ(t.data_hash, s.data_hash);
+    EXPECT_EQ(t.adam_m, s.adam_m);
+    EXPECT_EQ(t.adam_v, s.adam_v);
+    ASSERT_EQ(t.history.size(), 2u);
+    EXPECT_TRUE(std::isnan(t.history[0].loss));
+    EXPECT_EQ(t.history[0].val_loss, 4.17);
+    EXPECT_EQ(t.history[1].tokens_per_s, 36000);
+    // The restored generator continues exactly where the saved one was.
+    PyRandom saved(1), restored(2);
+    saved.set_state(s.batch_rng);
+    restored.set_state(t.batch_rng);
+    EXPECT_EQ(saved.gauss(), restored.gauss());
+    for (int i = 0; i < 10; ++i) EXPECT_EQ(saved.randbelow(1000003), restored.randbelow(1000003));
+}
+
+TEST(TrainStateDeath, WrongMagic) {
+    std::string bytes = serialize_train_state(sample_state());
+    bytes[0] = 'X';
+    EXPECT_EXIT(parse_train_state(bytes, "out/model.state"), ExitedWithCode(1),
+                "training state 'out/model.state' is not a wiggle training-state file \\(wrong "
+                "magic\\)");
+    EXPECT_EXIT(parse_train_state("", "out/model.state"), ExitedWithCode(1), "wrong magic");
+}
+
+TEST(TrainStateDeath, WrongVersion) {
+    std::string bytes = serialize_train_state(sample_state());
+    const uint32_t v = 99;
+    std::memcpy(bytes.data() + 8, &v, 4);
+    EXPECT_EXIT(parse_train_state(bytes, "s"), ExitedWithCode(1),
+                "has format version 99; this wiggle reads version 1");
+}
+
+TEST(TrainStateDeath, Truncated) {
+    const std::string bytes = serialize_train_state(sample_state());
+    for (size_t cut : {size_t(10), size_t(30), bytes.size() / 2, bytes.size() - 1}) {
+        EXPECT_EXIT(parse_train_state(bytes.substr(0, cut), "s"), ExitedWithCode(1),
+                    "training state 's' is truncated")
+            << "cut at " << cut;
+    }
+}
+
+TEST(TrainStateDeath, Corrupted) {
+    std::string bytes = serialize_train_state(sample_state());
+    bytes[bytes.size() / 2] ^= 0x01;
+    EXPECT_EXIT(parse_train_state(bytes, "s"), ExitedWithCode(1),
+                "training state 's' is corrupted: its checksum does not match");
+    EXPECT_EXIT(parse_train_state(serialize_train_state(sample_state()) + "x", "s"),
+                ExitedWithCode(1), "corrupted: 1 bytes after its end");
+}
+
+}  // namespace
+}  // namespace wiggle
