@@ -5,7 +5,9 @@
 // Every kernel has a naive twin (`_naive`, templated on float/double) that is the definition; the
 // fast float version does the same arithmetic in the same order (contiguous inner loops, threads
 // over independent outputs only), so the two agree bit for bit and results never depend on the
-// thread count. Backward kernels accumulate (+=) and quote the forward line they differentiate.
+// thread count. The exceptions are exp and tanh, whose fast versions are vectorized polynomials
+// (AVX-512 / AVX2 / portable, chosen at run time) within a few ulp of the C library's. Backward
+// kernels accumulate (+=) and quote the forward line they differentiate.
 //
 // Axis views: a reduction, slice or concat along one axis sees the array as (outer, n, inner),
 // where n is the axis's length, outer the product of the dimensions before it and inner the
