@@ -51,6 +51,7 @@ struct Node {
 class Tape {
   public:
     uint32_t push(double data, Op op, uint32_t a = 0, uint32_t b = 0) {
+        assert(nodes_.size() < UINT32_MAX && "more than 4 billion nodes on the tape");
         nodes_.push_back(Node{data, 0.0, a, b, op});
         return static_cast<uint32_t>(nodes_.size() - 1);
     }

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -101,6 +102,19 @@ TEST(GraphvizDeathTest, UnknownExtensionIsOneClearError) {
     Value y = Value(1.0) * 2.0;
     EXPECT_EXIT(write_graph(y, "graph.png"), ::testing::ExitedWithCode(1),
                 "error: cannot tell the graph format of 'graph.png'");
+}
+
+TEST(GraphvizDeathTest, SvgWithoutGraphvizIsOneClearError) {
+    GraphScope scope;
+    Value y = Value(1.0) * 2.0;
+    const std::string path = ::testing::TempDir() + "wiggle_graph_no_dot.svg";
+    // In the death test's child only: a PATH where no `dot` can be found.
+    EXPECT_EXIT(
+        {
+            setenv("PATH", "/nonexistent", 1);
+            write_graph(y, path);
+        },
+        ::testing::ExitedWithCode(1), "error: cannot render .*`dot` is not installed");
 }
 
 }  // namespace
