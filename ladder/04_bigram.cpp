@@ -204,6 +204,7 @@ struct Settings {
     int steps = kSteps;
     double lr = kLearningRate;
     double alpha = kSmoothing;
+    double decay = kWeightDecay;
     uint64_t seed = kSampleSeed;
     wiggle::SamplingOptions sampling;
 };
@@ -216,7 +217,7 @@ void train(NeuralBigram& model, const Table& counts, const Settings& s) {
     for (int step = 0; step <= s.steps; ++step) {
         wiggle::GraphScope graph;
         const size_t before = wiggle::g_tape.size();
-        const Value loss = model.loss(counts, kWeightDecay);
+        const Value loss = model.loss(counts, s.decay);
         nodes = wiggle::g_tape.size() - before;
         if (step % kLogEvery == 0 || step == s.steps) {
             fmt::print("{}\n", wiggle::format_step(step, s.steps, loss.data()));
@@ -336,6 +337,8 @@ int main(int argc, char** argv) {
         ->check(CLI::NonNegativeNumber);
     app.add_option("--lr", s.lr, "learning rate of the neural bigram");
     app.add_option("--alpha", s.alpha, "add-alpha smoothing of the counting bigram")
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--weight-decay", s.decay, "weight of mean(W^2) in the neural bigram's loss")
         ->check(CLI::NonNegativeNumber);
     app.add_option("--seed", s.seed, "seed of the samples");
     app.add_option("--temperature", s.sampling.temperature, "sampling temperature (> 0)");
