@@ -1,9 +1,17 @@
 #include "kernels/cpu.h"
 
+#include <immintrin.h>
 #include <omp.h>
+#include <sched.h>
 
+#include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 namespace wiggle::kernels {
 
@@ -30,14 +38,141 @@ Isa cpu_isa() {
 
 const char* isa_name(Isa isa) {
     switch (isa) {
-        case Isa::Avx512: return "avx512";
-        case Isa::Avx2: return "avx2";
-        case Isa::Generic: return "generic";
+        case Isa::Avx512:
+            return "avx512";
+        case Isa::Avx2:
+            return "avx2";
+        case Isa::Generic:
+            return "generic";
     }
     return "?";
 }
 
 int num_threads() { return omp_get_max_threads(); }
 void set_num_threads(int n) { omp_set_num_threads(n < 1 ? 1 : n); }
+
+// ---- The item pool
+// -------------------------------------------------------------------------------
+//
+// One job at a time. Its whole claim state is one 64-bit word, so a worker that wakes up late can
+// never claim an item of a job that is over: state = generation (24 bits) | n_items (20) | next
+// (20). A successful compare-exchange on (gen, n, next) proves the job is still running (its items
+// are not all done), so fn/ctx, written before the state was published, are still valid.
+namespace {
+
+thread_local bool tl_in_item = false;
+
+constexpr int kItemBits = 20;
+constexpr uint64_t kItemMask = (uint64_t{1} << kItemBits) - 1;
+
+struct Pool {
+    std::atomic<uint64_t> state{0};
+    std::atomic<int> done{0};
+    std::atomic<int> sleepers{0};
+    std::atomic<int> job_threads{1};
+    void (*fn)(void*, int) = nullptr;
+    void* ctx = nullptr;
+    std::mutex master;  // one caller at a time; others run inline
+    std::mutex grow;
+    int workers = 0;
+
+    static uint64_t gen_of(uint64_t s) { return s >> (2 * kItemBits); }
+
+    // Claims and runs items of the job whose state was `s` until none is left. Returns how many
+    // items this thread ran.
+    int work(uint64_t s) {
+        int ran = 0;
+        for (;;) {
+            const uint64_t n = (s >> kItemBits) & kItemMask, next = s & kItemMask;
+            if (next >= n) return ran;
+            if (state.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel,
+                                            std::memory_order_acquire)) {
+                fn(ctx, static_cast<int>(next));
+                done.fetch_add(1, std::memory_order_release);
+                ran++;
+                s = s + 1;
+            }
+            // on failure s holds the fresh state: if it is another job by now, the bounds check
+            // and the next compare-exchange work on that one, which is just as valid
+        }
+    }
+
+    void worker_loop(int index) {
+        tl_in_item = true;  // a worker only ever runs items: nested calls run inline
+        uint64_t seen = state.load(std::memory_order_acquire);
+        for (;;) {
+            // wait for a new job: spin (~tens of µs), then yield (~2 ms), then sleep
+            uint64_t s = state.load(std::memory_order_acquire);
+            auto t0 = std::chrono::steady_clock::now();
+            for (int spin = 0; gen_of(s) == gen_of(seen); spin++) {
+                if (spin < 1000) {
+                    _mm_pause();
+                } else if (std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(2)) {
+                    sched_yield();
+                } else {
+                    sleepers.fetch_add(1, std::memory_order_seq_cst);
+                    s = state.load(std::memory_order_seq_cst);
+                    if (gen_of(s) == gen_of(seen)) state.wait(s, std::memory_order_seq_cst);
+                    sleepers.fetch_sub(1, std::memory_order_seq_cst);
+                    t0 = std::chrono::steady_clock::now();
+                    spin = 0;
+                }
+                s = state.load(std::memory_order_acquire);
+            }
+            seen = s;
+            if (index < job_threads.load(std::memory_order_relaxed)) work(s);
+        }
+    }
+
+    void ensure_workers(int n) {
+        std::lock_guard<std::mutex> lock(grow);
+        while (workers < n) {
+            const int index = ++workers;  // the caller is thread 0
+            std::thread([this, index] { worker_loop(index); }).detach();
+        }
+    }
+};
+
+Pool& pool() {
+    static Pool* p = new Pool;  // never destroyed: detached workers may still read it at exit
+    return *p;
+}
+
+void run_inline(int n_items, void (*fn)(void*, int), void* ctx) {
+    for (int i = 0; i < n_items; i++) fn(ctx, i);
+}
+
+}  // namespace
+
+void parallel_items(int n_items, int threads, void (*fn)(void* ctx, int item), void* ctx) {
+    if (n_items <= 0) return;
+    if (threads <= 1 || n_items == 1 || tl_in_item || n_items > static_cast<int>(kItemMask)) {
+        return run_inline(n_items, fn, ctx);
+    }
+    Pool& p = pool();
+    std::unique_lock<std::mutex> lock(p.master, std::try_to_lock);
+    if (!lock.owns_lock()) return run_inline(n_items, fn, ctx);
+    p.ensure_workers(threads - 1);
+    tl_in_item = true;
+    p.fn = fn;
+    p.ctx = ctx;
+    p.job_threads.store(threads, std::memory_order_relaxed);
+    p.done.store(0, std::memory_order_relaxed);
+    uint64_t gen = Pool::gen_of(p.state.load(std::memory_order_relaxed)) + 1;
+    if (gen >= (uint64_t{1} << 24)) gen = 1;
+    const uint64_t s = (gen << (2 * kItemBits)) | (static_cast<uint64_t>(n_items) << kItemBits);
+    p.state.store(s, std::memory_order_seq_cst);
+    if (p.sleepers.load(std::memory_order_seq_cst) > 0) p.state.notify_all();
+    p.work(s);
+    // wait for items claimed by workers: spin, then yield
+    for (int spin = 0; p.done.load(std::memory_order_acquire) < n_items; spin++) {
+        if (spin < 2000) {
+            _mm_pause();
+        } else {
+            sched_yield();
+        }
+    }
+    tl_in_item = false;
+}
 
 }  // namespace wiggle::kernels

@@ -7,20 +7,21 @@
 // Loop nest, for C (M,N) (+)= op(A) (M,K) · op(B) (K,N):
 //   jc over N in NC columns
 //     pc over K in KC steps (in order, never split across threads)
-//       pack op(B)[pc:pc+kc, jc:jc+nc] into NR-wide panels (k-major), threads share the work
-//       each thread: its MR-row tiles × its NR-column panels, one microkernel call per tile
+//       pack op(B)[pc:pc+kc, jc:jc+nc] into NR-wide panels (k-major), one item per panel
+//       C tiles: one item per group of MR-row tiles × NR-column panels, one microkernel call per
+//       tile (items are claimed dynamically by the threads of kernels/cpu.h's pool)
 //         (op(A) is read in place when its layout suits the broadcast, else packed per MC block)
 // Every C element is produced by one microkernel call per K block, in K order, whatever the
 // thread count and whichever thread runs it: results are bit-identical for any number of threads.
 // Not here: split-K, Strassen, fused epilogues.
 #pragma once
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+
+#include "kernels/cpu.h"
 
 namespace wiggle::kernels::detail {
 
@@ -129,110 +130,112 @@ struct Driver {
         }
     }
 
-    // One thread's share of the whole product. nt threads run this together (tid 0..nt-1).
-    static void thread_body(const GemmArgs& g, float* Bp, int tid, int nt) {
-        const long lda = g.trans_a ? g.M : g.K;
-        const long ldb = g.trans_b ? g.K : g.N;
-        const long ldc = g.N;
-        const int mt = (g.M + MR - 1) / MR;  // row tiles
-        // op(A) read in place unless its rows alias in L1 (stride a multiple of 4 KiB) or the
-        // transposed layout would stride across more lines than the packed one.
-        const bool pack_a_needed = Ker::kPackA || (lda % 1024) == 0;
-        float* Ap = pack_a_needed ? a_scratch().get(static_cast<size_t>(MC) * KC) : nullptr;
-        bool barrier_before_pack = false;
-        for (int jc = 0; jc < g.N; jc += NC) {
-            const int nc = std::min(NC, g.N - jc);
-            const int np = (nc + NR - 1) / NR;  // column panels
-            // Split the tiles: by rows when there are enough of them, else by column panels.
-            int r0 = 0, r1 = mt, q0 = 0, q1 = np;
-            if (nt > 1) {
-                if (mt >= 2 * nt || mt >= np) {
-                    r0 = static_cast<int>(static_cast<long>(mt) * tid / nt);
-                    r1 = static_cast<int>(static_cast<long>(mt) * (tid + 1) / nt);
-                } else {
-                    q0 = static_cast<int>(static_cast<long>(np) * tid / nt);
-                    q1 = static_cast<int>(static_cast<long>(np) * (tid + 1) / nt);
-                }
-            }
-            for (int pc = 0; pc < g.K; pc += KC) {
-                const int kc = std::min(KC, g.K - pc);
-                const bool first = pc == 0 && !g.accumulate;
-                if (nt > 1 && barrier_before_pack) {
-#pragma omp barrier
-                }
-                barrier_before_pack = true;
-                {
-                    const int p0 = static_cast<int>(static_cast<long>(np) * tid / nt);
-                    const int p1 = static_cast<int>(static_cast<long>(np) * (tid + 1) / nt);
-                    for (int p = p0; p < p1; p++) {
-                        Ker::pack_b(Bp + static_cast<long>(p) * kc * NR, g.B, ldb, g.trans_b, pc,
-                                    kc, jc + p * NR, std::min(NR, nc - p * NR));
-                    }
-                }
-                if (nt > 1) {
-#pragma omp barrier
-                }
-                if constexpr (Ker::kPackA) {
-                    // A micro-panel packed right before use, then kept in L1 while every B panel
-                    // of the block (in L2) streams past it.
-                    for (int r = r0; r < r1; r++) {
-                        const int i = r * MR;
-                        const int m_rows = std::min(MR, g.M - i);
-                        pack_a_panel(Ap, g, lda, i, m_rows, pc, kc);
-                        float* c = g.C + i * ldc + jc;
-                        for (int q = q0; q < q1; q++) {
-                            tile_dispatch<AMode::kColStrided>(
-                                m_rows, kc, Ap, MR, Bp + static_cast<long>(q) * kc * NR, c + q * NR,
-                                ldc, std::min(NR, nc - q * NR), first);
-                        }
-                    }
-                    continue;
-                }
-                for (int ic = r0; ic < r1; ic += MC / MR) {
-                    const int ic1 = std::min(ic + MC / MR, r1);
-                    const int i0 = ic * MR;
-                    const int mc = std::min(ic1 * MR, g.M) - i0;
-                    if (pack_a_needed) pack_a(Ap, g, lda, i0, mc, pc, kc);
-                    for (int q = q0; q < q1; q++) {
-                        const float* bp = Bp + static_cast<long>(q) * kc * NR;
-                        const int n_valid = std::min(NR, nc - q * NR);
-                        float* cq = g.C + jc + q * NR;
-                        for (int r = ic; r < ic1; r++) {
-                            const int i = r * MR;
-                            const int m_rows = std::min(MR, g.M - i);
-                            float* c = cq + i * ldc;
-                            if (pack_a_needed) {
-                                tile_dispatch<AMode::kColStrided>(
-                                    m_rows, kc, Ap + static_cast<long>(i - i0) * kc, MR, bp, c, ldc,
-                                    n_valid, first);
-                            } else if (g.trans_a) {
-                                tile_dispatch<AMode::kColStrided>(m_rows, kc, g.A + pc * lda + i,
-                                                                  lda, bp, c, ldc, n_valid, first);
-                            } else {
-                                tile_dispatch<AMode::kRowStrided>(m_rows, kc, g.A + i * lda + pc,
-                                                                  lda, bp, c, ldc, n_valid, first);
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
+    // The product, as phases of independent items run by up to `threads` threads: per (jc, pc)
+    // block, first the B panels are packed (one item per panel), then the C tiles are computed
+    // (one item per group of row tiles × column panels). Every C tile of a block is computed by
+    // one microkernel call, whichever thread runs its item, so the thread count never changes
+    // the bits of the result.
     static void run(const GemmArgs& g, int threads) {
         if (g.M <= 0 || g.N <= 0) return;
         if (g.K <= 0) {  // empty sum
             if (!g.accumulate) {
-                for (int i = 0; i < g.M; i++)
+                for (int i = 0; i < g.M; i++) {
                     std::memset(g.C + static_cast<long>(i) * g.N, 0, sizeof(float) * g.N);
+                }
             }
             return;
         }
-        const int np = (std::min(NC, g.N) + NR - 1) / NR;
-        float* Bp = b_scratch().get(static_cast<size_t>(np) * NR * std::min(KC, g.K));
-        if (threads <= 1) return thread_body(g, Bp, 0, 1);
-#pragma omp parallel num_threads(threads)
-        thread_body(g, Bp, omp_get_thread_num(), omp_get_num_threads());
+        const long lda = g.trans_a ? g.M : g.K;
+        const long ldb = g.trans_b ? g.K : g.N;
+        const long ldc = g.N;
+        const int mt = (g.M + MR - 1) / MR;  // row tiles
+        // op(A) is read in place unless the kernel packs it, or its rows alias in L1 (stride a
+        // multiple of 4 KiB).
+        const bool pack_a_needed = Ker::kPackA || (lda % 1024) == 0;
+        float* Bp = b_scratch().get(static_cast<size_t>((std::min(NC, g.N) + NR - 1) / NR) * NR *
+                                    std::min(KC, g.K));
+        for (int jc = 0; jc < g.N; jc += NC) {
+            const int nc = std::min(NC, g.N - jc);
+            const int np = (nc + NR - 1) / NR;  // column panels
+            // Items: rt row tiles × pg panels each; small enough that 2 threads balance well.
+            int rt = MC / MR, pg = np;
+            if (threads > 1) {
+                const int want = 4 * threads;
+                if ((mt + rt - 1) / rt < want) rt = std::max(1, mt / want);
+                const int rc = (mt + rt - 1) / rt;
+                if (rc < want) pg = std::max(1, np * rc / want);
+            }
+            const int rc = (mt + rt - 1) / rt, ngroups = (np + pg - 1) / pg;
+            for (int pc = 0; pc < g.K; pc += KC) {
+                const int kc = std::min(KC, g.K - pc);
+                const bool first = pc == 0 && !g.accumulate;
+                auto pack = [&](int p) {
+                    Ker::pack_b(Bp + static_cast<long>(p) * kc * NR, g.B, ldb, g.trans_b, pc, kc,
+                                jc + p * NR, std::min(NR, nc - p * NR));
+                };
+                wiggle::kernels::parallel_items(np, threads, pack);
+                auto compute = [&](int item) {
+                    const int r0 = (item / ngroups) * rt, r1 = std::min(r0 + rt, mt);
+                    const int q0 = (item % ngroups) * pg, q1 = std::min(q0 + pg, np);
+                    compute_tiles(g, lda, ldc, Bp, jc, nc, pc, kc, first, r0, r1, q0, q1,
+                                  pack_a_needed);
+                };
+                wiggle::kernels::parallel_items(rc * ngroups, threads, compute);
+            }
+        }
+    }
+
+    // C tiles of row tiles [r0, r1) × panels [q0, q1) of block (jc, pc).
+    static void compute_tiles(const GemmArgs& g, long lda, long ldc, const float* Bp, int jc,
+                              int nc, int pc, int kc, bool first, int r0, int r1, int q0, int q1,
+                              bool pack_a_needed) {
+        if constexpr (Ker::kPackA) {
+            // A micro-panel packed right before use, then kept in L1 while the B panels of the
+            // block (in L2) stream past it.
+            float* Ap = a_scratch().get(static_cast<size_t>(MR) * KC);
+            for (int r = r0; r < r1; r++) {
+                const int i = r * MR;
+                const int m_rows = std::min(MR, g.M - i);
+                pack_a_panel(Ap, g, lda, i, m_rows, pc, kc);
+                float* c = g.C + i * ldc + jc;
+                for (int q = q0; q < q1; q++) {
+                    tile_dispatch<AMode::kColStrided>(
+                        m_rows, kc, Ap, MR, Bp + static_cast<long>(q) * kc * NR, c + q * NR, ldc,
+                        std::min(NR, nc - q * NR), first);
+                }
+            }
+            return;
+        }
+        // A read in place (or packed per MC rows if its stride aliases), B panel held in L1
+        // while the A tiles stream past.
+        float* Ap = pack_a_needed ? a_scratch().get(static_cast<size_t>(MC) * KC) : nullptr;
+        for (int ic = r0; ic < r1; ic += MC / MR) {
+            const int ic1 = std::min(ic + MC / MR, r1);
+            const int i0 = ic * MR;
+            const int mc = std::min(ic1 * MR, g.M) - i0;
+            if (pack_a_needed) pack_a(Ap, g, lda, i0, mc, pc, kc);
+            for (int q = q0; q < q1; q++) {
+                const float* bp = Bp + static_cast<long>(q) * kc * NR;
+                const int n_valid = std::min(NR, nc - q * NR);
+                float* cq = g.C + jc + q * NR;
+                for (int r = ic; r < ic1; r++) {
+                    const int i = r * MR;
+                    const int m_rows = std::min(MR, g.M - i);
+                    float* c = cq + i * ldc;
+                    if (pack_a_needed) {
+                        tile_dispatch<AMode::kColStrided>(m_rows, kc,
+                                                          Ap + static_cast<long>(i - i0) * kc, MR,
+                                                          bp, c, ldc, n_valid, first);
+                    } else if (g.trans_a) {
+                        tile_dispatch<AMode::kColStrided>(m_rows, kc, g.A + pc * lda + i, lda, bp,
+                                                          c, ldc, n_valid, first);
+                    } else {
+                        tile_dispatch<AMode::kRowStrided>(m_rows, kc, g.A + i * lda + pc, lda, bp,
+                                                          c, ldc, n_valid, first);
+                    }
+                }
+            }
+        }
     }
 };
 
