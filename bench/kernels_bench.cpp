@@ -1,0 +1,450 @@
+// The non-matmul kernels at the GPT's shapes: nanoGPT's CPU "baby" config (B=12, T=64, C=128,
+// NH=4, V=65; AdamW over 0.8M parameters) and shakespeare-char (B=64, T=256, C=384, NH=6; 10.7M
+// parameters), each fast kernel side by side with its naive twin, in the same process.
+// Memory-bound kernels report GB/s (the bytes each must move at least) and the fraction of the
+// memory bandwidth measured by a STREAM triad in the same run; attention reports GFLOP/s and the
+// fraction of the FMA peak measured by an FMA loop in the same run. The thread count is the
+// process's (OMP_NUM_THREADS); the roofline is measured at that count too.
+// Note that the baby shapes fit in L2, so their GB/s can exceed the DRAM triad (the table also
+// prints an L2-resident triad for scale).
+// Not here: timed assertions (speed is reported, never tested).
+#include <benchmark/benchmark.h>
+#include <immintrin.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <functional>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/adamw.h"
+#include "kernels/attention.h"
+#include "kernels/cpu.h"
+#include "kernels/dropout.h"
+#include "kernels/embedding.h"
+#include "kernels/gelu.h"
+#include "kernels/layernorm.h"
+#include "kernels/softmax.h"
+
+namespace {
+
+namespace k = wiggle::kernels;
+
+std::vector<float> randn(size_t n, uint32_t seed, float scale = 1.0f) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> dist(0.0f, scale);
+    std::vector<float> v(n);
+    for (auto& x : v) x = dist(rng);
+    return v;
+}
+
+std::vector<int> tokens(size_t n, int V) {
+    std::vector<int> t(n);
+    for (size_t i = 0; i < n; ++i)
+        t[i] = static_cast<int>((i * 2654435761u) % static_cast<unsigned>(V));
+    return t;
+}
+
+// ---- the roofline: memory bandwidth (triad) and FMA peak, at the process's thread count ----
+
+// WIGGLE_BENCH_CLOCK=cpu times everything by CPU time instead of wall time: on a shared, busy
+// machine at 1 thread this discounts the time the process waits for a core.
+bool g_cpu_clock = false;
+
+double now_seconds() {
+    timespec ts;
+    clock_gettime(g_cpu_clock ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
+    return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+double seconds_of(const std::function<void()>& f, int reps) {
+    double best = 1e30;
+    for (int r = 0; r < reps; ++r) {
+        const double t0 = now_seconds();
+        f();
+        best = std::min(best, now_seconds() - t0);
+    }
+    return best;
+}
+
+// STREAM triad a = b + s·c over n floats per array, repeated `times`; returns GB/s (3 arrays).
+double triad_gbs(long n, int times) {
+    std::vector<float> a(n), b(n, 1.0f), c(n, 2.0f);
+    const double s = seconds_of(
+        [&] {
+            for (int t = 0; t < times; ++t) {
+#pragma omp parallel for schedule(static)
+                for (long i = 0; i < n; ++i) a[i] = b[i] + 0.5f * c[i];
+            }
+        },
+        5);
+    benchmark::DoNotOptimize(a.data());
+    return 3.0 * 4.0 * static_cast<double>(n) * times / s / 1e9;
+}
+
+__attribute__((target("avx512f,fma"))) double fma_loop_avx512(long iters) {
+    __m512 acc[16];
+    for (int i = 0; i < 16; ++i) acc[i] = _mm512_set1_ps(static_cast<float>(i));
+    const __m512 a = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-7f);
+    for (long it = 0; it < iters; ++it) {
+        for (int i = 0; i < 16; ++i) acc[i] = _mm512_fmadd_ps(acc[i], a, b);
+    }
+    __m512 s = acc[0];
+    for (int i = 1; i < 16; ++i) s = _mm512_add_ps(s, acc[i]);
+    float out[16];
+    _mm512_storeu_ps(out, s);
+    return out[0];
+}
+
+__attribute__((target("avx2,fma"))) double fma_loop_avx2(long iters) {
+    __m256 acc[12];
+    for (int i = 0; i < 12; ++i) acc[i] = _mm256_set1_ps(static_cast<float>(i));
+    const __m256 a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-7f);
+    for (long it = 0; it < iters; ++it) {
+        for (int i = 0; i < 12; ++i) acc[i] = _mm256_fmadd_ps(acc[i], a, b);
+    }
+    __m256 s = acc[0];
+    for (int i = 1; i < 12; ++i) s = _mm256_add_ps(s, acc[i]);
+    float out[8];
+    _mm256_storeu_ps(out, s);
+    return out[0];
+}
+
+// GFLOP/s of independent FMA chains on every thread (2 flops per lane per FMA).
+double fma_peak_gflops() {
+    const long iters = 20'000'000;
+    const k::Isa isa = k::cpu_isa();
+    double sink = 0.0;
+    const double s = seconds_of(
+        [&] {
+#pragma omp parallel reduction(+ : sink)
+            {
+                if (isa == k::Isa::Avx512)
+                    sink += fma_loop_avx512(iters);
+                else if (isa == k::Isa::Avx2)
+                    sink += fma_loop_avx2(iters);
+            }
+        },
+        3);
+    benchmark::DoNotOptimize(sink);
+    const double per_iter = isa == k::Isa::Avx512 ? 16 * 16 * 2
+                            : isa == k::Isa::Avx2 ? 12 * 8 * 2
+                                                  : 0;
+    return per_iter * static_cast<double>(iters) * omp_get_max_threads() / s / 1e9;
+}
+
+// ---- the cases ----
+
+struct Config {
+    const char* name;
+    int B, T, C, NH, V;
+    long params;
+};
+const Config kBaby{"baby", 12, 64, 128, 4, 65, 800'000};
+const Config kShakespeare{"shakespeare", 64, 256, 384, 6, 65, 10'700'000};
+
+struct Case {
+    std::string name;
+    double bytes = 0;  // the least a kernel must move, per call
+    double flops = 0;  // for compute-bound kernels (attention)
+    // Runs the fast (false) or naive (true) kernel `n` times; buffers live inside.
+    std::function<void(benchmark::State&, bool)> run;
+};
+
+std::vector<Case> make_cases(const Config& g) {
+    std::vector<Case> cases;
+    const std::string p = std::string(g.name) + "/";
+    const long N = static_cast<long>(g.B) * g.T, C = g.C, V = g.V;
+    const long BTC = N * C;
+
+    cases.push_back({p + "layernorm_fwd", 8.0 * BTC, 0, [=](benchmark::State& st, bool naive) {
+                         auto x = randn(BTC, 1), w = randn(C, 2), b = randn(C, 3);
+                         std::vector<float> out(BTC), mean(N), rstd(N);
+                         for (auto _ : st) {
+                             if (naive)
+                                 k::layernorm_forward_naive(out.data(), mean.data(), rstd.data(),
+                                                            x.data(), w.data(), b.data(), int(N),
+                                                            int(C));
+                             else
+                                 k::layernorm_forward(out.data(), mean.data(), rstd.data(),
+                                                      x.data(), w.data(), b.data(), int(N), int(C));
+                             benchmark::ClobberMemory();
+                         }
+                     }});
+    cases.push_back(
+        {p + "layernorm_bwd", 16.0 * BTC, 0, [=](benchmark::State& st, bool naive) {
+             auto x = randn(BTC, 1), w = randn(C, 2), b = randn(C, 3), d = randn(BTC, 4);
+             std::vector<float> out(BTC), mean(N), rstd(N), dx(BTC), dw(C), db(C);
+             k::layernorm_forward(out.data(), mean.data(), rstd.data(), x.data(), w.data(),
+                                  b.data(), int(N), int(C));
+             for (auto _ : st) {
+                 if (naive)
+                     k::layernorm_backward_naive(dx.data(), dw.data(), db.data(), d.data(),
+                                                 x.data(), w.data(), mean.data(), rstd.data(),
+                                                 int(N), int(C));
+                 else
+                     k::layernorm_backward(dx.data(), dw.data(), db.data(), d.data(), x.data(),
+                                           w.data(), mean.data(), rstd.data(), int(N), int(C));
+                 benchmark::ClobberMemory();
+             }
+         }});
+    const long H = 4 * BTC;  // the MLP's hidden activations (B,T,4C)
+    cases.push_back({p + "gelu_fwd", 8.0 * H, 0, [=](benchmark::State& st, bool naive) {
+                         auto x = randn(H, 5);
+                         std::vector<float> out(H);
+                         for (auto _ : st) {
+                             if (naive)
+                                 k::gelu_forward_naive(out.data(), x.data(), int(H));
+                             else
+                                 k::gelu_forward(out.data(), x.data(), int(H));
+                             benchmark::ClobberMemory();
+                         }
+                     }});
+    cases.push_back({p + "gelu_bwd", 16.0 * H, 0, [=](benchmark::State& st, bool naive) {
+                         auto x = randn(H, 5), d = randn(H, 6);
+                         std::vector<float> dx(H);
+                         for (auto _ : st) {
+                             if (naive)
+                                 k::gelu_backward_naive(dx.data(), x.data(), d.data(), int(H));
+                             else
+                                 k::gelu_backward(dx.data(), x.data(), d.data(), int(H));
+                             benchmark::ClobberMemory();
+                         }
+                     }});
+    const long NV = N * V;
+    cases.push_back({p + "softmax_fwd", 8.0 * NV, 0, [=](benchmark::State& st, bool naive) {
+                         auto x = randn(NV, 7, 3.0f);
+                         std::vector<float> out(NV);
+                         for (auto _ : st) {
+                             if (naive)
+                                 k::softmax_forward_naive(out.data(), x.data(), int(N), int(V));
+                             else
+                                 k::softmax_forward(out.data(), x.data(), int(N), int(V));
+                             benchmark::ClobberMemory();
+                         }
+                     }});
+    cases.push_back({p + "crossentropy_fwd", 4.0 * NV, 0, [=](benchmark::State& st, bool naive) {
+                         auto x = randn(NV, 8, 3.0f);
+                         auto y = tokens(N, int(V));
+                         std::vector<float> losses(N);
+                         for (auto _ : st) {
+                             if (naive)
+                                 k::crossentropy_forward_naive(losses.data(), x.data(), y.data(),
+                                                               int(N), int(V));
+                             else
+                                 k::crossentropy_forward(losses.data(), x.data(), y.data(), int(N),
+                                                         int(V));
+                             benchmark::ClobberMemory();
+                         }
+                     }});
+    cases.push_back({p + "crossentropy_bwd", 12.0 * NV, 0, [=](benchmark::State& st, bool naive) {
+                         auto x = randn(NV, 8, 3.0f);
+                         auto y = tokens(N, int(V));
+                         std::vector<float> dl(N, 1.0f / N), dx(NV);
+                         for (auto _ : st) {
+                             if (naive)
+                                 k::crossentropy_backward_naive(dx.data(), x.data(), y.data(),
+                                                                dl.data(), int(N), int(V));
+                             else
+                                 k::crossentropy_backward(dx.data(), x.data(), y.data(), dl.data(),
+                                                          int(N), int(V));
+                             benchmark::ClobberMemory();
+                         }
+                     }});
+    cases.push_back({p + "encoder_fwd", 12.0 * BTC, 0, [=](benchmark::State& st, bool naive) {
+                         auto wte = randn(V * C, 9), wpe = randn(g.T * C, 10);
+                         auto y = tokens(N, int(V));
+                         std::vector<float> out(BTC);
+                         for (auto _ : st) {
+                             if (naive)
+                                 k::encoder_forward_naive(out.data(), y.data(), wte.data(),
+                                                          wpe.data(), g.B, g.T, int(C));
+                             else
+                                 k::encoder_forward(out.data(), y.data(), wte.data(), wpe.data(),
+                                                    g.B, g.T, int(C));
+                             benchmark::ClobberMemory();
+                         }
+                     }});
+    cases.push_back({p + "encoder_bwd", 4.0 * BTC, 0, [=](benchmark::State& st, bool naive) {
+                         auto d = randn(BTC, 11);
+                         auto y = tokens(N, int(V));
+                         std::vector<float> dwte(V * C), dwpe(g.T * C);
+                         for (auto _ : st) {
+                             if (naive)
+                                 k::encoder_backward_naive(dwte.data(), dwpe.data(), d.data(),
+                                                           y.data(), g.B, g.T, int(C), int(V));
+                             else
+                                 k::encoder_backward(dwte.data(), dwpe.data(), d.data(), y.data(),
+                                                     g.B, g.T, int(C), int(V));
+                             benchmark::ClobberMemory();
+                         }
+                     }});
+    cases.push_back({p + "dropout_fwd", 8.0 * BTC, 0, [=](benchmark::State& st, bool naive) {
+                         auto x = randn(BTC, 12);
+                         std::vector<float> out(BTC);
+                         for (auto _ : st) {
+                             if (naive)
+                                 k::dropout_forward_naive(out.data(), x.data(), 0.2f, 7, int(BTC));
+                             else
+                                 k::dropout_forward(out.data(), x.data(), 0.2f, 7, int(BTC));
+                             benchmark::ClobberMemory();
+                         }
+                     }});
+    // Causal attention: S = QKᵀ and O = PV over the lower triangle: 2 products of T(T+1)/2·hs
+    // multiply-adds per (b,h) forward, 5 backward (S again, dP, dQ, dK, dV).
+    const int hs = g.C / g.NH;
+    const double tri = static_cast<double>(g.T) * (g.T + 1) / 2 * hs * g.B * g.NH;
+    const long QKV = 3 * BTC;
+    for (float dropout : {0.0f, 0.2f}) {
+        const std::string dn = dropout > 0 ? "_dropout" : "";
+        cases.push_back(
+            {p + "attention_fwd" + dn, 0, 2 * 2 * tri, [=](benchmark::State& st, bool naive) {
+                 auto qkv = randn(QKV, 13);
+                 std::vector<float> out(BTC), lse(N * g.NH);
+                 std::vector<float> att(naive ? static_cast<size_t>(g.B) * g.NH * g.T * g.T : 0);
+                 for (auto _ : st) {
+                     if (naive)
+                         k::attention_forward_naive(out.data(), att.data(), qkv.data(), g.B, g.T,
+                                                    g.C, g.NH, dropout, 1);
+                     else
+                         k::attention_forward(out.data(), lse.data(), qkv.data(), g.B, g.T, g.C,
+                                              g.NH, dropout, 1);
+                     benchmark::ClobberMemory();
+                 }
+             }});
+        cases.push_back(
+            {p + "attention_bwd" + dn, 0, 5 * 2 * tri, [=](benchmark::State& st, bool naive) {
+                 auto qkv = randn(QKV, 13), dout = randn(BTC, 14);
+                 std::vector<float> out(BTC), lse(N * g.NH), dqkv(QKV);
+                 std::vector<float> att(naive ? static_cast<size_t>(g.B) * g.NH * g.T * g.T : 0);
+                 if (naive)
+                     k::attention_forward_naive(out.data(), att.data(), qkv.data(), g.B, g.T, g.C,
+                                                g.NH, dropout, 1);
+                 else
+                     k::attention_forward(out.data(), lse.data(), qkv.data(), g.B, g.T, g.C, g.NH,
+                                          dropout, 1);
+                 for (auto _ : st) {
+                     if (naive)
+                         k::attention_backward_naive(dqkv.data(), dout.data(), qkv.data(),
+                                                     att.data(), g.B, g.T, g.C, g.NH, dropout, 1);
+                     else
+                         k::attention_backward(dqkv.data(), dout.data(), qkv.data(), out.data(),
+                                               lse.data(), g.B, g.T, g.C, g.NH, dropout, 1);
+                     benchmark::ClobberMemory();
+                 }
+             }});
+    }
+    const long P = g.params;
+    cases.push_back({p + "adamw", 28.0 * P, 0, [=](benchmark::State& st, bool naive) {
+                         auto w = randn(P, 15), gr = randn(P, 16), m = randn(P, 17, 0.01f),
+                              v = randn(P, 18, 0.01f);
+                         for (auto& e : v) e = e * e;
+                         int t = 1;
+                         for (auto _ : st) {
+                             if (naive)
+                                 k::adamw_update_naive(w.data(), m.data(), v.data(), gr.data(),
+                                                       int(P), 1e-3f, 0.9f, 0.99f, 1e-8f, 0.1f,
+                                                       t++);
+                             else
+                                 k::adamw_update(w.data(), m.data(), v.data(), gr.data(), int(P),
+                                                 1e-3f, 0.9f, 0.99f, 1e-8f, 0.1f, t++);
+                             benchmark::ClobberMemory();
+                         }
+                     }});
+    cases.push_back({p + "sum_squares", 4.0 * P, 0, [=](benchmark::State& st, bool naive) {
+                         auto gr = randn(P, 16);
+                         for (auto _ : st) {
+                             double s = 0.0;
+                             if (naive) {
+                                 for (long i = 0; i < P; ++i)
+                                     s += static_cast<double>(gr[i]) * gr[i];
+                             } else {
+                                 s = k::sum_squares(gr.data(), int(P));
+                             }
+                             benchmark::DoNotOptimize(s);
+                         }
+                     }});
+    return cases;
+}
+
+// Keeps the seconds per call of every benchmark for the summary table.
+class TableReporter : public benchmark::ConsoleReporter {
+  public:
+    std::map<std::string, double> seconds;
+    void ReportRuns(const std::vector<Run>& runs) override {
+        for (const Run& r : runs) {
+            if (r.run_type != Run::RT_Iteration || r.iterations == 0) continue;
+            const double total = g_cpu_clock ? r.cpu_accumulated_time : r.real_accumulated_time;
+            const double s = total / static_cast<double>(r.iterations);
+            auto it = seconds.find(r.run_name.function_name);
+            if (it == seconds.end() || s < it->second) seconds[r.run_name.function_name] = s;
+        }
+        ConsoleReporter::ReportRuns(runs);
+    }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const int threads = omp_get_max_threads();
+    if (const char* c = std::getenv("WIGGLE_BENCH_CLOCK")) g_cpu_clock = std::string(c) == "cpu";
+    std::printf("wiggle kernels: isa %s, threads %d, clock %s\n", k::isa_name(k::cpu_isa()),
+                threads, g_cpu_clock ? "cpu" : "wall");
+    const double dram = triad_gbs(16L << 20, 1);  // 3 × 64 MB: DRAM
+    const double l2 = triad_gbs(16L << 10, 200);  // 3 × 64 KB per run: cache-resident
+    const double peak = fma_peak_gflops();
+    std::printf(
+        "roofline: triad %.1f GB/s (DRAM), %.1f GB/s (cache-resident); FMA peak %.1f GFLOP/s\n",
+        dram, l2, peak);
+
+    std::vector<Case> cases = make_cases(kBaby);
+    for (Case& c : make_cases(kShakespeare)) cases.push_back(std::move(c));
+    for (const Case& c : cases) {
+        for (bool naive : {false, true}) {
+            auto fn = c.run;
+            benchmark::RegisterBenchmark((c.name + (naive ? "/naive" : "/fast")).c_str(),
+                                         [fn, naive](benchmark::State& st) { fn(st, naive); })
+                ->Unit(benchmark::kMicrosecond)
+                ->UseRealTime()
+                ->MinTime(naive ? 0.1 : 0.3);
+        }
+    }
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    TableReporter reporter;
+    benchmark::RunSpecifiedBenchmarks(&reporter);
+
+    std::printf(
+        "\nfastest call (%s time) at %d thread(s), isa %s; roofline: DRAM triad %.1f GB/s, FMA "
+        "peak %.1f GFLOP/s\n",
+        g_cpu_clock ? "cpu" : "wall", threads, k::isa_name(k::cpu_isa()), dram, peak);
+    std::printf("%-36s %10s %12s %9s %10s %9s\n", "kernel", "fast us", "rate", "roofline",
+                "naive us", "speed-up");
+    for (const Case& c : cases) {
+        auto f = reporter.seconds.find(c.name + "/fast");
+        auto n = reporter.seconds.find(c.name + "/naive");
+        if (f == reporter.seconds.end()) continue;
+        const double s = f->second;
+        char rate[32], roof[32], naive_us[32] = "-", speed[32] = "-";
+        if (c.flops > 0) {
+            std::snprintf(rate, sizeof rate, "%.1f GFLOP/s", c.flops / s / 1e9);
+            std::snprintf(roof, sizeof roof, "%.0f%%", 100.0 * c.flops / s / 1e9 / peak);
+        } else {
+            std::snprintf(rate, sizeof rate, "%.1f GB/s", c.bytes / s / 1e9);
+            std::snprintf(roof, sizeof roof, "%.0f%%", 100.0 * c.bytes / s / 1e9 / dram);
+        }
+        if (n != reporter.seconds.end()) {
+            std::snprintf(naive_us, sizeof naive_us, "%.1f", n->second * 1e6);
+            std::snprintf(speed, sizeof speed, "%.1fx", n->second / s);
+        }
+        std::printf("%-36s %10.1f %12s %9s %10s %9s\n", c.name.c_str(), s * 1e6, rate, roof,
+                    naive_us, speed);
+    }
+    return 0;
+}
