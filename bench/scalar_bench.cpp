@@ -124,6 +124,22 @@ void BM_ForwardBackward(benchmark::State& state) {
 }
 BENCHMARK(BM_ForwardBackward)->Unit(benchmark::kMicrosecond);
 
+// Forward alone: building the graph (every op computes its value and appends one node).
+void BM_Forward(benchmark::State& state) {
+    Workload w;
+    size_t nodes = 0;
+    for (auto _ : state) {
+        wiggle::GraphScope graph;
+        const size_t before = wiggle::g_tape.size();
+        Value loss = w.loss();
+        nodes = wiggle::g_tape.size() - before;
+        benchmark::DoNotOptimize(loss.data());
+    }
+    state.counters["nodes/s"] = benchmark::Counter(static_cast<double>(nodes),
+                                                   benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_Forward)->Unit(benchmark::kMicrosecond);
+
 // A whole training step (forward, zero_grad, backward, SGD update), cycling through the schedule.
 void BM_TrainStep(benchmark::State& state) {
     Workload w;
