@@ -8,6 +8,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cassert>
 
 #include "kernels/cpu.h"
@@ -111,7 +112,7 @@ struct GenericKernel {
 
     template <int MRr, AMode mode>
     static void tile(int kc, const float* a, long as, const float* b, float* c, long ldc,
-                     int n_valid, bool first) {
+                     int n_valid, bool first, const float* bias) {
         float acc[MRr][NR] = {};
         for (int k = 0; k < kc; k++) {
             const float* bk = b + k * NR;
@@ -122,7 +123,9 @@ struct GenericKernel {
         }
         for (int i = 0; i < MRr; i++) {
             float* p = c + i * ldc;
-            for (int j = 0; j < n_valid; j++) p[j] = first ? acc[i][j] : p[j] + acc[i][j];
+            for (int j = 0; j < n_valid; j++) {
+                p[j] = !first ? p[j] + acc[i][j] : bias ? acc[i][j] + bias[j] : acc[i][j];
+            }
         }
     }
 
@@ -145,13 +148,14 @@ void gemm_avx512(const GemmArgs& g, int threads);
 void gemm_avx2(const GemmArgs& g, int threads);
 }  // namespace detail
 
-void gemm_isa(Isa isa, float* C, const float* A, const float* B, int M, int N, int K, bool trans_a,
-              bool trans_b, bool accumulate) {
-    assert(M >= 0 && N >= 0 && K >= 0);
-    const detail::GemmArgs g{C, A, B, M, N, K, trans_a, trans_b, accumulate};
-    // Small products are not worth waking the team; inside a parallel region the caller already
+namespace {
+
+void gemm_run(Isa isa, const detail::GemmArgs& g) {
+    assert(g.M >= 0 && g.N >= 0 && g.K >= 0);
+    assert(!(g.bias && g.accumulate));
+    // Small products are not worth waking the pool; inside an OpenMP region the caller already
     // owns the threads.
-    const double flops = 2.0 * M * N * K;
+    const double flops = 2.0 * g.M * g.N * g.K;
     const int threads = (flops < kGemmMinParallelFlops || omp_in_parallel()) ? 1 : num_threads();
     // Never run an instruction set the CPU lacks, whatever the caller asked for.
     const Isa best = cpu_isa();
@@ -167,9 +171,23 @@ void gemm_isa(Isa isa, float* C, const float* A, const float* B, int M, int N, i
     }
 }
 
+}  // namespace
+
+void gemm_isa(Isa isa, float* C, const float* A, const float* B, int M, int N, int K, bool trans_a,
+              bool trans_b, bool accumulate) {
+    gemm_run(isa, {C, A, B, M, N, K, trans_a, trans_b, accumulate});
+}
+
 void gemm(float* C, const float* A, const float* B, int M, int N, int K, bool trans_a, bool trans_b,
           bool accumulate) {
-    gemm_isa(cpu_isa(), C, A, B, M, N, K, trans_a, trans_b, accumulate);
+    gemm_run(cpu_isa(), {C, A, B, M, N, K, trans_a, trans_b, accumulate});
+}
+
+void matmul_forward_isa(Isa isa, float* out, const float* inp, const float* weight,
+                        const float* bias, int M, int K, int N) {
+    // out (M,N) = inp (M,K) · weight (N,K)ᵀ + bias (N), the bias added as the tiles are stored
+    gemm_run(isa, {out, inp, weight, M, N, K, /*trans_a=*/false, /*trans_b=*/true,
+                   /*accumulate=*/false, bias});
 }
 
 // ---- The linear layer on top of the fast gemm
@@ -177,14 +195,7 @@ void gemm(float* C, const float* A, const float* B, int M, int N, int K, bool tr
 
 void matmul_forward(float* out, const float* inp, const float* weight, const float* bias, int M,
                     int K, int N) {
-    // out (M,N) = inp (M,K) · weight (N,K)ᵀ, then + bias (N) on every row
-    gemm(out, inp, weight, M, N, K, /*trans_a=*/false, /*trans_b=*/true, /*accumulate=*/false);
-    if (bias) {
-        for (int m = 0; m < M; m++) {
-            float* row = out + static_cast<long>(m) * N;
-            for (int n = 0; n < N; n++) row[n] += bias[n];
-        }
-    }
+    matmul_forward_isa(cpu_isa(), out, inp, weight, bias, M, K, N);
 }
 
 void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
@@ -194,12 +205,23 @@ void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dou
     if (dinp) gemm(dinp, dout, weight, M, K, N, false, false, true);
     // dweight (N,K) += doutᵀ (N,M) · inp (M,K)
     if (dweight) gemm(dweight, dout, inp, N, K, M, true, false, true);
-    // dbias (N) += Σ_m dout (M,N): rows summed in order, one sum per column (deterministic)
+    // dbias (N) += Σ_m dout (M,N): each column summed over the rows in order, by one thread
+    // (items own disjoint column blocks), so the result does not depend on the thread count
     if (dbias) {
-        for (int m = 0; m < M; m++) {
-            const float* row = dout + static_cast<long>(m) * N;
-            for (int n = 0; n < N; n++) dbias[n] += row[n];
-        }
+        constexpr int kCols = 64;
+        auto columns = [&](int item) {
+            const int n0 = item * kCols, n1 = std::min(n0 + kCols, N);
+            float sum[kCols];
+            for (int n = n0; n < n1; n++) sum[n - n0] = dbias[n];
+            for (int m = 0; m < M; m++) {
+                const float* row = dout + static_cast<long>(m) * N;
+                for (int n = n0; n < n1; n++) sum[n - n0] += row[n];
+            }
+            for (int n = n0; n < n1; n++) dbias[n] = sum[n - n0];
+        };
+        const int threads =
+            (static_cast<double>(M) * N < 1e5 || omp_in_parallel()) ? 1 : num_threads();
+        parallel_items((N + kCols - 1) / kCols, threads, columns);
     }
 }
 

@@ -29,6 +29,9 @@ void gemm(float* C, const float* A, const float* B, int M, int N, int K, bool tr
 // lacks is lowered to the best one it has.
 void gemm_isa(Isa isa, float* C, const float* A, const float* B, int M, int N, int K, bool trans_a,
               bool trans_b, bool accumulate);
+// matmul_forward on a chosen instruction set (tests), like gemm_isa.
+void matmul_forward_isa(Isa isa, float* out, const float* inp, const float* weight,
+                        const float* bias, int M, int K, int N);
 // Below this many flops (2·M·N·K) gemm runs on the calling thread alone.
 inline constexpr double kGemmMinParallelFlops = 2.0e6;
 

@@ -16,7 +16,7 @@ struct Avx2Kernel {
 
     template <int MRr, AMode mode>
     static void tile(int kc, const float* a, long as, const float* b, float* c, long ldc,
-                     int n_valid, bool first) {
+                     int n_valid, bool first, const float* bias) {
         __m256 acc[MRr][NV];
 #pragma GCC unroll 8
         for (int i = 0; i < MRr; i++) {
@@ -46,7 +46,9 @@ struct Avx2Kernel {
                 for (int j = 0; j < NV; j++) {
                     float* p = c + i * ldc + 8 * j;
                     _mm256_storeu_ps(
-                        p, first ? acc[i][j] : _mm256_add_ps(_mm256_loadu_ps(p), acc[i][j]));
+                        p, !first ? _mm256_add_ps(_mm256_loadu_ps(p), acc[i][j])
+                           : bias ? _mm256_add_ps(acc[i][j], _mm256_loadu_ps(bias + 8 * j))
+                                  : acc[i][j]);
                 }
             }
         } else {
@@ -54,7 +56,9 @@ struct Avx2Kernel {
             for (int i = 0; i < MRr; i++) {
                 float* p = c + i * ldc;
                 for (int j = 0; j < NV; j++) _mm256_store_ps(buf + 8 * j, acc[i][j]);
-                for (int j = 0; j < n_valid; j++) p[j] = first ? buf[j] : p[j] + buf[j];
+                for (int j = 0; j < n_valid; j++) {
+                    p[j] = !first ? p[j] + buf[j] : bias ? buf[j] + bias[j] : buf[j];
+                }
             }
         }
     }

@@ -5,8 +5,9 @@
 // the CPU has them. Per k step the tile does 4 loads of B, 6 broadcasts of A and 24 FMAs, which
 // keeps both FMA ports busy on Intel (Sapphire Rapids) and AMD (Zen 4/5) cores alike.
 // GCC 12 warns inside its own intrinsics (_mm512_undefined_ps's `__m512 __Y = __Y;`): a known
-// false positive of -Wmaybe-uninitialized, silenced for this file only.
+// false positive of -W(maybe-)uninitialized, silenced for this file only.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
 #include "kernels/matmul_driver.h"
@@ -21,7 +22,7 @@ struct Avx512Kernel {
 
     template <int MRr, AMode mode>
     static void tile(int kc, const float* a, long as, const float* b, float* c, long ldc,
-                     int n_valid, bool first) {
+                     int n_valid, bool first, const float* bias) {
         __m512 acc[MRr][NV];
 #pragma GCC unroll 16
         for (int i = 0; i < MRr; i++) {
@@ -46,6 +47,22 @@ struct Avx512Kernel {
                 for (int j = 0; j < NV; j++) acc[i][j] = _mm512_fmadd_ps(av, bv[j], acc[i][j]);
             }
         }
+        __mmask16 mask[NV];
+#pragma GCC unroll 4
+        for (int j = 0; j < NV; j++) {
+            const int left = n_valid - 16 * j;
+            mask[j] = left >= 16  ? 0xFFFF
+                      : left <= 0 ? 0
+                                  : static_cast<__mmask16>((1u << left) - 1);
+        }
+        if (first && bias) {
+#pragma GCC unroll 4
+            for (int j = 0; j < NV; j++) {
+                const __m512 bv = _mm512_maskz_loadu_ps(mask[j], bias + 16 * j);
+#pragma GCC unroll 16
+                for (int i = 0; i < MRr; i++) acc[i][j] = _mm512_add_ps(acc[i][j], bv);
+            }
+        }
         if (n_valid == NR) {
 #pragma GCC unroll 16
             for (int i = 0; i < MRr; i++) {
@@ -57,14 +74,6 @@ struct Avx512Kernel {
                 }
             }
         } else {
-            __mmask16 mask[NV];
-#pragma GCC unroll 4
-            for (int j = 0; j < NV; j++) {
-                const int left = n_valid - 16 * j;
-                mask[j] = left >= 16  ? 0xFFFF
-                          : left <= 0 ? 0
-                                      : static_cast<__mmask16>((1u << left) - 1);
-            }
 #pragma GCC unroll 16
             for (int i = 0; i < MRr; i++) {
 #pragma GCC unroll 4

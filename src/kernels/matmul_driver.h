@@ -31,6 +31,7 @@ struct GemmArgs {
     const float* B;
     int M, N, K;
     bool trans_a, trans_b, accumulate;
+    const float* bias = nullptr;  // (N), added to every row; only without accumulate
 };
 
 }  // namespace wiggle::kernels::detail
@@ -76,8 +77,9 @@ enum class AMode { kColStrided, kRowStrided };
 //   optionally static void pack_a(dst, A, lda, trans_a, i0, m_rows, k0, kc) (see pack_a_panel)
 //   template <int MRr, AMode mode> static void tile(int kc, const float* a, long as, const float*
 //   b,
-//       float* c, long ldc, int n_valid, bool first);
-//       C tile (MRr, n_valid) = / += A tile · B panel (kc, NR)
+//       float* c, long ldc, int n_valid, bool first, const float* bias);
+//       C tile (MRr, n_valid) = A tile · B panel (kc, NR) [+ bias (n_valid) on every row] if first,
+//       else C tile += A tile · B panel
 //   static void pack_b(float* dst, const float* B, long ldb, bool trans_b, int k0, int kc, int j0,
 //       int nr_valid);  one panel: dst[k*NR + j] = op(B)[k0+k][j0+j], zero for j >= nr_valid
 template <class Ker>
@@ -87,17 +89,18 @@ struct Driver {
 
     template <AMode mode>
     static void tile_dispatch(int m_rows, int kc, const float* a, long as, const float* b, float* c,
-                              long ldc, int n_valid, bool first) {
-        if (m_rows == MR) return Ker::template tile<MR, mode>(kc, a, as, b, c, ldc, n_valid, first);
-        dispatch_edge<MR - 1, mode>(m_rows, kc, a, as, b, c, ldc, n_valid, first);
+                              long ldc, int n_valid, bool first, const float* bias) {
+        if (m_rows == MR)
+            return Ker::template tile<MR, mode>(kc, a, as, b, c, ldc, n_valid, first, bias);
+        dispatch_edge<MR - 1, mode>(m_rows, kc, a, as, b, c, ldc, n_valid, first, bias);
     }
     template <int R, AMode mode>
     static void dispatch_edge(int m_rows, int kc, const float* a, long as, const float* b, float* c,
-                              long ldc, int n_valid, bool first) {
+                              long ldc, int n_valid, bool first, const float* bias) {
         if constexpr (R >= 1) {
             if (m_rows == R)
-                return Ker::template tile<R, mode>(kc, a, as, b, c, ldc, n_valid, first);
-            dispatch_edge<R - 1, mode>(m_rows, kc, a, as, b, c, ldc, n_valid, first);
+                return Ker::template tile<R, mode>(kc, a, as, b, c, ldc, n_valid, first, bias);
+            dispatch_edge<R - 1, mode>(m_rows, kc, a, as, b, c, ldc, n_valid, first, bias);
         }
     }
 
@@ -140,7 +143,12 @@ struct Driver {
         if (g.K <= 0) {  // empty sum
             if (!g.accumulate) {
                 for (int i = 0; i < g.M; i++) {
-                    std::memset(g.C + static_cast<long>(i) * g.N, 0, sizeof(float) * g.N);
+                    float* row = g.C + static_cast<long>(i) * g.N;
+                    if (g.bias) {
+                        std::memcpy(row, g.bias, sizeof(float) * g.N);
+                    } else {
+                        std::memset(row, 0, sizeof(float) * g.N);
+                    }
                 }
             }
             return;
@@ -185,6 +193,10 @@ struct Driver {
         }
     }
 
+    static const float* tile_bias(const GemmArgs& g, bool first, int j) {
+        return first && g.bias ? g.bias + j : nullptr;
+    }
+
     // C tiles of row tiles [r0, r1) × panels [q0, q1) of block (jc, pc).
     static void compute_tiles(const GemmArgs& g, long lda, long ldc, const float* Bp, int jc,
                               int nc, int pc, int kc, bool first, int r0, int r1, int q0, int q1,
@@ -201,7 +213,7 @@ struct Driver {
                 for (int q = q0; q < q1; q++) {
                     tile_dispatch<AMode::kColStrided>(
                         m_rows, kc, Ap, MR, Bp + static_cast<long>(q) * kc * NR, c + q * NR, ldc,
-                        std::min(NR, nc - q * NR), first);
+                        std::min(NR, nc - q * NR), first, tile_bias(g, first, jc + q * NR));
                 }
             }
             return;
@@ -217,6 +229,7 @@ struct Driver {
             for (int q = q0; q < q1; q++) {
                 const float* bp = Bp + static_cast<long>(q) * kc * NR;
                 const int n_valid = std::min(NR, nc - q * NR);
+                const float* bias = tile_bias(g, first, jc + q * NR);
                 float* cq = g.C + jc + q * NR;
                 for (int r = ic; r < ic1; r++) {
                     const int i = r * MR;
@@ -225,13 +238,13 @@ struct Driver {
                     if (pack_a_needed) {
                         tile_dispatch<AMode::kColStrided>(m_rows, kc,
                                                           Ap + static_cast<long>(i - i0) * kc, MR,
-                                                          bp, c, ldc, n_valid, first);
+                                                          bp, c, ldc, n_valid, first, bias);
                     } else if (g.trans_a) {
                         tile_dispatch<AMode::kColStrided>(m_rows, kc, g.A + pc * lda + i, lda, bp,
-                                                          c, ldc, n_valid, first);
+                                                          c, ldc, n_valid, first, bias);
                     } else {
                         tile_dispatch<AMode::kRowStrided>(m_rows, kc, g.A + i * lda + pc, lda, bp,
-                                                          c, ldc, n_valid, first);
+                                                          c, ldc, n_valid, first, bias);
                     }
                 }
             }

@@ -109,6 +109,25 @@ TEST(Matmul, GemmMatchesNaiveDoubleAllTransposesEveryIsa) {
     }
 }
 
+// Empty products: K = 0 gives C = 0 (or leaves C as it is when accumulating), bias alone in the
+// linear layer; M = 0 or N = 0 touch nothing.
+TEST(Matmul, EmptyDimensions) {
+    for (Isa isa : available_isas()) {
+        std::vector<float> C(6, 7.0f);
+        const float A[1] = {1.0f}, B[1] = {1.0f};
+        gemm_isa(isa, C.data(), A, B, 2, 3, 0, false, false, true);
+        EXPECT_EQ(C, std::vector<float>(6, 7.0f)) << isa_name(isa);
+        gemm_isa(isa, C.data(), A, B, 2, 3, 0, false, false, false);
+        EXPECT_EQ(C, std::vector<float>(6, 0.0f)) << isa_name(isa);
+        gemm_isa(isa, C.data(), A, B, 0, 3, 5, false, false, false);
+        gemm_isa(isa, C.data(), A, B, 2, 0, 5, true, true, false);
+        EXPECT_EQ(C, std::vector<float>(6, 0.0f)) << isa_name(isa);
+        const float bias[3] = {1.0f, 2.0f, 3.0f};
+        matmul_forward_isa(isa, C.data(), A, B, bias, 2, 0, 3);
+        EXPECT_EQ(C, (std::vector<float>{1, 2, 3, 1, 2, 3})) << isa_name(isa);
+    }
+}
+
 // The naive float kernel agrees with the double one too (it is the twin the GPT's tests may use).
 TEST(Matmul, NaiveFloatMatchesNaiveDouble) {
     const int M = 37, N = 41, K = 129;
@@ -184,13 +203,21 @@ TEST(Matmul, ForwardAndBackwardMatchNaiveDouble) {
         const std::string tag =
             " M=" + std::to_string(M) + " K=" + std::to_string(K) + " N=" + std::to_string(N);
         for (int with_bias = 0; with_bias < 2; with_bias++) {
+            std::vector<double> want(static_cast<size_t>(M) * N);
+            matmul_forward_naive<double>(want.data(), inpd.data(), wd.data(),
+                                         with_bias ? biasd.data() : nullptr, M, K, N);
             std::vector<float> out(static_cast<size_t>(M) * N, 99.0f);
             matmul_forward(out.data(), inp.data(), w.data(), with_bias ? bias.data() : nullptr, M,
                            K, N);
-            std::vector<double> want(out.size());
-            matmul_forward_naive<double>(want.data(), inpd.data(), wd.data(),
-                                         with_bias ? biasd.data() : nullptr, M, K, N);
             expect_close(out, want, K, "forward" + tag + " bias=" + std::to_string(with_bias));
+            for (Isa isa : available_isas()) {
+                std::vector<float> out_isa(static_cast<size_t>(M) * N, 99.0f);
+                matmul_forward_isa(isa, out_isa.data(), inp.data(), w.data(),
+                                   with_bias ? bias.data() : nullptr, M, K, N);
+                expect_close(out_isa, want, K,
+                             std::string("forward ") + isa_name(isa) + tag +
+                                 " bias=" + std::to_string(with_bias));
+            }
         }
         // backward accumulates on top of what is there
         auto dinp = random_floats(static_cast<size_t>(M) * K, 8);
