@@ -11,6 +11,8 @@
 //
 //   build/bin/03_learn_well                the training log, then the side-by-side table
 //   build/bin/03_learn_well --plot out     also the decision boundary and the loss curves (SVG)
+//   build/bin/03_learn_well --csv my.csv   the same recipe on your own data (features, then a
+//   label)
 //
 // Uses the scalar engine (wiggle_scalar) and the toy data sets (wiggle_data).
 // reference: cs231n "Putting it together: minimal neural network case study" (the spiral data);
@@ -20,12 +22,14 @@
 
 #include <array>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
 
 #include "data/batches.h"
+#include "data/csv.h"
 #include "data/toy.h"
 #include "scalar/loss.h"
 #include "scalar/nn.h"
@@ -47,7 +51,7 @@ constexpr int kClasses = 3;           // three arms: one logit, one class each
 constexpr double kNoise = 0.2;        // cs231n's angular noise: the arms touch near the center
 constexpr double kValFraction = 0.2;  // 60 of the 300 points are held out for validation
 constexpr uint64_t kSeed = 1337;      // one seed for the data, the split, the weights, the batches
-constexpr std::array<int, 3> kSizes = {16, 16, kClasses};  // 2 -> 16 -> 16 -> 3: enough bends
+constexpr std::array<int, 2> kHidden = {16, 16};  // 2 -> 16 -> 16 -> 3: enough bends
 constexpr int kBatch = 32;         // 32 points a step: noisy, but 7x cheaper than the full set
 constexpr int kSteps = 1500;       // about 200 passes over the 240 training points
 constexpr double kLr = 0.1;        // the peak learning rate (with momentum 0.9: ~1.0 effective)
@@ -74,19 +78,55 @@ struct Result {
     double train_acc = 0.0, val_acc = 0.0, ms = 0.0;
 };
 
-// The logits of the examples at `idx`, one row of kClasses per example.
-std::vector<Value> logits_of(const wiggle::MLP& model, const wiggle::Dataset2D& d,
+// The examples, whatever their source: n rows of `dim` features and a class each.
+struct Examples {
+    size_t dim = 2;
+    int classes = kClasses;
+    std::vector<double> x;  // n·dim, row-major
+    std::vector<int> y;
+    std::span<const double> row(size_t i) const { return {x.data() + i * dim, dim}; }
+    size_t size() const { return y.size(); }
+};
+
+Examples spirals(uint64_t seed) {
+    const wiggle::Dataset2D d = wiggle::make_spirals(kPerClass, kClasses, kNoise, seed);
+    Examples e;
+    for (const auto& p : d.x) e.x.insert(e.x.end(), p.begin(), p.end());
+    e.y = d.y;
+    return e;
+}
+
+Examples from_csv(const wiggle::CsvData& c) { return Examples{c.cols, c.num_classes, c.x, c.y}; }
+
+// A user's features may be in any units; the weights start in [-1, 1], so shift and scale each
+// feature to mean 0 and standard deviation 1 over the training split (the validation split must
+// not leak into anything the model is fitted with, statistics included).
+void standardize(Examples& e, const wiggle::Split& split) {
+    for (size_t j = 0; j < e.dim; ++j) {
+        double mean = 0.0, var = 0.0;
+        for (size_t i : split.train) mean += e.x[i * e.dim + j] / double(split.train.size());
+        for (size_t i : split.train) {
+            var += std::pow(e.x[i * e.dim + j] - mean, 2) / double(split.train.size());
+        }
+        const double scale = var > 0.0 ? 1.0 / std::sqrt(var) : 1.0;
+        for (size_t i = 0; i < e.size(); ++i)
+            e.x[i * e.dim + j] = (e.x[i * e.dim + j] - mean) * scale;
+    }
+}
+
+// The logits of the examples at `idx`, one row of e.classes per example.
+std::vector<Value> logits_of(const wiggle::MLP& model, const Examples& d,
                              std::span<const size_t> idx) {
     std::vector<Value> logits;
-    logits.reserve(idx.size() * kClasses);
+    logits.reserve(idx.size() * size_t(d.classes));
     for (size_t i : idx) {
-        const std::span<const Value> out = model(std::span<const double>(d.x[i]));
+        const std::span<const Value> out = model(d.row(i));
         logits.insert(logits.end(), out.begin(), out.end());
     }
     return logits;
 }
 
-std::vector<int> labels_of(const wiggle::Dataset2D& d, std::span<const size_t> idx) {
+std::vector<int> labels_of(const Examples& d, std::span<const size_t> idx) {
     std::vector<int> y;
     y.reserve(idx.size());
     for (size_t i : idx) y.push_back(d.y[i]);
@@ -94,16 +134,16 @@ std::vector<int> labels_of(const wiggle::Dataset2D& d, std::span<const size_t> i
 }
 
 // Cross-entropy and accuracy on a whole set, without training on it.
-std::pair<double, double> evaluate(const wiggle::MLP& model, const wiggle::Dataset2D& d,
+std::pair<double, double> evaluate(const wiggle::MLP& model, const Examples& d,
                                    std::span<const size_t> idx) {
     wiggle::GraphScope graph;
     const std::vector<Value> logits = logits_of(model, d, idx);
     const std::vector<int> y = labels_of(d, idx);
-    return {wiggle::cross_entropy(logits, kClasses, y).data(),
-            wiggle::argmax_accuracy(logits, kClasses, y)};
+    return {wiggle::cross_entropy(logits, d.classes, y).data(),
+            wiggle::argmax_accuracy(logits, d.classes, y)};
 }
 
-Result train(const wiggle::MLP& model, const wiggle::Dataset2D& d, const wiggle::Split& split,
+Result train(const wiggle::MLP& model, const Examples& d, const wiggle::Split& split,
              const Recipe& r, uint64_t seed, bool print) {
     const wiggle::Schedule schedule{r.schedule, kLr, kMinLr, r.warmup, kSteps};
     wiggle::SGD opt(model.parameters(), r.momentum);
@@ -134,9 +174,9 @@ Result train(const wiggle::MLP& model, const wiggle::Dataset2D& d, const wiggle:
         const std::span<const size_t> idx = batches.next();
         const std::vector<Value> logits = logits_of(model, d, idx);
         const std::vector<int> y = labels_of(d, idx);
-        Value loss = r.cross_entropy
-                         ? wiggle::cross_entropy(logits, kClasses, y)
-                         : wiggle::mse_one_hot_loss(wiggle::softmax(logits, kClasses), kClasses, y);
+        Value loss = r.cross_entropy ? wiggle::cross_entropy(logits, d.classes, y)
+                                     : wiggle::mse_one_hot_loss(wiggle::softmax(logits, d.classes),
+                                                                d.classes, y);
         if (r.weight_decay > 0.0)
             loss = loss + r.weight_decay * wiggle::l2_penalty(model.parameters());
         opt.zero_grad();
@@ -148,9 +188,24 @@ Result train(const wiggle::MLP& model, const wiggle::Dataset2D& d, const wiggle:
     return res;
 }
 
-wiggle::MLP make_model(uint64_t seed) {
+wiggle::MLP make_model(const Examples& d, uint64_t seed) {
     wiggle::PyRandom rng(seed);  // the same starting weights for every recipe
-    return wiggle::MLP(2, std::vector<int>(kSizes.begin(), kSizes.end()), rng);
+    std::vector<int> sizes(kHidden.begin(), kHidden.end());
+    sizes.push_back(d.classes);  // one logit a class
+    return wiggle::MLP(static_cast<int>(d.dim), sizes, rng);
+}
+
+// The data for one seed and where it is split: the spirals drawn from the seed, or the CSV file
+// (the same rows for every seed; the seed then only changes the split, weights and batches).
+struct Setup {
+    Examples data;
+    wiggle::Split split;
+};
+Setup setup(const wiggle::CsvData* csv, uint64_t seed) {
+    Setup s{csv != nullptr ? from_csv(*csv) : spirals(seed), {}};
+    s.split = wiggle::split_train_val(s.data.size(), kValFraction, seed);
+    if (csv != nullptr) standardize(s.data, s.split);
+    return s;
 }
 
 }  // namespace
@@ -161,6 +216,7 @@ int main(int argc, char** argv) {
     uint64_t seed = kSeed;
     std::string plot_dir;
     bool skip_table = false;
+    std::string csv_path, label_column;
     app.add_option("--seed", seed, "seed for the data, the split, the weights and the batches")
         ->capture_default_str();
     app.add_option("--plot", plot_dir,
@@ -168,6 +224,11 @@ int main(int argc, char** argv) {
         ->type_name("DIR");
     app.add_flag("--no-table", skip_table,
                  "train the full recipe only, skip the side-by-side table");
+    app.add_option("--csv", csv_path,
+                   "train on FILE.csv instead: a header, numeric features, an integer label column")
+        ->type_name("FILE");
+    app.add_option("--label", label_column, "the CSV's label column (default: the last one)")
+        ->type_name("NAME");
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -183,12 +244,25 @@ int main(int argc, char** argv) {
                      plot_dir, ec.message());
     }
 
-    // The data: three spiral arms, and a fifth of the points put aside for validation.
-    const wiggle::Dataset2D data = wiggle::make_spirals(kPerClass, kClasses, kNoise, seed);
-    const wiggle::Split split = wiggle::split_train_val(data.x.size(), kValFraction, seed);
-    const wiggle::MLP model = make_model(seed);
-    fmt::print("{} spirals, {} train / {} val points; {}\n", kClasses, split.train.size(),
-               split.val.size(), model.describe());
+    // The data: three spiral arms (or the user's file), and a fifth of the points put aside for
+    // validation.
+    WIGGLE_CHECK(label_column.empty() || !csv_path.empty(), "add --csv FILE",
+                 "--label names a CSV column, but no --csv file was given");
+    wiggle::CsvData csv;
+    if (!csv_path.empty()) csv = wiggle::load_csv(csv_path, label_column);
+    const wiggle::CsvData* csv_or_null = csv_path.empty() ? nullptr : &csv;
+    const Setup main_setup = setup(csv_or_null, seed);
+    const Examples& data = main_setup.data;
+    const wiggle::Split& split = main_setup.split;
+    const wiggle::MLP model = make_model(data, seed);
+    if (csv_or_null != nullptr) {
+        fmt::print("{}: {} features (standardized), {} classes, {} train / {} val points; {}\n",
+                   csv_path, data.dim, data.classes, split.train.size(), split.val.size(),
+                   model.describe());
+    } else {
+        fmt::print("{} spirals, {} train / {} val points; {}\n", kClasses, split.train.size(),
+                   split.val.size(), model.describe());
+    }
     fmt::print(
         "softmax + cross-entropy, batch {}, SGD momentum {}, lr {} warmup {} then cosine to {}, "
         "L2 {}, {} steps\n",
@@ -219,10 +293,8 @@ int main(int argc, char** argv) {
                 if (&r == &recipes[0] && s == seed) {
                     res = run;  // already trained above
                 } else {
-                    const wiggle::Dataset2D d =
-                        wiggle::make_spirals(kPerClass, kClasses, kNoise, s);
-                    const wiggle::Split sp = wiggle::split_train_val(d.x.size(), kValFraction, s);
-                    res = train(make_model(s), d, sp, r, s, false);
+                    const Setup su = setup(csv_or_null, s);
+                    res = train(make_model(su.data, s), su.data, su.split, r, s, false);
                 }
                 val_loss += res.val_loss.back() / kTableSeeds;
                 val_acc += res.val_acc / kTableSeeds;
@@ -235,20 +307,33 @@ int main(int argc, char** argv) {
 
     if (!plot_dir.empty()) {
         const std::filesystem::path dir(plot_dir);
-        auto classify = [&](double x1, double x2) {
-            wiggle::GraphScope graph;
-            const std::array<double, 2> x = {x1, x2};
-            return wiggle::argmax(model(std::span<const double>(x)));
-        };
-        const std::string boundary = (dir / "03_spiral_boundary.svg").string();
-        wiggle::plot::decision_boundary("MLP 2-16-16-3 on three spirals", classify, data.x, data.y,
-                                        {"arm 0", "arm 1", "arm 2"}, kPlotResolution)
-            .save(boundary);
-        fmt::print("wrote {}\n", boundary);
-        wiggle::plot::Figure loss_fig("three spirals: cross-entropy");
+        const std::string what = csv_or_null != nullptr ? "csv" : "spiral";
+        if (data.dim == 2) {  // a picture of the plane: only for two features
+            auto classify = [&](double x1, double x2) {
+                wiggle::GraphScope graph;
+                const std::array<double, 2> x = {x1, x2};
+                return wiggle::argmax(model(std::span<const double>(x)));
+            };
+            std::vector<std::array<double, 2>> points;
+            std::vector<std::string> names;
+            for (size_t i = 0; i < data.size(); ++i)
+                points.push_back({data.x[2 * i], data.x[2 * i + 1]});
+            for (int k = 0; k < data.classes; ++k) names.push_back(fmt::format("class {}", k));
+            const std::string boundary = (dir / fmt::format("03_{}_boundary.svg", what)).string();
+            const std::string title = csv_or_null != nullptr
+                                          ? model.describe() + " (standardized features)"
+                                          : model.describe();
+            wiggle::plot::decision_boundary(title, classify, points, data.y, names, kPlotResolution)
+                .save(boundary);
+            fmt::print("wrote {}\n", boundary);
+        } else {
+            fmt::print("no decision boundary picture: the data has {} features, not 2\n", data.dim);
+        }
+        wiggle::plot::Figure loss_fig(
+            fmt::format("{}: cross-entropy", csv_or_null != nullptr ? csv_path : "three spirals"));
         loss_fig.x_label("step").y_label("cross-entropy").log_y();
         loss_fig.line("train", run.steps, run.train_loss).line("val", run.steps, run.val_loss);
-        const std::string curves = (dir / "03_loss.svg").string();
+        const std::string curves = (dir / fmt::format("03_{}_loss.svg", what)).string();
         loss_fig.save(curves);
         fmt::print("wrote {}\n", curves);
     }

@@ -95,11 +95,45 @@ TEST(LearnWell03, PlotWritesTheBoundaryAndTheLossCurves) {
     EXPECT_EQ(boundary.root->all("g", "legend")[0]->all("circle").size(), 3u)
         << "one legend entry a class";
     testing::ParsedXml loss;
-    ASSERT_TRUE(testing::well_formed_svg(read_all(dir / "03_loss.svg"), loss));
+    ASSERT_TRUE(testing::well_formed_svg(read_all(dir / "03_spiral_loss.svg"), loss));
     EXPECT_EQ(loss.root->all("path", "series").size(), 2u);
     if (std::system("command -v xmllint >/dev/null 2>&1") == 0) {
         EXPECT_EQ(std::system(("xmllint --noout " + (dir / "*.svg").string()).c_str()), 0);
     }
+}
+
+TEST(LearnWell03, TrainsOnAUsersCsvFile) {
+    // Two blobs far apart in large units (standardization must cope), labels -1/+1.
+    const std::string path = ::testing::TempDir() + "wiggle_03_blobs.csv";
+    {
+        std::ofstream f(path);
+        f << "height_mm,weight_g,label\n";
+        for (int i = 0; i < 60; ++i) {
+            const double wobble = (i % 7) * 3.0 - 9.0;
+            if (i % 2 == 0) {
+                f << 1500 + wobble << "," << 60000 + 40 * wobble << ",1\n";
+            } else {
+                f << 1300 - wobble << "," << 52000 - 25 * wobble << ",-1\n";
+            }
+        }
+    }
+    const auto r = run_program("03_learn_well", "--no-table --csv " + path);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("2 features (standardized), 2 classes, 48 train / 12 val points"),
+              std::string::npos)
+        << r.out;
+    EXPECT_EQ(number_after(r.out, "val accuracy"), 100.0) << r.out;
+}
+
+TEST(LearnWell03, ABadCsvRowIsOneErrorLineWithItsLineNumber) {
+    const std::string path = ::testing::TempDir() + "wiggle_03_bad.csv";
+    std::ofstream(path) << "a,b,label\n1,2,0\n3,4,1\n5,six,0\n";
+    const auto r = run_program("03_learn_well", "--csv " + path);
+    EXPECT_EQ(r.exit_code, 1);
+    ASSERT_EQ(lines_of(r.err).size(), 1u) << r.err;
+    EXPECT_NE(r.err.find("wiggle_03_bad.csv:4: column 2 ('b'): 'six' is not a number"),
+              std::string::npos)
+        << r.err;
 }
 
 TEST(LearnWell03, AnUnknownFlagIsOneClearLineAndExitStatus1) {
