@@ -6,7 +6,7 @@
 // product is one primitive, rank_update: out[r] (+)= Σ_k a(r,k)·X[k] over a block of up to 4
 // rows × 4 vectors held in registers (FMA-bound, not load-bound). Causal skipping is at vector
 // granularity: a block of query rows only touches the keys up to its last row.
-// Forward: S = Q·Kᵀ (4 rows at a time), softmax in place, O = P·V; only lse is kept.
+// Forward: S = Q·Kᵀ (4 rows at a time), exp in place, O = E·V / Σ E; only lse is kept.
 // Backward: per block of rows, P = exp(S·scale − lse), dP = dO·Vᵀ, dS = P∘(dP∘mask − D)·scale
 // with D = rowsum(dO∘O), dQ = dS·K; then dK = dSᵀ·Q and dV = (P∘mask)ᵀ·dO from the two (T,T)
 // scratch tiles (the only place a (T,T) matrix exists, one per thread).
@@ -97,37 +97,64 @@ inline void rank_update(float* out, long ldo, int nr, const float* A, long sa_r,
 // Copies T rows of hs floats (stride ld) into rows of hsp floats, zero padded.
 inline void copy_rows(float* dst, int hsp, const float* src, long ld, int T, int hs) {
     for (int t = 0; t < T; ++t) {
-        for (int i = 0; i < hs; ++i) dst[static_cast<long>(t) * hsp + i] = src[t * ld + i];
-        for (int i = hs; i < hsp; ++i) dst[static_cast<long>(t) * hsp + i] = 0.0f;
+        float* d = dst + static_cast<long>(t) * hsp;
+        const float* s = src + t * ld;
+        for (int i = 0; i < hsp; i += kW) {
+            vstore(d + i, hs - i >= kW ? vload(s + i) : vload_n(s + i, hs - i > 0 ? hs - i : 0));
+        }
     }
+}
+
+// dst[0:hs] += src[0:hs]·scale
+inline void add_row(float* dst, const float* src, int hs, float scale = 1.0f) {
+    const vf sc = vset1(scale);
+    int i = 0;
+    for (; i + kW <= hs; i += kW) vstore(dst + i, vfma(vload(src + i), sc, vload(dst + i)));
+    if (i < hs)
+        vstore_n(dst + i, vfma(vload_n(src + i, hs - i), sc, vload_n(dst + i, hs - i)), hs - i);
+}
+
+// dst[0:hs] = src[0:hs]·scale
+inline void store_row(float* dst, const float* src, int hs, float scale) {
+    const vf sc = vset1(scale);
+    int i = 0;
+    for (; i + kW <= hs; i += kW) vstore(dst + i, vmul(vload(src + i), sc));
+    if (i < hs) vstore_n(dst + i, vmul(vload_n(src + i, hs - i), sc), hs - i);
 }
 
 // dstᵀ: hs rows of Tp floats (zero padded past T) from T rows of hs floats (stride ld).
 inline void copy_transposed(float* dst, int Tp, const float* src, long ld, int T, int hs) {
     for (int i = 0; i < hs; ++i) {
-        for (int t = 0; t < T; ++t) dst[static_cast<long>(i) * Tp + t] = src[t * ld + i];
-        for (int t = T; t < Tp; ++t) dst[static_cast<long>(i) * Tp + t] = 0.0f;
+        for (int t0 = 0; t0 < Tp; t0 += kW) {
+            const int n = T - t0 < kW ? T - t0 : kW;
+            vstore(dst + static_cast<long>(i) * Tp + t0,
+                   n > 0 ? vgather_n(src + t0 * ld + i, static_cast<int>(ld), n) : vzero());
+        }
     }
 }
 
-// Turns row t of raw scores s[0:L) into probabilities in place (0 past t); returns the lse of
-// the scaled scores.
-inline float softmax_row(float* s, int t, int L, float scale) {
-    for (int j = t + 1; j < L; ++j) s[j] = -INFINITY;
+// s[j:j+kW) with the lanes past t (the causal mask) at −inf, without storing the mask first
+// (scalar stores then a vector load of the same bytes would stall store forwarding).
+inline vf load_causal(const float* s, int j, int t) {
+    const int n = t + 1 - j;
+    return n >= kW ? vload(s + j) : vload_n(s + j, n > 0 ? n : 0, -INFINITY);
+}
+
+// Turns row t of raw scores s[0:L) into unnormalized probabilities exp(s·scale − max) in place
+// (0 past t); returns their sum in *total and the lse of the scaled scores.
+inline float softmax_row(float* s, int t, int L, float scale, float* total) {
     vf m = vset1(-INFINITY);
-    for (int j = 0; j < L; j += kW) m = vmax(m, vload(s + j));
+    for (int j = 0; j < L; j += kW) m = vmax(m, load_causal(s, j, t));
     const float mx = vhmax(m) * scale;
     const vf vsc = vset1(scale), vmx = vset1(-mx);
     vf sum = vzero();
     for (int j = 0; j < L; j += kW) {
-        const vf e = vexp(vfma(vload(s + j), vsc, vmx));
+        const vf e = vexp(vfma(load_causal(s, j, t), vsc, vmx));
         vstore(s + j, e);
         sum = vadd(sum, e);
     }
-    const float total = vhsum(sum);
-    const vf inv = vset1(1.0f / total);
-    for (int j = 0; j < L; j += kW) vstore(s + j, vmul(vload(s + j), inv));
-    return mx + std::log(total);
+    *total = vhsum(sum);
+    return mx + std::log(*total);
 }
 
 }  // namespace attention_detail
@@ -161,10 +188,14 @@ void attention_forward(float* out, float* lse, const float* qkv, int B, int T, i
                 const int kmax = r0 + nr, L = round_up(kmax, kW);
                 rank_update(S, Tp, nr, Q + static_cast<long>(r0) * hsp, hsp, 1, Kt, Tp, 0, hs, L,
                             false);
+                float inv_total[kR];
                 for (int r = 0; r < nr; ++r) {
                     const int t = r0 + r;
                     float* p = S + static_cast<long>(r) * Tp;
-                    lse[static_cast<long>(bh) * T + t] = softmax_row(p, t, L, scale);
+                    float total = 1.0f;
+                    lse[static_cast<long>(bh) * T + t] = softmax_row(p, t, L, scale, &total);
+                    // O = Σ_j e_j·mask_j·v_j / Σ_j e_j: normalized once, on the output row.
+                    inv_total[r] = 1.0f / total;
                     if (dropout > 0.0f) {
                         for (int j = 0; j <= t; ++j) {
                             p[j] =
@@ -174,8 +205,8 @@ void attention_forward(float* out, float* lse, const float* qkv, int B, int T, i
                 }
                 rank_update(O, hsp, nr, S, Tp, 1, V, hsp, 0, kmax, hsp, false);
                 for (int r = 0; r < nr; ++r) {
-                    float* o = out + (static_cast<long>(b) * T + r0 + r) * C + h * hs;
-                    for (int i = 0; i < hs; ++i) o[i] = O[static_cast<long>(r) * hsp + i];
+                    store_row(out + (static_cast<long>(b) * T + r0 + r) * C + h * hs,
+                              O + static_cast<long>(r) * hsp, hs, inv_total[r]);
                 }
             }
         }
@@ -215,9 +246,12 @@ void attention_backward(float* dqkv, const float* dout, const float* qkv, const 
             // D = rowsum(dO∘O): Σ_j p·dp including dropout, since O = Σ_j p·mask·v.
             for (int t = 0; t < T; ++t) {
                 const float* o = out + (static_cast<long>(b) * T + t) * C + h * hs;
-                float d = 0.0f;
-                for (int i = 0; i < hs; ++i) d += dO[static_cast<long>(t) * hsp + i] * o[i];
-                D[t] = d;
+                const float* g = dO + static_cast<long>(t) * hsp;
+                vf d = vzero();
+                int i = 0;
+                for (; i + kW <= hs; i += kW) d = vfma(vload(g + i), vload(o + i), d);
+                if (i < hs) d = vfma(vload_n(g + i, hs - i), vload_n(o + i, hs - i), d);
+                D[t] = vhsum(d);
             }
             const uint64_t key = attention_dropout_key(seed, b, h);
             for (int r0 = 0; r0 < T; r0 += kR) {
@@ -234,18 +268,18 @@ void attention_backward(float* dqkv, const float* dout, const float* qkv, const 
                     float* p = Pr + static_cast<long>(r) * Tp;
                     float* ds = dSr + static_cast<long>(r) * Tp;
                     const float l = lse[static_cast<long>(bh) * T + t];
-                    for (int j = t + 1; j < L; ++j) p[j] = -INFINITY;
                     const vf vsc = vset1(scale), vl = vset1(-l), vD = vset1(D[t]);
                     if (dropout == 0.0f) {
                         for (int j = 0; j < L; j += kW) {
-                            const vf pj = vexp(vfma(vload(p + j), vsc, vl));
+                            const vf pj = vexp(vfma(load_causal(p, j, t), vsc, vl));
                             vstore(p + j, pj);
                             vstore(ds + j, vmul(vmul(pj, vsub(vload(ds + j), vD)), vsc));
                         }
                     } else {
                         // With the mask m (0 or 1/(1−dropout)): a = p·m, ds = p·(dp·m − D)·scale.
-                        for (int j = 0; j < L; j += kW)
-                            vstore(p + j, vexp(vfma(vload(p + j), vsc, vl)));
+                        for (int j = 0; j < L; j += kW) {
+                            vstore(p + j, vexp(vfma(load_causal(p, j, t), vsc, vl)));
+                        }
                         for (int j = 0; j <= t; ++j) {
                             const float m =
                                 attention_keep_keyed(key, t, j, dropout) ? keep_scale : 0.0f;
@@ -257,21 +291,21 @@ void attention_backward(float* dqkv, const float* dout, const float* qkv, const 
                 }
                 rank_update(G, hsp, nr, dSr, Tp, 1, K, hsp, 0, kmax, hsp, false);
                 for (int r = 0; r < nr; ++r) {
-                    float* dq = dbase + static_cast<long>(r0 + r) * C3;
-                    for (int i = 0; i < hs; ++i) dq[i] += G[static_cast<long>(r) * hsp + i];
+                    add_row(dbase + static_cast<long>(r0 + r) * C3, G + static_cast<long>(r) * hsp,
+                            hs);
                 }
             }
             for (int j0 = 0; j0 < T; j0 += kR) {
                 const int nr = T - j0 < kR ? T - j0 : kR;
                 rank_update(G, hsp, nr, dS + j0, 1, Tp, Q, hsp, j0, T, hsp, false);
                 for (int r = 0; r < nr; ++r) {
-                    float* dk = dbase + static_cast<long>(j0 + r) * C3 + C;
-                    for (int i = 0; i < hs; ++i) dk[i] += G[static_cast<long>(r) * hsp + i];
+                    add_row(dbase + static_cast<long>(j0 + r) * C3 + C,
+                            G + static_cast<long>(r) * hsp, hs);
                 }
                 rank_update(G, hsp, nr, P + j0, 1, Tp, dO, hsp, j0, T, hsp, false);
                 for (int r = 0; r < nr; ++r) {
-                    float* dv = dbase + static_cast<long>(j0 + r) * C3 + 2 * C;
-                    for (int i = 0; i < hs; ++i) dv[i] += G[static_cast<long>(r) * hsp + i];
+                    add_row(dbase + static_cast<long>(j0 + r) * C3 + 2 * C,
+                            G + static_cast<long>(r) * hsp, hs);
                 }
             }
         }

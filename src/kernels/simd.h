@@ -88,6 +88,14 @@ inline float vhsum(vf a) {
 inline float vhmax(vf a) { return _mm512_reduce_max_ps(a); }
 // p·2^n for integral n (as float).
 inline vf vscale2(vf p, vf n) { return _mm512_scalef_ps(p, n); }
+// base[i·stride] for the first n lanes (0 < n ≤ kW), 0 in the others.
+inline vf vgather_n(const float* base, int stride, int n) {
+    const __m512i idx =
+        _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                           _mm512_set1_epi32(stride));
+    const __mmask16 m = n >= kW ? static_cast<__mmask16>(0xFFFF) : vmask(n);
+    return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, base, 4);
+}
 
 #elif defined(WIGGLE_SIMD_AVX2)
 
@@ -145,6 +153,12 @@ inline vf vscale2(vf p, vf n) {
     const vf s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
     const vf s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
     return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+}
+inline vf vgather_n(const float* base, int stride, int n) {
+    const __m256i idx =
+        _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(stride));
+    const __m256i m = vmask(n);
+    return _mm256_mask_i32gather_ps(_mm256_setzero_ps(), base, idx, _mm256_castsi256_ps(m), 4);
 }
 
 #else  // portable C++: 8 lanes in an array; the compiler vectorizes what it can.
@@ -205,6 +219,9 @@ inline vf vscale2(vf p, vf n) {
         r.x[i] = (p.x[i] * s1) * s2;
     }
     return r;
+}
+inline vf vgather_n(const float* base, int stride, int n) {
+    WIGGLE_LANES(i < n ? base[static_cast<long>(i) * stride] : 0.0f);
 }
 #undef WIGGLE_LANES
 
