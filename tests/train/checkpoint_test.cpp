@@ -1,0 +1,173 @@
+// GPT checkpoints: a checkpoint written by PyTorch (scripts/fixtures/gpt_checkpoint.py) loads and
+// gives PyTorch's logits and loss; wiggle's own files round-trip bit for bit; and every way a
+// checkpoint can be wrong (shapes, another config, dtype, metadata, untied head, NaN, damage)
+// exits with one line naming it.
+#include "train/checkpoint.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <string>
+
+#include "fixture.h"
+#include "train/safetensors.h"
+#include "util/io.h"
+
+namespace wiggle {
+namespace {
+
+using ::testing::ExitedWithCode;
+using wiggle::testing::all_close;
+using wiggle::testing::Fixture;
+using wiggle::testing::fixture_path;
+
+const std::string kTorchCheckpoint = "gpt_checkpoint_torch.safetensors";
+
+std::string temp(const std::string& name) { return ::testing::TempDir() + "/wiggle_ckpt_" + name; }
+
+TEST(Checkpoint, LoadsAPyTorchCheckpointAndMatchesItsLogits) {
+    LoadedModel m = load_checkpoint(fixture_path(kTorchCheckpoint));
+    const GptConfig& c = m.model.config();
+    EXPECT_EQ(c.n_layer, 2);
+    EXPECT_EQ(c.n_head, 2);
+    EXPECT_EQ(c.n_embd, 16);
+    EXPECT_EQ(c.block_size, 8);
+    EXPECT_TRUE(c.bias);
+    EXPECT_EQ(m.vocab.size(), c.vocab_size);
+    EXPECT_EQ(m.vocab.char_of(c.vocab_size - 1), U'\u00e9');  // sorted: é is last
+
+    Fixture f("gpt_checkpoint_torch_io.safetensors");
+    const std::vector<int> tokens = f.get<int>("tokens"), targets = f.get<int>("targets");
+    m.model.set_training(false);
+    const float loss = m.model.forward(tokens.data(), targets.data(), 2, 8);
+    const auto logits = m.model.logits();
+    EXPECT_TRUE(all_close(std::vector<float>(logits.begin(), logits.end()), f.get<float>("logits"),
+                          1e-4, 1e-5));
+    EXPECT_NEAR(loss, f.get<float>("loss")[0], 1e-5);
+}
+
+TEST(Checkpoint, RoundTripIsBitExact) {
+    GptConfig c;
+    c.vocab_size = 5;
+    c.block_size = 8;
+    c.n_layer = 2;
+    c.n_head = 2;
+    c.n_embd = 8;
+    c.bias = true;
+    c.dropout = 0.125f;
+    Gpt model(c, 7);
+    const CharVocab vocab = CharVocab::of_text(U"\nab\"c");
+    const std::string path = temp("roundtrip.safetensors");
+    save_checkpoint(path, model, vocab);
+    LoadedModel m = load_checkpoint(path);
+    EXPECT_EQ(m.model.config().dropout, 0.125f);
+    EXPECT_TRUE(m.model.config().bias);
+    EXPECT_EQ(vocab_to_string(m.vocab), "\n\"abc");
+    ASSERT_EQ(m.model.num_parameters(), model.num_parameters());
+    EXPECT_EQ(0, std::memcmp(m.model.params().data(), model.params().data(),
+                             model.num_parameters() * sizeof(float)));
+    EXPECT_EQ(params_hash(m.model), params_hash(model));
+    // nanoGPT's state_dict has lm_head.weight too.
+    const SafetensorsReader r = SafetensorsReader::open(path);
+    ASSERT_NE(r.find("lm_head.weight"), nullptr);
+    EXPECT_EQ(r.find("lm_head.weight")->shape, (std::vector<int64_t>{5, 8}));
+    EXPECT_EQ(r.find("transformer.h.1.attn.c_attn.weight")->shape, (std::vector<int64_t>{24, 8}));
+    std::remove(path.c_str());
+}
+
+// Rewrites the PyTorch checkpoint with an edit, to `name` in the temp folder.
+std::string edited(const std::string& name,
+                   const std::function<void(std::map<std::string, std::string>& meta,
+                                            std::vector<TensorEntry>& tensors,
+                                            std::map<std::string, std::string>& bytes)>& edit) {
+    const SafetensorsReader r = SafetensorsReader::open(fixture_path(kTorchCheckpoint));
+    std::map<std::string, std::string> meta = r.metadata(), bytes;
+    std::vector<TensorEntry> tensors = r.tensors();
+    for (const TensorEntry& e : tensors) bytes[e.name] = std::string(r.raw(e));
+    edit(meta, tensors, bytes);
+    SafetensorsWriter w;
+    for (const auto& [k, v] : meta) w.set_metadata(k, v);
+    for (const TensorEntry& e : tensors) w.add_raw(e.name, e.dtype, e.shape, bytes[e.name]);
+    const std::string path = temp(name);
+    w.write(path);
+    return path;
+}
+
+TEST(CheckpointDeath, ShapesFromAnotherConfig) {
+    const std::string wide =
+        edited("wide.safetensors", [](auto& meta, auto&, auto&) { meta["n_embd"] = "32"; });
+    EXPECT_EXIT(load_checkpoint(wide), ExitedWithCode(1),
+                "tensor 'transformer.wte.weight' has shape \\[36, 16\\], the model needs \\[36, "
+                "32\\]");
+    const std::string shallow =
+        edited("shallow.safetensors", [](auto& meta, auto&, auto&) { meta["n_layer"] = "1"; });
+    EXPECT_EXIT(load_checkpoint(shallow), ExitedWithCode(1),
+                "has tensor 'transformer.h.1.*which a GPT with n_layer 1");
+    const std::string heads =
+        edited("heads.safetensors", [](auto& meta, auto&, auto&) { meta["n_head"] = "3"; });
+    EXPECT_EXIT(load_checkpoint(heads), ExitedWithCode(1),
+                "n_embd 16 is not divisible by n_head 3");
+}
+
+TEST(CheckpointDeath, WrongDtype) {
+    const std::string path = edited("dtype.safetensors", [](auto&, auto& tensors, auto&) {
+        for (TensorEntry& e : tensors)
+            if (e.name == "transformer.wpe.weight") e.dtype = "I32";
+    });
+    EXPECT_EXIT(load_checkpoint(path), ExitedWithCode(1),
+                "tensor 'transformer.wpe.weight' has dtype I32, not a floating-point type");
+}
+
+TEST(CheckpointDeath, Metadata) {
+    const std::string no_vocab =
+        edited("novocab.safetensors", [](auto& meta, auto&, auto&) { meta.erase("vocab"); });
+    EXPECT_EXIT(load_checkpoint(no_vocab), ExitedWithCode(1), "has no 'vocab' in its metadata");
+    const std::string short_vocab =
+        edited("shortvocab.safetensors", [](auto& meta, auto&, auto&) { meta["vocab"] = "abc"; });
+    EXPECT_EXIT(load_checkpoint(short_vocab), ExitedWithCode(1),
+                "'vocab' has 3 characters but vocab_size is 36");
+    const std::string no_layers =
+        edited("nolayers.safetensors", [](auto& meta, auto&, auto&) { meta.erase("n_layer"); });
+    EXPECT_EXIT(load_checkpoint(no_layers), ExitedWithCode(1), "has no 'n_layer' in its metadata");
+    const std::string other =
+        edited("format.safetensors", [](auto& meta, auto&, auto&) { meta["format"] = "llama"; });
+    EXPECT_EXIT(load_checkpoint(other), ExitedWithCode(1), "has format 'llama'");
+}
+
+TEST(CheckpointDeath, UntiedHeadAndNonFiniteWeights) {
+    const std::string untied = edited("untied.safetensors", [](auto&, auto&, auto& bytes) {
+        bytes["lm_head.weight"][4] ^= 0x01;
+    });
+    EXPECT_EXIT(load_checkpoint(untied), ExitedWithCode(1),
+                "lm_head.weight differs from transformer.wte.weight");
+    const std::string nan = edited("nan.safetensors", [](auto&, auto&, auto& bytes) {
+        const float v = NAN;
+        std::memcpy(bytes["transformer.h.0.mlp.c_fc.weight"].data() + 8, &v, 4);
+    });
+    EXPECT_EXIT(load_checkpoint(nan), ExitedWithCode(1),
+                "tensor 'transformer.h.0.mlp.c_fc.weight' has a non-finite value at index 2");
+}
+
+TEST(CheckpointDeath, TruncatedOrCorruptedFile) {
+    const std::string bytes = read_file(fixture_path(kTorchCheckpoint));
+    const std::string cut = temp("cut.safetensors");
+    write_file_atomic(cut, bytes.substr(0, bytes.size() - 100));
+    EXPECT_EXIT(load_checkpoint(cut), ExitedWithCode(1),
+                "checkpoint '.*cut.safetensors' is truncated");
+    std::string flipped = read_file(fixture_path(kTorchCheckpoint));
+    flipped[20] = '\x01';  // inside the JSON header
+    const std::string bad = temp("bad.safetensors");
+    write_file_atomic(bad, flipped);
+    EXPECT_EXIT(load_checkpoint(bad), ExitedWithCode(1),
+                "checkpoint '.*bad.safetensors' is corrupted");
+}
+
+TEST(CheckpointDeath, FolderWithoutCheckpoint) {
+    EXPECT_EXIT(load_checkpoint(::testing::TempDir()), ExitedWithCode(1),
+                "has no best.safetensors or model.safetensors");
+}
+
+}  // namespace
+}  // namespace wiggle
