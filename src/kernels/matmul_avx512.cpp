@@ -29,8 +29,15 @@ struct Avx512Kernel {
 #pragma GCC unroll 4
             for (int j = 0; j < NV; j++) acc[i][j] = _mm512_setzero_ps();
         }
-        for (int i = 0; i < MRr; i++)
-            _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+        // The C tile is read (or written) only after the k loop: ask for its lines now, all of
+        // them, so that a C which has left L2 (large K, many K blocks) does not stall the store.
+#pragma GCC unroll 16
+        for (int i = 0; i < MRr; i++) {
+#pragma GCC unroll 4
+            for (int j = 0; j < NV; j++) {
+                _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 16 * j), _MM_HINT_T0);
+            }
+        }
         const float* ap[MRr];
 #pragma GCC unroll 16
         for (int i = 0; i < MRr; i++) ap[i] = mode == AMode::kRowStrided ? a + i * as : a + i;
