@@ -7,7 +7,8 @@
 // Internal to src/kernels. Not a general SIMD library: only what the kernels here need.
 //
 // exp: Cody–Waite reduction (Cephes's two-part ln2) and Cephes's degree-6 polynomial, scaled by
-// 2^n (in two halves without AVX-512) so overflow gives inf; results that would be subnormal are 0.
+// 2^n (in two halves without AVX-512) so overflow gives inf and small results are correctly
+// subnormal; the common case never computes a subnormal (see vexp).
 // erf: x·P(x²) on |x| < 1 and 1 − exp(−x²)·G(|x| − 2.46) on 1 ≤ |x| ≤ 3.92 (erf rounds to ±1
 // beyond), both fitted by least squares in relative error (degrees 6 and 10). Within a few ulp of
 // the C library (tests/kernels/gelu_test.cpp measures it).
@@ -88,6 +89,11 @@ inline float vhsum(vf a) {
 inline float vhmax(vf a) { return _mm512_reduce_max_ps(a); }
 // p·2^n for integral n (as float).
 inline vf vscale2(vf p, vf n) { return _mm512_scalef_ps(p, n); }
+// Whether any lane has lo ≤ x < hi.
+inline bool vany_between(vf x, float lo, float hi) {
+    return (_mm512_cmp_ps_mask(x, _mm512_set1_ps(hi), _CMP_LT_OQ) &
+            _mm512_cmp_ps_mask(x, _mm512_set1_ps(lo), _CMP_GE_OQ)) != 0;
+}
 // base[i·stride] for the first n lanes (0 < n ≤ kW), 0 in the others.
 inline vf vgather_n(const float* base, int stride, int n) {
     const __m512i idx =
@@ -153,6 +159,10 @@ inline vf vscale2(vf p, vf n) {
     const vf s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
     const vf s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
     return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+}
+inline bool vany_between(vf x, float lo, float hi) {
+    return _mm256_movemask_ps(_mm256_and_ps(_mm256_cmp_ps(x, _mm256_set1_ps(hi), _CMP_LT_OQ),
+                                            _mm256_cmp_ps(x, _mm256_set1_ps(lo), _CMP_GE_OQ))) != 0;
 }
 inline vf vgather_n(const float* base, int stride, int n) {
     const __m256i idx =
@@ -220,6 +230,11 @@ inline vf vscale2(vf p, vf n) {
     }
     return r;
 }
+inline bool vany_between(vf x, float lo, float hi) {
+    bool any = false;
+    for (int i = 0; i < 8; ++i) any |= x.x[i] >= lo && x.x[i] < hi;
+    return any;
+}
 inline vf vgather_n(const float* base, int stride, int n) {
     WIGGLE_LANES(i < n ? base[static_cast<long>(i) * stride] : 0.0f);
 }
@@ -227,12 +242,8 @@ inline vf vgather_n(const float* base, int stride, int n) {
 
 #endif
 
-// e^x, within 2 ulp on [−87, 88]; 0 below −87.3 (e^x < 1.2e−38, near the subnormals: producing
-// a subnormal costs a microcode assist of ~100 cycles per instruction on Intel cores, and masked
-// lanes at −inf would hit it on every row), inf above 88.72; NaN stays NaN.
-inline vf vexp(vf x) {
-    // Above −87.3, n ≥ −126 and the reduced r > 0, so p·2ⁿ is a normal float.
-    const vf lo = vset1(-87.3f);
+// e^x for x clamped to [lo, 89]: Cody–Waite reduction, the polynomial, then p·2ⁿ.
+inline vf vexp_clamped(vf x, vf lo) {
     const vf xc = vmin(vset1(89.0f), vmax(lo, x));  // data second: NaN passes through
     const vf n = vround(vmul(xc, vset1(1.44269504088896341f)));
     vf r = vfnma(n, vset1(0.693359375f), xc);
@@ -244,7 +255,19 @@ inline vf vexp(vf x) {
     p = vfma(p, r, vset1(1.6666665459e-1f));
     p = vfma(p, r, vset1(5.0000001201e-1f));
     p = vfma(p, vmul(r, r), vadd(r, vset1(1.0f)));
-    return vselect_lt(x, lo, vzero(), vscale2(p, n));
+    return vscale2(p, n);
+}
+
+// e^x, within 2 ulp on [−87, 88] and correctly subnormal below; 0 below −104 (and for −inf), inf
+// above 88.72; NaN stays NaN. Producing a subnormal costs a microcode assist (~100 cycles per
+// instruction on Intel cores) even in lanes a select throws away, so the common case clamps at
+// −87.3 (where n ≥ −126 and p·2ⁿ is normal) and zeroes the lanes below −104 by a select; only a
+// vector with a lane in [−104, −87.3) takes the subnormal path.
+inline vf vexp(vf x) {
+    if (vany_between(x, -104.0f, -87.3f)) [[unlikely]] {
+        return vselect_lt(x, vset1(-104.0f), vzero(), vexp_clamped(x, vset1(-104.0f)));
+    }
+    return vselect_lt(x, vset1(-87.3f), vzero(), vexp_clamped(x, vset1(-87.3f)));
 }
 
 // erf(x), within a few ulp everywhere.
