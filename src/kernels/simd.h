@@ -270,8 +270,8 @@ inline vf vexp(vf x) {
     return vselect_lt(x, vset1(-87.3f), vzero(), vexp_clamped(x, vset1(-87.3f)));
 }
 
-// erf(x), within a few ulp everywhere.
-inline vf verf(vf x) {
+// erf(x) given e = exp(−x²) (callers that also need exp(−x²) compute it once), within a few ulp.
+inline vf verf_given_exp(vf x, vf e) {
     const vf a = vabs(x);
     // |x| < 1: x·P(x²).
     const vf t = vmul(x, x);
@@ -283,9 +283,9 @@ inline vf verf(vf x) {
     ps = vfma(ps, t, vset1(-3.761262894e-01f));
     ps = vfma(ps, t, vset1(1.128379226e+00f));
     const vf small = vmul(x, ps);
-    // 1 ≤ |x| ≤ 3.92: 1 − exp(−x²)·G(|x| − 2.46); beyond, erf is ±1 in float.
-    const vf ac = vmin(vset1(3.92f), vmax(vset1(1.0f), a));
-    const vf u = vsub(ac, vset1(2.46f));
+    // |x| ≥ 1: 1 − exp(−x²)·G(|x| − 2.46), G fitted on [1, 3.92]; beyond 3.92, exp(−x²)·G is
+    // below half an ulp of 1, so clamping G's argument there still gives ±1.
+    const vf u = vsub(vmin(vset1(3.92f), vmax(vset1(1.0f), a)), vset1(2.46f));
     vf g = vset1(1.651977186e-06f);
     g = vfma(g, u, vset1(-6.912903245e-06f));
     g = vfma(g, u, vset1(1.691404395e-05f));
@@ -297,9 +297,11 @@ inline vf verf(vf x) {
     g = vfma(g, u, vset1(2.592218108e-02f));
     g = vfma(g, u, vset1(-7.638161629e-02f));
     g = vfma(g, u, vset1(2.138206810e-01f));
-    const vf e = vexp(vneg(vmul(ac, ac)));
     const vf big = vcopysign(vfnma(e, g, vset1(1.0f)), x);
     return vselect_lt(a, vset1(1.0f), small, big);
 }
+
+// erf(x), within a few ulp everywhere.
+inline vf verf(vf x) { return verf_given_exp(x, vexp(vneg(vmul(x, x)))); }
 
 }  // namespace wiggle::kernels::WIGGLE_ISA_NS
