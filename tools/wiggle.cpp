@@ -70,7 +70,9 @@ void add_train_options(CLI::App* cmd, TrainArgs& a) {
         std::string help = f.help + " (baby: " + f.get(defaults) + ")";
         if (f.flag == "data") help = f.help + " (default data/tinyshakespeare.txt)";
         if (f.flag == "metrics") help = f.help;
-        cmd->add_option("--" + f.flag, a.values[f.flag], help)->type_name(f.type);
+        cmd->add_option("--" + f.flag, a.values[f.flag], help)
+            ->type_name(f.type)
+            ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
     }
     cmd->add_flag("--bias", a.bias, "biases in the Linears and LayerNorms");
     cmd->add_flag("--no-bias", a.no_bias, "no biases (the default, as nanoGPT's configs)");
@@ -308,6 +310,12 @@ int main(int argc, char** argv) {
         app.add_subcommand("eval", "loss of a checkpoint on a text file or one of its splits");
     add_eval_options(eval_cmd, eval_args);
 
+    if (argc >= 2 && argv[1][0] != '-') {
+        const std::string command = argv[1];
+        WIGGLE_CHECK(command == "train" || command == "sample" || command == "eval",
+                     "the commands are train, sample and eval; see 'wiggle --help'",
+                     "unknown command '{}'", command);
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

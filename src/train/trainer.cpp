@@ -11,6 +11,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <optional>
@@ -37,6 +38,9 @@ extern "C" void on_sigint(int) {
 }
 
 using Clock = std::chrono::steady_clock;
+
+// "nan", "inf", "-inf" or the number (fmt prints a NaN's sign bit as "-nan").
+std::string show(double v) { return std::isnan(v) ? std::string("nan") : fmt::format("{}", v); }
 
 double seconds_since(Clock::time_point t0) {
     return std::chrono::duration<double>(Clock::now() - t0).count();
@@ -111,14 +115,6 @@ TrainOutcome train(const TrainConfig& cfg, const RunOptions& opts) {
         const char* pair_hint =
             "both files must come from the same save; train again without "
             "--resume";
-        WIGGLE_CHECK(params_hash(loaded.model) == saved.params_hash, pair_hint,
-                     "'{}' does not belong to '{}' (the parameters differ from the ones it was "
-                     "saved with)",
-                     spath, mpath);
-        WIGGLE_CHECK(saved.data_hash == data_hash, "resume with the --data the run started with",
-                     "data file '{}' is not the file this run was trained on", cfg.data);
-        WIGGLE_CHECK(vocab_to_string(loaded.vocab) == vocab_to_string(data.vocab), pair_hint,
-                     "checkpoint '{}' has another vocabulary than data file '{}'", mpath, cfg.data);
         const GptConfig want = cfg.gpt(data.vocab.size()), got = loaded.model.config();
         WIGGLE_CHECK(want.n_layer == got.n_layer && want.n_head == got.n_head &&
                          want.n_embd == got.n_embd && want.block_size == got.block_size &&
@@ -127,6 +123,14 @@ TrainOutcome train(const TrainConfig& cfg, const RunOptions& opts) {
                      "checkpoint '{}' comes from another configuration (n_layer {}, n_head {}, "
                      "n_embd {}, block_size {}) than its training state",
                      mpath, got.n_layer, got.n_head, got.n_embd, got.block_size);
+        WIGGLE_CHECK(saved.data_hash == data_hash, "resume with the --data the run started with",
+                     "data file '{}' is not the file this run was trained on", cfg.data);
+        WIGGLE_CHECK(vocab_to_string(loaded.vocab) == vocab_to_string(data.vocab), pair_hint,
+                     "checkpoint '{}' has another vocabulary than data file '{}'", mpath, cfg.data);
+        WIGGLE_CHECK(params_hash(loaded.model) == saved.params_hash, pair_hint,
+                     "'{}' does not belong to '{}' (the parameters differ from the ones it was "
+                     "saved with)",
+                     spath, mpath);
         WIGGLE_CHECK(saved.adam_m.size() == loaded.model.num_parameters(), pair_hint,
                      "training state '{}' holds moments for {} parameters, the model has {}", spath,
                      saved.adam_m.size(), loaded.model.num_parameters());
@@ -202,7 +206,8 @@ TrainOutcome train(const TrainConfig& cfg, const RunOptions& opts) {
         const double val = estimate_loss(model, data.val, B, T, cfg.eval_iters, seed + 1, ex, ey);
         const double tr = estimate_loss(model, data.train, B, T, cfg.eval_iters, seed + 2, ex, ey);
         WIGGLE_CHECK(std::isfinite(val) && std::isfinite(tr), nan_hint(),
-                     "validation loss is {} after iteration {}", val, done);
+                     "evaluation loss is not finite after iteration {}: validation {}, train {}",
+                     done, show(val), show(tr));
         if (state.history.empty() || state.history.back().iter != done) {
             MetricRow r;
             r.iter = done;
@@ -233,20 +238,25 @@ TrainOutcome train(const TrainConfig& cfg, const RunOptions& opts) {
     auto last_draw = Clock::now() - std::chrono::seconds(1);
     int done = state.iter;
     bool stop = false;
+    // Test hook: WIGGLE_DEBUG_NAN_AT=N sets one weight to NaN before iteration N, the way a
+    // diverging run ends, so the tests can check that the run stops and keeps its checkpoint.
+    const char* nan_at_env = std::getenv("WIGGLE_DEBUG_NAN_AT");
+    const int nan_at = nan_at_env != nullptr ? std::atoi(nan_at_env) : -1;
     while (done < cfg.max_iters && !stop) {
         const int it = done;
         const double lr = cfg.lr_at(it);
+        if (it == nan_at) model.params()[0] = std::numeric_limits<float>::quiet_NaN();
         const auto t0 = Clock::now();
         sample_blocks(data.train, B, T, rng, x, y);
         ++state.batches_drawn;
         model.zero_grad();
         const float loss = model.forward(x.data(), y.data(), B, T);
-        WIGGLE_CHECK(std::isfinite(loss), nan_hint(), "training loss is {} at iteration {}", loss,
-                     it);
+        WIGGLE_CHECK(std::isfinite(loss), nan_hint(), "training loss is {} at iteration {}",
+                     show(loss), it);
         model.backward();
         const float norm = model.step(static_cast<float>(lr), adamw);
-        WIGGLE_CHECK(std::isfinite(norm), nan_hint(), "gradient norm is {} at iteration {}", norm,
-                     it);
+        WIGGLE_CHECK(std::isfinite(norm), nan_hint(), "gradient norm is {} at iteration {}",
+                     show(norm), it);
         const double s = seconds_since(t0);
         done = it + 1;
         MetricRow row;
