@@ -314,16 +314,19 @@ int main(int argc, char** argv) {
                 const std::array<double, 2> x = {x1, x2};
                 return wiggle::argmax(model(std::span<const double>(x)));
             };
-            std::vector<std::array<double, 2>> points;
+            // The training points as dots, the held-out ones as rings.
+            std::vector<std::array<double, 2>> train_points, val_points;
             std::vector<std::string> names;
-            for (size_t i = 0; i < data.size(); ++i)
-                points.push_back({data.x[2 * i], data.x[2 * i + 1]});
+            for (size_t i : split.train) train_points.push_back({data.x[2 * i], data.x[2 * i + 1]});
+            for (size_t i : split.val) val_points.push_back({data.x[2 * i], data.x[2 * i + 1]});
             for (int k = 0; k < data.classes; ++k) names.push_back(fmt::format("class {}", k));
             const std::string boundary = (dir / fmt::format("03_{}_boundary.svg", what)).string();
             const std::string title = csv_or_null != nullptr
                                           ? model.describe() + " (standardized features)"
                                           : model.describe();
-            wiggle::plot::decision_boundary(title, classify, points, data.y, names, kPlotResolution)
+            wiggle::plot::decision_boundary(title, classify, train_points,
+                                            labels_of(data, split.train), names, kPlotResolution,
+                                            val_points, labels_of(data, split.val))
                 .save(boundary);
             fmt::print("wrote {}\n", boundary);
         } else {

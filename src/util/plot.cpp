@@ -192,7 +192,15 @@ Figure& Figure::scatter(std::vector<double> x, std::vector<double> y, std::vecto
     WIGGLE_CHECK(x.size() == y.size() && (cls.empty() || cls.size() == x.size()), "",
                  "scatter: {} x values, {} y values and {} classes", x.size(), y.size(),
                  cls.size());
-    points_.push_back({std::move(x), std::move(y), std::move(cls), std::move(class_names)});
+    points_.push_back(
+        {std::move(x), std::move(y), std::move(cls), std::move(class_names), false, {}});
+    return *this;
+}
+Figure& Figure::scatter_rings(std::vector<double> x, std::vector<double> y, std::vector<int> cls,
+                              std::string name) {
+    scatter(std::move(x), std::move(y), std::move(cls));
+    points_.back().rings = true;
+    points_.back().ring_name = std::move(name);
     return *this;
 }
 Figure& Figure::heatmap(Heatmap h) {
@@ -433,12 +441,14 @@ std::string Figure::svg() const {
 
     // ---- points
     for (const Points& p : points_) {
-        s += "<g class=\"points\" stroke=\"#222222\" stroke-width=\"0.6\">\n";
+        s += p.rings ? "<g class=\"rings\" fill=\"#ffffff\" stroke-width=\"1.8\">\n"
+                     : "<g class=\"points\" stroke=\"#222222\" stroke-width=\"0.6\">\n";
         for (size_t i = 0; i < p.x.size(); ++i) {
             const double yt = ty(p.y[i]);
             if (!std::isfinite(p.x[i]) || !std::isfinite(yt)) continue;
-            s += fmt::format("<circle cx=\"{:.2f}\" cy=\"{:.2f}\" r=\"3.5\" fill=\"{}\"/>\n",
-                             px(p.x[i]), py(yt), hex(category_color(p.cls.empty() ? 0 : p.cls[i])));
+            const std::string color = hex(category_color(p.cls.empty() ? 0 : p.cls[i]));
+            s += fmt::format("<circle cx=\"{:.2f}\" cy=\"{:.2f}\" r=\"3.5\" {}=\"{}\"/>\n",
+                             px(p.x[i]), py(yt), p.rings ? "stroke" : "fill", color);
         }
         s += "</g>\n";
     }
@@ -451,6 +461,7 @@ std::string Figure::svg() const {
     for (const Points& p : points_) {
         for (size_t c = 0; c < p.class_names.size(); ++c)
             entries.emplace_back(p.class_names[c], 1000 + int(c));
+        if (p.rings && !p.ring_name.empty()) entries.emplace_back(p.ring_name, 2000);
     }
     if (!entries.empty()) {
         size_t longest = 0;
@@ -465,7 +476,13 @@ std::string Figure::svg() const {
         for (size_t i = 0; i < entries.size(); ++i) {
             const double cy = y + 13 + 18.0 * double(i);
             const int c = entries[i].second;
-            if (c >= 1000) {
+            if (c == 2000) {  // a ring: held-out points
+                s += fmt::format(
+                    "<circle cx=\"{:.2f}\" cy=\"{:.2f}\" r=\"4\" fill=\"#ffffff\" "
+                    "stroke=\"#555555\" "
+                    "stroke-width=\"1.8\"/>\n",
+                    x + 15, cy);
+            } else if (c >= 1000) {
                 s += fmt::format(
                     "<circle cx=\"{:.2f}\" cy=\"{:.2f}\" r=\"4\" fill=\"{}\" stroke=\"#222222\" "
                     "stroke-width=\"0.6\"/>\n",
@@ -490,11 +507,20 @@ void Figure::save(const std::string& path) const { write_file_atomic(path, svg()
 
 Figure decision_boundary(std::string title, const std::function<int(double, double)>& classify,
                          std::span<const std::array<double, 2>> x, std::span<const int> y,
-                         std::vector<std::string> class_names, int resolution) {
+                         std::vector<std::string> class_names, int resolution,
+                         std::span<const std::array<double, 2>> held_out_x,
+                         std::span<const int> held_out_y) {
     WIGGLE_CHECK(resolution >= 2, "", "decision boundary: resolution must be at least 2, got {}",
                  resolution);
     Range xr, yr;
+    WIGGLE_CHECK(x.size() == y.size() && held_out_x.size() == held_out_y.size(), "",
+                 "decision boundary: {} points but {} labels, {} held-out points but {} labels",
+                 x.size(), y.size(), held_out_x.size(), held_out_y.size());
     for (const auto& p : x) {
+        xr.add(p[0]);
+        yr.add(p[1]);
+    }
+    for (const auto& p : held_out_x) {
         xr.add(p[0]);
         yr.add(p[1]);
     }
@@ -526,6 +552,15 @@ Figure decision_boundary(std::string title, const std::function<int(double, doub
         .y_label("x2")
         .heatmap(std::move(h))
         .scatter(std::move(px), std::move(py), std::move(cls), std::move(class_names));
+    if (!held_out_x.empty()) {
+        std::vector<double> hx, hy;
+        for (const auto& p : held_out_x) {
+            hx.push_back(p[0]);
+            hy.push_back(p[1]);
+        }
+        fig.scatter_rings(std::move(hx), std::move(hy),
+                          std::vector<int>(held_out_y.begin(), held_out_y.end()), "held out");
+    }
     return fig;
 }
 

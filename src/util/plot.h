@@ -65,6 +65,9 @@ class Figure {
     // Points colored by class (cls[i] in 0..K-1), with class_names in the legend if given.
     Figure& scatter(std::vector<double> x, std::vector<double> y, std::vector<int> cls,
                     std::vector<std::string> class_names = {});
+    // The same, drawn as rings (e.g. held-out points), with one legend entry `name` if not empty.
+    Figure& scatter_rings(std::vector<double> x, std::vector<double> y, std::vector<int> cls,
+                          std::string name = "");
     Figure& heatmap(Heatmap h);
 
     std::string svg() const;
@@ -79,6 +82,8 @@ class Figure {
         std::vector<double> x, y;
         std::vector<int> cls;
         std::vector<std::string> class_names;
+        bool rings = false;
+        std::string ring_name;
     };
     std::string title_, x_label_, y_label_;
     int width_, height_;
@@ -90,9 +95,12 @@ class Figure {
 
 // The regions a classifier assigns over the data's bounding box (padded by 10%), as a
 // categorical heatmap of resolution×resolution cells, with the data on top.
-// classify(x, y) returns a class in 0..num_classes-1.
+// classify(x, y) returns a class in 0..num_classes-1. Held-out points, if given, are drawn as
+// rings (legend "held out") and count for the bounding box.
 Figure decision_boundary(std::string title, const std::function<int(double, double)>& classify,
                          std::span<const std::array<double, 2>> x, std::span<const int> y,
-                         std::vector<std::string> class_names, int resolution = 80);
+                         std::vector<std::string> class_names, int resolution = 80,
+                         std::span<const std::array<double, 2>> held_out_x = {},
+                         std::span<const int> held_out_y = {});
 
 }  // namespace wiggle::plot

@@ -91,9 +91,11 @@ TEST(LearnWell03, PlotWritesTheBoundaryAndTheLossCurves) {
     ASSERT_TRUE(testing::well_formed_svg(read_all(dir / "03_spiral_boundary.svg"), boundary));
     EXPECT_EQ(boundary.root->all("g", "heatmap").size(), 1u);
     ASSERT_EQ(boundary.root->all("g", "points").size(), 1u);
-    EXPECT_EQ(boundary.root->all("g", "points")[0]->all("circle").size(), 300u);
-    EXPECT_EQ(boundary.root->all("g", "legend")[0]->all("circle").size(), 3u)
-        << "one legend entry a class";
+    EXPECT_EQ(boundary.root->all("g", "points")[0]->all("circle").size(), 240u) << "train: dots";
+    ASSERT_EQ(boundary.root->all("g", "rings").size(), 1u);
+    EXPECT_EQ(boundary.root->all("g", "rings")[0]->all("circle").size(), 60u) << "val: rings";
+    EXPECT_EQ(boundary.root->all("g", "legend")[0]->all("circle").size(), 4u)
+        << "one legend entry a class, and one for the held-out rings";
     testing::ParsedXml loss;
     ASSERT_TRUE(testing::well_formed_svg(read_all(dir / "03_spiral_loss.svg"), loss));
     EXPECT_EQ(loss.root->all("path", "series").size(), 2u);

@@ -157,6 +157,24 @@ TEST(Plot, DecisionBoundaryIsACategoricalHeatmapUnderTheData) {
     EXPECT_TRUE(contains(t, "left") && contains(t, "right"));
 }
 
+TEST(Plot, HeldOutPointsAreRingsWithOneLegendEntry) {
+    const std::vector<std::array<double, 2>> x = {{-1, -1}, {1, 1}}, held = {{2, 2}};
+    const Figure fig = decision_boundary(
+        "b", [](double a, double) { return a > 0 ? 1 : 0; }, x, std::vector<int>{0, 1}, {"l", "r"},
+        4, held, std::vector<int>{1});
+    ParsedXml p;
+    ASSERT_TRUE(well_formed_svg(fig.svg(), p));
+    const auto rings = root_of(p).all("g", "rings");
+    ASSERT_EQ(rings.size(), 1u);
+    ASSERT_EQ(rings[0]->all("circle").size(), 1u);
+    EXPECT_EQ(rings[0]->all("circle")[0]->attr("stroke"), hex(category_color(1)));
+    EXPECT_TRUE(contains(texts(root_of(p)), "held out"));
+    // The held-out point counts for the box: (2, 2) lies inside the heatmap, not beyond it.
+    const auto frame = root_of(p).all("g", "axes")[0]->all("rect")[0];
+    const double cx = std::stod(rings[0]->all("circle")[0]->attr("cx"));
+    EXPECT_LT(cx, std::stod(frame->attr("x")) + std::stod(frame->attr("width")));
+}
+
 TEST(Plot, SaveWritesTheSvgAndXmllintAcceptsIt) {
     Figure fig("saved");
     fig.line("a", {0, 1}, {2, 3}).scatter({0.5}, {2.5}, {1});
