@@ -1,9 +1,12 @@
-// The AVX-512 gemm: a 6×64 register tile (24 zmm accumulators), B packed in 64-wide panels,
-// A broadcast one scalar at a time, masked stores for the right edge.
+// The AVX-512 gemm: register tiles of MR rows × NR = 16·NV columns (6×64 for the GPT's small
+// products, 14×32 for large ones), B packed in NR-wide panels, A broadcast one scalar at a time,
+// masked loads and stores for the right edge, templated row counts for the bottom edge.
 //
 // Compiled with -mavx512f/bw/vl/dq -mfma (src/CMakeLists.txt); only called when cpu_isa() says
-// the CPU has them. Per k step the tile does 4 loads of B, 6 broadcasts of A and 24 FMAs, which
-// keeps both FMA ports busy on Intel (Sapphire Rapids) and AMD (Zen 4/5) cores alike.
+// the CPU has them. Per k step the 6×64 tile does 4 loads of B, 6 broadcasts of A and 24 FMAs,
+// which keeps both FMA ports busy on Intel (Sapphire Rapids) and AMD (Zen 4/5) cores alike.
+// Not here: split-K (never), bf16, prefetch tuning per CPU model.
+//
 // GCC 12 warns inside its own intrinsics (_mm512_undefined_ps's `__m512 __Y = __Y;`): a known
 // false positive of -W(maybe-)uninitialized, silenced for this file only.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -195,10 +198,11 @@ namespace wiggle::kernels::detail {
 constexpr double kLargeGemm = 1.5e8;
 
 // Small products (the GPT's, K a few hundred): 6×64 tiles reading A in place, a 128-deep B panel
-// (32 KiB) held in L1 while the A tiles stream past. Large ones: 12×32 tiles on packed A (the
-// micro-panel in L1) with 384-deep B panels streaming from L2, as BLIS does on Skylake-X.
+// (32 KiB) held in L1 while the A tiles stream past. Large ones: 14×32 tiles (28 accumulators)
+// on packed A (the micro-panel in L1) with 384-deep B panels streaming from L2, as BLIS does on
+// Skylake-X. (12×32 and 14×32, KC 256..512, measured within noise of each other.)
 using SmallKernel = Avx512Kernel<6, 4, 128, 96, 1024, false>;
-using LargeKernel = Avx512Kernel<12, 2, 384, 96, 512, true>;
+using LargeKernel = Avx512Kernel<14, 2, 384, 98, 512, true>;
 
 void gemm_avx512(const GemmArgs& g, int threads) {
     const bool large = static_cast<double>(g.M) * g.N * g.K >= kLargeGemm;
