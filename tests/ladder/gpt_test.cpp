@@ -1,0 +1,107 @@
+// ladder/09_gpt, briefly, on a small made-up corpus: it trains (the loss falls), prints the
+// shared log lines, a final validation loss and a sample of the asked length, repeats itself for a
+// seed, and rejects bad input with one clear line. The full run is in gpt_slow_test.cpp.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "run_program.h"
+#include "util/py_random.h"
+
+namespace wiggle {
+namespace {
+
+using testing::lines_of;
+using testing::run_program;
+
+// 20,000 characters of a toy language: words over 8 letters with a simple successor rule.
+std::string corpus_path() {
+    const std::string path = ::testing::TempDir() + "wiggle_gpt_test_corpus.txt";
+    PyRandom rng(3);
+    const std::string letters = "abcdefgh";
+    std::string text;
+    while (text.size() < 20000) {
+        size_t c = rng.randbelow(8);
+        const int n = static_cast<int>(rng.randint(2, 7));
+        for (int i = 0; i < n; ++i) {
+            text += letters[c];
+            c = (c + 1 + rng.randbelow(2)) % 8;
+        }
+        text += rng.randbelow(5) == 0 ? ".\n" : " ";
+    }
+    std::ofstream(path, std::ios::binary) << text;
+    return path;
+}
+
+const std::string kQuick =
+    " --iters 30 --eval-interval 15 --eval-iters 2 --final-eval-iters 3 --sample-chars 40";
+
+// The losses of the "step N loss X val Y" lines, in order.
+std::vector<double> eval_losses(const std::string& out) {
+    std::vector<double> losses;
+    const std::regex line(R"(^step +\d+ loss (\d+\.\d+) val (\d+\.\d+))");
+    for (const std::string& l : lines_of(out)) {
+        std::smatch m;
+        if (std::regex_search(l, m, line)) losses.push_back(std::stod(m[2]));
+    }
+    return losses;
+}
+
+TEST(Gpt09, TrainsPrintsAndSamples) {
+    const auto r = run_program("09_gpt", "--data " + corpus_path() + kQuick);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::vector<double> val = eval_losses(r.out);
+    ASSERT_EQ(val.size(), 3u) << r.out;  // steps 0, 15 and 30
+    EXPECT_LT(val.back(), val.front() - 0.3) << r.out;
+    EXPECT_NE(r.out.find("step  0 loss"), std::string::npos) << r.out;  // aligned to "30"
+    EXPECT_NE(r.out.find("final val loss"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("ms/iteration"), std::string::npos) << r.out;
+    // the sample: everything after "sample:", 40 characters of the corpus's alphabet
+    const size_t at = r.out.find("sample:\n");
+    ASSERT_NE(at, std::string::npos) << r.out;
+    std::string sample = r.out.substr(at + 8);
+    if (!sample.empty() && sample.back() == '\n') sample.pop_back();
+    EXPECT_EQ(sample.size(), 40u) << sample;
+    EXPECT_EQ(sample.find_first_not_of("abcdefgh .\n"), std::string::npos) << sample;
+}
+
+TEST(Gpt09, SameSeedSameRun) {
+    const std::string args = "--data " + corpus_path() + kQuick;
+    const auto a = run_program("09_gpt", args + " --seed 5 --threads 1");
+    const auto b = run_program("09_gpt", args + " --seed 5 --threads 2");
+    const auto c = run_program("09_gpt", args + " --seed 6");
+    ASSERT_EQ(a.exit_code, 0) << a.err;
+    ASSERT_EQ(b.exit_code, 0) << b.err;
+    // Everything but the timings repeats, whatever the thread count.
+    const std::regex timing(R"(ms/iter \d+\.\d+|trained .*\n|, \d+ threads)");
+    EXPECT_EQ(std::regex_replace(a.out, timing, ""), std::regex_replace(b.out, timing, ""));
+    EXPECT_NE(eval_losses(a.out), eval_losses(c.out));
+}
+
+TEST(Gpt09, BadInputIsOneClearLine) {
+    auto r = run_program("09_gpt", "--data /nonexistent/shakespeare.txt");
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("error:"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("/nonexistent/shakespeare.txt"), std::string::npos) << r.err;
+
+    const std::string tiny = ::testing::TempDir() + "wiggle_gpt_test_tiny.txt";
+    std::ofstream(tiny) << "too short for a block of 64 characters\n";
+    r = run_program("09_gpt", "--data " + tiny);
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("error:"), std::string::npos) << r.err;
+
+    r = run_program("09_gpt", "--iters -3");
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("--iters"), std::string::npos) << r.err;
+    r = run_program("09_gpt", "--no-such-flag");
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(lines_of(r.err).size(), 1u) << r.err;
+}
+
+}  // namespace
+}  // namespace wiggle
