@@ -95,8 +95,6 @@ void run_gemm(Impl impl, const Gemm& g, Buffers& b) {
     }
 }
 
-int g_threads = 1;
-
 double process_cpu_seconds() {
     timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
@@ -109,8 +107,8 @@ void bm_gemm(benchmark::State& state, Shape s, int product, Impl impl) {
     run_gemm(impl, g, b);  // warm up: caches, packing buffers, the thread team
     // Besides the mean rate, the fastest single call: on a machine shared with other work, the
     // fastest call is the one that ran undisturbed, the best estimate of the kernel's own speed.
-    // Also the process CPU time per call divided by the thread count: on a loaded machine the
-    // time the kernel's threads actually ran (spinning at barriers included).
+    // Also the fastest call in process CPU time (all threads, spinning included): GFLOP per
+    // CPU-second, i.e. per busy core, robust when other programs share the cores.
     double fastest = 1e30, fastest_cpu = 1e30;
     for (auto _ : state) {
         const double c0 = process_cpu_seconds();
@@ -126,7 +124,7 @@ void bm_gemm(benchmark::State& state, Shape s, int product, Impl impl) {
     state.counters["GFLOP/s"] =
         benchmark::Counter(gflop, benchmark::Counter::kIsIterationInvariantRate);
     state.counters["best_GFLOP/s"] = gflop / fastest;
-    state.counters["cpu_GFLOP/s"] = gflop / (fastest_cpu / (impl == Impl::kNaive ? 1 : g_threads));
+    state.counters["cpu_GFLOP/s"] = gflop / fastest_cpu;
 }
 
 // Keeps the best of each GFLOP/s counter of every benchmark (over repetitions) for the table.
@@ -154,7 +152,6 @@ std::string bench_name(const Shape& s, int product, Impl impl) {
 
 int main(int argc, char** argv) {
     const int threads = omp_get_max_threads();
-    g_threads = threads;
 #ifdef WIGGLE_HAVE_OPENBLAS
     openblas_set_num_threads(threads);
     std::printf("OpenBLAS: core %s, config %s, threads %d\n", openblas_get_corename(),
@@ -185,15 +182,17 @@ int main(int argc, char** argv) {
     TableReporter reporter;
     benchmark::RunSpecifiedBenchmarks(&reporter);
 
-    // Two views of the same runs. "call": the fastest single call (wall clock), the kernel's speed
-    // when it ran undisturbed. "cpu": the fastest call in process CPU time per thread, robust when
-    // other programs share the cores (a descheduled call costs wall time, not CPU time).
+    // Two views of the same runs. "wall": the fastest single call (wall clock), the kernel's speed
+    // when it ran undisturbed. "cpu": GFLOP per CPU-second of the process (per busy core), robust
+    // when other programs share the cores (a descheduled call costs wall time, not CPU time); at
+    // 1 thread it is the speed, at N threads the speed per core (ideally wall/N; more if a
+    // thread found no work, less if threads spun waiting).
     std::printf("\nGFLOP/s, best of the repetitions, %d thread(s); M,K,N: inp (M,K), W (N,K)\n",
                 threads);
     std::printf("%-16s %-5s | %8s %8s %6s | %8s %8s %6s | %6s\n", "shape M,K,N", "prod", "wiggle",
                 "openblas", "ratio", "wiggle", "openblas", "ratio", "naive");
     std::printf("%-16s %-5s | %-24s | %-24s |\n", "", "", "  fastest call (wall)",
-                "  fastest call (cpu)");
+                "  per core-second (cpu)");
     for (const Shape& s : kShapes) {
         for (int p = 0; p < 3; p++) {
             auto get = [&](Impl impl, const char* counter) {
