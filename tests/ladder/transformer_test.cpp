@@ -1,0 +1,141 @@
+// ladder/08_transformer on a small corpus with short runs: every row of the table trains (its
+// estimated loss goes down), the parameter counts are those of the pieces each row adds (counted
+// here by hand), the log lines are util/log.h's, the table lists every row, --plot writes one
+// validation curve a row, and bad inputs give one line and exit 1.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "run_program.h"
+#include "util/py_random.h"
+#include "xml_reader.h"
+
+namespace wiggle {
+namespace {
+
+using testing::lines_of;
+using testing::run_program;
+
+// Random sentences over a few words: ~30k characters, 14 symbols (11 letters, space, period,
+// newline).
+std::string small_corpus_file() {
+    const std::string path = ::testing::TempDir() + "wiggle_transformer_test_corpus.txt";
+    const char* words[] = {"the", "cat", "sat", "on", "a", "mat", "and", "then", "ran", "home"};
+    PyRandom rng(7);
+    std::string text;
+    while (text.size() < 30000) {
+        const int n = static_cast<int>(rng.randint(3, 7));
+        for (int i = 0; i < n; ++i) text += std::string(i ? " " : "") + words[rng.randbelow(10)];
+        text += ".\n";
+    }
+    std::ofstream(path, std::ios::binary) << text;
+    return path;
+}
+
+// The parameters of each row with vocabulary V, n_embd C = 32, context 8, 3 blocks, by hand.
+std::vector<long> expected_params(long V) {
+    const long C = 32, T = 8;
+    const long emb = V * C + T * C, head = C * V + V, qkv = 3 * C * C;
+    const long block = qkv + (C * C + C) + (C * 4 * C + 4 * C) + (4 * C * C + C);
+    const long block_ln = block + 4 * C;
+    return {V * V,
+            emb + qkv + head,
+            emb + qkv + head,
+            emb + qkv + (C * C + C) + head,
+            emb + 3 * block + head,
+            emb + 3 * block_ln + 2 * C + head};
+}
+
+TEST(Transformer08, EveryRowTrainsAndTheTableListsThemAll) {
+    const std::string data = small_corpus_file();
+    const auto r = run_program("08_transformer", "--data " + data + " --iters 200 --eval-iters 5");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("vocabulary 14"), std::string::npos) << r.out;
+
+    // Each run: a header, then step lines whose estimated loss falls.
+    const std::regex header(R"(^== (.+): .*, (\d+) parameters, 200 iterations at lr .*$)");
+    const std::regex step(R"(^step +(\d+) loss (\d+\.\d{4}) val (\d+\.\d{4})$)");
+    std::vector<std::string> names;
+    std::vector<long> params;
+    std::vector<std::vector<double>> vals;
+    for (const std::string& line : lines_of(r.out)) {
+        std::smatch m;
+        if (std::regex_match(line, m, header)) {
+            names.push_back(m[1]);
+            params.push_back(std::stol(m[2]));
+            vals.emplace_back();
+        } else if (std::regex_match(line, m, step)) {
+            ASSERT_FALSE(vals.empty()) << "a step line before any run header:\n" << r.out;
+            vals.back().push_back(std::stod(m[3]));
+        }
+    }
+    const std::vector<std::string> want_names = {"bigram",         "one head",   "multi-head",
+                                                 "+ feed-forward", "+ residual", "+ layer norm"};
+    ASSERT_EQ(names, want_names) << r.out;
+    EXPECT_EQ(params, expected_params(14)) << r.out;
+    for (size_t i = 0; i < vals.size(); ++i) {
+        SCOPED_TRACE(names[i]);
+        ASSERT_EQ(vals[i].size(), 11u) << r.out;  // steps 0, 20, ..., 200
+        EXPECT_LT(vals[i].back(), vals[i].front() - 0.3) << r.out;
+    }
+
+    // The table: one row a run, its val the run's last estimate.
+    const size_t table = r.out.find("\nmodel ");
+    ASSERT_NE(table, std::string::npos) << r.out;
+    const std::vector<std::string> rows = lines_of(r.out.substr(table + 1));
+    ASSERT_GE(rows.size(), 7u);
+    for (size_t i = 0; i < want_names.size(); ++i) {
+        const std::string& row = rows[i + 1];
+        ASSERT_EQ(row.rfind(want_names[i], 0), 0u) << row;
+        std::istringstream in(row.substr(16));
+        long p = 0;
+        int iters = 0;
+        double train = 0, val = 0, lecture = 0;
+        in >> p >> iters >> train >> val >> lecture;
+        EXPECT_EQ(p, params[i]) << row;
+        EXPECT_EQ(iters, 200) << row;
+        EXPECT_NEAR(val, vals[i].back(), 1e-4) << row;
+    }
+    EXPECT_NE(r.out.find("done in "), std::string::npos);
+}
+
+TEST(Transformer08, PlotsOneValidationCurveARow) {
+    const std::string data = small_corpus_file();
+    const std::filesystem::path dir =
+        std::filesystem::path(::testing::TempDir()) / "wiggle_08_plots";
+    std::filesystem::remove_all(dir);
+    const auto r = run_program(
+        "08_transformer", "--data " + data + " --iters 10 --eval-iters 1 --plot " + dir.string());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::ifstream f(dir / "transformer.svg");
+    std::stringstream ss;
+    ss << f.rdbuf();
+    testing::ParsedXml svg;
+    ASSERT_TRUE(testing::well_formed_svg(ss.str(), svg));
+    EXPECT_EQ(svg.root->all("path", "series").size(), 6u);
+}
+
+TEST(Transformer08, BadInputsGiveOneLine) {
+    const auto flag = run_program("08_transformer", "--bogus");
+    EXPECT_EQ(flag.exit_code, 1);
+    EXPECT_EQ(lines_of(flag.err).size(), 1u) << flag.err;
+    EXPECT_NE(flag.err.find("error: "), std::string::npos) << flag.err;
+
+    const auto missing = run_program("08_transformer", "--data /nonexistent/x.txt --iters 1");
+    EXPECT_EQ(missing.exit_code, 1);
+    EXPECT_NE(missing.err.find("/nonexistent/x.txt"), std::string::npos) << missing.err;
+
+    const auto iters = run_program("08_transformer", "--iters 0");
+    EXPECT_EQ(iters.exit_code, 1);
+    EXPECT_NE(iters.err.find("--iters"), std::string::npos) << iters.err;
+}
+
+}  // namespace
+}  // namespace wiggle
