@@ -6,8 +6,9 @@
 
 #include <cstdlib>
 #include <map>
-#include <regex>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "run_program.h"
 
@@ -21,11 +22,22 @@ TEST(LearnWell03Slow, TheTableShowsWhatEachPieceBuys) {
         double val_loss, val_acc, train_acc;
     };
     std::map<std::string, Row> rows;
-    const std::regex re(R"((.*\S) +(\d+\.\d{4}) +(\d+\.\d)% +(\d+\.\d)%)");
+    // A row: the recipe's name, then "<loss with 4 decimals> <acc>% <acc>%".
     for (const std::string& line : testing::lines_of(r.out)) {
-        std::smatch m;
-        if (std::regex_match(line, m, re))
-            rows[m[1]] = {std::stod(m[2]), std::stod(m[3]), std::stod(m[4])};
+        std::istringstream in(line);
+        std::vector<std::string> words;
+        for (std::string w; in >> w;) words.push_back(w);
+        if (words.size() < 4) continue;
+        const std::string loss = words[words.size() - 3], val = words[words.size() - 2],
+                          train = words.back();
+        if (loss.size() < 6 || loss[loss.size() - 5] != '.' || val.back() != '%' ||
+            train.back() != '%') {
+            continue;
+        }
+        const size_t name_end = line.find(loss);
+        std::string name = line.substr(0, name_end);
+        while (!name.empty() && name.back() == ' ') name.pop_back();
+        rows[name] = {std::stod(loss), std::stod(val), std::stod(train)};
     }
     ASSERT_EQ(rows.size(), 5u) << r.out;
     for (const char* name : {"full recipe", "MSE instead of cross-entropy", "no momentum",

@@ -6,12 +6,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "run_program.h"
+#include "step_line.h"
 #include "util/log.h"
 #include "xml_reader.h"
 
@@ -45,26 +45,26 @@ TEST(LearnWell03, ReachesAtLeast95PercentValidationAccuracyOnTheSpiral) {
     // agrees with the summary.
     const std::vector<std::string> steps = step_lines(r.out);
     ASSERT_EQ(steps.size(), 16u) << r.out;
-    const std::regex re(R"(step +(\d+) loss (\S+) acc (\S+) val (\S+) val_acc (\S+) lr (\S+))");
+    std::vector<testing::StepLine> parsed;
     for (const std::string& line : steps) {
-        std::smatch m;
-        ASSERT_TRUE(std::regex_match(line, m, re)) << line;
-        EXPECT_EQ(format_step(std::stoi(m[1]), 1500, std::stod(m[2]),
-                              {{"acc", std::stod(m[3]), 1},
-                               {"val", std::stod(m[4])},
-                               {"val_acc", std::stod(m[5]), 1},
-                               {"lr", std::stod(m[6]), 4}}),
+        const auto m = testing::parse_step_line(line);
+        ASSERT_TRUE(m.has_value()) << line;
+        EXPECT_EQ(format_step(m->step, 1500, m->get("loss"),
+                              {{"acc", m->get("acc"), 1},
+                               {"val", m->get("val")},
+                               {"val_acc", m->get("val_acc"), 1},
+                               {"lr", m->get("lr"), 4}}),
                   line);
+        parsed.push_back(*m);
     }
-    std::smatch last;
-    ASSERT_TRUE(std::regex_match(steps.back(), last, re));
-    EXPECT_EQ(std::stod(last[5]), number_after(r.out, "val accuracy"));
-    EXPECT_LT(std::stod(last[4]), 0.2) << "the final validation cross-entropy";
-    // The schedule: warmup from a small lr, the peak, and the cosine's end.
-    std::smatch first;
-    ASSERT_TRUE(std::regex_match(steps.front(), first, re));
-    EXPECT_LT(std::stod(first[6]), 0.01);
-    EXPECT_EQ(std::stod(last[6]), 0.001);
+    const testing::StepLine& first = parsed.front();
+    const testing::StepLine& last = parsed.back();
+    EXPECT_EQ(last.step, 1500);
+    EXPECT_EQ(last.get("val_acc"), number_after(r.out, "val accuracy"));
+    EXPECT_LT(last.get("val"), 0.2) << "the final validation cross-entropy";
+    // The schedule: warmup from a small lr, then the cosine down to its end.
+    EXPECT_LT(first.get("lr"), 0.01);
+    EXPECT_EQ(last.get("lr"), 0.001);
 }
 
 TEST(LearnWell03, ASeedReproducesTheRunAndAnotherSeedAlsoReaches95) {

@@ -7,12 +7,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "run_program.h"
+#include "step_line.h"
 #include "util/log.h"
 #include "xml_reader.h"
 
@@ -64,16 +64,18 @@ TEST(Mlp02, StepLinesAreTheSharedLogFormat) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const std::vector<std::string> steps = step_lines(r.out);
     ASSERT_EQ(steps.size(), 11u) << r.out;  // steps 0, 10, ..., 90 and 99
-    const std::regex re(R"(step +(\d+) loss (\S+) acc (\S+) val (\S+) val_acc (\S+) lr (\S+))");
     for (const std::string& line : steps) {
-        std::smatch m;
-        ASSERT_TRUE(std::regex_match(line, m, re)) << line;
+        const auto m = testing::parse_step_line(line);
+        ASSERT_TRUE(m.has_value()) << line;
+        std::vector<std::string> names;
+        for (const auto& f : m->fields) names.push_back(f.first);
+        EXPECT_EQ(names, (std::vector<std::string>{"loss", "acc", "val", "val_acc", "lr"})) << line;
         // Printing the parsed numbers again with format_step must give the line back exactly.
-        const std::string again = format_step(std::stoi(m[1]), 99, std::stod(m[2]),
-                                              {{"acc", std::stod(m[3]), 1},
-                                               {"val", std::stod(m[4])},
-                                               {"val_acc", std::stod(m[5]), 1},
-                                               {"lr", std::stod(m[6]), 3}});
+        const std::string again = format_step(m->step, 99, m->get("loss"),
+                                              {{"acc", m->get("acc"), 1},
+                                               {"val", m->get("val")},
+                                               {"val_acc", m->get("val_acc"), 1},
+                                               {"lr", m->get("lr"), 3}});
         EXPECT_EQ(again, line);
     }
     EXPECT_EQ(steps.back().rfind("step 99 ", 0), 0u) << steps.back();
