@@ -71,13 +71,13 @@ std::vector<Value> softmax(std::span<const Value> logits, int num_classes) {
 Value cross_entropy(std::span<const Value> logits, int num_classes, std::span<const int> targets) {
     const size_t k = static_cast<size_t>(num_classes);
     assert(k > 0 && logits.size() == targets.size() * k && !targets.empty());
-    Value total(0.0);
-    for (size_t b = 0; b < targets.size(); ++b) {
+    auto nll = [&](size_t b) {  // -log softmax(row b)[target b]
         assert(targets[b] >= 0 && targets[b] < num_classes);
-        std::span<const Value> row = logits.subspan(b * k, k);
-        const Value nll = logsumexp(row) - row[static_cast<size_t>(targets[b])];
-        total = b == 0 ? nll : total + nll;
-    }
+        const std::span<const Value> row = logits.subspan(b * k, k);
+        return logsumexp(row) - row[static_cast<size_t>(targets[b])];
+    };
+    Value total = nll(0);
+    for (size_t b = 1; b < targets.size(); ++b) total = total + nll(b);
     return total * (1.0 / double(targets.size()));
 }
 
