@@ -459,7 +459,8 @@ void Gpt::zero_grad() { std::memset(grads_.get(), 0, num_params_ * sizeof(float)
 
 void Gpt::backward() {
     Activations& a = *acts_;
-    assert(a.B > 0 && a.has_targets && "backward needs a forward with targets");
+    WIGGLE_CHECK(a.B > 0 && a.has_targets, "call forward with targets first",
+                 "backward without a forward that computed a loss");
     const int B = a.B, T = a.T, BT = B * T;
     const int C = config_.n_embd, V = config_.vocab_size, NH = config_.n_head;
     const size_t BTC = static_cast<size_t>(BT) * C;
@@ -598,6 +599,7 @@ std::span<const float> Gpt::cache_append(const int* tokens, int n) {
     WIGGLE_CHECK(n > 0 || cache_length() > 0, "give at least one token of context",
                  "empty context");
     if (!cache_) cache_ = std::make_unique<KvCache>(config_);
+    if (n == 0) return {cache_->logits, static_cast<size_t>(config_.vocab_size)};
     const int block = config_.block_size;
     const int len = static_cast<int>(cache_->context.size());
     if (len + n <= block) {

@@ -138,7 +138,7 @@ class Gpt {
     // Sets every gradient to zero (backward accumulates, so micro-batches can add up).
     void zero_grad();
     // Accumulates into grads() the gradient of the last forward's mean loss (which must have had
-    // targets). Can be called once per forward.
+    // targets; evaluate() and next_logits() are forwards too). Once per forward.
     void backward();
     // Global L2 norm of grads(), summed in a fixed order (thread-count independent).
     float grad_norm() const;
