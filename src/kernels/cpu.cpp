@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -74,6 +75,8 @@ struct Pool {
     void* ctx = nullptr;
     std::mutex master;  // one caller at a time; others run inline
     std::mutex grow;
+    std::mutex sleep_mu;  // workers idle for a while sleep on `wake`
+    std::condition_variable wake;
     int workers = 0;
 
     static uint64_t gen_of(uint64_t s) { return s >> (2 * kItemBits); }
@@ -110,9 +113,11 @@ struct Pool {
                 } else if (std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(2)) {
                     sched_yield();
                 } else {
+                    std::unique_lock<std::mutex> lock(sleep_mu);
                     sleepers.fetch_add(1, std::memory_order_seq_cst);
-                    s = state.load(std::memory_order_seq_cst);
-                    if (gen_of(s) == gen_of(seen)) state.wait(s, std::memory_order_seq_cst);
+                    while (gen_of(state.load(std::memory_order_seq_cst)) == gen_of(seen)) {
+                        wake.wait(lock);
+                    }
                     sleepers.fetch_sub(1, std::memory_order_seq_cst);
                     t0 = std::chrono::steady_clock::now();
                     spin = 0;
@@ -162,7 +167,10 @@ void parallel_items(int n_items, int threads, void (*fn)(void* ctx, int item), v
     if (gen >= (uint64_t{1} << 24)) gen = 1;
     const uint64_t s = (gen << (2 * kItemBits)) | (static_cast<uint64_t>(n_items) << kItemBits);
     p.state.store(s, std::memory_order_seq_cst);
-    if (p.sleepers.load(std::memory_order_seq_cst) > 0) p.state.notify_all();
+    if (p.sleepers.load(std::memory_order_seq_cst) > 0) {
+        std::lock_guard<std::mutex> sleep_lock(p.sleep_mu);
+        p.wake.notify_all();
+    }
     p.work(s);
     // wait for items claimed by workers: spin, then yield
     for (int spin = 0; p.done.load(std::memory_order_acquire) < n_items; spin++) {
