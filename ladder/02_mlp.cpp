@@ -131,6 +131,14 @@ void plot_boundary(const wiggle::MLP& model, const Data& d, const std::string& t
     fmt::print("wrote {}\n", path);
 }
 
+// --seed takes a whole number >= 0 (CLI11 alone would wrap -3 around to 2^64 - 3).
+std::string seed_ok(const std::string& text) {
+    const bool digits = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+    return digits && text.size() <= 19
+               ? ""
+               : "must be a whole number >= 0 (at most 19 digits), got '" + text + "'";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -138,7 +146,8 @@ int main(int argc, char** argv) {
     uint64_t seed = kSeed;
     std::string plot_dir;
     app.add_option("--seed", seed, "seed for the data and the initial weights")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->check(CLI::Validator(seed_ok, ""));
     app.add_option("--plot", plot_dir,
                    "write SVG pictures (decision boundaries, loss curves) into DIR")
         ->type_name("DIR");

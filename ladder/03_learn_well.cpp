@@ -208,6 +208,14 @@ Setup setup(const wiggle::CsvData* csv, uint64_t seed) {
     return s;
 }
 
+// --seed takes a whole number >= 0 (CLI11 alone would wrap -3 around to 2^64 - 3).
+std::string seed_ok(const std::string& text) {
+    const bool digits = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+    return digits && text.size() <= 19
+               ? ""
+               : "must be a whole number >= 0 (at most 19 digits), got '" + text + "'";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -218,7 +226,8 @@ int main(int argc, char** argv) {
     bool skip_table = false;
     std::string csv_path, label_column;
     app.add_option("--seed", seed, "seed for the data, the split, the weights and the batches")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->check(CLI::Validator(seed_ok, ""));
     app.add_option("--plot", plot_dir,
                    "write SVG pictures (decision boundary, loss curves) into DIR")
         ->type_name("DIR");

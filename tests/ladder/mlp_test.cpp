@@ -123,5 +123,12 @@ TEST(Mlp02, AnUnknownFlagIsOneClearLineAndExitStatus1) {
     EXPECT_NE(r.err.find("--bogus"), std::string::npos) << r.err;
 }
 
+TEST(Mlp02, ANegativeSeedIsRejectedNotWrappedAround) {
+    const auto r = run_program("02_mlp", "--seed -3");
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_TRUE(r.out.empty()) << r.out;
+    EXPECT_NE(r.err.find("--seed: must be a whole number >= 0"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace wiggle
