@@ -140,6 +140,20 @@ inline vf load_causal(const float* s, int j, int t) {
     return n >= kW ? vload(s + j) : vload_n(s + j, n > 0 ? n : 0, -INFINITY);
 }
 
+// mask[0..t] = keep ? keep_scale : 0 for query t: a plain loop over the hash that the compiler
+// vectorizes where the ISA has 64-bit multiplies (AVX-512DQ).
+inline void dropout_row(float* mask, uint64_t key, int t, float dropout, float keep_scale) {
+    const uint64_t row = static_cast<uint64_t>(t) << 32;
+    for (int j = 0; j <= t; ++j) {
+        uint64_t z = key + (row | static_cast<uint32_t>(j)) + 0x9E3779B97F4A7C15ull;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        z ^= z >> 31;
+        const float u = static_cast<float>(z >> 40) * (1.0f / 16777216.0f);
+        mask[j] = u >= dropout ? keep_scale : 0.0f;
+    }
+}
+
 // Turns row t of raw scores s[0:L) into unnormalized probabilities exp(s·scale − max) in place
 // (0 past t); returns their sum in *total and the lse of the scaled scores.
 inline float softmax_row(float* s, int t, int L, float scale, float* total) {
@@ -175,6 +189,7 @@ void attention_forward(float* out, float* lse, const float* qkv, int B, int T, i
         float* Kt = V + static_cast<long>(T) * hsp;
         float* S = Kt + static_cast<long>(hs) * Tp;  // kR rows of Tp
         float* O = S + static_cast<long>(kR) * Tp;   // kR rows of hsp
+        float* M = O + static_cast<long>(kR) * hsp;  // a row's dropout mask, Tp
 #pragma omp for schedule(static)
         for (int bh = 0; bh < B * NH; ++bh) {
             const int b = bh / NH, h = bh % NH;
@@ -197,10 +212,8 @@ void attention_forward(float* out, float* lse, const float* qkv, int B, int T, i
                     // O = Σ_j e_j·mask_j·v_j / Σ_j e_j: normalized once, on the output row.
                     inv_total[r] = 1.0f / total;
                     if (dropout > 0.0f) {
-                        for (int j = 0; j <= t; ++j) {
-                            p[j] =
-                                attention_keep_keyed(key, t, j, dropout) ? p[j] * keep_scale : 0.0f;
-                        }
+                        dropout_row(M, key, t, dropout, keep_scale);
+                        for (int j = 0; j <= t; ++j) p[j] *= M[j];
                     }
                 }
                 rank_update(O, hsp, nr, S, Tp, 1, V, hsp, 0, kmax, hsp, false);
@@ -233,6 +246,7 @@ void attention_backward(float* dqkv, const float* dout, const float* qkv, const 
         float* dS = P + static_cast<long>(T) * Tp;   // (T, Tp)
         float* D = dS + static_cast<long>(T) * Tp;   // T
         float* G = D + Tp;                           // kR rows of hsp: a block of dQ, dK or dV
+        float* M = G + static_cast<long>(kR) * hsp;  // a row's dropout mask, Tp
 #pragma omp for schedule(static)
         for (int bh = 0; bh < B * NH; ++bh) {
             const int b = bh / NH, h = bh % NH;
@@ -280,11 +294,10 @@ void attention_backward(float* dqkv, const float* dout, const float* qkv, const 
                         for (int j = 0; j < L; j += kW) {
                             vstore(p + j, vexp(vfma(load_causal(p, j, t), vsc, vl)));
                         }
+                        dropout_row(M, key, t, dropout, keep_scale);
                         for (int j = 0; j <= t; ++j) {
-                            const float m =
-                                attention_keep_keyed(key, t, j, dropout) ? keep_scale : 0.0f;
-                            ds[j] = p[j] * (ds[j] * m - D[t]) * scale;
-                            p[j] *= m;
+                            ds[j] = p[j] * (ds[j] * M[j] - D[t]) * scale;
+                            p[j] *= M[j];
                         }
                         for (int j = t + 1; j < L; ++j) ds[j] = 0.0f;
                     }
