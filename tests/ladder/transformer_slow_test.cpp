@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <iostream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -39,6 +40,7 @@ TEST(TransformerSlow08, EveryMilestoneWithinPointZeroFive) {
     const size_t table = r.out.find("\nmodel ");
     ASSERT_NE(table, std::string::npos) << r.out;
     const std::vector<std::string> rows = lines_of(r.out.substr(table + 1));
+    std::cout << r.out.substr(table + 1);  // the table, for the test log
     struct Milestone {
         const char* name;
         double lo, hi;  // the lecture's value ± 0.05 (one head: 2.4–2.5 ± 0.05)
