@@ -52,9 +52,12 @@ struct Avx2Kernel {
                 }
             }
         } else {
+            // (fully unrolled: an indexed acc[i] would make GCC keep the accumulators in memory)
             alignas(32) float buf[NR];
+#pragma GCC unroll 8
             for (int i = 0; i < MRr; i++) {
                 float* p = c + i * ldc;
+#pragma GCC unroll 2
                 for (int j = 0; j < NV; j++) _mm256_store_ps(buf + 8 * j, acc[i][j]);
                 for (int j = 0; j < n_valid; j++) {
                     p[j] = !first ? p[j] + buf[j] : bias ? buf[j] + bias[j] : buf[j];
