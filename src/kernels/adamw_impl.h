@@ -31,8 +31,7 @@ void adamw_update(float* params, float* m, float* v, const float* grads, int N, 
         *mo = mm;
         *vo = vv;
     };
-#pragma omp parallel for schedule(static) if (N >= kParallelMin)
-    for (int blk = 0; blk < blocks; ++blk) {
+    for_items(blocks, N >= kParallelMin, [&](int blk) {
         const int end = (blk + 1) * kBlock < N ? (blk + 1) * kBlock : N;
         int i = blk * kBlock;
         vf p, mm, vv;
@@ -50,7 +49,7 @@ void adamw_update(float* params, float* m, float* v, const float* grads, int N, 
             vstore_n(m + i, mm, n);
             vstore_n(v + i, vv, n);
         }
-    }
+    });
 }
 
 void sgd_update(float* params, float* momentum_buf, const float* grads, int N, float lr,
@@ -58,8 +57,7 @@ void sgd_update(float* params, float* momentum_buf, const float* grads, int N, f
     using namespace adamw_detail;
     const int blocks = (N + kBlock - 1) / kBlock;
     const vf vlr = vset1(lr), vmom = vset1(momentum), vwd = vset1(weight_decay);
-#pragma omp parallel for schedule(static) if (N >= kParallelMin)
-    for (int blk = 0; blk < blocks; ++blk) {
+    for_items(blocks, N >= kParallelMin, [&](int blk) {
         const int end = (blk + 1) * kBlock < N ? (blk + 1) * kBlock : N;
         for (int i = blk * kBlock; i < end; i += kW) {
             const int n = end - i < kW ? end - i : kW;
@@ -69,7 +67,7 @@ void sgd_update(float* params, float* momentum_buf, const float* grads, int N, f
             vstore_n(momentum_buf + i, b, n);
             vstore_n(params + i, vfnma(vlr, b, p), n);
         }
-    }
+    });
 }
 
 // partial[c] = Σ x² over chunk c (kBlock elements): float lanes over at most 16 vectors, then
@@ -77,8 +75,7 @@ void sgd_update(float* params, float* momentum_buf, const float* grads, int N, f
 void sum_squares_chunks(double* partial, const float* x, int N) {
     using namespace adamw_detail;
     const int blocks = (N + kBlock - 1) / kBlock;
-#pragma omp parallel for schedule(static) if (N >= kParallelMin)
-    for (int blk = 0; blk < blocks; ++blk) {
+    for_items(blocks, N >= kParallelMin, [&](int blk) {
         const int end = (blk + 1) * kBlock < N ? (blk + 1) * kBlock : N;
         double total = 0.0;
         for (int i0 = blk * kBlock; i0 < end; i0 += 16 * kW) {
@@ -92,20 +89,19 @@ void sum_squares_chunks(double* partial, const float* x, int N) {
             total += static_cast<double>(vhsum(acc));
         }
         partial[blk] = total;
-    }
+    });
 }
 
 void scale(float* x, float s, int N) {
     using namespace adamw_detail;
     const int blocks = (N + kBlock - 1) / kBlock;
     const vf vs = vset1(s);
-#pragma omp parallel for schedule(static) if (N >= kParallelMin)
-    for (int blk = 0; blk < blocks; ++blk) {
+    for_items(blocks, N >= kParallelMin, [&](int blk) {
         const int end = (blk + 1) * kBlock < N ? (blk + 1) * kBlock : N;
         int i = blk * kBlock;
         for (; i + kW <= end; i += kW) vstore(x + i, vmul(vload(x + i), vs));
         if (i < end) vstore_n(x + i, vmul(vload_n(x + i, end - i), vs), end - i);
-    }
+    });
 }
 
 }  // namespace wiggle::kernels::WIGGLE_ISA_NS

@@ -4,8 +4,6 @@
 // (Dao, 2023) for the recomputing backward dS = P∘(dP − rowsum(dO∘O)).
 #include "kernels/attention.h"
 
-#include <omp.h>
-
 #include <cassert>
 #include <cmath>
 #include <vector>
@@ -162,7 +160,7 @@ float* attention_scratch(int T, int C, int NH, long* per_thread) {
     const long hs = C / NH, hsp = (hs + 15) / 16 * 16, Tp = (T + 15) / 16 * 16;
     const long per = 3 * T * hsp + 2 * hs * Tp + 2 * T * Tp + 2 * Tp + 4 * hsp + 64;
     thread_local std::vector<float> scratch;
-    const size_t need = static_cast<size_t>(per) * static_cast<size_t>(omp_get_max_threads());
+    const size_t need = static_cast<size_t>(per) * static_cast<size_t>(num_threads());
     if (scratch.size() < need) scratch.resize(need);
     *per_thread = per;
     return scratch.data();

@@ -12,8 +12,6 @@
 // scratch tiles (the only place a (T,T) matrix exists, one per thread).
 #pragma once
 
-#include <omp.h>
-
 #include <cmath>
 #include <cstdint>
 
@@ -182,16 +180,17 @@ void attention_forward(float* out, float* lse, const float* qkv, int B, int T, i
     const long C3 = 3L * C;
     const float scale = 1.0f / std::sqrt(static_cast<float>(hs));
     const float keep_scale = 1.0f / (1.0f - dropout);
-#pragma omp parallel if (B * NH > 1)
-    {
-        float* Q = scratch + per_thread * omp_get_thread_num();
+    // One item per thread slot, each with its own scratch and a contiguous range of (b, h).
+    const int BH = B * NH;
+    const int slots = BH < num_threads() ? BH : num_threads();
+    auto slot_body = [&](int slot) {
+        float* Q = scratch + per_thread * slot;
         float* V = Q + static_cast<long>(T) * hsp;
         float* Kt = V + static_cast<long>(T) * hsp;
         float* S = Kt + static_cast<long>(hs) * Tp;  // kR rows of Tp
         float* O = S + static_cast<long>(kR) * Tp;   // kR rows of hsp
         float* M = O + static_cast<long>(kR) * hsp;  // a row's dropout mask, Tp
-#pragma omp for schedule(static)
-        for (int bh = 0; bh < B * NH; ++bh) {
+        for (int bh = slot * BH / slots; bh < (slot + 1) * BH / slots; ++bh) {
             const int b = bh / NH, h = bh % NH;
             const float* base = qkv + static_cast<long>(b) * T * C3 + h * hs;
             copy_rows(Q, hsp, base, C3, T, hs);
@@ -223,7 +222,8 @@ void attention_forward(float* out, float* lse, const float* qkv, int B, int T, i
                 }
             }
         }
-    }
+    };
+    parallel_items(slots, slots, slot_body);
 }
 
 void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* out,
@@ -235,9 +235,11 @@ void attention_backward(float* dqkv, const float* dout, const float* qkv, const 
     const long C3 = 3L * C;
     const float scale = 1.0f / std::sqrt(static_cast<float>(hs));
     const float keep_scale = 1.0f / (1.0f - dropout);
-#pragma omp parallel if (B * NH > 1)
-    {
-        float* Q = scratch + per_thread * omp_get_thread_num();
+    // One item per thread slot, each with its own scratch and a contiguous range of (b, h).
+    const int BH = B * NH;
+    const int slots = BH < num_threads() ? BH : num_threads();
+    auto slot_body = [&](int slot) {
+        float* Q = scratch + per_thread * slot;
         float* K = Q + static_cast<long>(T) * hsp;
         float* dO = K + static_cast<long>(T) * hsp;
         float* Kt = dO + static_cast<long>(T) * hsp;
@@ -247,8 +249,7 @@ void attention_backward(float* dqkv, const float* dout, const float* qkv, const 
         float* D = dS + static_cast<long>(T) * Tp;   // T
         float* G = D + Tp;                           // kR rows of hsp: a block of dQ, dK or dV
         float* M = G + static_cast<long>(kR) * hsp;  // a row's dropout mask, Tp
-#pragma omp for schedule(static)
-        for (int bh = 0; bh < B * NH; ++bh) {
+        for (int bh = slot * BH / slots; bh < (slot + 1) * BH / slots; ++bh) {
             const int b = bh / NH, h = bh % NH;
             const float* base = qkv + static_cast<long>(b) * T * C3 + h * hs;
             float* dbase = dqkv + static_cast<long>(b) * T * C3 + h * hs;
@@ -322,7 +323,8 @@ void attention_backward(float* dqkv, const float* dout, const float* qkv, const 
                 }
             }
         }
-    }
+    };
+    parallel_items(slots, slots, slot_body);
 }
 
 }  // namespace wiggle::kernels::WIGGLE_ISA_NS

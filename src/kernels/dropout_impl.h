@@ -22,8 +22,7 @@ void dropout_apply(float* out, const float* inp, float p, uint64_t seed, int N, 
     const uint64_t key = hash_key(seed);
     const float scale = 1.0f / (1.0f - p);
     const int blocks = (N + kBlock - 1) / kBlock;
-#pragma omp parallel for schedule(static) if (N >= kParallelMin)
-    for (int blk = 0; blk < blocks; ++blk) {
+    for_items(blocks, N >= kParallelMin, [&](int blk) {
         const int end = (blk + 1) * kBlock < N ? (blk + 1) * kBlock : N;
         float mask[kBlock];
         for (int i = blk * kBlock; i < end; ++i) {
@@ -41,7 +40,7 @@ void dropout_apply(float* out, const float* inp, float p, uint64_t seed, int N, 
                 out[i] = m != 0.0f ? inp[i] * m : 0.0f;  // a dropped inf or NaN gives 0
             }
         }
-    }
+    });
 }
 
 }  // namespace wiggle::kernels::WIGGLE_ISA_NS

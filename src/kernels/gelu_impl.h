@@ -40,18 +40,16 @@ inline void map2(float* out, const float* inp, int begin, int end, F f) {
 void gelu_forward(float* out, const float* inp, int N) {
     using namespace gelu_detail;
     const int blocks = (N + kBlock - 1) / kBlock;
-#pragma omp parallel for schedule(static) if (N >= kParallelMin)
-    for (int blk = 0; blk < blocks; ++blk) {
+    for_items(blocks, N >= kParallelMin, [&](int blk) {
         const int end = (blk + 1) * kBlock < N ? (blk + 1) * kBlock : N;
         map2(out, inp, blk * kBlock, end, [](vf x) { return gelu(x); });
-    }
+    });
 }
 
 void gelu_backward(float* dinp, const float* inp, const float* dout, int N) {
     using namespace gelu_detail;
     const int blocks = (N + kBlock - 1) / kBlock;
-#pragma omp parallel for schedule(static) if (N >= kParallelMin)
-    for (int blk = 0; blk < blocks; ++blk) {
+    for_items(blocks, N >= kParallelMin, [&](int blk) {
         const int end = (blk + 1) * kBlock < N ? (blk + 1) * kBlock : N;
         int i = blk * kBlock;
         for (; i + 2 * kW <= end; i += 2 * kW) {
@@ -69,7 +67,7 @@ void gelu_backward(float* dinp, const float* inp, const float* dout, int N) {
                 vfma(gelu_grad(vload_n(inp + i, n)), vload_n(dout + i, n), vload_n(dinp + i, n)),
                 n);
         }
-    }
+    });
 }
 
 void vexp(float* out, const float* inp, int N) {

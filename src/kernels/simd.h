@@ -18,6 +18,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/cpu.h"
+
 #if !defined(WIGGLE_FORCE_GENERIC) && \
     (defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__)))
 #include <immintrin.h>
@@ -303,5 +305,26 @@ inline vf verf_given_exp(vf x, vf e) {
 
 // erf(x), within a few ulp everywhere.
 inline vf verf(vf x) { return verf_given_exp(x, vexp(vneg(vmul(x, x)))); }
+
+// Threading through kernels::parallel_items (see cpu.h: the caller never waits for a thread that
+// has not claimed an item, so an oversubscribed machine does not stall every kernel).
+// f(i) for i in [0, n), on num_threads() threads when `parallel`, else inline.
+template <typename F>
+inline void for_items(int n, bool parallel, F f) {
+    auto g = [&f](int i) { f(i); };
+    parallel_items(n, parallel ? num_threads() : 1, g);
+}
+
+// f(row) for row in [0, N), rows grouped into items of about 8192 elements (row_len each).
+template <typename F>
+inline void for_rows(int N, long row_len, bool parallel, F f) {
+    const int per = row_len >= 8192 ? 1 : static_cast<int>(8192 / (row_len > 0 ? row_len : 1));
+    const int items = (N + per - 1) / per;
+    auto g = [&](int item) {
+        const int end = (item + 1) * per < N ? (item + 1) * per : N;
+        for (int n = item * per; n < end; ++n) f(n);
+    };
+    parallel_items(items, parallel ? num_threads() : 1, g);
+}
 
 }  // namespace wiggle::kernels::WIGGLE_ISA_NS

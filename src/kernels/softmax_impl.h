@@ -64,8 +64,7 @@ inline float row_sum(const float* a, int V) {
 
 void softmax_forward(float* probs, const float* logits, int N, int V) {
     using namespace softmax_detail;
-#pragma omp parallel for schedule(static) if (static_cast <long>(N) * V >= kParallelMin)
-    for (int n = 0; n < N; ++n) {
+    for_rows(N, V, static_cast<long>(N) * V >= kParallelMin, [&](int n) {
         const float* x = logits + static_cast<long>(n) * V;
         float* p = probs + static_cast<long>(n) * V;
         const float inv = 1.0f / row_sum_exp(p, x, row_max(x, V), V);
@@ -73,13 +72,12 @@ void softmax_forward(float* probs, const float* logits, int N, int V) {
         int v = 0;
         for (; v + kW <= V; v += kW) vstore(p + v, vmul(vload(p + v), s));
         if (v < V) vstore_n(p + v, vmul(vload_n(p + v, V - v), s), V - v);
-    }
+    });
 }
 
 void softmax_backward(float* dlogits, const float* probs, const float* dprobs, int N, int V) {
     using namespace softmax_detail;
-#pragma omp parallel for schedule(static) if (static_cast <long>(N) * V >= kParallelMin)
-    for (int n = 0; n < N; ++n) {
+    for_rows(N, V, static_cast<long>(N) * V >= kParallelMin, [&](int n) {
         const long o = static_cast<long>(n) * V;
         const float* p = probs + o;
         const float* dp = dprobs + o;
@@ -94,26 +92,24 @@ void softmax_backward(float* dlogits, const float* probs, const float* dprobs, i
             vstore_n(dx + v,
                      vfma(vload_n(p + v, r), vsub(vload_n(dp + v, r), dot), vload_n(dx + v, r)), r);
         }
-    }
+    });
 }
 
 void log_softmax_forward(float* out, const float* logits, int N, int V) {
     using namespace softmax_detail;
-#pragma omp parallel for schedule(static) if (static_cast <long>(N) * V >= kParallelMin)
-    for (int n = 0; n < N; ++n) {
+    for_rows(N, V, static_cast<long>(N) * V >= kParallelMin, [&](int n) {
         const float* x = logits + static_cast<long>(n) * V;
         float* o = out + static_cast<long>(n) * V;
         const vf lse = vset1(row_logsumexp(x, V));
         int v = 0;
         for (; v + kW <= V; v += kW) vstore(o + v, vsub(vload(x + v), lse));
         if (v < V) vstore_n(o + v, vsub(vload_n(x + v, V - v), lse), V - v);
-    }
+    });
 }
 
 void log_softmax_backward(float* dlogits, const float* out, const float* dout, int N, int V) {
     using namespace softmax_detail;
-#pragma omp parallel for schedule(static) if (static_cast <long>(N) * V >= kParallelMin)
-    for (int n = 0; n < N; ++n) {
+    for_rows(N, V, static_cast<long>(N) * V >= kParallelMin, [&](int n) {
         const long off = static_cast<long>(n) * V;
         const float* o = out + off;
         const float* d = dout + off;
@@ -130,26 +126,24 @@ void log_softmax_backward(float* dlogits, const float* out, const float* dout, i
                 vadd(vload_n(dx + v, r), vfnma(vexp(vload_n(o + v, r)), sum, vload_n(d + v, r))),
                 r);
         }
-    }
+    });
 }
 
 void crossentropy_forward(float* losses, const float* logits, const int* targets, int N, int V) {
     using namespace softmax_detail;
-#pragma omp parallel for schedule(static) if (static_cast <long>(N) * V >= kParallelMin)
-    for (int n = 0; n < N; ++n) {
+    for_rows(N, V, static_cast<long>(N) * V >= kParallelMin, [&](int n) {
         const int y = targets[n];
         const float* x = logits + static_cast<long>(n) * V;
         losses[n] = y < 0 ? 0.0f : row_logsumexp(x, V) - x[y];
-    }
+    });
 }
 
 void crossentropy_backward(float* dlogits, const float* logits, const int* targets,
                            const float* dlosses, int N, int V) {
     using namespace softmax_detail;
-#pragma omp parallel for schedule(static) if (static_cast <long>(N) * V >= kParallelMin)
-    for (int n = 0; n < N; ++n) {
+    for_rows(N, V, static_cast<long>(N) * V >= kParallelMin, [&](int n) {
         const int y = targets[n];
-        if (y < 0) continue;
+        if (y < 0) return;
         const long off = static_cast<long>(n) * V;
         const float* x = logits + off;
         float* dx = dlogits + off;
@@ -164,7 +158,7 @@ void crossentropy_backward(float* dlogits, const float* logits, const int* targe
             vstore_n(dx + v, vfma(vexp(vsub(vload_n(x + v, r), lse)), dl, vload_n(dx + v, r)), r);
         }
         dx[y] -= dlosses[n];
-    }
+    });
 }
 
 }  // namespace wiggle::kernels::WIGGLE_ISA_NS
