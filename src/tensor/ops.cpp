@@ -442,7 +442,9 @@ Tensor<T> mean(Tensor<T> x) {
 }
 
 // ----------------------------------------------------------------------------
-// Matrix products. arg: M (rows per batch), K, N, batch count.
+// Matrix products. arg: M (rows per batch), K, N, batch count. A 2-D operand of a batched product
+// is shared by every batch (its stride is 0): a (M,K) · b (...,K,N) is the GPT lecture's
+// wei (T,T) @ x (B,T,C).
 
 template <typename T>
 Tensor<T> matmul(Tensor<T> a, Tensor<T> b) {
@@ -454,8 +456,15 @@ Tensor<T> matmul(Tensor<T> a, Tensor<T> b) {
     WIGGLE_CHECK(sb[sb.rank - 2] == K, "", "matmul: inner dimensions differ: {} · {}", sa.str(),
                  sb.str());
     int M = 0, batch = 1;
+    Shape out;
     if (sb.rank == 2) {  // one weight for every row of a: one gemm over all of them
         M = to_int(a.numel() / K, "matmul");
+        out = sa;
+    } else if (sa.rank == 2) {  // one left matrix for every batch of b
+        M = sa[0];
+        batch = to_int(b.numel() / (static_cast<int64_t>(K) * N), "matmul");
+        out = sb;
+        out[out.rank - 2] = M;
     } else {
         WIGGLE_CHECK(sa.rank == sb.rank, "", "matmul: batch dimensions differ: {} · {}", sa.str(),
                      sb.str());
@@ -465,8 +474,8 @@ Tensor<T> matmul(Tensor<T> a, Tensor<T> b) {
             batch *= sa[i];
         }
         M = sa[sa.rank - 2];
+        out = sa;
     }
-    Shape out = sa;
     out[out.rank - 1] = N;
     Tensor<T> y = make(a.graph(), TensorOp::Matmul, out, {a.id(), b.id()});
     TensorNode<T>& n = y.node();
@@ -474,10 +483,11 @@ Tensor<T> matmul(Tensor<T> a, Tensor<T> b) {
     n.arg[1] = K;
     n.arg[2] = N;
     n.arg[3] = batch;
+    const long a_step = batch > 1 && sa.rank == 2 ? 0 : static_cast<long>(M) * K;
+    const long b_step = sb.rank == 2 ? 0 : static_cast<long>(K) * N;
     for (int i = 0; i < batch; ++i) {  // out (M,N) = a (M,K) · b (K,N)
-        route::gemm(y.data() + static_cast<long>(i) * M * N,
-                    a.data() + static_cast<long>(i) * M * K,
-                    b.data() + static_cast<long>(i) * K * N, M, N, K, false, false, false);
+        route::gemm(y.data() + static_cast<long>(i) * M * N, a.data() + i * a_step,
+                    b.data() + i * b_step, M, N, K, false, false, false);
     }
     return y;
 }
@@ -845,13 +855,17 @@ void Graph<T>::backward(Tensor<T> root) {
                 break;
             case TensorOp::Matmul: {  // out (M,N) = a (M,K) · b (K,N), per batch
                 const int M = n.arg[0], K = n.arg[1], N = n.arg[2], batch = n.arg[3];
-                const T* a = nodes_[n.in[0]].data;
-                const T* b = nodes_[n.in[1]].data;
+                const TensorNode<T>& an = nodes_[n.in[0]];
+                const TensorNode<T>& bn = nodes_[n.in[1]];
+                const T* a = an.data;
+                const T* b = bn.data;
                 T* da = dinput(n, 0);
                 T* db = dinput(n, 1);
+                // A shared 2-D operand (stride 0) sums its gradient over the batches, in order.
+                const long a_step = batch > 1 && an.shape.rank == 2 ? 0 : static_cast<long>(M) * K;
+                const long b_step = bn.shape.rank == 2 ? 0 : static_cast<long>(K) * N;
                 for (int bi = 0; bi < batch; ++bi) {
-                    const long ao = static_cast<long>(bi) * M * K,
-                               bo = static_cast<long>(bi) * K * N,
+                    const long ao = bi * a_step, bo = bi * b_step,
                                oo = static_cast<long>(bi) * M * N;
                     // da (M,K) += dout (M,N) · bᵀ;  db (K,N) += aᵀ · dout (M,N)
                     if (da) route::gemm(da + ao, g + oo, b + bo, M, K, N, false, true, true);

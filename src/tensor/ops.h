@@ -56,7 +56,8 @@ template <typename T>
 Tensor<T> mean(Tensor<T> x);
 
 // ---- matrix products ---------------------------------------------------------------------------
-// a (...,M,K) · b (K,N) → (...,M,N), or batched: a (...,M,K) · b (...,K,N) with equal batch dims.
+// a (...,M,K) · b (K,N) → (...,M,N); a (M,K) · b (...,K,N) → (...,M,N); or batched:
+// a (...,M,K) · b (...,K,N) with equal batch dims.
 template <typename T>
 Tensor<T> matmul(Tensor<T> a, Tensor<T> b);
 

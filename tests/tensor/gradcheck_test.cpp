@@ -74,6 +74,8 @@ TEST(GradCheck, Matmul) {
     EXPECT_TRUE(gradcheck({{{2, 3, 5}}, {{2, 5, 4}}}, [](Leaves t) { return matmul(t[0], t[1]); }));
     EXPECT_TRUE(
         gradcheck({{{2, 2, 3, 5}}, {{2, 2, 5, 3}}}, [](Leaves t) { return matmul(t[0], t[1]); }));
+    // one (T,T) matrix applied to every batch: wei @ x
+    EXPECT_TRUE(gradcheck({{{4, 4}}, {{3, 4, 2}}}, [](Leaves t) { return matmul(t[0], t[1]); }));
 }
 
 TEST(GradCheck, SoftmaxFamily) {
