@@ -10,8 +10,10 @@
 //             dweight (N,K) += doutᵀ (N,M) · inp (M,K)
 //
 // The fast gemm is register-tiled with SIMD (AVX-512 / AVX2 chosen at run time, portable fallback)
-// and threaded with OpenMP over output tiles. It never splits K across threads, so its results are
-// bit-identical whatever the thread count. gemm_naive is the reference it is tested against.
+// and threaded over output tiles (num_threads() threads, parallel_items in kernels/cpu.h; called
+// from inside an OpenMP region it runs on the calling thread). It never splits K across threads,
+// and its blocking depends only on the shape, so its results are bit-identical whatever the thread
+// count. gemm_naive is the reference it is tested against. C must not alias A or B.
 #pragma once
 
 #include "kernels/cpu.h"
