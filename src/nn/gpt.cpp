@@ -595,6 +595,12 @@ void Gpt::cache_reset() {
 
 int Gpt::cache_length() const { return cache_ ? static_cast<int>(cache_->context.size()) : 0; }
 
+void Gpt::set_cache_crop(int keep) {
+    WIGGLE_CHECK(keep >= 1 && keep <= config_.block_size, "keep between 1 and block_size",
+                 "cache crop {} out of range [1, {}]", keep, config_.block_size);
+    cache_crop_ = keep;
+}
+
 std::span<const float> Gpt::cache_append(const int* tokens, int n) {
     WIGGLE_CHECK(n > 0 || cache_length() > 0, "give at least one token of context",
                  "empty context");
@@ -606,11 +612,13 @@ std::span<const float> Gpt::cache_append(const int* tokens, int n) {
         cache_forward(tokens, n);
     } else {
         // The window slides: every position changes, so recompute the cache for the last
-        // block_size tokens of the context, as nanoGPT's generate does by cropping idx.
+        // block_size tokens of the context, as nanoGPT's generate does by cropping idx (or for
+        // fewer, with set_cache_crop).
+        const int keep = cache_crop_ > 0 ? cache_crop_ : block;
         std::vector<int> all = cache_->context;
         all.insert(all.end(), tokens, tokens + n);
         cache_->context.clear();
-        cache_forward(all.data() + (all.size() - block), block);
+        cache_forward(all.data() + (all.size() - keep), keep);
     }
     return {cache_->logits, static_cast<size_t>(config_.vocab_size)};
 }

@@ -163,6 +163,12 @@ class Gpt {
     std::span<const float> cache_append(const int* tokens, int n);
     void cache_reset();
     int cache_length() const;  // tokens in the cached context (≤ block_size)
+    // How many tokens a full cache keeps when it crops (1..block_size). The default, block_size,
+    // is nanoGPT's exact crop: every token past the window then pays a block_size-token
+    // recompute. A smaller value (e.g. block_size/2) recomputes once per block_size − keep new
+    // tokens instead (much faster sampling), at the price of a shorter context right after
+    // each crop, so the samples differ from nanoGPT's.
+    void set_cache_crop(int keep);
 
   private:
     struct Activations;
@@ -182,6 +188,7 @@ class Gpt {
     uint64_t dropout_counter_ = 0;
     uint64_t dropout_seed_ = 0;
     bool training_ = true;
+    int cache_crop_ = 0;  // 0: block_size
 };
 
 }  // namespace wiggle

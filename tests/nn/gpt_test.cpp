@@ -193,6 +193,24 @@ TEST(Gpt, KvCacheSamplesTheSameTokensAsFullRecompute) {
     }
 }
 
+TEST(Gpt, KvCacheCropsToAShorterWindowWhenAsked) {
+    Gpt model(tiny(false), 6);
+    model.set_cache_crop(4);  // block 8: when full, keep the last 4 tokens
+    const std::vector<int> tokens = random_tokens(20, 11, 7);
+    model.cache_reset();
+    int start = 0;  // the first token of the cached window
+    for (int n = 1; n <= 20; ++n) {
+        const std::span<const float> c = model.cache_append(&tokens[n - 1], 1);
+        const std::vector<float> cached(c.begin(), c.end());
+        if (n - start > 8) start = n - 4;  // the window was full: cropped to the last 4
+        EXPECT_EQ(model.cache_length(), n - start) << "context length " << n;
+        // the logits are those of a full forward over the window
+        const std::span<const float> u = model.next_logits(tokens.data() + start, n - start);
+        EXPECT_TRUE(testing::all_close(cached, std::vector<float>(u.begin(), u.end()), 1e-5, 1e-5))
+            << "context length " << n;
+    }
+}
+
 TEST(Gpt, DropoutGradientMatchesFiniteDifference) {
     // With dropout on, the same dropout counter replays the same masks, so the loss is a
     // deterministic function of the weights whose directional derivative backward must give.
