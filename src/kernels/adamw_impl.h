@@ -23,7 +23,7 @@ void adamw_update(float* params, float* m, float* v, const float* grads, int N, 
     const vf b1 = vset1(beta1), b2 = vset1(beta2), omb1 = vset1(1.0f - beta1),
              omb2 = vset1(1.0f - beta2), ve = vset1(eps), vdec = vset1(decay), vstep = vset1(step),
              vinv = vset1(inv_bc2_sqrt);
-    auto update = [&](vf p, vf mm, vf vv, vf g, vf* po, vf* mo, vf* vo) {
+    auto update = [=](vf p, vf mm, vf vv, vf g, vf* po, vf* mo, vf* vo) {
         mm = vfma(b1, mm, vmul(omb1, g));
         vv = vfma(b2, vv, vmul(omb2, vmul(g, g)));
         const vf denom = vfma(vsqrt(vv), vinv, ve);
@@ -31,7 +31,7 @@ void adamw_update(float* params, float* m, float* v, const float* grads, int N, 
         *mo = mm;
         *vo = vv;
     };
-    for_items(blocks, N >= kParallelMin, [&](int blk) {
+    for_items(blocks, N >= kParallelMin, [=](int blk) {
         const int end = (blk + 1) * kBlock < N ? (blk + 1) * kBlock : N;
         int i = blk * kBlock;
         vf p, mm, vv;
@@ -57,7 +57,7 @@ void sgd_update(float* params, float* momentum_buf, const float* grads, int N, f
     using namespace adamw_detail;
     const int blocks = (N + kBlock - 1) / kBlock;
     const vf vlr = vset1(lr), vmom = vset1(momentum), vwd = vset1(weight_decay);
-    for_items(blocks, N >= kParallelMin, [&](int blk) {
+    for_items(blocks, N >= kParallelMin, [=](int blk) {
         const int end = (blk + 1) * kBlock < N ? (blk + 1) * kBlock : N;
         for (int i = blk * kBlock; i < end; i += kW) {
             const int n = end - i < kW ? end - i : kW;
@@ -75,7 +75,7 @@ void sgd_update(float* params, float* momentum_buf, const float* grads, int N, f
 void sum_squares_chunks(double* partial, const float* x, int N) {
     using namespace adamw_detail;
     const int blocks = (N + kBlock - 1) / kBlock;
-    for_items(blocks, N >= kParallelMin, [&](int blk) {
+    for_items(blocks, N >= kParallelMin, [=](int blk) {
         const int end = (blk + 1) * kBlock < N ? (blk + 1) * kBlock : N;
         double total = 0.0;
         for (int i0 = blk * kBlock; i0 < end; i0 += 16 * kW) {
@@ -96,7 +96,7 @@ void scale(float* x, float s, int N) {
     using namespace adamw_detail;
     const int blocks = (N + kBlock - 1) / kBlock;
     const vf vs = vset1(s);
-    for_items(blocks, N >= kParallelMin, [&](int blk) {
+    for_items(blocks, N >= kParallelMin, [=](int blk) {
         const int end = (blk + 1) * kBlock < N ? (blk + 1) * kBlock : N;
         int i = blk * kBlock;
         for (; i + kW <= end; i += kW) vstore(x + i, vmul(vload(x + i), vs));

@@ -172,18 +172,20 @@ inline float softmax_row(float* s, int t, int L, float scale, float* total) {
 }  // namespace attention_detail
 
 // scratch: per_thread floats for each OpenMP thread.
-void attention_forward(float* out, float* lse, const float* qkv, int B, int T, int C, int NH,
-                       float dropout, uint64_t seed, float* scratch, long per_thread) {
+namespace attention_detail {
+// The (b, h) of one thread slot; a function (not a lambda body) so that its parameters are
+// plain values the compiler need not reload after every store through a float*.
+inline void attention_forward_slot(float* out, float* lse, const float* qkv, int B, int T, int C,
+                                   int NH, float dropout, uint64_t seed, float* scratch,
+                                   long per_thread, int slot, int slots) {
     using namespace attention_detail;
     const int hs = C / NH;
     const int hsp = round_up(hs, kW), Tp = round_up(T, kW);
     const long C3 = 3L * C;
     const float scale = 1.0f / std::sqrt(static_cast<float>(hs));
     const float keep_scale = 1.0f / (1.0f - dropout);
-    // One item per thread slot, each with its own scratch and a contiguous range of (b, h).
     const int BH = B * NH;
-    const int slots = BH < num_threads() ? BH : num_threads();
-    auto slot_body = [&](int slot) {
+    {
         float* Q = scratch + per_thread * slot;
         float* V = Q + static_cast<long>(T) * hsp;
         float* Kt = V + static_cast<long>(T) * hsp;
@@ -222,23 +224,36 @@ void attention_forward(float* out, float* lse, const float* qkv, int B, int T, i
                 }
             }
         }
+    }
+}
+}  // namespace attention_detail
+
+void attention_forward(float* out, float* lse, const float* qkv, int B, int T, int C, int NH,
+                       float dropout, uint64_t seed, float* scratch, long per_thread) {
+    const int BH = B * NH;
+    const int slots = BH < num_threads() ? BH : num_threads();
+    auto slot_body = [=](int slot) {
+        attention_detail::attention_forward_slot(out, lse, qkv, B, T, C, NH, dropout, seed, scratch,
+                                                 per_thread, slot, slots);
     };
     parallel_items(slots, slots, slot_body);
 }
 
-void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* out,
-                        const float* lse, int B, int T, int C, int NH, float dropout, uint64_t seed,
-                        float* scratch, long per_thread) {
+namespace attention_detail {
+// The (b, h) of one thread slot; a function (not a lambda body) so that its parameters are
+// plain values the compiler need not reload after every store through a float*.
+inline void attention_backward_slot(float* dqkv, const float* dout, const float* qkv,
+                                    const float* out, const float* lse, int B, int T, int C, int NH,
+                                    float dropout, uint64_t seed, float* scratch, long per_thread,
+                                    int slot, int slots) {
     using namespace attention_detail;
     const int hs = C / NH;
     const int hsp = round_up(hs, kW), Tp = round_up(T, kW);
     const long C3 = 3L * C;
     const float scale = 1.0f / std::sqrt(static_cast<float>(hs));
     const float keep_scale = 1.0f / (1.0f - dropout);
-    // One item per thread slot, each with its own scratch and a contiguous range of (b, h).
     const int BH = B * NH;
-    const int slots = BH < num_threads() ? BH : num_threads();
-    auto slot_body = [&](int slot) {
+    {
         float* Q = scratch + per_thread * slot;
         float* K = Q + static_cast<long>(T) * hsp;
         float* dO = K + static_cast<long>(T) * hsp;
@@ -323,6 +338,18 @@ void attention_backward(float* dqkv, const float* dout, const float* qkv, const 
                 }
             }
         }
+    }
+}
+}  // namespace attention_detail
+
+void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* out,
+                        const float* lse, int B, int T, int C, int NH, float dropout, uint64_t seed,
+                        float* scratch, long per_thread) {
+    const int BH = B * NH;
+    const int slots = BH < num_threads() ? BH : num_threads();
+    auto slot_body = [=](int slot) {
+        attention_detail::attention_backward_slot(dqkv, dout, qkv, out, lse, B, T, C, NH, dropout,
+                                                  seed, scratch, per_thread, slot, slots);
     };
     parallel_items(slots, slots, slot_body);
 }

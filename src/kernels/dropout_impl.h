@@ -14,6 +14,26 @@ namespace wiggle::kernels::WIGGLE_ISA_NS {
 namespace dropout_detail {
 constexpr int kBlock = 4096;
 constexpr long kParallelMin = 1 << 15;
+
+// One block; a function so its parameters are values the compiler need not reload after stores.
+inline void apply_block(float* out, const float* inp, float p, uint64_t key, float scale, int begin,
+                        int end, bool accumulate) {
+    float mask[kBlock];
+    for (int i = begin; i < end; ++i) {
+        mask[i - begin] = hash_uniform_keyed(key, static_cast<uint64_t>(i)) >= p ? scale : 0.0f;
+    }
+    if (accumulate) {
+        for (int i = begin; i < end; ++i) {
+            const float m = mask[i - begin];
+            if (m != 0.0f) out[i] += inp[i] * m;
+        }
+    } else {
+        for (int i = begin; i < end; ++i) {
+            const float m = mask[i - begin];
+            out[i] = m != 0.0f ? inp[i] * m : 0.0f;  // a dropped inf or NaN gives 0
+        }
+    }
+}
 }  // namespace dropout_detail
 
 // out = keep ? inp·scale : 0 (accumulate: dinp += keep ? dout·scale : 0).
@@ -22,24 +42,9 @@ void dropout_apply(float* out, const float* inp, float p, uint64_t seed, int N, 
     const uint64_t key = hash_key(seed);
     const float scale = 1.0f / (1.0f - p);
     const int blocks = (N + kBlock - 1) / kBlock;
-    for_items(blocks, N >= kParallelMin, [&](int blk) {
+    for_items(blocks, N >= kParallelMin, [=](int blk) {
         const int end = (blk + 1) * kBlock < N ? (blk + 1) * kBlock : N;
-        float mask[kBlock];
-        for (int i = blk * kBlock; i < end; ++i) {
-            mask[i - blk * kBlock] =
-                hash_uniform_keyed(key, static_cast<uint64_t>(i)) >= p ? scale : 0.0f;
-        }
-        if (accumulate) {
-            for (int i = blk * kBlock; i < end; ++i) {
-                const float m = mask[i - blk * kBlock];
-                if (m != 0.0f) out[i] += inp[i] * m;
-            }
-        } else {
-            for (int i = blk * kBlock; i < end; ++i) {
-                const float m = mask[i - blk * kBlock];
-                out[i] = m != 0.0f ? inp[i] * m : 0.0f;  // a dropped inf or NaN gives 0
-            }
-        }
+        apply_block(out, inp, p, key, scale, blk * kBlock, end, accumulate);
     });
 }
 

@@ -23,7 +23,7 @@ inline void add_row(float* dst, const float* src, int n) {
 
 void embedding_forward(float* out, const float* table, const int* ids, int N, int C) {
     using namespace embedding_detail;
-    for_rows(N, C, static_cast<long>(N) * C >= kParallelMin, [&](int n) {
+    for_rows(N, C, static_cast<long>(N) * C >= kParallelMin, [=](int n) {
         const float* src = table + static_cast<long>(ids[n]) * C;
         float* dst = out + static_cast<long>(n) * C;
         int c = 0;
@@ -35,7 +35,7 @@ void embedding_forward(float* out, const float* table, const int* ids, int N, in
 void embedding_backward(float* dtable, const float* dout, const int* ids, int N, int C) {
     using namespace embedding_detail;
     const int slices = (C + kSlice - 1) / kSlice;
-    for_items(slices, static_cast<long>(N) * C >= kParallelMin, [&](int s) {
+    for_items(slices, static_cast<long>(N) * C >= kParallelMin, [=](int s) {
         const int c0 = s * kSlice, n_c = C - c0 < kSlice ? C - c0 : kSlice;
         for (int n = 0; n < N; ++n) {
             add_row(dtable + static_cast<long>(ids[n]) * C + c0,
@@ -47,7 +47,7 @@ void embedding_backward(float* dtable, const float* dout, const int* ids, int N,
 void encoder_forward(float* out, const int* tokens, const float* wte, const float* wpe, int B,
                      int T, int C) {
     using namespace embedding_detail;
-    for_rows(B * T, C, static_cast<long>(B) * T * C >= kParallelMin, [&](int bt) {
+    for_rows(B * T, C, static_cast<long>(B) * T * C >= kParallelMin, [=](int bt) {
         const float* a = wte + static_cast<long>(tokens[bt]) * C;
         const float* p = wpe + static_cast<long>(bt % T) * C;
         float* dst = out + static_cast<long>(bt) * C;
@@ -61,7 +61,7 @@ void encoder_backward(float* dwte, float* dwpe, const float* dout, const int* to
                       int C) {
     using namespace embedding_detail;
     const int slices = (C + kSlice - 1) / kSlice;
-    for_items(slices, static_cast<long>(B) * T * C >= kParallelMin, [&](int s) {
+    for_items(slices, static_cast<long>(B) * T * C >= kParallelMin, [=](int s) {
         const int c0 = s * kSlice, n_c = C - c0 < kSlice ? C - c0 : kSlice;
         for (int bt = 0; bt < B * T; ++bt) {
             const float* d = dout + static_cast<long>(bt) * C + c0;

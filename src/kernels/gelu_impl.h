@@ -40,7 +40,7 @@ inline void map2(float* out, const float* inp, int begin, int end, F f) {
 void gelu_forward(float* out, const float* inp, int N) {
     using namespace gelu_detail;
     const int blocks = (N + kBlock - 1) / kBlock;
-    for_items(blocks, N >= kParallelMin, [&](int blk) {
+    for_items(blocks, N >= kParallelMin, [=](int blk) {
         const int end = (blk + 1) * kBlock < N ? (blk + 1) * kBlock : N;
         map2(out, inp, blk * kBlock, end, [](vf x) { return gelu(x); });
     });
@@ -49,7 +49,7 @@ void gelu_forward(float* out, const float* inp, int N) {
 void gelu_backward(float* dinp, const float* inp, const float* dout, int N) {
     using namespace gelu_detail;
     const int blocks = (N + kBlock - 1) / kBlock;
-    for_items(blocks, N >= kParallelMin, [&](int blk) {
+    for_items(blocks, N >= kParallelMin, [=](int blk) {
         const int end = (blk + 1) * kBlock < N ? (blk + 1) * kBlock : N;
         int i = blk * kBlock;
         for (; i + 2 * kW <= end; i += 2 * kW) {

@@ -19,7 +19,7 @@ void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, c
     using namespace layernorm_detail;
     const int Cv = C - C % kW;  // the vector part of a row; the tail is masked
     const int tail = C - Cv;
-    for_rows(N, C, static_cast<long>(N) * C >= kParallelMin, [&](int n) {
+    for_rows(N, C, static_cast<long>(N) * C >= kParallelMin, [=](int n) {
         const float* x = inp + static_cast<long>(n) * C;
         float* o = out + static_cast<long>(n) * C;
         vf acc = vzero();
@@ -62,7 +62,7 @@ void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* 
     const int Cv = C - C % kW;
     const int tail = C - Cv;
     const int chunks = (N + rows_per_chunk - 1) / rows_per_chunk;
-    for_items(chunks, static_cast<long>(N) * C >= kParallelMin, [&](int chunk) {
+    for_items(chunks, static_cast<long>(N) * C >= kParallelMin, [=](int chunk) {
         float* pw = scratch + 2L * C * chunk;  // this chunk's Σ dout·xhat
         float* pb = pw + C;                    // and Σ dout
         for (int c = 0; c < C; ++c) pw[c] = 0.0f, pb[c] = 0.0f;

@@ -64,7 +64,7 @@ inline float row_sum(const float* a, int V) {
 
 void softmax_forward(float* probs, const float* logits, int N, int V) {
     using namespace softmax_detail;
-    for_rows(N, V, static_cast<long>(N) * V >= kParallelMin, [&](int n) {
+    for_rows(N, V, static_cast<long>(N) * V >= kParallelMin, [=](int n) {
         const float* x = logits + static_cast<long>(n) * V;
         float* p = probs + static_cast<long>(n) * V;
         const float inv = 1.0f / row_sum_exp(p, x, row_max(x, V), V);
@@ -77,7 +77,7 @@ void softmax_forward(float* probs, const float* logits, int N, int V) {
 
 void softmax_backward(float* dlogits, const float* probs, const float* dprobs, int N, int V) {
     using namespace softmax_detail;
-    for_rows(N, V, static_cast<long>(N) * V >= kParallelMin, [&](int n) {
+    for_rows(N, V, static_cast<long>(N) * V >= kParallelMin, [=](int n) {
         const long o = static_cast<long>(n) * V;
         const float* p = probs + o;
         const float* dp = dprobs + o;
@@ -97,7 +97,7 @@ void softmax_backward(float* dlogits, const float* probs, const float* dprobs, i
 
 void log_softmax_forward(float* out, const float* logits, int N, int V) {
     using namespace softmax_detail;
-    for_rows(N, V, static_cast<long>(N) * V >= kParallelMin, [&](int n) {
+    for_rows(N, V, static_cast<long>(N) * V >= kParallelMin, [=](int n) {
         const float* x = logits + static_cast<long>(n) * V;
         float* o = out + static_cast<long>(n) * V;
         const vf lse = vset1(row_logsumexp(x, V));
@@ -109,7 +109,7 @@ void log_softmax_forward(float* out, const float* logits, int N, int V) {
 
 void log_softmax_backward(float* dlogits, const float* out, const float* dout, int N, int V) {
     using namespace softmax_detail;
-    for_rows(N, V, static_cast<long>(N) * V >= kParallelMin, [&](int n) {
+    for_rows(N, V, static_cast<long>(N) * V >= kParallelMin, [=](int n) {
         const long off = static_cast<long>(n) * V;
         const float* o = out + off;
         const float* d = dout + off;
@@ -131,7 +131,7 @@ void log_softmax_backward(float* dlogits, const float* out, const float* dout, i
 
 void crossentropy_forward(float* losses, const float* logits, const int* targets, int N, int V) {
     using namespace softmax_detail;
-    for_rows(N, V, static_cast<long>(N) * V >= kParallelMin, [&](int n) {
+    for_rows(N, V, static_cast<long>(N) * V >= kParallelMin, [=](int n) {
         const int y = targets[n];
         const float* x = logits + static_cast<long>(n) * V;
         losses[n] = y < 0 ? 0.0f : row_logsumexp(x, V) - x[y];
@@ -141,7 +141,7 @@ void crossentropy_forward(float* losses, const float* logits, const int* targets
 void crossentropy_backward(float* dlogits, const float* logits, const int* targets,
                            const float* dlosses, int N, int V) {
     using namespace softmax_detail;
-    for_rows(N, V, static_cast<long>(N) * V >= kParallelMin, [&](int n) {
+    for_rows(N, V, static_cast<long>(N) * V >= kParallelMin, [=](int n) {
         const int y = targets[n];
         if (y < 0) return;
         const long off = static_cast<long>(n) * V;
