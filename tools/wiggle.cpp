@@ -76,9 +76,11 @@ void add_train_options(CLI::App* cmd, TrainArgs& a) {
     }
     cmd->add_flag("--bias", a.bias, "biases in the Linears and LayerNorms");
     cmd->add_flag("--no-bias", a.no_bias, "no biases (the default, as nanoGPT's configs)");
-    cmd->add_flag("--resume", a.resume,
-                  "continue the run in --out exactly where it stopped (settings come from its "
-                  "model.state; --iters and the logging flags may change)");
+    cmd->add_flag(
+        "--resume", a.resume,
+        "continue the run in --out exactly where it stopped (settings come from its "
+        "model.state; --iters, --out, --data (the same text, checked by its hash) and the "
+        "logging flags may change)");
     cmd->add_option("--stop-after", a.stop_after,
                     "stop and save a resumable checkpoint after this many iterations");
     cmd->add_option("--threads", a.threads, "kernel threads (0: the default, all cores)");

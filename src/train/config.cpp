@@ -200,7 +200,7 @@ TrainField bool_field(std::string flag, std::string help, bool resumable, bool T
 const std::vector<TrainField>& train_fields() {
     using C = TrainConfig;
     static const std::vector<TrainField> fields = {
-        string_field("data", "training text (UTF-8); 90% trains, 10% validates", false, &C::data),
+        string_field("data", "training text (UTF-8); 90% trains, 10% validates", true, &C::data),
         string_field("out", "folder for checkpoints, metrics and the loss curve", true, &C::out),
         string_field("metrics", "metrics log, *.csv or *.jsonl (default <out>/metrics.csv)", true,
                      &C::metrics),

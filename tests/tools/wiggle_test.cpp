@@ -249,6 +249,10 @@ TEST_F(WiggleTool, BadFlags) {
     expect_error(wiggle("train --resume --out " + dir_ + "/ok --lr 0.5"),
                  "--lr cannot change when resuming");
     expect_error(wiggle("train --resume --out " + dir_ + "/nothing-here"), "cannot resume");
+    const std::string other = dir_ + "/other.txt";
+    spit(other, slurp(corpus_) + "one more line of text.\n");
+    expect_error(wiggle("train --resume --out " + dir_ + "/ok --iters 8 --data " + other),
+                 "is not the file this run was trained on");
 }
 
 TEST_F(WiggleTool, PromptOutsideTheVocabulary) {
