@@ -26,6 +26,20 @@ static void tanh_map(float* out, const float* inp, int N) {
 // Below this many elements a parallel region costs more than it saves.
 constexpr long kParallelMin = 1L << 15;
 
+// Runs body(i) for i in [0, n): split over the thread team when `parallel`, else inline. Not an
+// OpenMP `if` clause: a region whose `if` is false still enters the runtime, which sets up (and
+// allocates) a one-thread team every time, microseconds per call; a tape of small ops would pay
+// that on every node.
+template <typename F>
+static inline void for_each_index(long n, bool parallel, F body) {
+    if (parallel) {
+#pragma omp parallel for schedule(static)
+        for (long i = 0; i < n; ++i) body(i);
+    } else {
+        for (long i = 0; i < n; ++i) body(i);
+    }
+}
+
 // ----------------------------------------------------------------------------
 // Binary ops with broadcasting
 
@@ -147,15 +161,14 @@ static void binary_forward_fast(float* out, const float* a, const float* b, cons
     const int* D = bc.dims;
     const long rows = static_cast<long>(D[0]) * D[1] * D[2];
     const int n = D[3];
-#pragma omp parallel for schedule(static) if (rows * n >= kParallelMin && rows > 1)
-    for (long r = 0; r < rows; ++r) {
+    for_each_index(rows, rows * n >= kParallelMin && rows > 1, [&](long r) {
         const int i2 = static_cast<int>(r % D[2]);
         const int i1 = static_cast<int>((r / D[2]) % D[1]);
         const int i0 = static_cast<int>(r / (static_cast<long>(D[2]) * D[1]));
         const long ia = i0 * bc.a_stride[0] + i1 * bc.a_stride[1] + i2 * bc.a_stride[2];
         const long ib = i0 * bc.b_stride[0] + i1 * bc.b_stride[1] + i2 * bc.b_stride[2];
         binary_row<OP>(out + r * n, a + ia, b + ib, bc.a_stride[3], bc.b_stride[3], n);
-    }
+    });
 }
 
 void binary_forward(float* out, const float* a, const float* b, Binary op, const Broadcast& in) {
@@ -241,8 +254,7 @@ void binary_backward(float* da, float* db, const float* dout, const float* a, co
     for (int i = 0; i < 4; ++i) {
         if (D[i] > 1 && (bc.a_stride[i] == 0 || bc.b_stride[i] == 0)) broadcast = true;
     }
-#pragma omp parallel for schedule(static) if (!broadcast && rows * n >= kParallelMin && rows > 1)
-    for (long r = 0; r < rows; ++r) {
+    for_each_index(rows, !broadcast && rows * n >= kParallelMin && rows > 1, [&](long r) {
         const int i2 = static_cast<int>(r % D[2]);
         const int i1 = static_cast<int>((r / D[2]) % D[1]);
         const int i0 = static_cast<int>(r / (static_cast<long>(D[2]) * D[1]));
@@ -250,7 +262,7 @@ void binary_backward(float* da, float* db, const float* dout, const float* a, co
         const long ib = i0 * bc.b_stride[0] + i1 * bc.b_stride[1] + i2 * bc.b_stride[2];
         binary_backward_row(da ? da + ia : nullptr, db ? db + ib : nullptr, dout + r * n, a + ia,
                             b + ib, op, bc.a_stride[3], bc.b_stride[3], n);
-    }
+    });
 }
 
 // ----------------------------------------------------------------------------
@@ -304,15 +316,14 @@ void unary_backward_naive(T* dinp, const T* inp, const T* out, const T* dout, Un
 
 template <Unary OP>
 static void unary_forward_fast(float* out, const float* inp, float alpha, int N) {
-#pragma omp parallel for schedule(static) if (N >= kParallelMin)
-    for (int i = 0; i < N; ++i) out[i] = unary_apply(OP, inp[i], alpha);
+    for_each_index(N, N >= kParallelMin, [&](long i) { out[i] = unary_apply(OP, inp[i], alpha); });
 }
 
 template <Unary OP>
 static void unary_backward_fast(float* dinp, const float* inp, const float* out, const float* dout,
                                 float alpha, int N) {
-#pragma omp parallel for schedule(static) if (N >= kParallelMin)
-    for (int i = 0; i < N; ++i) dinp[i] += unary_grad(OP, inp[i], out[i], dout[i], alpha);
+    for_each_index(N, N >= kParallelMin,
+                   [&](long i) { dinp[i] += unary_grad(OP, inp[i], out[i], dout[i], alpha); });
 }
 
 void unary_forward(float* out, const float* inp, Unary op, float alpha, int N) {
@@ -405,8 +416,7 @@ void reduce_backward_naive(T* dinp, const T* dout, const int* argmax, Reduce op,
 void reduce_forward(float* out, int* argmax, const float* inp, Reduce op, int outer, int n,
                     int inner) {
     const long total = static_cast<long>(outer) * n * inner;
-#pragma omp parallel for schedule(static) if (total >= kParallelMin && outer > 1)
-    for (int o = 0; o < outer; ++o) {
+    for_each_index(outer, total >= kParallelMin && outer > 1, [&](long o) {
         const float* x = inp + static_cast<long>(o) * n * inner;
         float* y = out + static_cast<long>(o) * inner;
         if (inner == 1) {  // a contiguous row
@@ -426,7 +436,7 @@ void reduce_forward(float* out, int* argmax, const float* inp, Reduce op, int ou
                 for (int k = 0; k < n; ++k) sum += x[k];
                 y[0] = op == Reduce::Mean ? sum / float(n) : sum;
             }
-            continue;
+            return;
         }
         // Rows of length inner, combined one after another: every output still sums its column
         // in index order, as the naive kernel does, but the inner loop is contiguous.
@@ -455,20 +465,19 @@ void reduce_forward(float* out, int* argmax, const float* inp, Reduce op, int ou
                 for (int i = 0; i < inner; ++i) y[i] /= float(n);
             }
         }
-    }
+    });
 }
 
 void reduce_backward(float* dinp, const float* dout, const int* argmax, Reduce op, int outer, int n,
                      int inner) {
     const long total = static_cast<long>(outer) * n * inner;
-#pragma omp parallel for schedule(static) if (total >= kParallelMin && outer > 1)
-    for (int o = 0; o < outer; ++o) {
+    for_each_index(outer, total >= kParallelMin && outer > 1, [&](long o) {
         float* dx = dinp + static_cast<long>(o) * n * inner;
         const float* g = dout + static_cast<long>(o) * inner;
         if (op == Reduce::Max) {  // out = x[argmax]
             const int* am = argmax + static_cast<long>(o) * inner;
             for (int i = 0; i < inner; ++i) dx[static_cast<long>(am[i]) * inner + i] += g[i];
-            continue;
+            return;
         }
         // out = Σ_k x[k] (÷ n for the mean)
         for (int k = 0; k < n; ++k) {
@@ -479,7 +488,7 @@ void reduce_backward(float* dinp, const float* dout, const int* argmax, Reduce o
                 for (int i = 0; i < inner; ++i) dxk[i] += g[i];
             }
         }
-    }
+    });
 }
 
 // ----------------------------------------------------------------------------
@@ -532,8 +541,7 @@ void permute_forward(float* out, const float* inp, const int dims[4], const int 
     int d[4];
     permuted_strides(s, d, dims, perm);
     const long rows = static_cast<long>(d[0]) * d[1] * d[2];
-#pragma omp parallel for schedule(static) if (rows * d[3] >= kParallelMin && rows > 1)
-    for (long r = 0; r < rows; ++r) {
+    for_each_index(rows, rows * d[3] >= kParallelMin && rows > 1, [&](long r) {
         const int i2 = static_cast<int>(r % d[2]);
         const int i1 = static_cast<int>((r / d[2]) % d[1]);
         const int i0 = static_cast<int>(r / (static_cast<long>(d[2]) * d[1]));
@@ -544,7 +552,7 @@ void permute_forward(float* out, const float* inp, const int dims[4], const int 
         } else {
             for (int i3 = 0; i3 < d[3]; ++i3) y[i3] = x[i3 * s[3]];
         }
-    }
+    });
 }
 
 void permute_backward(float* dinp, const float* dout, const int dims[4], const int perm[4]) {
@@ -552,15 +560,14 @@ void permute_backward(float* dinp, const float* dout, const int dims[4], const i
     int d[4];
     permuted_strides(s, d, dims, perm);
     const long rows = static_cast<long>(d[0]) * d[1] * d[2];
-#pragma omp parallel for schedule(static) if (rows * d[3] >= kParallelMin && rows > 1)
-    for (long r = 0; r < rows; ++r) {
+    for_each_index(rows, rows * d[3] >= kParallelMin && rows > 1, [&](long r) {
         const int i2 = static_cast<int>(r % d[2]);
         const int i1 = static_cast<int>((r / d[2]) % d[1]);
         const int i0 = static_cast<int>(r / (static_cast<long>(d[2]) * d[1]));
         float* dx = dinp + i0 * s[0] + i1 * s[1] + i2 * s[2];
         const float* g = dout + r * d[3];
         for (int i3 = 0; i3 < d[3]; ++i3) dx[i3 * s[3]] += g[i3];
-    }
+    });
 }
 
 // ----------------------------------------------------------------------------
@@ -606,43 +613,39 @@ void concat_backward_naive(T* dpart, const T* dout, int outer, int n, int inner,
 // The fast versions move one contiguous block of len·inner elements per outer row.
 void slice_forward(float* out, const float* inp, int outer, int n, int inner, int start, int len) {
     const long block = static_cast<long>(len) * inner;
-#pragma omp parallel for schedule(static) if (outer * block >= kParallelMin && outer > 1)
-    for (int o = 0; o < outer; ++o) {
+    for_each_index(outer, outer * block >= kParallelMin && outer > 1, [&](long o) {
         std::memcpy(out + o * block, inp + (static_cast<long>(o) * n + start) * inner,
                     sizeof(float) * block);
-    }
+    });
 }
 
 void slice_backward(float* dinp, const float* dout, int outer, int n, int inner, int start,
                     int len) {
     const long block = static_cast<long>(len) * inner;
-#pragma omp parallel for schedule(static) if (outer * block >= kParallelMin && outer > 1)
-    for (int o = 0; o < outer; ++o) {
+    for_each_index(outer, outer * block >= kParallelMin && outer > 1, [&](long o) {
         float* dx = dinp + (static_cast<long>(o) * n + start) * inner;
         const float* g = dout + o * block;
         for (long i = 0; i < block; ++i) dx[i] += g[i];
-    }
+    });
 }
 
 void concat_forward(float* out, const float* part, int outer, int n, int inner, int start,
                     int len) {
     const long block = static_cast<long>(len) * inner;
-#pragma omp parallel for schedule(static) if (outer * block >= kParallelMin && outer > 1)
-    for (int o = 0; o < outer; ++o) {
+    for_each_index(outer, outer * block >= kParallelMin && outer > 1, [&](long o) {
         std::memcpy(out + (static_cast<long>(o) * n + start) * inner, part + o * block,
                     sizeof(float) * block);
-    }
+    });
 }
 
 void concat_backward(float* dpart, const float* dout, int outer, int n, int inner, int start,
                      int len) {
     const long block = static_cast<long>(len) * inner;
-#pragma omp parallel for schedule(static) if (outer * block >= kParallelMin && outer > 1)
-    for (int o = 0; o < outer; ++o) {
+    for_each_index(outer, outer * block >= kParallelMin && outer > 1, [&](long o) {
         float* dp = dpart + o * block;
         const float* g = dout + (static_cast<long>(o) * n + start) * inner;
         for (long i = 0; i < block; ++i) dp[i] += g[i];
-    }
+    });
 }
 
 // ----------------------------------------------------------------------------
@@ -665,22 +668,20 @@ void masked_fill_backward_naive(T* dinp, const T* dout, const uint8_t* mask, int
 
 void masked_fill_forward(float* out, const float* inp, const uint8_t* mask, float value, int outer,
                          int inner) {
-#pragma omp parallel for schedule(static) if (static_cast <long>(outer) * inner >= kParallelMin)
-    for (int o = 0; o < outer; ++o) {
+    for_each_index(outer, static_cast<long>(outer) * inner >= kParallelMin, [&](long o) {
         const float* x = inp + static_cast<long>(o) * inner;
         float* y = out + static_cast<long>(o) * inner;
         for (int i = 0; i < inner; ++i) y[i] = mask[i] ? value : x[i];
-    }
+    });
 }
 
 void masked_fill_backward(float* dinp, const float* dout, const uint8_t* mask, int outer,
                           int inner) {
-#pragma omp parallel for schedule(static) if (static_cast <long>(outer) * inner >= kParallelMin)
-    for (int o = 0; o < outer; ++o) {
+    for_each_index(outer, static_cast<long>(outer) * inner >= kParallelMin, [&](long o) {
         float* dx = dinp + static_cast<long>(o) * inner;
         const float* g = dout + static_cast<long>(o) * inner;
         for (int i = 0; i < inner; ++i) dx[i] += mask[i] ? 0.0f : g[i];
-    }
+    });
 }
 
 // ----------------------------------------------------------------------------
@@ -692,8 +693,7 @@ void accumulate_naive(T* y, const T* x, long N) {
 }
 
 void accumulate(float* y, const float* x, long N) {
-#pragma omp parallel for schedule(static) if (N >= kParallelMin)
-    for (long i = 0; i < N; ++i) y[i] += x[i];
+    for_each_index(N, N >= kParallelMin, [&](long i) { y[i] += x[i]; });
 }
 
 // ----------------------------------------------------------------------------

@@ -29,13 +29,18 @@ inline vf vtanh(vf x) {
 
 template <typename F>
 inline void map_blocks(float* out, const float* inp, int N, F f) {
-    const int blocks = (N + kBlock - 1) / kBlock;
-#pragma omp parallel for schedule(static) if (N >= kParallelMin)
-    for (int blk = 0; blk < blocks; ++blk) {
+    auto block = [&](int blk) {
         const int end = (blk + 1) * kBlock < N ? (blk + 1) * kBlock : N;
         int i = blk * kBlock;
         for (; i + kW <= end; i += kW) vstore(out + i, f(vload(inp + i)));
         if (i < end) vstore_n(out + i, f(vload_n(inp + i, end - i)), end - i);
+    };
+    const int blocks = (N + kBlock - 1) / kBlock;
+    if (N >= kParallelMin) {  // (not an OpenMP `if` clause: see for_each_index in elementwise.cpp)
+#pragma omp parallel for schedule(static)
+        for (int blk = 0; blk < blocks; ++blk) block(blk);
+    } else {
+        for (int blk = 0; blk < blocks; ++blk) block(blk);
     }
 }
 }  // namespace elementwise_detail
