@@ -147,7 +147,7 @@ int run_train(CLI::App* cmd, TrainArgs& a) {
 
 struct SampleArgs {
     std::string checkpoint = "out", prompt = "\n", prompt_file;
-    int num_chars = 500, top_k = 0, threads = 0;
+    int num_chars = 500, top_k = 0, threads = 0, cache_keep = 0;
     double temperature = 1.0, top_p = 1.0;
     int64_t seed = 1337;
     bool no_cache = false, stats = false;
@@ -170,6 +170,11 @@ void add_sample_options(CLI::App* cmd, SampleArgs& a) {
     cmd->add_flag("--no-cache", a.no_cache,
                   "recompute the whole context for every character instead of using the KV cache "
                   "(same text, slower; for benchmarks)");
+    cmd->add_option("--cache-keep", a.cache_keep,
+                    "when the context fills the block, keep this many tokens in the KV cache "
+                    "(fast, amortized O(T) per token; samples differ from nanoGPT's); 0 keeps "
+                    "the whole block, nanoGPT's exact crop")
+        ->capture_default_str();
     cmd->add_flag("--stats", a.stats, "print characters/s to stderr");
     cmd->add_option("--threads", a.threads, "kernel threads (0: the default, all cores)");
 }
@@ -192,6 +197,12 @@ int run_sample(SampleArgs& a) {
                  "the prompt is empty");
 
     LoadedModel m = load_checkpoint(a.checkpoint);
+    const int block = m.model.config().block_size;
+    WIGGLE_CHECK(a.cache_keep >= 0 && a.cache_keep <= block,
+                 "0 keeps the whole block (nanoGPT's crop); e.g. half the block is fast",
+                 "--cache-keep must be in [0, {}] (the checkpoint's block_size), got {}", block,
+                 a.cache_keep);
+    if (a.cache_keep > 0) m.model.set_cache_crop(a.cache_keep);
     const std::vector<int> tokens = m.vocab.encode_utf8(prompt, "the prompt");
     SamplingOptions opts;
     opts.greedy = a.temperature == 0.0;
