@@ -100,9 +100,10 @@ struct Pool {
         }
     }
 
-    void worker_loop(int index) {
+    // `seen` is the state when the worker was created, before the job that created it was
+    // published: a worker that starts late must still take part in that job.
+    void worker_loop(int index, uint64_t seen) {
         tl_in_item = true;  // a worker only ever runs items: nested calls run inline
-        uint64_t seen = state.load(std::memory_order_acquire);
         for (;;) {
             // wait for a new job: spin (~tens of µs), then yield (~2 ms), then sleep
             uint64_t s = state.load(std::memory_order_acquire);
@@ -133,7 +134,8 @@ struct Pool {
         std::lock_guard<std::mutex> lock(grow);
         while (workers < n) {
             const int index = ++workers;  // the caller is thread 0
-            std::thread([this, index] { worker_loop(index); }).detach();
+            const uint64_t seen = state.load(std::memory_order_acquire);
+            std::thread([this, index, seen] { worker_loop(index, seen); }).detach();
         }
     }
 };
