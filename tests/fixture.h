@@ -21,7 +21,7 @@ inline std::string fixture_path(const std::string& name) {
 }
 
 class Fixture {
-public:
+  public:
     struct Entry {
         std::string dtype;
         std::vector<int64_t> shape;
@@ -94,11 +94,13 @@ public:
         return out;
     }
 
-private:
+  private:
     // Parses {"name":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},"__metadata__":{...}}.
     void parse(const std::string& s) {
         size_t i = 0;
-        auto skip = [&] { while (i < s.size() && (s[i] == ' ' || s[i] == ',' || s[i] == ':')) ++i; };
+        auto skip = [&] {
+            while (i < s.size() && (s[i] == ' ' || s[i] == ',' || s[i] == ':')) ++i;
+        };
         auto str = [&] {
             std::string out;
             ++i;  // opening quote
@@ -133,7 +135,10 @@ private:
             std::map<std::string, std::string> meta;
             while (true) {
                 skip();
-                if (s[i] == '}') { ++i; break; }
+                if (s[i] == '}') {
+                    ++i;
+                    break;
+                }
                 const std::string key = str();
                 skip();
                 if (s[i] == '"') {
@@ -178,15 +183,17 @@ template <typename A, typename B>
         const double g = static_cast<double>(got[i]), w = static_cast<double>(want[i]);
         const double diff = std::fabs(g - w);
         if (!(diff <= atol + rtol * std::fabs(w))) {
-            if (bad < 5) report << "\n  [" << i << "] got " << g << ", want " << w << " (diff " << diff << ")";
+            if (bad < 5)
+                report << "\n  [" << i << "] got " << g << ", want " << w << " (diff " << diff
+                       << ")";
             ++bad;
         }
         if (diff > max_diff || std::isnan(diff)) max_diff = diff;
     }
     if (bad == 0) return ::testing::AssertionSuccess() << "max diff " << max_diff;
-    return ::testing::AssertionFailure() << bad << " of " << got.size()
-                                         << " elements differ, max diff " << max_diff
-                                         << report.str();
+    return ::testing::AssertionFailure()
+           << bad << " of " << got.size() << " elements differ, max diff " << max_diff
+           << report.str();
 }
 
 }  // namespace wiggle::testing

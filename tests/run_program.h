@@ -4,13 +4,13 @@
 
 #include <sys/wait.h>
 
+#include <unistd.h>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 namespace wiggle::testing {
@@ -26,7 +26,8 @@ inline ProgramResult run_program(const std::string& program, const std::string& 
     char err_path[] = "/tmp/wiggle-test-stderr-XXXXXX";
     const int fd = mkstemp(err_path);
     if (fd >= 0) close(fd);
-    const std::string cmd = std::string(WIGGLE_BIN_DIR) + "/" + program + " " + args + " 2>" + err_path;
+    const std::string cmd =
+        std::string(WIGGLE_BIN_DIR) + "/" + program + " " + args + " 2>" + err_path;
     ProgramResult r;
     FILE* pipe = popen(cmd.c_str(), "r");
     if (pipe == nullptr) return r;

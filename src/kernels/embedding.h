@@ -24,7 +24,7 @@ template <typename T>
 void encoder_forward_naive(T* out, const int* tokens, const T* wte, const T* wpe, int B, int T_,
                            int C);
 template <typename T>
-void encoder_backward_naive(T* dwte, T* dwpe, const T* dout, const int* tokens, int B, int T_, int C,
-                            int V);
+void encoder_backward_naive(T* dwte, T* dwpe, const T* dout, const int* tokens, int B, int T_,
+                            int C, int V);
 
 }  // namespace wiggle::kernels

@@ -68,7 +68,7 @@ void check_train_config(const TrainConfig& c);
 struct TrainField {
     std::string flag;  // "n-embd"
     std::string help;
-    bool resumable;  // may a --resume run change it?
+    bool resumable;    // may a --resume run change it?
     std::string type;  // for --help: "INT", "FLOAT", "PATH" or "BOOL"
     std::function<std::string(const TrainConfig&)> get;
     // Sets the field from text; false if the text is not a value of the field's type.

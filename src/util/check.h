@@ -1,6 +1,7 @@
 // The one way wiggle reports a user error: bad input, a bad flag, a missing or corrupt file.
 //
-//   WIGGLE_CHECK(batch_size > 0, "pass --batch 1 or more", "--batch must be positive, got {}", batch_size);
+//   WIGGLE_CHECK(batch_size > 0, "pass --batch 1 or more", "--batch must be positive, got {}",
+//   batch_size);
 //
 // prints one line to stderr and exits with status 1:
 //
@@ -22,8 +23,8 @@ namespace wiggle {
 
 }  // namespace wiggle
 
-#define WIGGLE_CHECK(cond, hint, ...)                                                   \
-    do {                                                                                \
-        if (!(cond)) [[unlikely]]                                                       \
-            ::wiggle::fail(::fmt::format(__VA_ARGS__), (hint), __FILE__, __LINE__);     \
+#define WIGGLE_CHECK(cond, hint, ...)                                               \
+    do {                                                                            \
+        if (!(cond)) [[unlikely]]                                                   \
+            ::wiggle::fail(::fmt::format(__VA_ARGS__), (hint), __FILE__, __LINE__); \
     } while (0)
