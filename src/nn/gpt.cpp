@@ -1,6 +1,7 @@
-// The GPT: parameter layout and init, planned activations, forward, backward, the optimizer step
-// and KV-cache inference. Reads like nanoGPT's model.py (Block.forward is the 10 lines in
-// Gpt::forward's layer loop); backward is llm.c's gpt2_backward, in reverse order of forward.
+// The GPT: parameter layout and init, planned activations, forward, backward and the optimizer
+// step (KV-cache inference is in gpt_inference.cpp). Reads like nanoGPT's model.py (Block.forward
+// is the 10 lines in Gpt::forward's layer loop); backward is llm.c's gpt2_backward, in reverse
+// order of forward.
 //
 // Gradient buffers are "overwrite first": the input gradient of a linear layer is written by a
 // non-accumulating gemm, so only the few buffers whose kernel can only accumulate (the residual
@@ -23,29 +24,19 @@
 #include "kernels/layernorm.h"
 #include "kernels/matmul.h"
 #include "kernels/softmax.h"
+#include "nn/gpt_internal.h"
 #include "util/check.h"
 #include "util/py_random.h"
 
 namespace wiggle {
 
 namespace k = kernels;
+using gpt_detail::alloc_floats;
+using gpt_detail::kNone;
+using gpt_detail::residual_forward;
+using gpt_detail::round_up;
 
 namespace {
-
-constexpr size_t kNone = std::numeric_limits<size_t>::max();
-constexpr size_t kAlignFloats = 16;  // 64 bytes: every tensor starts on a cache line
-
-size_t round_up(size_t n) { return (n + kAlignFloats - 1) / kAlignFloats * kAlignFloats; }
-
-// A zeroed, 64-byte aligned block of n floats.
-float* alloc_floats(size_t n) {
-    const size_t bytes = std::max<size_t>(64, round_up(n) * sizeof(float));
-    void* p = std::aligned_alloc(64, bytes);
-    WIGGLE_CHECK(p != nullptr, "use a smaller model or batch", "out of memory allocating {} MB",
-                 bytes >> 20);
-    std::memset(p, 0, bytes);
-    return static_cast<float*>(p);
-}
 
 // One block's tensors, in nanoGPT's state_dict order and LayerParams' field order.
 struct LayerTensorSpec {
@@ -88,11 +79,6 @@ std::vector<int64_t> layer_tensor_shape(int i, int64_t C) {
     }
 }
 
-// residual (N) = a + b: the skip connection x + f(x).
-void residual_forward(float* out, const float* a, const float* b, size_t N) {
-    for (size_t i = 0; i < N; ++i) out[i] = a[i] + b[i];
-}
-
 // A distinct dropout seed per (model seed, training forward, site in the network).
 uint64_t dropout_seed(uint64_t base, uint64_t counter, int site) {
     uint64_t z = base ^ (counter * 0x9E3779B97F4A7C15ull) ^ (static_cast<uint64_t>(site) << 48);
@@ -115,7 +101,8 @@ void check_config(const GptConfig& c) {
                  "dropout must be in [0, 1), got {}", c.dropout);
 }
 
-// ---- Activations: planned once per (B,T) --------------------------------------------------------
+// ---- Activations: planned once per (B,T)
+// --------------------------------------------------------
 
 struct Gpt::Activations {
     struct Layer {
@@ -162,7 +149,8 @@ struct Gpt::Activations {
     bool dropout_on = false;
     uint64_t dropout_counter = 0;
 
-    // Assigns every pointer for (B,T) from base (or only counts, with base null); returns floats.
+    // Assigns every pointer for (B,T) from base (or only counts, with base null); returns
+    // floats.
     size_t layout(const GptConfig& cfg, int B_, int T_, float* base) {
         const size_t BT = static_cast<size_t>(B_) * T_, C = cfg.n_embd, V = cfg.vocab_size;
         size_t off = 0;
@@ -205,44 +193,8 @@ struct Gpt::Activations {
     }
 };
 
-// ---- The KV cache: keys and values of the context, per layer ----------------------------------
-
-struct Gpt::KvCache {
-    std::vector<int> context;  // the tokens whose keys and values are cached (≤ block_size)
-    std::unique_ptr<float[], void (*)(void*)> mem{nullptr, std::free};
-    float* k;  // (L, block_size, C)
-    float* v;  // (L, block_size, C)
-    // scratch for up to block_size new rows
-    float *x, *ln, *mean, *rstd, *qkv, *atty, *proj, *fch, *fch_gelu, *att, *logits;
-
-    explicit KvCache(const GptConfig& cfg) {
-        const size_t L = cfg.n_layer, T = cfg.block_size, C = cfg.n_embd;
-        size_t off = 0;
-        std::vector<std::pair<float**, size_t>> parts = {
-            {&k, L * T * C},
-            {&v, L * T * C},
-            {&x, T * C},
-            {&ln, T * C},
-            {&mean, T},
-            {&rstd, T},
-            {&qkv, T * 3 * C},
-            {&atty, T * C},
-            {&proj, T * C},
-            {&fch, T * 4 * C},
-            {&fch_gelu, T * 4 * C},
-            {&att, T},
-            {&logits, static_cast<size_t>(cfg.vocab_size)}};
-        for (auto& [p, n] : parts) off += round_up(n);
-        mem.reset(alloc_floats(off));
-        off = 0;
-        for (auto& [p, n] : parts) {
-            *p = mem.get() + off;
-            off += round_up(n);
-        }
-    }
-};
-
-// ---- Construction: parameter layout and nanoGPT's init -----------------------------------------
+// ---- Construction: parameter layout and nanoGPT's init
+// -----------------------------------------
 
 Gpt::Gpt(const GptConfig& config, uint64_t seed)
     : config_(config),
@@ -296,8 +248,8 @@ Gpt& Gpt::operator=(Gpt&&) noexcept = default;
 
 void Gpt::init_weights(uint64_t seed) {
     // nanoGPT's _init_weights: Linear and Embedding weights ~ N(0, 0.02), biases 0; LayerNorm
-    // weight 1, bias 0; then the residual projections (c_proj) ~ N(0, 0.02/√(2·n_layer)), so the
-    // residual stream's variance does not grow with depth (GPT-2 paper).
+    // weight 1, bias 0; then the residual projections (c_proj) ~ N(0, 0.02/√(2·n_layer)), so
+    // the residual stream's variance does not grow with depth (GPT-2 paper).
     PyRandom rng(seed);
     const double residual_std = 0.02 / std::sqrt(2.0 * config_.n_layer);
     for (const ParamTensor& t : tensors_) {
@@ -573,127 +525,6 @@ float Gpt::evaluate(const int* tokens, const int* targets, int B, int T) {
     const float loss = forward(tokens, targets, B, T);
     training_ = was_training;
     return loss;
-}
-
-// ---- Inference
-// -----------------------------------------------------------------------------------
-
-std::span<const float> Gpt::next_logits(const int* tokens, int n) {
-    WIGGLE_CHECK(n > 0, "give at least one token of context", "empty context");
-    const int T = std::min(n, config_.block_size);
-    const bool was_training = training_;
-    training_ = false;
-    forward(tokens + (n - T), nullptr, 1, T);
-    training_ = was_training;
-    const size_t V = config_.vocab_size;
-    return {acts_->logits + (T - 1) * V, V};
-}
-
-void Gpt::cache_reset() {
-    if (cache_) cache_->context.clear();
-}
-
-int Gpt::cache_length() const { return cache_ ? static_cast<int>(cache_->context.size()) : 0; }
-
-void Gpt::set_cache_crop(int keep) {
-    WIGGLE_CHECK(keep >= 1 && keep <= config_.block_size, "keep between 1 and block_size",
-                 "cache crop {} out of range [1, {}]", keep, config_.block_size);
-    cache_crop_ = keep;
-}
-
-std::span<const float> Gpt::cache_append(const int* tokens, int n) {
-    WIGGLE_CHECK(n > 0 || cache_length() > 0, "give at least one token of context",
-                 "empty context");
-    if (!cache_) cache_ = std::make_unique<KvCache>(config_);
-    if (n == 0) return {cache_->logits, static_cast<size_t>(config_.vocab_size)};
-    const int block = config_.block_size;
-    const int len = static_cast<int>(cache_->context.size());
-    if (len + n <= block) {
-        cache_forward(tokens, n);
-    } else {
-        // The window slides: every position changes, so recompute the cache for the last
-        // block_size tokens of the context, as nanoGPT's generate does by cropping idx (or for
-        // fewer, with set_cache_crop).
-        const int keep = cache_crop_ > 0 ? cache_crop_ : block;
-        std::vector<int> all = cache_->context;
-        all.insert(all.end(), tokens, tokens + n);
-        cache_->context.clear();
-        cache_forward(all.data() + (all.size() - keep), keep);
-    }
-    return {cache_->logits, static_cast<size_t>(config_.vocab_size)};
-}
-
-// Runs n new tokens through the model at positions len..len+n−1, attending to the cached keys
-// and values of the earlier positions, and appends their keys and values to the cache. Leaves the
-// logits after the last new token in cache_->logits.
-void Gpt::cache_forward(const int* tokens, int n) {
-    KvCache& c = *cache_;
-    const int C = config_.n_embd, V = config_.vocab_size, NH = config_.n_head, hs = C / NH;
-    const int T = config_.block_size;
-    const int pos0 = static_cast<int>(c.context.size());
-    assert(pos0 + n <= T);
-    const EmbeddingParams e = embeddings();
-    for (int i = 0; i < n; ++i) {
-        WIGGLE_CHECK(tokens[i] >= 0 && tokens[i] < V, "", "token {} out of the vocabulary [0, {})",
-                     tokens[i], V);
-        const float* te = e.wte + static_cast<size_t>(tokens[i]) * C;
-        const float* pe = e.wpe + static_cast<size_t>(pos0 + i) * C;
-        for (int j = 0; j < C; ++j) c.x[static_cast<size_t>(i) * C + j] = te[j] + pe[j];
-    }
-    const size_t nC = static_cast<size_t>(n) * C;
-    const float scale = 1.0f / std::sqrt(static_cast<float>(hs));
-    for (int l = 0; l < config_.n_layer; ++l) {
-        const LayerParams w = layer(l);
-        float* kc = c.k + static_cast<size_t>(l) * T * C;  // (T,C) keys of this layer
-        float* vc = c.v + static_cast<size_t>(l) * T * C;
-        // x = x + attn(ln_1(x))
-        k::layernorm_forward(c.ln, c.mean, c.rstd, c.x, w.ln_1_weight, w.ln_1_bias, n, C);
-        k::matmul_forward(c.qkv, c.ln, w.c_attn_weight, w.c_attn_bias, n, C, 3 * C);
-        for (int i = 0; i < n; ++i) {
-            const float* row = c.qkv + static_cast<size_t>(i) * 3 * C;
-            std::memcpy(kc + static_cast<size_t>(pos0 + i) * C, row + C, C * sizeof(float));
-            std::memcpy(vc + static_cast<size_t>(pos0 + i) * C, row + 2 * C, C * sizeof(float));
-        }
-        for (int i = 0; i < n; ++i) {
-            const int t = pos0 + i;  // this query attends to keys 0..t
-            for (int h = 0; h < NH; ++h) {
-                const float* q = c.qkv + static_cast<size_t>(i) * 3 * C + h * hs;
-                float mx = -INFINITY;
-                for (int t2 = 0; t2 <= t; ++t2) {
-                    const float* kk = kc + static_cast<size_t>(t2) * C + h * hs;
-                    float s = 0.0f;
-                    for (int d = 0; d < hs; ++d) s += q[d] * kk[d];
-                    c.att[t2] = s * scale;
-                    mx = std::max(mx, c.att[t2]);
-                }
-                float sum = 0.0f;
-                for (int t2 = 0; t2 <= t; ++t2) {
-                    c.att[t2] = std::exp(c.att[t2] - mx);
-                    sum += c.att[t2];
-                }
-                float* o = c.atty + static_cast<size_t>(i) * C + h * hs;
-                std::fill(o, o + hs, 0.0f);
-                for (int t2 = 0; t2 <= t; ++t2) {
-                    const float a = c.att[t2] / sum;
-                    const float* vv = vc + static_cast<size_t>(t2) * C + h * hs;
-                    for (int d = 0; d < hs; ++d) o[d] += a * vv[d];
-                }
-            }
-        }
-        k::matmul_forward(c.proj, c.atty, w.attn_proj_weight, w.attn_proj_bias, n, C, C);
-        residual_forward(c.x, c.x, c.proj, nC);
-        // x = x + mlp(ln_2(x))
-        k::layernorm_forward(c.ln, c.mean, c.rstd, c.x, w.ln_2_weight, w.ln_2_bias, n, C);
-        k::matmul_forward(c.fch, c.ln, w.c_fc_weight, w.c_fc_bias, n, C, 4 * C);
-        k::gelu_forward(c.fch_gelu, c.fch, n * 4 * C);
-        k::matmul_forward(c.proj, c.fch_gelu, w.mlp_proj_weight, w.mlp_proj_bias, n, 4 * C, C);
-        residual_forward(c.x, c.x, c.proj, nC);
-    }
-    // Only the last position's logits are needed for the next token.
-    const float* x_last = c.x + static_cast<size_t>(n - 1) * C;
-    k::layernorm_forward(c.ln, c.mean, c.rstd, x_last, e.ln_f_weight, e.ln_f_bias, 1, C);
-    k::matmul_forward(c.logits, c.ln, e.wte, nullptr, 1, C, V);
-    c.context.insert(c.context.end(), tokens, tokens + n);
 }
 
 }  // namespace wiggle

@@ -1,0 +1,79 @@
+// Internals shared by gpt.cpp (layout, training) and gpt_inference.cpp (the KV cache): memory
+// helpers and the cache's planned buffers. Not part of the public API.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "nn/gpt.h"
+#include "util/check.h"
+
+namespace wiggle::gpt_detail {
+
+constexpr size_t kNone = std::numeric_limits<size_t>::max();
+constexpr size_t kAlignFloats = 16;  // 64 bytes: every tensor starts on a cache line
+
+inline size_t round_up(size_t n) { return (n + kAlignFloats - 1) / kAlignFloats * kAlignFloats; }
+
+// A zeroed, 64-byte aligned block of n floats.
+inline float* alloc_floats(size_t n) {
+    const size_t bytes = std::max<size_t>(64, gpt_detail::round_up(n) * sizeof(float));
+    void* p = std::aligned_alloc(64, bytes);
+    WIGGLE_CHECK(p != nullptr, "use a smaller model or batch", "out of memory allocating {} MB",
+                 bytes >> 20);
+    std::memset(p, 0, bytes);
+    return static_cast<float*>(p);
+}
+
+// residual (N) = a + b: the skip connection x + f(x).
+inline void residual_forward(float* out, const float* a, const float* b, size_t N) {
+    for (size_t i = 0; i < N; ++i) out[i] = a[i] + b[i];
+}
+
+}  // namespace wiggle::gpt_detail
+
+namespace wiggle {
+
+// The KV cache: keys and values of the context, per layer, and scratch for the new rows.
+struct Gpt::KvCache {
+    std::vector<int> context;  // the tokens whose keys and values are cached (≤ block_size)
+    std::unique_ptr<float[], void (*)(void*)> mem{nullptr, std::free};
+    float* k;  // (L, block_size, C)
+    float* v;  // (L, block_size, C)
+    // scratch for up to block_size new rows
+    float *x, *ln, *mean, *rstd, *qkv, *atty, *proj, *fch, *fch_gelu, *att, *logits;
+
+    explicit KvCache(const GptConfig& cfg) {
+        const size_t L = cfg.n_layer, T = cfg.block_size, C = cfg.n_embd;
+        size_t off = 0;
+        std::vector<std::pair<float**, size_t>> parts = {
+            {&k, L * T * C},
+            {&v, L * T * C},
+            {&x, T * C},
+            {&ln, T * C},
+            {&mean, T},
+            {&rstd, T},
+            {&qkv, T * 3 * C},
+            {&atty, T * C},
+            {&proj, T * C},
+            {&fch, T * 4 * C},
+            {&fch_gelu, T * 4 * C},
+            {&att, T},
+            {&logits, static_cast<size_t>(cfg.vocab_size)}};
+        for (auto& [p, n] : parts) off += gpt_detail::round_up(n);
+        mem.reset(gpt_detail::alloc_floats(off));
+        off = 0;
+        for (auto& [p, n] : parts) {
+            *p = mem.get() + off;
+            off += gpt_detail::round_up(n);
+        }
+    }
+};
+
+}  // namespace wiggle
