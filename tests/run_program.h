@@ -1,11 +1,14 @@
 // Runs a built program (from build/bin) and captures its exit status, stdout and stderr, for the
-// tests that check what the ladder programs and the `wiggle` tool print.
+// tests that check what the ladder programs and the `wiggle` tool print; and reads numbers back out
+// of what they printed.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 
 #include <unistd.h>
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -42,6 +45,31 @@ inline ProgramResult run_program(const std::string& program, const std::string& 
     r.err = ss.str();
     std::remove(err_path);
     return r;
+}
+
+// The number printed right after `label` (searching from the first `from`, if given), or NaN.
+inline double number_after(const std::string& out, const std::string& label,
+                           const std::string& from = "") {
+    const size_t start = from.empty() ? 0 : out.find(from);
+    if (start == std::string::npos) return std::nan("");
+    const size_t at = out.find(label, start);
+    if (at == std::string::npos) return std::nan("");
+    return std::strtod(out.c_str() + at + label.size(), nullptr);
+}
+
+// The whole file as bytes ("" if it cannot be read).
+inline std::string read_text_file(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+}
+
+// Writes bytes to `name` in the test's temp folder and returns the path.
+inline std::string write_temp_file(const std::string& name, const std::string& bytes) {
+    const std::string path = ::testing::TempDir() + name;
+    std::ofstream(path, std::ios::binary) << bytes;
+    return path;
 }
 
 // The lines of a text, without their trailing newlines.

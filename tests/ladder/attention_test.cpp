@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "ladder/corpora.h"
+#include "ladder/step_line.h"
 #include "run_program.h"
 #include "util/py_random.h"
 #include "xml_reader.h"
@@ -22,62 +24,15 @@ namespace wiggle {
 namespace {
 
 using testing::lines_of;
+using testing::number_after;
 using testing::run_program;
 
-// Random sentences over a few words: ~30k characters, 14 symbols (11 letters, space, period,
-// newline).
-std::string small_corpus_file() {
-    const std::string path = ::testing::TempDir() + "wiggle_attention_test_corpus.txt";
-    const char* words[] = {"the", "cat", "sat", "on", "a", "mat", "and", "then", "ran", "home"};
-    PyRandom rng(7);
-    std::string text;
-    while (text.size() < 30000) {
-        const int n = static_cast<int>(rng.randint(3, 7));
-        for (int i = 0; i < n; ++i) text += std::string(i ? " " : "") + words[rng.randbelow(10)];
-        text += ".\n";
-    }
-    std::ofstream(path, std::ios::binary) << text;
-    return path;
-}
-
-double number_after(const std::string& out, const std::string& label) {
-    const size_t at = out.find(label);
-    if (at == std::string::npos) return std::nan("");
-    return std::strtod(out.c_str() + at + label.size(), nullptr);
-}
-
-// "step <n> loss <x.xxxx> val <y.yyyy>" (util/log.h's format, four decimals); false otherwise.
-// (Parsed by hand: GCC 12's <regex> trips -Wmaybe-uninitialized in the sanitizer build.)
-bool parse_step_line(const std::string& s, double& train, double& val) {
-    int step = 0, used = 0;
-    if (std::sscanf(s.c_str(), "step %d loss %lf val %lf%n", &step, &train, &val, &used) != 3 ||
-        used != static_cast<int>(s.size()) || s.rfind("step ", 0) != 0)
-        return false;
-    auto four_decimals = [&](const std::string& label) {
-        const size_t dot = s.find('.', s.find(label));
-        const size_t end = std::min(s.find(' ', dot), s.size());
-        return dot != std::string::npos && end - dot - 1 == 4;
-    };
-    return four_decimals(" loss ") && four_decimals(" val ");
-}
-
-struct Logged {
-    std::vector<double> train, val;
-};
-Logged step_lines(const std::string& out) {
-    Logged l;
-    for (const std::string& s : lines_of(out)) {
-        double train = 0, val = 0;
-        if (parse_step_line(s, train, val)) {
-            l.train.push_back(train);
-            l.val.push_back(val);
-        }
-    }
-    return l;
+testing::LossLog step_lines(const std::string& out) {
+    return testing::loss_val_lines(lines_of(out));
 }
 
 TEST(Attention07, AveragesAgreeAndTrainingLowersTheLoss) {
-    const std::string data = small_corpus_file();
+    const std::string data = testing::sentence_corpus_file("wiggle_attention_test_corpus.txt");
     const auto r = run_program("07_attention", "--data " + data + " --iters 300 --eval-iters 10");
     ASSERT_EQ(r.exit_code, 0) << r.err;
     // The averaging trick: differences from the loop, as printed.
@@ -91,7 +46,7 @@ TEST(Attention07, AveragesAgreeAndTrainingLowersTheLoss) {
     // 14·32 + 8·32 + 3·32·32 + 32·14 + 14 parameters.
     EXPECT_NE(r.out.find("4238 parameters"), std::string::npos) << r.out;
 
-    const Logged l = step_lines(r.out);
+    const testing::LossLog l = step_lines(r.out);
     ASSERT_EQ(l.val.size(), 11u) << r.out;   // steps 0, 30, ..., 300
     EXPECT_GT(l.val.front(), 2.5) << r.out;  // ln 14 = 2.64 for guessing
     EXPECT_LT(l.val.back(), l.val.front() - 0.8) << r.out;
@@ -103,7 +58,7 @@ TEST(Attention07, AveragesAgreeAndTrainingLowersTheLoss) {
 }
 
 TEST(Attention07, SameSeedSameRunOtherSeedOtherRun) {
-    const std::string data = small_corpus_file();
+    const std::string data = testing::sentence_corpus_file("wiggle_attention_test_corpus.txt");
     const std::string args = "--data " + data + " --iters 40 --eval-iters 2";
     const auto a = run_program("07_attention", args);
     const auto b = run_program("07_attention", args);
@@ -117,7 +72,7 @@ TEST(Attention07, SameSeedSameRunOtherSeedOtherRun) {
 }
 
 TEST(Attention07, PlotsTheAttentionWeightsAndTheLossCurve) {
-    const std::string data = small_corpus_file();
+    const std::string data = testing::sentence_corpus_file("wiggle_attention_test_corpus.txt");
     const std::filesystem::path dir =
         std::filesystem::path(::testing::TempDir()) / "wiggle_07_plots";
     std::filesystem::remove_all(dir);

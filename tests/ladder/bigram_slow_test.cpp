@@ -15,18 +15,10 @@
 namespace wiggle {
 namespace {
 
+using testing::number_after;
 using testing::run_program;
 
 std::string data_file(const char* name) { return std::string(WIGGLE_SOURCE_DIR) + "/data/" + name; }
-
-double number_after(const std::string& out, const std::string& label,
-                    const std::string& from = "") {
-    const size_t start = from.empty() ? 0 : out.find(from);
-    if (start == std::string::npos) return std::nan("");
-    const size_t at = out.find(label, start);
-    if (at == std::string::npos) return std::nan("");
-    return std::strtod(out.c_str() + at + label.size(), nullptr);
-}
 
 TEST(Bigram04Slow, NamesMatchCPythonAndTheNetworkMatchesTheCounts) {
     const std::string path = data_file("names.txt");

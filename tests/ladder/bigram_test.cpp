@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "ladder/corpora.h"
 #include "run_program.h"
 #include "util/py_random.h"
 
@@ -16,49 +17,15 @@ namespace wiggle {
 namespace {
 
 using testing::lines_of;
+using testing::number_after;
 using testing::run_program;
 
-std::string temp_path(const std::string& name) {
-    return ::testing::TempDir() + "wiggle_bigram_test_" + name;
-}
-
 std::string write_temp(const std::string& name, const std::string& bytes) {
-    const std::string path = temp_path(name);
-    std::ofstream(path, std::ios::binary) << bytes;
-    return path;
-}
-
-// 2,000 words of a made-up language over 6 letters: each letter is followed by the next one,
-// or the one after, with fixed odds. Small enough to train in a blink.
-std::string small_corpus() {
-    PyRandom rng(5);
-    const std::string letters = "abcdef";
-    std::string out;
-    for (int i = 0; i < 2000; ++i) {
-        const int n = static_cast<int>(rng.randint(3, 8));
-        std::string w(1, letters[rng.randbelow(6)]);
-        const int steps[4] = {1, 1, 2, 3};
-        while (static_cast<int>(w.size()) < n) {
-            const size_t prev = letters.find(w.back());
-            w += letters[(prev + steps[rng.randbelow(4)]) % 6];
-        }
-        out += w + "\n";
-    }
-    return out;
-}
-
-// The number after the first occurrence of `label` (after `from`, if given), or NaN.
-double number_after(const std::string& out, const std::string& label,
-                    const std::string& from = "") {
-    const size_t start = from.empty() ? 0 : out.find(from);
-    if (start == std::string::npos) return std::nan("");
-    const size_t at = out.find(label, start);
-    if (at == std::string::npos) return std::nan("");
-    return std::strtod(out.c_str() + at + label.size(), nullptr);
+    return testing::write_temp_file("wiggle_bigram_test_" + name, bytes);
 }
 
 TEST(Bigram04, CountingAndNeuralAgreeOnASmallCorpus) {
-    const std::string path = write_temp("small.txt", small_corpus());
+    const std::string path = write_temp("small.txt", testing::word_chain_corpus());
     // Without weight decay the network's optimum is the unsmoothed counting model, which add-1
     // smoothing barely moves on 16,000 pairs. lr 10: this corpus's rows are few and heavy, and
     // lr 50 (makemore's, for 27 rows) makes them oscillate.
@@ -79,7 +46,7 @@ TEST(Bigram04, CountingAndNeuralAgreeOnASmallCorpus) {
 }
 
 TEST(Bigram04, SamplesTenWordsAndRepeatsWithTheSeed) {
-    const std::string path = write_temp("small_seed.txt", small_corpus());
+    const std::string path = write_temp("small_seed.txt", testing::word_chain_corpus());
     const std::string args = "--data " + path + " --steps 50 --lr 10";
     const auto a = run_program("04_bigram", args + " --seed 7");
     const auto b = run_program("04_bigram", args + " --seed 7");

@@ -13,13 +13,8 @@
 namespace wiggle {
 namespace {
 
+using testing::number_after;
 using testing::run_program;
-
-double number_after(const std::string& out, const std::string& label) {
-    const size_t at = out.find(label);
-    if (at == std::string::npos) return std::nan("");
-    return std::strtod(out.c_str() + at + label.size(), nullptr);
-}
 
 TEST(Embeddings05Slow, DefaultRunReachesDevLoss230OnNames) {
     const std::string path = std::string(WIGGLE_SOURCE_DIR) + "/data/names.txt";

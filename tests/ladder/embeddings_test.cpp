@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "ladder/corpora.h"
 #include "run_program.h"
 #include "util/log.h"
 #include "util/py_random.h"
@@ -19,40 +20,15 @@ namespace wiggle {
 namespace {
 
 using testing::lines_of;
+using testing::number_after;
 using testing::run_program;
 
 std::string write_temp(const std::string& name, const std::string& bytes) {
-    const std::string path = ::testing::TempDir() + "wiggle_embeddings_test_" + name;
-    std::ofstream(path, std::ios::binary) << bytes;
-    return path;
-}
-
-// The same made-up language as bigram_test.cpp: 2,000 words over 6 letters.
-std::string small_corpus() {
-    PyRandom rng(5);
-    const std::string letters = "abcdef";
-    std::string out;
-    for (int i = 0; i < 2000; ++i) {
-        const int n = static_cast<int>(rng.randint(3, 8));
-        std::string w(1, letters[rng.randbelow(6)]);
-        const int steps[4] = {1, 1, 2, 3};
-        while (static_cast<int>(w.size()) < n) {
-            const size_t prev = letters.find(w.back());
-            w += letters[(prev + steps[rng.randbelow(4)]) % 6];
-        }
-        out += w + "\n";
-    }
-    return out;
-}
-
-double number_after(const std::string& out, const std::string& label) {
-    const size_t at = out.find(label);
-    if (at == std::string::npos) return std::nan("");
-    return std::strtod(out.c_str() + at + label.size(), nullptr);
+    return testing::write_temp_file("wiggle_embeddings_test_" + name, bytes);
 }
 
 TEST(Embeddings05, LearnsASmallCorpusAndReportsItsCost) {
-    const std::string path = write_temp("small.txt", small_corpus());
+    const std::string path = write_temp("small.txt", testing::word_chain_corpus());
     const int B = 8, H = 16, E = 4, C = 3, V = 7;
     const auto r = run_program(
         "05_embeddings", "--data " + path + " --steps 2000 --hidden 16 --embedding 4 --batch 8");
@@ -102,7 +78,7 @@ TEST(Embeddings05, LearnsASmallCorpusAndReportsItsCost) {
 }
 
 TEST(Embeddings05, SamplesRepeatWithTheSeed) {
-    const std::string path = write_temp("seed.txt", small_corpus());
+    const std::string path = write_temp("seed.txt", testing::word_chain_corpus());
     const std::string args = "--data " + path + " --steps 30 --hidden 8 --embedding 2";
     const auto a = run_program("05_embeddings", args + " --seed 3");
     const auto b = run_program("05_embeddings", args + " --seed 3 --top-k 3");

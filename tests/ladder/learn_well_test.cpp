@@ -19,13 +19,8 @@ namespace wiggle {
 namespace {
 
 using testing::lines_of;
+using testing::number_after;
 using testing::run_program;
-
-double number_after(const std::string& out, const std::string& label) {
-    const size_t at = out.find(label);
-    if (at == std::string::npos) return -1.0;
-    return std::strtod(out.c_str() + at + label.size(), nullptr);
-}
 
 std::vector<std::string> step_lines(const std::string& out) {
     std::vector<std::string> steps;

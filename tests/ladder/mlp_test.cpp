@@ -20,6 +20,7 @@ namespace wiggle {
 namespace {
 
 using testing::lines_of;
+using testing::number_after;
 using testing::run_program;
 
 std::string read_all(const std::filesystem::path& p) {
@@ -27,13 +28,6 @@ std::string read_all(const std::filesystem::path& p) {
     std::stringstream ss;
     ss << f.rdbuf();
     return ss.str();
-}
-
-// The first number after `label` in the output, or -1.
-double number_after(const std::string& out, const std::string& label) {
-    const size_t at = out.find(label);
-    if (at == std::string::npos) return -1.0;
-    return std::strtod(out.c_str() + at + label.size(), nullptr);
 }
 
 std::vector<std::string> step_lines(const std::string& out) {

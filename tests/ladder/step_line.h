@@ -57,4 +57,21 @@ inline std::optional<StepLine> parse_step_line(const std::string& line) {
     return s;
 }
 
+// The (train, val) losses of the lines "step <n> loss <x.xxxx> val <y.yyyy>" (util/log.h's format:
+// exactly those two fields, four decimals each), in order.
+struct LossLog {
+    std::vector<double> train, val;
+};
+inline LossLog loss_val_lines(const std::vector<std::string>& lines) {
+    LossLog log;
+    for (const std::string& line : lines) {
+        const auto s = parse_step_line(line);
+        if (!s || s->fields.size() != 2 || s->precision("loss") != 4 || s->precision("val") != 4)
+            continue;
+        log.train.push_back(s->get("loss"));
+        log.val.push_back(s->get("val"));
+    }
+    return log;
+}
+
 }  // namespace wiggle::testing

@@ -13,15 +13,10 @@
 namespace wiggle {
 namespace {
 
+using testing::number_after;
 using testing::run_program;
 
 std::string names() { return std::string(WIGGLE_SOURCE_DIR) + "/data/names.txt"; }
-
-double number_after(const std::string& out, const std::string& label) {
-    const size_t at = out.find(label);
-    if (at == std::string::npos) return std::nan("");
-    return std::strtod(out.c_str() + at + label.size(), nullptr);
-}
 
 TEST(Tensors06, MatchesTheScalarEngineAndLearns) {
     if (!std::ifstream(names()).good())

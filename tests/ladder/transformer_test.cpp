@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "ladder/corpora.h"
+#include "ladder/step_line.h"
 #include "run_program.h"
 #include "util/py_random.h"
 #include "xml_reader.h"
@@ -22,38 +24,8 @@ namespace wiggle {
 namespace {
 
 using testing::lines_of;
+using testing::number_after;
 using testing::run_program;
-
-// Random sentences over a few words: ~30k characters, 14 symbols (11 letters, space, period,
-// newline).
-std::string small_corpus_file() {
-    const std::string path = ::testing::TempDir() + "wiggle_transformer_test_corpus.txt";
-    const char* words[] = {"the", "cat", "sat", "on", "a", "mat", "and", "then", "ran", "home"};
-    PyRandom rng(7);
-    std::string text;
-    while (text.size() < 30000) {
-        const int n = static_cast<int>(rng.randint(3, 7));
-        for (int i = 0; i < n; ++i) text += std::string(i ? " " : "") + words[rng.randbelow(10)];
-        text += ".\n";
-    }
-    std::ofstream(path, std::ios::binary) << text;
-    return path;
-}
-
-// "step <n> loss <x.xxxx> val <y.yyyy>" (util/log.h's format, four decimals); false otherwise.
-// (Parsed by hand: GCC 12's <regex> trips -Wmaybe-uninitialized in the sanitizer build.)
-bool parse_step_line(const std::string& s, double& train, double& val) {
-    int step = 0, used = 0;
-    if (std::sscanf(s.c_str(), "step %d loss %lf val %lf%n", &step, &train, &val, &used) != 3 ||
-        used != static_cast<int>(s.size()) || s.rfind("step ", 0) != 0)
-        return false;
-    auto four_decimals = [&](const std::string& label) {
-        const size_t dot = s.find('.', s.find(label));
-        const size_t end = std::min(s.find(' ', dot), s.size());
-        return dot != std::string::npos && end - dot - 1 == 4;
-    };
-    return four_decimals(" loss ") && four_decimals(" val ");
-}
 
 // The parameters of each row with vocabulary V, n_embd C = 32, context 8, 3 blocks, by hand.
 std::vector<long> expected_params(long V) {
@@ -70,7 +42,7 @@ std::vector<long> expected_params(long V) {
 }
 
 TEST(Transformer08, EveryRowTrainsAndTheTableListsThemAll) {
-    const std::string data = small_corpus_file();
+    const std::string data = testing::sentence_corpus_file("wiggle_transformer_test_corpus.txt");
     const auto r = run_program("08_transformer", "--data " + data + " --iters 120 --eval-iters 3");
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NE(r.out.find("vocabulary 14"), std::string::npos) << r.out;
@@ -80,7 +52,6 @@ TEST(Transformer08, EveryRowTrainsAndTheTableListsThemAll) {
     std::vector<long> params;
     std::vector<std::vector<double>> vals;
     for (const std::string& line : lines_of(r.out)) {
-        double train = 0, val = 0;
         if (line.rfind("== ", 0) == 0) {  // "== <name>: <what>, <n> parameters, ..."
             const size_t colon = line.find(':'),
                          p = line.find(" parameters, 120 iterations at lr ");
@@ -89,9 +60,9 @@ TEST(Transformer08, EveryRowTrainsAndTheTableListsThemAll) {
             const size_t n = line.rfind(' ', p - 1) + 1;
             params.push_back(std::stol(line.substr(n, p - n)));
             vals.emplace_back();
-        } else if (parse_step_line(line, train, val)) {
+        } else if (const auto val = testing::loss_val_lines({line}).val; !val.empty()) {
             ASSERT_FALSE(vals.empty()) << "a step line before any run header:\n" << r.out;
-            vals.back().push_back(val);
+            vals.back().push_back(val[0]);
         }
     }
     const std::vector<std::string> want_names = {"bigram",         "one head",   "multi-head",
@@ -125,7 +96,7 @@ TEST(Transformer08, EveryRowTrainsAndTheTableListsThemAll) {
 }
 
 TEST(Transformer08, PlotsOneValidationCurveARow) {
-    const std::string data = small_corpus_file();
+    const std::string data = testing::sentence_corpus_file("wiggle_transformer_test_corpus.txt");
     const std::filesystem::path dir =
         std::filesystem::path(::testing::TempDir()) / "wiggle_08_plots";
     std::filesystem::remove_all(dir);
