@@ -80,4 +80,16 @@ inline std::vector<std::string> lines_of(const std::string& text) {
     return lines;
 }
 
+// A bad input: `program args` exits with status 1 and prints one line "error: ..." containing
+// `needle` on stderr.
+inline void expect_one_error_line(const std::string& program, const std::string& args,
+                                  const std::string& needle) {
+    const ProgramResult r = run_program(program, args);
+    EXPECT_EQ(r.exit_code, 1) << program << " " << args << "\n" << r.out << r.err;
+    const std::vector<std::string> lines = lines_of(r.err);
+    ASSERT_EQ(lines.size(), 1u) << program << " " << args << "\n" << r.err;
+    EXPECT_EQ(lines[0].rfind("error: ", 0), 0u) << lines[0];
+    EXPECT_NE(lines[0].find(needle), std::string::npos) << lines[0];
+}
+
 }  // namespace wiggle::testing

@@ -79,12 +79,7 @@ TEST(Attention07, PlotsTheAttentionWeightsAndTheLossCurve) {
     const auto r = run_program(
         "07_attention", "--data " + data + " --iters 20 --eval-iters 2 --plot " + dir.string());
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    auto read_all = [](const std::filesystem::path& p) {
-        std::ifstream f(p);
-        std::stringstream ss;
-        ss << f.rdbuf();
-        return ss.str();
-    };
+    auto read_all = [](const std::filesystem::path& p) { return testing::read_text_file(p); };
     testing::ParsedXml heat;
     ASSERT_TRUE(testing::well_formed_svg(read_all(dir / "attention.svg"), heat));
     EXPECT_EQ(heat.root->all("g", "heatmap").size(), 1u);

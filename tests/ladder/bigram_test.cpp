@@ -82,12 +82,7 @@ TEST(Bigram04, TextStreamSamples300Characters) {
 
 // Every bad input: exit status 1 and a single "error: ..." line that names the problem.
 void expect_one_error_line(const std::string& args, const std::string& needle) {
-    const auto r = run_program("04_bigram", args);
-    EXPECT_EQ(r.exit_code, 1) << args << "\n" << r.out << r.err;
-    const auto lines = lines_of(r.err);
-    ASSERT_EQ(lines.size(), 1u) << args << "\n" << r.err;
-    EXPECT_EQ(lines[0].rfind("error: ", 0), 0u) << lines[0];
-    EXPECT_NE(lines[0].find(needle), std::string::npos) << lines[0];
+    testing::expect_one_error_line("04_bigram", args, needle);
 }
 
 TEST(Bigram04, BadInputsAreOneClearLine) {

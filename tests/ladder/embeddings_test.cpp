@@ -90,13 +90,9 @@ TEST(Embeddings05, SamplesRepeatWithTheSeed) {
     EXPECT_NE(samples(a.out), samples(b.out));
 }
 
+// Every bad input: exit status 1 and a single "error: ..." line that names the problem.
 void expect_one_error_line(const std::string& args, const std::string& needle) {
-    const auto r = run_program("05_embeddings", args);
-    EXPECT_EQ(r.exit_code, 1) << args << "\n" << r.out << r.err;
-    const auto lines = lines_of(r.err);
-    ASSERT_EQ(lines.size(), 1u) << args << "\n" << r.err;
-    EXPECT_EQ(lines[0].rfind("error: ", 0), 0u) << lines[0];
-    EXPECT_NE(lines[0].find(needle), std::string::npos) << lines[0];
+    testing::expect_one_error_line("05_embeddings", args, needle);
 }
 
 TEST(Embeddings05, BadInputsAreOneClearLine) {

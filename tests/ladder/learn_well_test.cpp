@@ -76,12 +76,7 @@ TEST(LearnWell03, PlotWritesTheBoundaryAndTheLossCurves) {
     std::filesystem::remove_all(dir);
     const auto r = run_program("03_learn_well", "--no-table --plot " + dir.string());
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    auto read_all = [](const std::filesystem::path& p) {
-        std::ifstream f(p);
-        std::stringstream ss;
-        ss << f.rdbuf();
-        return ss.str();
-    };
+    auto read_all = [](const std::filesystem::path& p) { return testing::read_text_file(p); };
     testing::ParsedXml boundary;
     ASSERT_TRUE(testing::well_formed_svg(read_all(dir / "03_spiral_boundary.svg"), boundary));
     EXPECT_EQ(boundary.root->all("g", "heatmap").size(), 1u);

@@ -23,12 +23,7 @@ using testing::lines_of;
 using testing::number_after;
 using testing::run_program;
 
-std::string read_all(const std::filesystem::path& p) {
-    std::ifstream f(p);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-}
+std::string read_all(const std::filesystem::path& p) { return testing::read_text_file(p); }
 
 std::vector<std::string> step_lines(const std::string& out) {
     std::vector<std::string> steps;
