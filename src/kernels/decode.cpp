@@ -1,0 +1,120 @@
+// Decode kernels (one new token through a KV cache): the naive references (float and double) and
+// the dispatch to the fast float kernels of decode_impl.h.
+// reference: llm.c's matmul_forward and attention_forward, specialized to one query row.
+#include "kernels/decode.h"
+
+#include <cmath>
+
+#include "kernels/simd_dispatch.h"
+#define WIGGLE_FORCE_GENERIC
+#include "kernels/decode_impl.h"
+
+namespace wiggle::kernels {
+
+template <typename F>
+void linear_rows_forward_naive(F* out, const F* inp, const F* weight, const F* bias, int M, int K,
+                               int N) {
+    for (int m = 0; m < M; ++m) {
+        const F* x = inp + static_cast<long>(m) * K;
+        for (int n = 0; n < N; ++n) {
+            const F* w = weight + static_cast<long>(n) * K;
+            F s = 0;
+            for (int k = 0; k < K; ++k) s += x[k] * w[k];
+            out[static_cast<long>(m) * N + n] = s + (bias ? bias[n] : F(0));
+        }
+    }
+}
+
+template <typename F>
+void attention_decode_forward_naive(F* out, F* att, const F* q, const F* kt, const F* v, int P,
+                                    int NH, int hs, int ldk) {
+    const int C = NH * hs;
+    const F scale = F(1) / std::sqrt(static_cast<F>(hs));
+    for (int h = 0; h < NH; ++h) {
+        F* a = att + static_cast<long>(h) * P;
+        F mx = -INFINITY;
+        for (int p = 0; p < P; ++p) {
+            F s = 0;
+            for (int d = 0; d < hs; ++d)
+                s += q[h * hs + d] * kt[static_cast<long>(h * hs + d) * ldk + p];
+            a[p] = s * scale;
+            mx = a[p] > mx ? a[p] : mx;
+        }
+        F sum = 0;
+        for (int p = 0; p < P; ++p) {
+            a[p] = std::exp(a[p] - mx);
+            sum += a[p];
+        }
+        for (int p = 0; p < P; ++p) a[p] /= sum;
+        for (int d = 0; d < hs; ++d) {
+            F o = 0;
+            for (int p = 0; p < P; ++p) o += a[p] * v[static_cast<long>(p) * C + h * hs + d];
+            out[h * hs + d] = o;
+        }
+    }
+}
+
+template void linear_rows_forward_naive<float>(float*, const float*, const float*, const float*,
+                                               int, int, int);
+template void linear_rows_forward_naive<double>(double*, const double*, const double*,
+                                                const double*, int, int, int);
+template void attention_decode_forward_naive<float>(float*, float*, const float*, const float*,
+                                                    const float*, int, int, int, int);
+template void attention_decode_forward_naive<double>(double*, double*, const double*, const double*,
+                                                     const double*, int, int, int, int);
+
+WIGGLE_ISA_DECLARE(void linear_rows_forward(float* out, const float* inp, const float* weight,
+                                            const float* bias, int M, int K, int N))
+WIGGLE_ISA_DECLARE(void attention_decode_forward(float* out, float* att, const float* q,
+                                                 const float* kt, const float* v, int P, int NH,
+                                                 int hs, int ldk))
+
+namespace {
+
+// Never an instruction set the CPU lacks, whatever the caller asked for.
+Isa lowered(Isa isa) {
+    const Isa best = cpu_isa();
+    if (isa == Isa::Avx512 && best != Isa::Avx512) return best;
+    if (isa == Isa::Avx2 && best == Isa::Generic) return best;
+    return isa;
+}
+
+}  // namespace
+
+void linear_rows_forward_isa(Isa isa, float* out, const float* inp, const float* weight,
+                             const float* bias, int M, int K, int N) {
+    switch (lowered(isa)) {
+        case Isa::Avx512:
+            return avx512::linear_rows_forward(out, inp, weight, bias, M, K, N);
+        case Isa::Avx2:
+            return avx2::linear_rows_forward(out, inp, weight, bias, M, K, N);
+        case Isa::Generic:
+            break;
+    }
+    return generic::linear_rows_forward(out, inp, weight, bias, M, K, N);
+}
+
+void attention_decode_forward_isa(Isa isa, float* out, float* att, const float* q, const float* kt,
+                                  const float* v, int P, int NH, int hs, int ldk) {
+    switch (lowered(isa)) {
+        case Isa::Avx512:
+            return avx512::attention_decode_forward(out, att, q, kt, v, P, NH, hs, ldk);
+        case Isa::Avx2:
+            return avx2::attention_decode_forward(out, att, q, kt, v, P, NH, hs, ldk);
+        case Isa::Generic:
+            break;
+    }
+    return generic::attention_decode_forward(out, att, q, kt, v, P, NH, hs, ldk);
+}
+
+void linear_rows_forward(float* out, const float* inp, const float* weight, const float* bias,
+                         int M, int K, int N) {
+    WIGGLE_DISPATCH(linear_rows_forward, out, inp, weight, bias, M, K, N);
+}
+
+void attention_decode_forward(float* out, float* att, const float* q, const float* kt,
+                              const float* v, int P, int NH, int hs, int ldk) {
+    WIGGLE_DISPATCH(attention_decode_forward, out, att, q, kt, v, P, NH, hs, ldk);
+}
+
+}  // namespace wiggle::kernels

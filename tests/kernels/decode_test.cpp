@@ -1,0 +1,171 @@
+// Decode kernels: the naive twins against the training kernels' references (the same math), the
+// fast kernels against the naive twins in double on awkward sizes and on every instruction set the
+// machine has, and thread-count invariance.
+#include "kernels/decode.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "fixture.h"
+#include "kernels/attention.h"
+#include "kernels/kernel_testing.h"
+#include "kernels/matmul.h"
+
+namespace wiggle {
+namespace {
+
+using namespace kernels;  // NOLINT
+using testing::all_close;
+using testing::randn;
+
+std::vector<Isa> available_isas() {
+    std::vector<Isa> isas = {Isa::Generic};
+    if (cpu_isa() != Isa::Generic) isas.push_back(Isa::Avx2);
+    if (cpu_isa() == Isa::Avx512) isas.push_back(Isa::Avx512);
+    return isas;
+}
+
+TEST(LinearRows, NaiveIsTheLinearLayer) {
+    const int M = 3, K = 7, N = 5;
+    const auto x = randn<double>(M * K, 1), w = randn<double>(N * K, 2), b = randn<double>(N, 3);
+    for (bool with_bias : {true, false}) {
+        std::vector<double> got(M * N), want(M * N);
+        linear_rows_forward_naive(got.data(), x.data(), w.data(), with_bias ? b.data() : nullptr, M,
+                                  K, N);
+        matmul_forward_naive(want.data(), x.data(), w.data(), with_bias ? b.data() : nullptr, M, K,
+                             N);
+        EXPECT_TRUE(all_close(got, want, 1e-14, 1e-14));
+    }
+}
+
+TEST(LinearRows, FastMatchesNaiveOnAwkwardSizes) {
+    for (int M : {1, 2, 3, 5, 8}) {
+        for (int K : {1, 7, 16, 17, 33, 128, 131, 512}) {
+            for (int N : {1, 3, 8, 13, 65, 129, 384}) {
+                SCOPED_TRACE(::testing::Message() << "M=" << M << " K=" << K << " N=" << N);
+                const auto x = randn(M * K, 1), w = randn(N * K, 2, 0.1), b = randn(N, 3);
+                const auto xd = testing::cast<double>(x), wd = testing::cast<double>(w),
+                           bd = testing::cast<double>(b);
+                for (bool with_bias : {true, false}) {
+                    std::vector<double> want(M * N);
+                    linear_rows_forward_naive(want.data(), xd.data(), wd.data(),
+                                              with_bias ? bd.data() : nullptr, M, K, N);
+                    for (Isa isa : available_isas()) {
+                        std::vector<float> got(M * N, -7.0f);
+                        linear_rows_forward_isa(isa, got.data(), x.data(), w.data(),
+                                                with_bias ? b.data() : nullptr, M, K, N);
+                        EXPECT_TRUE(all_close(got, want, 1e-5, 1e-5))
+                            << isa_name(isa) << (with_bias ? " bias" : " no bias");
+                    }
+                }
+            }
+        }
+    }
+}
+
+TEST(LinearRows, SameBitsForAnyThreadCount) {
+    // Large enough to be split across threads (M·N·K ≥ 2^16).
+    for (int M : {1, 3}) {
+        const int K = 131, N = 1031;
+        const auto x = randn(M * K, 4), w = randn(N * K, 5, 0.1), b = randn(N, 6);
+        for (Isa isa : available_isas()) {
+            SCOPED_TRACE(isa_name(isa));
+            testing::expect_thread_invariant([&] {
+                std::vector<float> out(M * N);
+                linear_rows_forward_isa(isa, out.data(), x.data(), w.data(), b.data(), M, K, N);
+                return out;
+            });
+        }
+    }
+}
+
+// The keys of qkv (T,3C) transposed into kt (C, ldk), and its values copied into v (T, C).
+template <typename F>
+void split_cache(std::vector<F>& kt, std::vector<F>& v, const std::vector<F>& qkv, int T, int C,
+                 int ldk) {
+    kt.assign(static_cast<size_t>(C) * ldk, F(1e30));  // unused columns: poison
+    v.assign(static_cast<size_t>(T) * C, F(0));
+    for (int t = 0; t < T; ++t) {
+        for (int c = 0; c < C; ++c) {
+            kt[static_cast<size_t>(c) * ldk + t] = qkv[static_cast<size_t>(t) * 3 * C + C + c];
+            v[static_cast<size_t>(t) * C + c] = qkv[static_cast<size_t>(t) * 3 * C + 2 * C + c];
+        }
+    }
+}
+
+TEST(AttentionDecode, NaiveIsTheLastRowOfCausalAttention) {
+    const int T = 6, NH = 3, hs = 4, C = NH * hs;
+    const auto qkv = randn<double>(T * 3 * C, 7);
+    std::vector<double> full(T * C), full_att(NH * T * T);
+    attention_forward_naive(full.data(), full_att.data(), qkv.data(), 1, T, C, NH);
+    for (int P = 1; P <= T; ++P) {  // the query of position P−1 over positions 0..P−1
+        SCOPED_TRACE(::testing::Message() << "P=" << P);
+        std::vector<double> kt, v;
+        split_cache(kt, v, qkv, T, C, T + 2);
+        const double* q = qkv.data() + static_cast<size_t>(P - 1) * 3 * C;
+        std::vector<double> out(C), att(NH * P);
+        attention_decode_forward_naive(out.data(), att.data(), q, kt.data(), v.data(), P, NH, hs,
+                                       T + 2);
+        const std::vector<double> want(full.begin() + (P - 1) * C, full.begin() + P * C);
+        EXPECT_TRUE(all_close(out, want, 1e-12, 1e-12));
+        for (int h = 0; h < NH; ++h) {
+            for (int p = 0; p < P; ++p) {
+                EXPECT_NEAR(att[h * P + p], full_att[(h * T + (P - 1)) * T + p], 1e-12);
+            }
+        }
+    }
+}
+
+TEST(AttentionDecode, FastMatchesNaiveOnAwkwardSizes) {
+    for (int P : {1, 2, 5, 16, 17, 33, 64, 100}) {
+        for (int NH : {1, 3, 4}) {
+            for (int hs : {1, 5, 16, 32, 33}) {
+                for (int pad : {0, 3}) {
+                    SCOPED_TRACE(::testing::Message()
+                                 << "P=" << P << " NH=" << NH << " hs=" << hs << " ldk=P+" << pad);
+                    const int C = NH * hs, ldk = P + pad;
+                    // scale 2: peaked softmaxes as well as flat ones
+                    const auto qkv = randn(P * 3 * C, 8, 2.0);
+                    std::vector<float> kt, v;
+                    split_cache(kt, v, qkv, P, C, ldk);
+                    std::vector<double> ktd, vd;
+                    split_cache(ktd, vd, testing::cast<double>(qkv), P, C, ldk);
+                    const float* q = qkv.data() + static_cast<size_t>(P - 1) * 3 * C;
+                    const std::vector<double> qd(q, q + C);
+                    std::vector<double> want(C), want_att(NH * P);
+                    attention_decode_forward_naive(want.data(), want_att.data(), qd.data(),
+                                                   ktd.data(), vd.data(), P, NH, hs, ldk);
+                    for (Isa isa : available_isas()) {
+                        std::vector<float> out(C, -7.0f), att(NH * P, -7.0f);
+                        attention_decode_forward_isa(isa, out.data(), att.data(), q, kt.data(),
+                                                     v.data(), P, NH, hs, ldk);
+                        EXPECT_TRUE(all_close(out, want, 1e-5, 1e-5)) << isa_name(isa) << " out";
+                        EXPECT_TRUE(all_close(att, want_att, 1e-5, 1e-6))
+                            << isa_name(isa) << " att";
+                    }
+                }
+            }
+        }
+    }
+}
+
+TEST(AttentionDecode, SameBitsForAnyThreadCount) {
+    // Large enough to split the heads across threads (2·P·C ≥ 2^17).
+    const int P = 300, NH = 6, hs = 37, C = NH * hs, ldk = 301;
+    const auto qkv = randn(P * 3 * C, 9);
+    std::vector<float> kt, v;
+    split_cache(kt, v, qkv, P, C, ldk);
+    for (Isa isa : available_isas()) {
+        SCOPED_TRACE(isa_name(isa));
+        testing::expect_thread_invariant([&] {
+            std::vector<float> out(C), att(NH * P);
+            attention_decode_forward_isa(isa, out.data(), att.data(), qkv.data(), kt.data(),
+                                         v.data(), P, NH, hs, ldk);
+            return testing::concat({out, att});
+        });
+    }
+}
+
+}  // namespace
+}  // namespace wiggle
