@@ -1,7 +1,7 @@
 // Layer normalization: the naive reference (float and double) and the fast float kernel.
-// Not fused with the residual add (the tensor engine composes that); the fast kernel keeps the row
-// in registers and is threaded over rows, with dweight/dbias summed per fixed chunk of rows so the
-// result does not depend on the thread count.
+// residual_layernorm_forward fuses the GPT's skip connection with the next layer norm. The fast
+// kernel keeps the row in registers and is threaded over rows, with dweight/dbias summed per fixed
+// chunk of rows so the result does not depend on the thread count.
 // reference: llm.c train_gpt2.c layernorm_forward/backward.
 #include "kernels/layernorm.h"
 
@@ -36,6 +36,13 @@ void layernorm_forward_naive(T* out, T* mean, T* rstd, const T* inp, const T* we
 }
 
 template <typename T>
+void residual_layernorm_forward_naive(T* res, T* out, T* mean, T* rstd, const T* a, const T* b,
+                                      const T* weight, const T* bias, int N, int C) {
+    for (long i = 0; i < static_cast<long>(N) * C; ++i) res[i] = a[i] + b[i];
+    layernorm_forward_naive(out, mean, rstd, res, weight, bias, N, C);
+}
+
+template <typename T>
 void layernorm_backward_naive(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
                               const T* weight, const T* mean, const T* rstd, int N, int C) {
     for (int n = 0; n < N; ++n) {
@@ -67,6 +74,12 @@ template void layernorm_forward_naive<float>(float*, float*, float*, const float
                                              const float*, int, int);
 template void layernorm_forward_naive<double>(double*, double*, double*, const double*,
                                               const double*, const double*, int, int);
+template void residual_layernorm_forward_naive<float>(float*, float*, float*, float*, const float*,
+                                                      const float*, const float*, const float*, int,
+                                                      int);
+template void residual_layernorm_forward_naive<double>(double*, double*, double*, double*,
+                                                       const double*, const double*, const double*,
+                                                       const double*, int, int);
 template void layernorm_backward_naive<float>(float*, float*, float*, const float*, const float*,
                                               const float*, const float*, const float*, int, int);
 template void layernorm_backward_naive<double>(double*, double*, double*, const double*,
@@ -76,7 +89,19 @@ template void layernorm_backward_naive<double>(double*, double*, double*, const 
 WIGGLE_ISA_DECLARE(void layernorm_forward(float* out, float* mean, float* rstd, const float* inp,
                                           const float* weight, const float* bias, int N, int C,
                                           float eps))
-WIGGLE_ISA_DECLARE(void layernorm_backward(float* dinp, float* dweight, float* dbias,
+WIGGLE_ISA_DECLARE(void residual_layernorm_forward(float* res, float* out, float* mean, float* rstd,
+                                                   const float* a, const float* b,
+                                                   const float* weight, const float* bias, int N,
+                                                   int C, float eps))
+WIGGLE_ISA_DECLARE(void residual_layernorm_forward(float* res, float* out, float* mean, float* rstd,
+                                                   const float* a, const float* b,
+                                                   const float* weight, const float* bias, int N,
+                                                   int C) {
+    WIGGLE_DISPATCH(residual_layernorm_forward, res, out, mean, rstd, a, b, weight, bias, N, C,
+                    kLayerNormEps);
+}
+
+                   void layernorm_backward(float* dinp, float* dweight, float* dbias,
                                            const float* dout, const float* inp, const float* weight,
                                            const float* mean, const float* rstd, int N, int C,
                                            int rows_per_chunk, float* scratch))
@@ -84,6 +109,13 @@ WIGGLE_ISA_DECLARE(void layernorm_backward(float* dinp, float* dweight, float* d
 void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight,
                        const float* bias, int N, int C) {
     WIGGLE_DISPATCH(layernorm_forward, out, mean, rstd, inp, weight, bias, N, C, kLayerNormEps);
+}
+
+void residual_layernorm_forward(float* res, float* out, float* mean, float* rstd, const float* a,
+                                const float* b, const float* weight, const float* bias, int N,
+                                int C) {
+    WIGGLE_DISPATCH(residual_layernorm_forward, res, out, mean, rstd, a, b, weight, bias, N, C,
+                    kLayerNormEps);
 }
 
 void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout,

@@ -11,6 +11,11 @@ constexpr float kLayerNormEps = 1e-5f;
 // bias may be null (nanoGPT's bias=False).
 void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight,
                        const float* bias, int N, int C);
+// The skip connection and the next layer norm in one pass: res (N,C) = a + b, then
+// out = layernorm(res) as layernorm_forward computes it (bit for bit).
+void residual_layernorm_forward(float* res, float* out, float* mean, float* rstd, const float* a,
+                                const float* b, const float* weight, const float* bias, int N,
+                                int C);
 // Accumulates dinp (N,C), dweight (C), dbias (C; may be null) from dout (N,C).
 void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout,
                         const float* inp, const float* weight, const float* mean, const float* rstd,
@@ -19,6 +24,9 @@ void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* 
 template <typename T>
 void layernorm_forward_naive(T* out, T* mean, T* rstd, const T* inp, const T* weight, const T* bias,
                              int N, int C);
+template <typename T>
+void residual_layernorm_forward_naive(T* res, T* out, T* mean, T* rstd, const T* a, const T* b,
+                                      const T* weight, const T* bias, int N, int C);
 template <typename T>
 void layernorm_backward_naive(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
                               const T* weight, const T* mean, const T* rstd, int N, int C);

@@ -14,43 +14,68 @@ namespace layernorm_detail {
 constexpr long kParallelMin = 1 << 14;  // elements; below this one thread is faster
 }  // namespace layernorm_detail
 
+namespace layernorm_detail {
+// One row: o = (x − mean)·rstd·weight + bias; returns mean and rstd.
+inline void norm_row(float* o, float* mean, float* rstd, const float* x, const float* weight,
+                     const float* bias, int C, float eps) {
+    const int Cv = C - C % kW;  // the vector part of a row; the tail is masked
+    const int tail = C - Cv;
+    vf acc = vzero();
+    for (int c = 0; c < Cv; c += kW) acc = vadd(acc, vload(x + c));
+    if (tail) acc = vadd(acc, vload_n(x + Cv, tail));
+    const float m = vhsum(acc) / static_cast<float>(C);
+    const vf vm = vset1(m);
+    // Two passes over a row that sits in L1: Σ(x − mean)² is accurate where E[x²] − mean²
+    // cancels.
+    acc = vzero();
+    for (int c = 0; c < Cv; c += kW) {
+        const vf d = vsub(vload(x + c), vm);
+        acc = vfma(d, d, acc);
+    }
+    if (tail) {
+        const vf d = vsub(vload_n(x + Cv, tail, m), vm);  // masked lanes: m − m = 0
+        acc = vfma(d, d, acc);
+    }
+    const float s = 1.0f / std::sqrt(vhsum(acc) / static_cast<float>(C) + eps);
+    const vf vs = vset1(s);
+    for (int c = 0; c < Cv; c += kW) {
+        const vf xh = vmul(vsub(vload(x + c), vm), vs);
+        vstore(o + c, vfma(xh, vload(weight + c), bias ? vload(bias + c) : vzero()));
+    }
+    if (tail) {
+        const vf xh = vmul(vsub(vload_n(x + Cv, tail), vm), vs);
+        const vf b = bias ? vload_n(bias + Cv, tail) : vzero();
+        vstore_n(o + Cv, vfma(xh, vload_n(weight + Cv, tail), b), tail);
+    }
+    *mean = m;
+    *rstd = s;
+}
+}  // namespace layernorm_detail
+
 void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight,
                        const float* bias, int N, int C, float eps) {
     using namespace layernorm_detail;
-    const int Cv = C - C % kW;  // the vector part of a row; the tail is masked
+    for_rows(N, C, static_cast<long>(N) * C >= kParallelMin, [=](int n) {
+        norm_row(out + static_cast<long>(n) * C, mean + n, rstd + n, inp + static_cast<long>(n) * C,
+                 weight, bias, C, eps);
+    });
+}
+
+// res = a + b, then out = layernorm(res), one row at a time while the row is in L1.
+void residual_layernorm_forward(float* res, float* out, float* mean, float* rstd, const float* a,
+                                const float* b, const float* weight, const float* bias, int N,
+                                int C, float eps) {
+    using namespace layernorm_detail;
+    const int Cv = C - C % kW;
     const int tail = C - Cv;
     for_rows(N, C, static_cast<long>(N) * C >= kParallelMin, [=](int n) {
-        const float* x = inp + static_cast<long>(n) * C;
-        float* o = out + static_cast<long>(n) * C;
-        vf acc = vzero();
-        for (int c = 0; c < Cv; c += kW) acc = vadd(acc, vload(x + c));
-        if (tail) acc = vadd(acc, vload_n(x + Cv, tail));
-        const float m = vhsum(acc) / static_cast<float>(C);
-        const vf vm = vset1(m);
-        // Two passes over a row that sits in L1: Σ(x − mean)² is accurate where E[x²] − mean²
-        // cancels.
-        acc = vzero();
-        for (int c = 0; c < Cv; c += kW) {
-            const vf d = vsub(vload(x + c), vm);
-            acc = vfma(d, d, acc);
-        }
-        if (tail) {
-            const vf d = vsub(vload_n(x + Cv, tail, m), vm);  // masked lanes: m − m = 0
-            acc = vfma(d, d, acc);
-        }
-        const float s = 1.0f / std::sqrt(vhsum(acc) / static_cast<float>(C) + eps);
-        const vf vs = vset1(s);
-        for (int c = 0; c < Cv; c += kW) {
-            const vf xh = vmul(vsub(vload(x + c), vm), vs);
-            vstore(o + c, vfma(xh, vload(weight + c), bias ? vload(bias + c) : vzero()));
-        }
-        if (tail) {
-            const vf xh = vmul(vsub(vload_n(x + Cv, tail), vm), vs);
-            const vf b = bias ? vload_n(bias + Cv, tail) : vzero();
-            vstore_n(o + Cv, vfma(xh, vload_n(weight + Cv, tail), b), tail);
-        }
-        mean[n] = m;
-        rstd[n] = s;
+        const long off = static_cast<long>(n) * C;
+        float* r = res + off;
+        for (int c = 0; c < Cv; c += kW)
+            vstore(r + c, vadd(vload(a + off + c), vload(b + off + c)));
+        if (tail)
+            vstore_n(r + Cv, vadd(vload_n(a + off + Cv, tail), vload_n(b + off + Cv, tail)), tail);
+        norm_row(out + off, mean + n, rstd + n, r, weight, bias, C, eps);
     });
 }
 

@@ -4,8 +4,8 @@
 // order of forward.
 //
 // Gradient buffers are "overwrite first": the input gradient of a linear layer is written by a
-// non-accumulating gemm, so only the few buffers whose kernel can only accumulate (the residual
-// stream, dqkv, the GELU input gradient, dlogits) are zeroed, once per use.
+// non-accumulating gemm, GELU's and attention's backward overwrite theirs, so only the buffers
+// whose kernel can only accumulate (the residual stream, dlogits) are zeroed, once per use.
 #include "nn/gpt.h"
 
 #include <algorithm>
@@ -18,6 +18,7 @@
 
 #include "kernels/adamw.h"
 #include "kernels/attention.h"
+#include "kernels/cpu.h"
 #include "kernels/dropout.h"
 #include "kernels/embedding.h"
 #include "kernels/gelu.h"
@@ -33,7 +34,6 @@ namespace wiggle {
 namespace k = kernels;
 using gpt_detail::alloc_floats;
 using gpt_detail::kNone;
-using gpt_detail::residual_forward;
 using gpt_detail::round_up;
 
 namespace {
@@ -360,28 +360,43 @@ float Gpt::forward(const int* tokens, const int* targets, int B, int T) {
     k::encoder_forward(a.encoded, tokens, e.wte, e.wpe, B, T, C);  // wte(idx) + wpe(pos)
     if (a.dropout_on) k::dropout_forward(a.encoded, a.encoded, p, seed(0), static_cast<int>(BTC));
 
+    // Each skip connection is fused with the layer norm that reads it (the next block's ln_1, or
+    // ln_f after the last block): one parallel pass instead of a serial add and a second pass.
     const float* x = a.encoded;  // the residual stream
+    {
+        const LayerParams w0 = layer(0);
+        Activations::Layer& s0 = a.layers[0];
+        k::layernorm_forward(s0.ln1, s0.ln1_mean, s0.ln1_rstd, x, w0.ln_1_weight, w0.ln_1_bias, BT,
+                             C);
+    }
     for (int l = 0; l < config_.n_layer; ++l) {
         const LayerParams w = layer(l);
         Activations::Layer& s = a.layers[l];
-        // x = x + attn(ln_1(x))
-        k::layernorm_forward(s.ln1, s.ln1_mean, s.ln1_rstd, x, w.ln_1_weight, w.ln_1_bias, BT, C);
+        // x = x + attn(ln_1(x))   (s.ln1 = ln_1(x) is already computed)
         k::matmul_forward(s.qkv, s.ln1, w.c_attn_weight, w.c_attn_bias, BT, C, 3 * C);
         k::attention_forward(s.atty, s.lse, s.qkv, B, T, C, NH, p, seed(1 + 3 * l));
         k::matmul_forward(a.proj, s.atty, w.attn_proj_weight, w.attn_proj_bias, BT, C, C);
         if (a.dropout_on) k::dropout_forward(a.proj, a.proj, p, seed(2 + 3 * l), int(BTC));
-        residual_forward(s.res2, x, a.proj, BTC);
+        // res2 = x + proj; ln2 = ln_2(res2)
+        k::residual_layernorm_forward(s.res2, s.ln2, s.ln2_mean, s.ln2_rstd, x, a.proj,
+                                      w.ln_2_weight, w.ln_2_bias, BT, C);
         // x = x + mlp(ln_2(x))
-        k::layernorm_forward(s.ln2, s.ln2_mean, s.ln2_rstd, s.res2, w.ln_2_weight, w.ln_2_bias, BT,
-                             C);
         k::matmul_forward(s.fch, s.ln2, w.c_fc_weight, w.c_fc_bias, BT, C, 4 * C);
         k::gelu_forward(s.fch_gelu, s.fch, BT * 4 * C);
         k::matmul_forward(a.proj, s.fch_gelu, w.mlp_proj_weight, w.mlp_proj_bias, BT, 4 * C, C);
         if (a.dropout_on) k::dropout_forward(a.proj, a.proj, p, seed(3 + 3 * l), int(BTC));
-        residual_forward(s.res3, s.res2, a.proj, BTC);
+        // res3 = res2 + proj, then the next block's ln_1 of it (or ln_f after the last block)
+        if (l + 1 < config_.n_layer) {
+            const LayerParams wn = layer(l + 1);
+            Activations::Layer& sn = a.layers[l + 1];
+            k::residual_layernorm_forward(s.res3, sn.ln1, sn.ln1_mean, sn.ln1_rstd, s.res2, a.proj,
+                                          wn.ln_1_weight, wn.ln_1_bias, BT, C);
+        } else {
+            k::residual_layernorm_forward(s.res3, a.lnf, a.lnf_mean, a.lnf_rstd, s.res2, a.proj,
+                                          e.ln_f_weight, e.ln_f_bias, BT, C);
+        }
         x = s.res3;
     }
-    k::layernorm_forward(a.lnf, a.lnf_mean, a.lnf_rstd, x, e.ln_f_weight, e.ln_f_bias, BT, C);
     k::matmul_forward(a.logits, a.lnf, e.wte, nullptr, BT, C, V);  // lm_head, tied to wte
 
     if (!targets) return std::numeric_limits<float>::quiet_NaN();
@@ -407,7 +422,17 @@ std::span<const float> Gpt::logits() const {
 // ---- Backward
 // ------------------------------------------------------------------------------------
 
-void Gpt::zero_grad() { std::memset(grads_.get(), 0, num_params_ * sizeof(float)); }
+void Gpt::zero_grad() {
+    // In parallel chunks: a serial memset of every gradient is a visible serial part of a step.
+    constexpr size_t kChunk = size_t{1} << 16;
+    float* g = grads_.get();
+    const size_t n = num_params_;
+    auto zero = [g, n](int item) {
+        const size_t begin = static_cast<size_t>(item) * kChunk;
+        std::memset(g + begin, 0, (std::min(n, begin + kChunk) - begin) * sizeof(float));
+    };
+    k::parallel_items(static_cast<int>((n + kChunk - 1) / kChunk), k::num_threads(), zero);
+}
 
 void Gpt::backward() {
     Activations& a = *acts_;
@@ -418,11 +443,12 @@ void Gpt::backward() {
     const size_t BTC = static_cast<size_t>(BT) * C;
     const float p = a.dropout_on ? config_.dropout : 0.0f;
     auto seed = [&](int site) { return dropout_seed(dropout_seed_, a.dropout_counter, site); };
-    // gradient of a dropout site: through the mask into scratch, or the identity when off
+    // gradient of a dropout site: through the mask into scratch, or the identity when off.
+    // scratch = mask·dout/(1−p) is the forward applied to dout (dropout_backward into zeros
+    // gives the same bits, after a memset).
     auto dropout_back = [&](const float* dout, float* scratch, int site) -> const float* {
         if (!a.dropout_on) return dout;
-        std::memset(scratch, 0, BTC * sizeof(float));
-        k::dropout_backward(scratch, dout, p, seed(site), static_cast<int>(BTC));
+        k::dropout_forward(scratch, dout, p, seed(site), static_cast<int>(BTC));
         return scratch;
     };
     const EmbeddingParams e = embeddings(), de = embeddings(true);
@@ -452,8 +478,7 @@ void Gpt::backward() {
         k::matmul_backward(nullptr, dw.mlp_proj_weight, dw.mlp_proj_bias, dproj, s.fch_gelu,
                            w.mlp_proj_weight, BT, 4 * C, C);
         k::gemm(a.dbt4c, dproj, w.mlp_proj_weight, BT, 4 * C, C, false, false, false);
-        std::memset(a.dbt4c2, 0, BTC * 4 * sizeof(float));
-        k::gelu_backward(a.dbt4c2, s.fch, a.dbt4c, BT * 4 * C);
+        k::gelu_backward(a.dbt4c2, s.fch, a.dbt4c, BT * 4 * C, /*accumulate=*/false);
         k::matmul_backward(nullptr, dw.c_fc_weight, dw.c_fc_bias, a.dbt4c2, s.ln2, w.c_fc_weight,
                            BT, C, 4 * C);
         k::gemm(a.dbtc, a.dbt4c2, w.c_fc_weight, BT, C, 4 * C, false, false, false);  // dln2
@@ -465,9 +490,8 @@ void Gpt::backward() {
         k::matmul_backward(nullptr, dw.attn_proj_weight, dw.attn_proj_bias, dproj, s.atty,
                            w.attn_proj_weight, BT, C, C);
         k::gemm(a.dbtc, dproj, w.attn_proj_weight, BT, C, C, false, false, false);  // datty
-        std::memset(a.dqkv, 0, BTC * 3 * sizeof(float));
-        k::attention_backward(a.dqkv, a.dbtc, s.qkv, s.atty, s.lse, B, T, C, NH, p,
-                              seed(1 + 3 * l));
+        k::attention_backward(a.dqkv, a.dbtc, s.qkv, s.atty, s.lse, B, T, C, NH, p, seed(1 + 3 * l),
+                              /*accumulate=*/false);
         k::matmul_backward(nullptr, dw.c_attn_weight, dw.c_attn_bias, a.dqkv, s.ln1,
                            w.c_attn_weight, BT, C, 3 * C);
         k::gemm(a.dbtc, a.dqkv, w.c_attn_weight, BT, C, 3 * C, false, false, false);  // dln1

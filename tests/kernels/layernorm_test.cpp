@@ -83,6 +83,56 @@ TEST(LayerNorm, FastMatchesNaiveOnAwkwardShapes) {
     }
 }
 
+TEST(ResidualLayerNorm, NaiveIsTheResidualThenTheLayerNorm) {
+    const int N = 4, C = 9;
+    const auto a = randn<double>(N * C, 31), b = randn<double>(N * C, 32);
+    const auto w = randn<double>(C, 33, 0.5, 1.0), bias = randn<double>(C, 34);
+    std::vector<double> res(N * C), out(N * C), mean(N), rstd(N), sum(N * C), out2(N * C), mean2(N),
+        rstd2(N);
+    kernels::residual_layernorm_forward_naive(res.data(), out.data(), mean.data(), rstd.data(),
+                                              a.data(), b.data(), w.data(), bias.data(), N, C);
+    for (int i = 0; i < N * C; ++i) sum[i] = a[i] + b[i];
+    layernorm_forward_naive(out2.data(), mean2.data(), rstd2.data(), sum.data(), w.data(),
+                            bias.data(), N, C);
+    EXPECT_EQ(res, sum);
+    EXPECT_EQ(out, out2);
+    EXPECT_EQ(mean, mean2);
+    EXPECT_EQ(rstd, rstd2);
+}
+
+// The fused kernel is the separate add and layernorm_forward bit for bit, and close to the naive.
+TEST(ResidualLayerNorm, FastMatchesSeparateKernelsAndNaiveOnAwkwardShapes) {
+    for (Shape s :
+         {Shape{1, 1}, Shape{1, 5}, Shape{3, 7}, Shape{5, 17}, Shape{13, 128}, Shape{7, 384},
+          Shape{67, 33}, Shape{2, 1031}, Shape{129, 24}, Shape{768, 128}}) {
+        SCOPED_TRACE(::testing::Message() << "N=" << s.N << " C=" << s.C);
+        const int N = s.N, C = s.C;
+        const auto a = randn(N * C, 41, 3.0, 1.0), b = randn(N * C, 42), w = randn(C, 43, 0.5, 1.0),
+                   bi = randn(C, 44);
+        for (bool with_bias : {true, false}) {
+            const float* bias = with_bias ? bi.data() : nullptr;
+            std::vector<float> res(N * C), out(N * C), mean(N), rstd(N);
+            kernels::residual_layernorm_forward(res.data(), out.data(), mean.data(), rstd.data(),
+                                                a.data(), b.data(), w.data(), bias, N, C);
+            std::vector<float> sum(N * C), out2(N * C), mean2(N), rstd2(N);
+            for (int i = 0; i < N * C; ++i) sum[i] = a[i] + b[i];
+            layernorm_forward(out2.data(), mean2.data(), rstd2.data(), sum.data(), w.data(), bias,
+                              N, C);
+            EXPECT_EQ(res, sum) << "res";
+            EXPECT_EQ(out, out2) << "out";
+            EXPECT_EQ(mean, mean2) << "mean";
+            EXPECT_EQ(rstd, rstd2) << "rstd";
+            std::vector<float> res_n(N * C), out_n(N * C), mean_n(N), rstd_n(N);
+            kernels::residual_layernorm_forward_naive(res_n.data(), out_n.data(), mean_n.data(),
+                                                      rstd_n.data(), a.data(), b.data(), w.data(),
+                                                      bias, N, C);
+            EXPECT_TRUE(all_close(res, res_n, 0, 0)) << "res vs naive";
+            EXPECT_TRUE(all_close(out, out_n, 1e-5, 1e-5)) << "out vs naive";
+            EXPECT_TRUE(all_close(rstd, rstd_n, 1e-5, 1e-5)) << "rstd vs naive";
+        }
+    }
+}
+
 TEST(LayerNorm, ThreadCountDoesNotChangeBits) {
     const int N = 777, C = 130;
     const auto x = randn(N * C, 21, 2.0), w = randn(C, 22), b = randn(C, 23),
@@ -92,7 +142,10 @@ TEST(LayerNorm, ThreadCountDoesNotChangeBits) {
         layernorm_forward(out.data(), mean.data(), rstd.data(), x.data(), w.data(), b.data(), N, C);
         layernorm_backward(dx.data(), dw.data(), db.data(), dout.data(), x.data(), w.data(),
                            mean.data(), rstd.data(), N, C);
-        return testing::concat({out, mean, rstd, dx, dw, db});
+        std::vector<float> res(N * C), out2(N * C), mean2(N), rstd2(N);
+        kernels::residual_layernorm_forward(res.data(), out2.data(), mean2.data(), rstd2.data(),
+                                            x.data(), dout.data(), w.data(), b.data(), N, C);
+        return testing::concat({out, mean, rstd, dx, dw, db, res, out2, mean2, rstd2});
     });
 }
 
