@@ -16,9 +16,10 @@ namespace wiggle::kernels::WIGGLE_ISA_NS {
 
 namespace decode_detail {
 
-// Multiply-adds (M·N·K) below which one thread is faster than waking another: a 128×384
-// matrix-vector product (49k) takes ~2-5 µs, about what handing half of it to a worker costs.
-constexpr long kLinearParallelMin = 1L << 16;
+// Multiply-adds (M·N·K) from which the columns are split across threads: handing a range to a
+// worker costs ~1 µs, so the baby model's 128×384 and 128×512 products (49k, 65k multiply-adds,
+// 3-8 µs) split and its 128×128 one does not.
+constexpr long kLinearParallelMin = 1L << 15;
 // Multiply-adds (2·P·C) below which attention stays on one thread.
 constexpr long kAttentionParallelMin = 1L << 17;
 constexpr int kColTile = 8;  // output columns per tile; thread ranges are multiples of it

@@ -158,17 +158,26 @@ class Gpt {
     std::span<const float> next_logits(const int* tokens, int n);
     // With a KV cache: appends n tokens to the cached context and returns the logits (V) after
     // the last one. Each decoded token costs O(context) instead of a full recompute. When the
-    // context would grow past block_size it is cropped to the last block_size tokens, like
-    // nanoGPT's generate, which means recomputing the cache for the cropped window.
+    // context would grow past block_size, the window slides: the cache keeps the last
+    // window_after(cache_length(), n) tokens, recomputed (their positions all change).
+    // Allocates nothing after the first call.
     std::span<const float> cache_append(const int* tokens, int n);
     void cache_reset();
     int cache_length() const;  // tokens in the cached context (≤ block_size)
-    // How many tokens a full cache keeps when it crops (1..block_size). The default, block_size,
-    // is nanoGPT's exact crop: every token past the window then pays a block_size-token
-    // recompute. A smaller value (e.g. block_size/2) recomputes once per block_size − keep new
-    // tokens instead (much faster sampling), at the price of a shorter context right after
-    // each crop, so the samples differ from nanoGPT's.
+    // The sliding-window policy, shared by the cached and the uncached sampling paths (so that
+    // both see the same tokens): how many tokens (keep, 1..block_size) the window keeps when it
+    // would grow past block_size. keep = block_size, the default, is nanoGPT's exact crop: every
+    // token past the block then pays a block_size-token recompute. A smaller keep (e.g.
+    // block_size/2) recomputes keep tokens once per block_size − keep new tokens instead (much
+    // faster sampling), at the price of a shorter context right after each slide, so the
+    // samples differ from nanoGPT's.
     void set_cache_crop(int keep);
+    int cache_crop() const { return cache_crop_ > 0 ? cache_crop_ : config_.block_size; }
+    // The window after n more tokens join a window of len tokens: len + n while that fits in
+    // block_size, else cache_crop() (the last ones).
+    int window_after(int len, int n) const {
+        return len + n <= config_.block_size ? len + n : cache_crop();
+    }
 
   private:
     struct Activations;

@@ -40,20 +40,22 @@ inline void residual_forward(float* out, const float* a, const float* b, size_t 
 
 namespace wiggle {
 
-// The KV cache: keys and values of the context, per layer, and scratch for the new rows.
+// The KV cache: keys and values of the context, per layer, and scratch for the new rows. Planned
+// once (block_size rows); decoding allocates nothing.
 struct Gpt::KvCache {
-    std::vector<int> context;  // the tokens whose keys and values are cached (≤ block_size)
+    int len = 0;                    // tokens whose keys and values are cached (≤ block_size)
+    std::unique_ptr<int[]> tokens;  // (block_size) those tokens, for the recompute when it slides
     std::unique_ptr<float[], void (*)(void*)> mem{nullptr, std::free};
-    float* k;  // (L, block_size, C)
-    float* v;  // (L, block_size, C)
+    float* kt;  // (L, C, block_size) keys, transposed: position t, channel c at [l][c][t]
+    float* v;   // (L, block_size, C) values
     // scratch for up to block_size new rows
     float *x, *ln, *mean, *rstd, *qkv, *atty, *proj, *fch, *fch_gelu, *att, *logits;
 
-    explicit KvCache(const GptConfig& cfg) {
+    explicit KvCache(const GptConfig& cfg) : tokens(new int[cfg.block_size]()) {
         const size_t L = cfg.n_layer, T = cfg.block_size, C = cfg.n_embd;
         size_t off = 0;
         std::vector<std::pair<float**, size_t>> parts = {
-            {&k, L * T * C},
+            {&kt, L * C * T},
             {&v, L * T * C},
             {&x, T * C},
             {&ln, T * C},
@@ -64,7 +66,7 @@ struct Gpt::KvCache {
             {&proj, T * C},
             {&fch, T * 4 * C},
             {&fch_gelu, T * 4 * C},
-            {&att, T},
+            {&att, static_cast<size_t>(cfg.n_head) * T},
             {&logits, static_cast<size_t>(cfg.vocab_size)}};
         for (auto& [p, n] : parts) off += gpt_detail::round_up(n);
         mem.reset(gpt_detail::alloc_floats(off));

@@ -1,5 +1,5 @@
-// nanoGPT's generate loop on the GPT: next-token logits from the KV cache or a full recompute,
-// then the shared TokenSampler draws the token.
+// nanoGPT's generate loop on the GPT: next-token logits from the KV cache or a full recompute
+// over the same sliding window, then the shared TokenSampler draws the token.
 #include "nn/sample.h"
 
 #include "util/check.h"
@@ -13,9 +13,14 @@ std::vector<int> generate(Gpt& model, std::span<const int> prompt, int n, TokenS
     std::vector<int> out(prompt.begin(), prompt.end());
     out.reserve(prompt.size() + static_cast<size_t>(n > 0 ? n : 0));
     if (n <= 0) return out;
+    // Both paths see the same window of the context: the last `window` tokens of out, which
+    // slides by the model's policy (Gpt::window_after) when it would outgrow the block.
+    int window = 0;
     auto logits_after = [&](std::span<const int> added) {
-        return use_cache ? model.cache_append(added.data(), static_cast<int>(added.size()))
-                         : model.next_logits(out.data(), static_cast<int>(out.size()));
+        const int m = static_cast<int>(added.size());
+        if (use_cache) return model.cache_append(added.data(), m);
+        window = model.window_after(window, m);
+        return model.next_logits(out.data() + (out.size() - static_cast<size_t>(window)), window);
     };
     if (use_cache) model.cache_reset();
     std::span<const float> logits = logits_after(out);

@@ -14,8 +14,10 @@
 namespace wiggle {
 
 // Returns prompt (non-empty) followed by n sampled tokens. The model sees at most its last
-// block_size tokens, like nanoGPT's generate. use_cache picks the KV cache (O(context) per
-// token) or a full forward per token. Dropout is off in both.
+// block_size tokens: a window that slides by model.cache_crop() tokens when full
+// (Gpt::window_after; the default, block_size, is nanoGPT's exact crop). use_cache picks the KV
+// cache (O(context) per token) or a full forward over the window per token; both see the same
+// windows, so they give the same tokens. Dropout is off in both.
 std::vector<int> generate(Gpt& model, std::span<const int> prompt, int n, TokenSampler& sampler,
                           PyRandom& rng, bool use_cache = true);
 
