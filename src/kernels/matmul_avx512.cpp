@@ -22,6 +22,8 @@ struct Avx512Kernel {
     static constexpr int MR = MR_, NV = NV_, NR = 16 * NV;
     static constexpr int KC = KC_, MC = MC_, NC = NC_;
     static constexpr bool kPackA = kPackA_;
+    // Steps before the end of a long k loop at which the C tile is fetched into L1.
+    static constexpr int kCPrefetch = 48;
 
     template <int MRr, AMode mode>
     static void tile(int kc, const float* a, long as, const float* b, float* c, long ldc,
@@ -34,29 +36,49 @@ struct Avx512Kernel {
         }
         // The C tile is read (or written) only after the k loop: ask for its lines now, all of
         // them, so that a C which has left L2 (large K, many K blocks) does not stall the store.
+        // A long k loop streams more than L1 holds past them, so there they are fetched into
+        // L2 first and into L1 only kCPrefetch steps before the end.
+        const int k_split = kc > 2 * kCPrefetch ? kc - kCPrefetch : 0;
 #pragma GCC unroll 16
         for (int i = 0; i < MRr; i++) {
 #pragma GCC unroll 4
             for (int j = 0; j < NV; j++) {
-                _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 16 * j), _MM_HINT_T0);
+                if (k_split > 0) {
+                    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 16 * j), _MM_HINT_T1);
+                } else {
+                    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 16 * j), _MM_HINT_T0);
+                }
             }
         }
         const float* ap[MRr];
 #pragma GCC unroll 16
         for (int i = 0; i < MRr; i++) ap[i] = mode == AMode::kRowStrided ? a + i * as : a + i;
         const long astep = mode == AMode::kRowStrided ? 1 : as;
+        auto steps = [&](int k0, int k1) {
 #pragma GCC unroll 2
-        for (int k = 0; k < kc; k++) {
-            __m512 bv[NV];
+            for (int k = k0; k < k1; k++) {
+                __m512 bv[NV];
 #pragma GCC unroll 4
-            for (int j = 0; j < NV; j++) bv[j] = _mm512_load_ps(b + k * NR + 16 * j);
+                for (int j = 0; j < NV; j++) bv[j] = _mm512_load_ps(b + k * NR + 16 * j);
+#pragma GCC unroll 16
+                for (int i = 0; i < MRr; i++) {
+                    const __m512 av = _mm512_set1_ps(ap[i][k * astep]);
+#pragma GCC unroll 4
+                    for (int j = 0; j < NV; j++) acc[i][j] = _mm512_fmadd_ps(av, bv[j], acc[i][j]);
+                }
+            }
+        };
+        steps(0, k_split);
+        if (k_split > 0) {
 #pragma GCC unroll 16
             for (int i = 0; i < MRr; i++) {
-                const __m512 av = _mm512_set1_ps(ap[i][k * astep]);
 #pragma GCC unroll 4
-                for (int j = 0; j < NV; j++) acc[i][j] = _mm512_fmadd_ps(av, bv[j], acc[i][j]);
+                for (int j = 0; j < NV; j++) {
+                    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 16 * j), _MM_HINT_T0);
+                }
             }
         }
+        steps(k_split, kc);
         __mmask16 mask[NV];
 #pragma GCC unroll 4
         for (int j = 0; j < NV; j++) {
