@@ -150,7 +150,7 @@ struct SampleArgs {
     int num_chars = 500, top_k = 0, threads = 0, cache_keep = 0;
     double temperature = 1.0, top_p = 1.0;
     int64_t seed = 1337;
-    bool no_cache = false, stats = false;
+    bool no_cache = false, stats = false, exact = false;
 };
 
 void add_sample_options(CLI::App* cmd, SampleArgs& a) {
@@ -168,13 +168,17 @@ void add_sample_options(CLI::App* cmd, SampleArgs& a) {
         ->capture_default_str();
     cmd->add_option("--seed", a.seed, "seed of the sampling draws")->capture_default_str();
     cmd->add_flag("--no-cache", a.no_cache,
-                  "recompute the whole context for every character instead of using the KV cache "
+                  "recompute the whole window for every character instead of using the KV cache "
                   "(same text, slower; for benchmarks)");
     cmd->add_option("--cache-keep", a.cache_keep,
-                    "when the context fills the block, keep this many tokens in the KV cache "
-                    "(fast, amortized O(T) per token; samples differ from nanoGPT's); 0 keeps "
-                    "the whole block, nanoGPT's exact crop")
+                    "the context is a window of at most block_size characters; when it is full, "
+                    "keep its last N and go on (0: half the block). A smaller N recomputes the "
+                    "window less often (once per block_size − N characters: fast) but gives the "
+                    "model less context right after; N = block_size (--exact) recomputes it for "
+                    "every character, nanoGPT's exact crop and exact samples (slow)")
         ->capture_default_str();
+    cmd->add_flag("--exact", a.exact,
+                  "nanoGPT's generate exactly: keep the whole block (--cache-keep block_size)");
     cmd->add_flag("--stats", a.stats, "print characters/s to stderr");
     cmd->add_option("--threads", a.threads, "kernel threads (0: the default, all cores)");
 }
@@ -199,10 +203,14 @@ int run_sample(SampleArgs& a) {
     LoadedModel m = load_checkpoint(a.checkpoint);
     const int block = m.model.config().block_size;
     WIGGLE_CHECK(a.cache_keep >= 0 && a.cache_keep <= block,
-                 "0 keeps the whole block (nanoGPT's crop); e.g. half the block is fast",
+                 "0 keeps half the block; the block size (or --exact) is nanoGPT's exact crop",
                  "--cache-keep must be in [0, {}] (the checkpoint's block_size), got {}", block,
                  a.cache_keep);
-    if (a.cache_keep > 0) m.model.set_cache_crop(a.cache_keep);
+    WIGGLE_CHECK(!a.exact || a.cache_keep == 0 || a.cache_keep == block,
+                 "--exact is --cache-keep block_size; give one of them",
+                 "--exact and --cache-keep {} contradict each other", a.cache_keep);
+    const int keep = a.exact ? block : a.cache_keep > 0 ? a.cache_keep : std::max(1, block / 2);
+    m.model.set_cache_crop(keep);
     const std::vector<int> tokens = m.vocab.encode_utf8(prompt, "the prompt");
     SamplingOptions opts;
     opts.greedy = a.temperature == 0.0;
@@ -220,9 +228,12 @@ int run_sample(SampleArgs& a) {
     std::fputc('\n', stdout);
     std::fflush(stdout);
     if (a.stats) {
-        fmt::print(stderr, "sampled {} characters in {:.3f} s: {:.0f} characters/s ({})\n",
+        fmt::print(stderr,
+                   "sampled {} characters in {:.3f} s: {:.0f} characters/s ({}, window keeps {} "
+                   "of {}, {} thread{})\n",
                    a.num_chars, s, s > 0 ? a.num_chars / s : 0.0,
-                   a.no_cache ? "full recompute" : "KV cache");
+                   a.no_cache ? "full recompute" : "KV cache", keep, block, kernels::num_threads(),
+                   kernels::num_threads() == 1 ? "" : "s");
     }
     return 0;
 }

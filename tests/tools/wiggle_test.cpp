@@ -89,7 +89,7 @@ TEST_F(WiggleTool, HelpOnEverySubcommand) {
         EXPECT_NE(train.find(flag), std::string::npos) << flag;
     const std::string sample = wiggle("sample --help").out;
     for (const char* flag : {"--checkpoint", "--prompt", "--num-chars", "--temperature", "--top-k",
-                             "--top-p", "--seed"})
+                             "--top-p", "--seed", "--cache-keep", "--exact", "--no-cache"})
         EXPECT_NE(sample.find(flag), std::string::npos) << flag;
 }
 
@@ -113,10 +113,23 @@ TEST_F(WiggleTool, TrainSampleEval) {
     // Same seed, same text; the KV cache and the full recompute agree.
     EXPECT_EQ(wiggle("sample" + ckpt + " -n 40 --seed 3 --prompt 'to be'").out, s1.out);
     EXPECT_EQ(wiggle("sample" + ckpt + " -n 40 --seed 3 --prompt 'to be' --no-cache").out, s1.out);
-    // Longer than the block (8): the cache must crop like nanoGPT's generate does.
-    EXPECT_EQ(
-        wiggle("sample" + ckpt + " -n 30 --seed 5 --top-k 5 --temperature 0.8").out,
-        wiggle("sample" + ckpt + " -n 30 --seed 5 --top-k 5 --temperature 0.8 --no-cache").out);
+    // Longer than the block (8): the window slides the same way with and without the cache, in
+    // every mode (the default keeps half the block; --exact is nanoGPT's crop); a prompt longer
+    // than the block too.
+    for (const char* mode : {"", " --exact", " --cache-keep 8", " --cache-keep 3",
+                             " --cache-keep 1", " --prompt 'to be or not to be'"}) {
+        const std::string args = " -n 30 --seed 5 --top-k 5 --temperature 0.8" + std::string(mode);
+        const ProgramResult cached = wiggle("sample" + ckpt + args);
+        ASSERT_EQ(cached.exit_code, 0) << mode << cached.err;
+        EXPECT_EQ(cached.out, wiggle("sample" + ckpt + args + " --no-cache").out) << mode;
+    }
+    EXPECT_EQ(wiggle("sample" + ckpt + " -n 30 --seed 5 --exact").out,
+              wiggle("sample" + ckpt + " -n 30 --seed 5 --cache-keep 8").out);
+    EXPECT_EQ(wiggle("sample" + ckpt + " -n 30 --seed 5").out,
+              wiggle("sample" + ckpt + " -n 30 --seed 5 --cache-keep 4").out);
+    const ProgramResult stats = wiggle("sample" + ckpt + " -n 30 --stats");
+    EXPECT_NE(stats.err.find("characters/s (KV cache, window keeps 4 of 8, "), std::string::npos)
+        << stats.err;
 
     const ProgramResult e1 = wiggle("eval" + ckpt + " --data " + corpus_ + " --batch-size 1");
     ASSERT_EQ(e1.exit_code, 0) << e1.err;
@@ -244,6 +257,10 @@ TEST_F(WiggleTool, BadFlags) {
     expect_error(wiggle("sample" + ckpt + " --top-p 0"), "--top-p must be in (0, 1]");
     expect_error(wiggle("sample" + ckpt + " --top-k -3"), "--top-k must be 0 or more");
     expect_error(wiggle("sample" + ckpt + " -n -5"), "--num-chars must be 0 or more");
+    expect_error(wiggle("sample" + ckpt + " --cache-keep 9"),
+                 "--cache-keep must be in [0, 8] (the checkpoint's block_size), got 9");
+    expect_error(wiggle("sample" + ckpt + " --exact --cache-keep 3"),
+                 "--exact and --cache-keep 3 contradict each other");
     expect_error(wiggle("eval" + ckpt + " --split test"), "unknown --split 'test'");
     // A resumed run keeps its settings.
     expect_error(wiggle("train --resume --out " + dir_ + "/ok --lr 0.5"),
