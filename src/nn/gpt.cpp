@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 #include "kernels/adamw.h"
 #include "kernels/attention.h"
@@ -85,6 +86,29 @@ uint64_t dropout_seed(uint64_t base, uint64_t counter, int site) {
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return z ^ (z >> 31);
+}
+
+// The backward of a linear layer out = inp·weightᵀ + bias: dinp (M,K) = dout·weight, overwritten,
+// and dweight (N,K), dbias (N) accumulated. The two products are independent and the same size
+// (2·M·K·N flops each). With exactly two threads each runs whole on its own thread (the gemms
+// inside an item run inline) instead of each being split over both threads: half the pool round
+// trips (a gemm synchronizes twice per 128-deep slice of its K), and no poorly split thin dweight
+// product. The bits are the same either way: a gemm's result does not depend on its thread count.
+void linear_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                     const float* weight, int M, int K, int N) {
+    auto products = [&](int item) {
+        if (item == 0) {
+            k::matmul_backward(nullptr, dweight, dbias, dout, inp, weight, M, K, N);
+        } else {
+            k::gemm(dinp, dout, weight, M, K, N, false, false, /*accumulate=*/false);
+        }
+    };
+    if (k::num_threads() == 2) {
+        k::parallel_items(2, 2, products);
+    } else {
+        products(0);
+        products(1);
+    }
 }
 
 }  // namespace
@@ -458,9 +482,8 @@ void Gpt::backward() {
     for (int i = 0; i < BT; ++i) a.dlosses[i] = a.targets[i] >= 0 ? dmean : 0.0f;
     std::memset(a.dlogits, 0, static_cast<size_t>(BT) * V * sizeof(float));
     k::crossentropy_backward(a.dlogits, a.logits, a.targets.data(), a.dlosses, BT, V);
-    // logits = lnf · wteᵀ
-    k::matmul_backward(nullptr, de.wte, nullptr, a.dlogits, a.lnf, e.wte, BT, C, V);
-    k::gemm(a.dbtc, a.dlogits, e.wte, BT, C, V, false, false, /*accumulate=*/false);  // dlnf
+    // logits = lnf · wteᵀ: dlnf and dwte
+    linear_backward(a.dbtc, de.wte, nullptr, a.dlogits, a.lnf, e.wte, BT, C, V);
     std::memset(a.dres, 0, BTC * sizeof(float));
     const float* x_last = a.layers.back().res3;
     k::layernorm_backward(a.dres, de.ln_f_weight, de.ln_f_bias, a.dbtc, x_last, e.ln_f_weight,
@@ -475,26 +498,22 @@ void Gpt::backward() {
 
         // res3 = res2 + dropout(mlp_proj(gelu(c_fc(ln_2(res2)))))
         const float* dproj = dropout_back(a.dres, a.dbtc2, 3 + 3 * l);
-        k::matmul_backward(nullptr, dw.mlp_proj_weight, dw.mlp_proj_bias, dproj, s.fch_gelu,
-                           w.mlp_proj_weight, BT, 4 * C, C);
-        k::gemm(a.dbt4c, dproj, w.mlp_proj_weight, BT, 4 * C, C, false, false, false);
+        linear_backward(a.dbt4c, dw.mlp_proj_weight, dw.mlp_proj_bias, dproj, s.fch_gelu,
+                        w.mlp_proj_weight, BT, 4 * C, C);
         k::gelu_backward(a.dbt4c2, s.fch, a.dbt4c, BT * 4 * C, /*accumulate=*/false);
-        k::matmul_backward(nullptr, dw.c_fc_weight, dw.c_fc_bias, a.dbt4c2, s.ln2, w.c_fc_weight,
-                           BT, C, 4 * C);
-        k::gemm(a.dbtc, a.dbt4c2, w.c_fc_weight, BT, C, 4 * C, false, false, false);  // dln2
+        linear_backward(a.dbtc, dw.c_fc_weight, dw.c_fc_bias, a.dbt4c2, s.ln2, w.c_fc_weight, BT, C,
+                        4 * C);  // dln2
         k::layernorm_backward(a.dres, dw.ln_2_weight, dw.ln_2_bias, a.dbtc, s.res2, w.ln_2_weight,
                               s.ln2_mean, s.ln2_rstd, BT, C);
 
         // res2 = x + dropout(attn_proj(attention(c_attn(ln_1(x)))))
         dproj = dropout_back(a.dres, a.dbtc2, 2 + 3 * l);
-        k::matmul_backward(nullptr, dw.attn_proj_weight, dw.attn_proj_bias, dproj, s.atty,
-                           w.attn_proj_weight, BT, C, C);
-        k::gemm(a.dbtc, dproj, w.attn_proj_weight, BT, C, C, false, false, false);  // datty
+        linear_backward(a.dbtc, dw.attn_proj_weight, dw.attn_proj_bias, dproj, s.atty,
+                        w.attn_proj_weight, BT, C, C);  // datty
         k::attention_backward(a.dqkv, a.dbtc, s.qkv, s.atty, s.lse, B, T, C, NH, p, seed(1 + 3 * l),
                               /*accumulate=*/false);
-        k::matmul_backward(nullptr, dw.c_attn_weight, dw.c_attn_bias, a.dqkv, s.ln1,
-                           w.c_attn_weight, BT, C, 3 * C);
-        k::gemm(a.dbtc, a.dqkv, w.c_attn_weight, BT, C, 3 * C, false, false, false);  // dln1
+        linear_backward(a.dbtc, dw.c_attn_weight, dw.c_attn_bias, a.dqkv, s.ln1, w.c_attn_weight,
+                        BT, C, 3 * C);  // dln1
         k::layernorm_backward(a.dres, dw.ln_1_weight, dw.ln_1_bias, a.dbtc, x, w.ln_1_weight,
                               s.ln1_mean, s.ln1_rstd, BT, C);
     }
@@ -513,24 +532,44 @@ float Gpt::grad_norm() const {
 
 float Gpt::step(float lr, const AdamWOptions& opts) {
     const float norm = grad_norm();
-    if (opts.grad_clip > 0.0f) {
-        // torch.nn.utils.clip_grad_norm_: scale by max_norm/(norm + 1e-6) when that is below 1
-        const float coef = opts.grad_clip / (norm + 1e-6f);
-        if (coef < 1.0f) k::scale(grads_.get(), coef, static_cast<int>(num_params_));
-    }
+    // torch.nn.utils.clip_grad_norm_: scale by max_norm/(norm + 1e-6) when that is below 1
+    const float coef = opts.grad_clip > 0.0f ? opts.grad_clip / (norm + 1e-6f) : 1.0f;
+    const bool clip = opts.grad_clip > 0.0f && coef < 1.0f;
     ++adam_t_;
-    // One AdamW call per run of consecutive tensors with the same decay setting.
+    // The clipping scale and AdamW are elementwise, so any split gives the same bits: one pool job
+    // over fixed blocks of every run of consecutive tensors with the same decay setting (most runs,
+    // the biases and LayerNorm weights, are too small to be threaded on their own), each block
+    // scaled and then updated while it sits in L1.
+    struct Block {
+        size_t off, n;
+        bool decay;
+    };
+    constexpr size_t kBlock = 8192;
+    thread_local std::vector<Block> caller_blocks;  // grows once
+    // A named reference: a lambda that named the thread_local itself would read the worker's own.
+    std::vector<Block>& blocks = caller_blocks;
+    blocks.clear();
     size_t i = 0;
     while (i < tensors_.size()) {
         size_t j = i + 1;
         while (j < tensors_.size() && tensors_[j].decay == tensors_[i].decay) ++j;
         const size_t off = tensors_[i].offset;
-        const size_t n = tensors_[j - 1].offset + tensors_[j - 1].numel - off;
-        k::adamw_update(params_.get() + off, m_.get() + off, v_.get() + off, grads_.get() + off,
-                        static_cast<int>(n), lr, opts.beta1, opts.beta2, opts.eps,
-                        tensors_[i].decay ? opts.weight_decay : 0.0f, adam_t_);
+        const size_t end = tensors_[j - 1].offset + tensors_[j - 1].numel;
+        for (size_t b = off; b < end; b += kBlock) {
+            blocks.push_back({b, std::min(kBlock, end - b), tensors_[i].decay});
+        }
         i = j;
     }
+    auto update = [&](int item) {
+        const Block& b = blocks[static_cast<size_t>(item)];
+        const int n = static_cast<int>(b.n);
+        float* g = grads_.get() + b.off;
+        if (clip) k::scale(g, coef, n);
+        k::adamw_update(params_.get() + b.off, m_.get() + b.off, v_.get() + b.off, g, n, lr,
+                        opts.beta1, opts.beta2, opts.eps, b.decay ? opts.weight_decay : 0.0f,
+                        adam_t_);
+    };
+    k::parallel_items(static_cast<int>(blocks.size()), k::num_threads(), update);
     return norm;
 }
 
