@@ -36,9 +36,10 @@ struct Avx512Kernel {
         }
         // The C tile is read (or written) only after the k loop: ask for its lines now, all of
         // them, so that a C which has left L2 (large K, many K blocks) does not stall the store.
-        // A long k loop streams more than L1 holds past them, so there they are fetched into
-        // L2 first and into L1 only kCPrefetch steps before the end.
-        const int k_split = kc > 2 * kCPrefetch ? kc - kCPrefetch : 0;
+        // With packed A (the large configuration) each tile streams its B panel, more than L1
+        // holds, past them: there a long k loop fetches them into L2 first and into L1 only
+        // kCPrefetch steps before the end.
+        const int k_split = kPackA && kc > 2 * kCPrefetch ? kc - kCPrefetch : 0;
 #pragma GCC unroll 16
         for (int i = 0; i < MRr; i++) {
 #pragma GCC unroll 4
