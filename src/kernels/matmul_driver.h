@@ -187,11 +187,25 @@ struct Driver {
             for (int pc = 0; pc < g.K; pc += KC) {
                 const int kc = std::min(KC, g.K - pc);
                 const bool first = pc == 0 && !g.accumulate;
-                auto pack = [&](int p) {
-                    Ker::pack_b(Bp + static_cast<long>(p) * kc * NR, g.B, ldb, g.trans_b, pc, kc,
-                                jc + p * NR, std::min(NR, nc - p * NR));
-                };
-                wiggle::kernels::parallel_items(np, threads, pack);
+                if (g.trans_b) {  // one item per panel: NR rows of B, kc contiguous floats each
+                    auto pack = [&](int p) {
+                        Ker::pack_b(Bp + static_cast<long>(p) * kc * NR, g.B, ldb, true, pc, kc,
+                                    jc + p * NR, std::min(NR, nc - p * NR));
+                    };
+                    wiggle::kernels::parallel_items(np, threads, pack);
+                } else {
+                    // one item per 16 rows of B, all panels: each row read in order (panel by
+                    // panel, a row of a large B is a page of its own, which the hardware
+                    // prefetcher does not follow)
+                    auto pack = [&](int item) {
+                        const int k0 = item * 16, kn = std::min(16, kc - k0);
+                        for (int p = 0; p < np; p++) {
+                            Ker::pack_b(Bp + static_cast<long>(p) * kc * NR + k0 * NR, g.B, ldb,
+                                        false, pc + k0, kn, jc + p * NR, std::min(NR, nc - p * NR));
+                        }
+                    };
+                    wiggle::kernels::parallel_items((kc + 15) / 16, threads, pack);
+                }
                 auto compute = [&](int item) {
                     const int rg = item / ngroups;
                     const int r0 = static_cast<int>(static_cast<long>(mt) * rg / rc);
