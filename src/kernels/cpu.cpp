@@ -67,9 +67,12 @@ constexpr int kItemBits = 20;
 constexpr uint64_t kItemMask = (uint64_t{1} << kItemBits) - 1;
 
 struct Pool {
-    std::atomic<uint64_t> state{0};
-    std::atomic<int> done{0};
-    std::atomic<int> sleepers{0};
+    // Each hot word on its own cache line: every claim is a compare-exchange on `state` and every
+    // finished item an increment of `done`; sharing a line with each other (or with fn/ctx, which
+    // every claimer reads) would bounce it between the cores once more per item.
+    alignas(64) std::atomic<uint64_t> state{0};
+    alignas(64) std::atomic<int> done{0};
+    alignas(64) std::atomic<int> sleepers{0};
     std::atomic<int> job_threads{1};
     void (*fn)(void*, int) = nullptr;
     void* ctx = nullptr;
