@@ -174,17 +174,22 @@ void add_sample_options(CLI::App* cmd, SampleArgs& a) {
                     "the context is a window of at most block_size characters; when it is full, "
                     "keep its last N and go on (0: half the block). A smaller N recomputes the "
                     "window less often (once per block_size − N characters: fast) but gives the "
-                    "model less context right after; N = block_size (--exact) recomputes it for "
-                    "every character, nanoGPT's exact crop and exact samples (slow)")
+                    "model less context right after; N = block_size (--exact) is nanoGPT's crop, "
+                    "which recomputes it for every character (slow)")
         ->capture_default_str();
     cmd->add_flag("--exact", a.exact,
                   "nanoGPT's generate exactly: keep the whole block (--cache-keep block_size)");
     cmd->add_flag("--stats", a.stats, "print characters/s to stderr");
-    cmd->add_option("--threads", a.threads, "kernel threads (0: the default, all cores)");
+    cmd->add_option("--threads", a.threads,
+                    "kernel threads (0: one; decoding is a chain of small products, and a second "
+                    "thread only pays off on an otherwise idle machine)");
 }
 
 int run_sample(SampleArgs& a) {
-    set_threads(a.threads);
+    // One thread unless asked: a decoded token is ~20 small products whose hand-offs to a second
+    // thread cost about what they save, and on a loaded machine a descheduled worker stalls every
+    // one of them (measured on the baby model, 2 shared cores: 1 thread as fast or faster).
+    set_threads(a.threads == 0 ? 1 : a.threads);
     WIGGLE_CHECK(a.num_chars >= 0 && a.num_chars <= 100'000'000, "",
                  "--num-chars must be 0 or more, got {}", a.num_chars);
     WIGGLE_CHECK(std::isfinite(a.temperature) && a.temperature >= 0.0,
