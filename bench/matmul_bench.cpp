@@ -7,7 +7,8 @@
 // bench/matmul-vs-openblas, which also clears the environment's OPENBLAS_CORETYPE. At the end a
 // table gives, for each row, the best GFLOP/s over --benchmark_repetitions of the fastest call by
 // wall clock and by process CPU time, and the ratio wiggle/OpenBLAS of each.
-// Not here: timed assertions (speed is reported, never tested).
+// WIGGLE_BENCH_INTERLEAVE=N alternates the two libraries call by call instead (see
+// run_interleaved). Not here: timed assertions (speed is reported, never tested).
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
@@ -148,6 +149,46 @@ std::string bench_name(const Shape& s, int product, Impl impl) {
            "x" + std::to_string(s.N) + "/" + impl_name(impl);
 }
 
+#ifdef WIGGLE_HAVE_OPENBLAS
+// WIGGLE_BENCH_INTERLEAVE=N: instead of Google Benchmark's runs (each implementation in a run of
+// its own), calls wiggle and OpenBLAS alternately, N times each per product, and prints the best
+// call of each by wall clock and by process CPU time. Alternating exposes both to the same load:
+// on a machine shared with other work the ratios are steadier than those of separate runs.
+void run_interleaved(int reps) {
+    std::printf("\ninterleaved, best of %d alternating calls; M,K,N: inp (M,K), W (N,K)\n", reps);
+    std::printf("%-16s %-5s | %8s %8s %6s | %8s %8s %6s\n", "shape M,K,N", "prod", "wiggle",
+                "openblas", "ratio", "wiggle", "openblas", "ratio");
+    for (const Shape& s : kShapes) {
+        for (int p = 0; p < 3; p++) {
+            const Gemm g = product_gemm(s, p);
+            Buffers b(g);
+            double wall[2] = {1e30, 1e30}, cpu[2] = {1e30, 1e30};
+            for (int r = 0; r <= reps; r++) {  // the first round warms up
+                for (int i = 0; i < 2; i++) {
+                    const double c0 = process_cpu_seconds();
+                    const auto t0 = std::chrono::steady_clock::now();
+                    run_gemm(i == 0 ? Impl::kWiggle : Impl::kOpenBlas, g, b);
+                    const double dt =
+                        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+                            .count();
+                    const double dc = process_cpu_seconds() - c0;
+                    if (r == 0) continue;
+                    wall[i] = std::min(wall[i], dt);
+                    cpu[i] = std::min(cpu[i], dc);
+                }
+            }
+            const double gflop = 2.0 * g.m * g.n * g.k / 1e9;
+            char shape[64];
+            std::snprintf(shape, sizeof shape, "%d,%d,%d", s.M, s.K, s.N);
+            std::printf("%-16s %-5s | %8.1f %8.1f %6.3f | %8.1f %8.1f %6.3f\n", shape, kProducts[p],
+                        gflop / wall[0], gflop / wall[1], wall[1] / wall[0], gflop / cpu[0],
+                        gflop / cpu[1], cpu[1] / cpu[0]);
+            std::fflush(stdout);
+        }
+    }
+}
+#endif
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -162,6 +203,12 @@ int main(int argc, char** argv) {
     std::printf("wiggle: isa %s, threads %d\n",
                 wiggle::kernels::isa_name(wiggle::kernels::cpu_isa()),
                 wiggle::kernels::num_threads());
+#ifdef WIGGLE_HAVE_OPENBLAS
+    if (const char* e = std::getenv("WIGGLE_BENCH_INTERLEAVE")) {
+        run_interleaved(std::max(1, std::atoi(e)));
+        return 0;
+    }
+#endif
     for (const Shape& s : kShapes) {
         const bool small = 2.0 * s.M * s.K * s.N < 2e8;
         for (int p = 0; p < 3; p++) {
