@@ -153,7 +153,9 @@ std::string bench_name(const Shape& s, int product, Impl impl) {
 // WIGGLE_BENCH_INTERLEAVE=N: instead of Google Benchmark's runs (each implementation in a run of
 // its own), calls wiggle and OpenBLAS alternately, N times each per product, and prints the best
 // call of each by wall clock and by process CPU time. Alternating exposes both to the same load:
-// on a machine shared with other work the ratios are steadier than those of separate runs.
+// on a machine shared with other work the ratios are steadier than those of separate runs. Meant
+// for 1 thread: at 2, each library's idle threads have gone back to sleep while the other ran,
+// which penalizes small products (kernels/cpu.h's pool wakes its worker late).
 void run_interleaved(int reps) {
     std::printf("\ninterleaved, best of %d alternating calls; M,K,N: inp (M,K), W (N,K)\n", reps);
     std::printf("%-16s %-5s | %8s %8s %6s | %8s %8s %6s\n", "shape M,K,N", "prod", "wiggle",
