@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <string>
 
@@ -165,7 +166,12 @@ TEST(CheckpointDeath, TruncatedOrCorruptedFile) {
 }
 
 TEST(CheckpointDeath, FolderWithoutCheckpoint) {
-    EXPECT_EXIT(load_checkpoint(::testing::TempDir()), ExitedWithCode(1),
+    // A folder of its own: the temp folder itself may hold anyone's best.safetensors.
+    const std::filesystem::path empty =
+        std::filesystem::path(::testing::TempDir()) / "wiggle_ckpt_empty_folder";
+    std::filesystem::remove_all(empty);
+    std::filesystem::create_directories(empty);
+    EXPECT_EXIT(load_checkpoint(empty.string()), ExitedWithCode(1),
                 "has no best.safetensors or model.safetensors");
 }
 
