@@ -12,7 +12,8 @@ enum class Isa { Generic, Avx2, Avx512 };
 Isa cpu_isa();                  // the instruction set the kernels use
 const char* isa_name(Isa isa);  // "avx512", "avx2", "generic"
 
-// Threads used by the kernels (OpenMP). Results never depend on it: no kernel splits a sum
+// Threads used by the kernels (OpenMP's setting, OMP_NUM_THREADS, which the pool follows). Results
+// never depend on it: no kernel splits a sum
 // across threads, so 1 and N threads give bit-identical outputs.
 int num_threads();
 void set_num_threads(int n);
@@ -24,7 +25,8 @@ void set_num_threads(int n);
 //
 // Why not an OpenMP team: a team's fork, barriers and join wait for every thread, so when the
 // machine is oversubscribed one descheduled thread stalls the others for a whole time slice
-// (measured: 2-thread gemm 50× slower than 1-thread on a loaded 2-core box). Here the caller never
+// (measured: 2-thread gemm 50× slower than 1-thread on a loaded 2-core box; on an idle one an
+// OpenMP team trains the baby GPT as fast and decodes 1.26× slower). Here the caller never
 // waits for a worker that has not claimed an item, and waiting threads spin briefly, then yield,
 // then sleep. Calls from inside an item, or from a second thread while the pool is busy, run
 // inline.
