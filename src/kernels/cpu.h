@@ -13,8 +13,8 @@ Isa cpu_isa();                  // the instruction set the kernels use
 const char* isa_name(Isa isa);  // "avx512", "avx2", "generic"
 
 // Threads used by the kernels (OpenMP's setting, OMP_NUM_THREADS, which the pool follows). Results
-// never depend on it: no kernel splits a sum
-// across threads, so 1 and N threads give bit-identical outputs.
+// never depend on it: no kernel splits a sum across threads, so 1 and N threads give bit-identical
+// outputs.
 int num_threads();
 void set_num_threads(int n);
 
