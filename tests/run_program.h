@@ -65,10 +65,14 @@ inline std::string read_text_file(const std::string& path) {
     return ss.str();
 }
 
-// Writes bytes to `name` in the test's temp folder and returns the path.
+// Writes bytes to `name` in the test's temp folder and returns the path. Atomically (a file of
+// this process, then rename): ctest runs tests in parallel processes, and two tests writing the
+// same corpus must never let one read the other's half-written file.
 inline std::string write_temp_file(const std::string& name, const std::string& bytes) {
     const std::string path = ::testing::TempDir() + name;
-    std::ofstream(path, std::ios::binary) << bytes;
+    const std::string tmp = path + ".tmp" + std::to_string(getpid());
+    std::ofstream(tmp, std::ios::binary) << bytes;
+    std::rename(tmp.c_str(), path.c_str());
     return path;
 }
 

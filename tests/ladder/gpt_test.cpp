@@ -21,7 +21,6 @@ using testing::run_program;
 
 // 20,000 characters of a toy language: words over 8 letters with a simple successor rule.
 std::string corpus_path() {
-    const std::string path = ::testing::TempDir() + "wiggle_gpt_test_corpus.txt";
     PyRandom rng(3);
     const std::string letters = "abcdefgh";
     std::string text;
@@ -34,8 +33,7 @@ std::string corpus_path() {
         }
         text += rng.randbelow(5) == 0 ? ".\n" : " ";
     }
-    std::ofstream(path, std::ios::binary) << text;
-    return path;
+    return testing::write_temp_file("wiggle_gpt_test_corpus.txt", text);
 }
 
 const std::string kQuick =
