@@ -198,6 +198,20 @@ void matmul_forward(float* out, const float* inp, const float* weight, const flo
     matmul_forward_isa(cpu_isa(), out, inp, weight, bias, M, K, N);
 }
 
+void bias_backward(float* dbias, const float* dout, int M, int N, int n0, int n1) {
+    constexpr int kCols = 64;  // a block of column sums stays in registers while rows stream by
+    for (int c0 = n0; c0 < n1; c0 += kCols) {
+        const int c1 = std::min(c0 + kCols, n1);
+        float sum[kCols];
+        for (int n = c0; n < c1; n++) sum[n - c0] = dbias[n];
+        for (int m = 0; m < M; m++) {
+            const float* row = dout + static_cast<long>(m) * N;
+            for (int n = c0; n < c1; n++) sum[n - c0] += row[n];
+        }
+        for (int n = c0; n < c1; n++) dbias[n] = sum[n - c0];
+    }
+}
+
 void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                      const float* weight, int M, int K, int N) {
     // forward: out (M,N) = inp (M,K) · weight (N,K)ᵀ + bias
@@ -210,14 +224,7 @@ void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dou
     if (dbias) {
         constexpr int kCols = 64;
         auto columns = [&](int item) {
-            const int n0 = item * kCols, n1 = std::min(n0 + kCols, N);
-            float sum[kCols];
-            for (int n = n0; n < n1; n++) sum[n - n0] = dbias[n];
-            for (int m = 0; m < M; m++) {
-                const float* row = dout + static_cast<long>(m) * N;
-                for (int n = n0; n < n1; n++) sum[n - n0] += row[n];
-            }
-            for (int n = n0; n < n1; n++) dbias[n] = sum[n - n0];
+            bias_backward(dbias, dout, M, N, item * kCols, std::min(item * kCols + kCols, N));
         };
         const int threads =
             (static_cast<double>(M) * N < 1e5 || omp_in_parallel()) ? 1 : num_threads();

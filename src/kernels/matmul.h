@@ -48,6 +48,10 @@ void matmul_forward(float* out, const float* inp, const float* weight, const flo
 // Any of dinp, dweight, dbias may be null (not needed).
 void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                      const float* weight, int M, int K, int N);
+// The bias part alone, for columns [n0, n1): dbias[n] += Σ_m dout[m][n], each column summed over
+// the rows in order, so any split of the columns (across threads or callers) gives the same bits
+// as matmul_backward's.
+void bias_backward(float* dbias, const float* dout, int M, int N, int n0, int n1);
 
 template <typename T>
 void matmul_forward_naive(T* out, const T* inp, const T* weight, const T* bias, int M, int K,

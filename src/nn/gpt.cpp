@@ -88,23 +88,6 @@ uint64_t dropout_seed(uint64_t base, uint64_t counter, int site) {
     return z ^ (z >> 31);
 }
 
-// dbias[n] += Σ_m dout[m][n] for columns [n0, n1): each column summed over the rows in order, so
-// any split of the columns gives the same bits (here, not in matmul_backward, so that both paths
-// of linear_backward sum it the same way whatever that kernel does).
-void bias_backward(float* dbias, const float* dout, int M, int N, int n0, int n1) {
-    constexpr int kCols = 64;
-    for (int c0 = n0; c0 < n1; c0 += kCols) {
-        const int c1 = std::min(c0 + kCols, n1);
-        float sum[kCols];
-        for (int n = c0; n < c1; n++) sum[n - c0] = dbias[n];
-        for (int m = 0; m < M; m++) {
-            const float* row = dout + static_cast<long>(m) * N;
-            for (int n = c0; n < c1; n++) sum[n - c0] += row[n];
-        }
-        for (int n = c0; n < c1; n++) dbias[n] = sum[n - c0];
-    }
-}
-
 // The backward of a linear layer out = inp·weightᵀ + bias: dinp (M,K) = dout·weight, overwritten,
 // and dweight (N,K), dbias (N) accumulated. The two products are independent and the same size
 // (2·M·K·N flops each). With exactly two threads each runs whole on its own thread (the gemms
@@ -122,19 +105,12 @@ void linear_backward(float* dinp, float* dweight, float* dbias, const float* dou
                 k::gemm(dinp, dout, weight, M, K, N, false, false, /*accumulate=*/false);
             }
             if (dbias)
-                bias_backward(dbias, dout, M, N, item == 0 ? 0 : N / 2, item == 0 ? N / 2 : N);
+                k::bias_backward(dbias, dout, M, N, item == 0 ? 0 : N / 2, item == 0 ? N / 2 : N);
         };
         k::parallel_items(2, 2, products);
     } else {
-        k::matmul_backward(nullptr, dweight, nullptr, dout, inp, weight, M, K, N);
+        k::matmul_backward(nullptr, dweight, dbias, dout, inp, weight, M, K, N);
         k::gemm(dinp, dout, weight, M, K, N, false, false, /*accumulate=*/false);
-        if (dbias) {  // blocks of 64 columns, in parallel when there is enough to sum
-            auto columns = [&](int item) {
-                bias_backward(dbias, dout, M, N, item * 64, std::min(N, item * 64 + 64));
-            };
-            const int threads = static_cast<double>(M) * N < 1e5 ? 1 : k::num_threads();
-            k::parallel_items((N + 63) / 64, threads, columns);
-        }
     }
 }
 
