@@ -19,12 +19,7 @@ using namespace kernels;  // NOLINT
 using testing::all_close;
 using testing::randn;
 
-std::vector<Isa> available_isas() {
-    std::vector<Isa> isas = {Isa::Generic};
-    if (cpu_isa() != Isa::Generic) isas.push_back(Isa::Avx2);
-    if (cpu_isa() == Isa::Avx512) isas.push_back(Isa::Avx512);
-    return isas;
-}
+using testing::available_isas;
 
 TEST(LinearRows, NaiveIsTheLinearLayer) {
     const int M = 3, K = 7, N = 5;

@@ -15,6 +15,15 @@
 
 namespace wiggle::testing {
 
+// The instruction sets this CPU can run (each is tested; a missing one is simply skipped).
+inline std::vector<kernels::Isa> available_isas() {
+    using kernels::Isa;
+    std::vector<Isa> isas = {Isa::Generic};
+    if (kernels::cpu_isa() != Isa::Generic) isas.push_back(Isa::Avx2);
+    if (kernels::cpu_isa() == Isa::Avx512) isas.push_back(Isa::Avx512);
+    return isas;
+}
+
 template <typename T = float>
 std::vector<T> randn(size_t n, uint32_t seed, double scale = 1.0, double shift = 0.0) {
     std::mt19937 rng(seed);

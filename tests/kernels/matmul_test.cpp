@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kernels/cpu.h"
+#include "kernels/kernel_testing.h"
 #include "kernels/matmul.h"
 
 namespace wiggle::kernels {
@@ -73,13 +74,7 @@ const Shape kShapes[] = {
     {5, 200, 11}, {200, 5, 300}, {128, 128, 128}, {61, 1000, 7}, {150, 257, 300},
 };
 
-// The instruction sets this CPU can run (each is tested; a missing one is simply skipped).
-std::vector<Isa> available_isas() {
-    std::vector<Isa> isas = {Isa::Generic};
-    if (cpu_isa() != Isa::Generic) isas.push_back(Isa::Avx2);
-    if (cpu_isa() == Isa::Avx512) isas.push_back(Isa::Avx512);
-    return isas;
-}
+using wiggle::testing::available_isas;
 
 TEST(Matmul, GemmMatchesNaiveDoubleAllTransposesEveryIsa) {
     for (const Shape& s : kShapes) {
