@@ -58,10 +58,23 @@ void set_num_threads(int n) { omp_set_num_threads(n < 1 ? 1 : n); }
 // One job at a time. Its whole claim state is one 64-bit word, so a worker that wakes up late can
 // never claim an item of a job that is over: state = generation (24 bits) | n_items (20) | next
 // (20). A successful compare-exchange on (gen, n, next) proves the job is still running (its items
-// are not all done), so fn/ctx, written before the state was published, are still valid.
+// are not all done), so fn/ctx, written before the state was published, are still valid. A team
+// job publishes next = n (nothing to claim): each member runs once, by its thread's index.
 namespace {
 
 thread_local bool tl_in_item = false;
+
+// Waits until done() holds: spins (~tens of µs), then yields the core.
+template <class Done>
+void wait_until(Done done) {
+    for (int spin = 0; !done(); spin++) {
+        if (spin < 2000) {
+            _mm_pause();
+        } else {
+            sched_yield();
+        }
+    }
+}
 
 constexpr int kItemBits = 20;
 constexpr uint64_t kItemMask = (uint64_t{1} << kItemBits) - 1;
@@ -73,7 +86,13 @@ struct Pool {
     alignas(64) std::atomic<uint64_t> state{0};
     alignas(64) std::atomic<int> done{0};
     alignas(64) std::atomic<int> sleepers{0};
+    // the team barrier: members arrived at the current one, and how many have been passed
+    alignas(64) std::atomic<int> arrived{0};
+    alignas(64) std::atomic<unsigned> barriers_passed{0};
     std::atomic<int> job_threads{1};
+    // An item job: claimers call fn(ctx, item). A team job: the caller and workers
+    // 1..job_threads−1 each call fn(ctx, rank) once; its state has no item left to claim.
+    std::atomic<bool> team_job{false};
     void (*fn)(void*, int) = nullptr;
     void* ctx = nullptr;
     std::mutex master;  // one caller at a time; others run inline
@@ -128,8 +147,19 @@ struct Pool {
                 }
                 s = state.load(std::memory_order_acquire);
             }
+            // The kind of job, valid only if no newer job was published meanwhile (else look at
+            // that one). A team job cannot end before its members have run, so its fn/ctx stay
+            // valid; an item job's are checked by work()'s compare-exchange.
+            const bool team = team_job.load(std::memory_order_acquire);
+            if (gen_of(state.load(std::memory_order_acquire)) != gen_of(s)) continue;
             seen = s;
-            if (index < job_threads.load(std::memory_order_relaxed)) work(s);
+            if (index >= job_threads.load(std::memory_order_relaxed)) continue;
+            if (team) {
+                fn(ctx, index);
+                done.fetch_add(1, std::memory_order_release);
+            } else {
+                work(s);
+            }
         }
     }
 
@@ -152,6 +182,36 @@ void run_inline(int n_items, void (*fn)(void*, int), void* ctx) {
     for (int i = 0; i < n_items; i++) fn(ctx, i);
 }
 
+// Runs a job on the caller and the workers 1..threads−1; the caller holds p.master. An item job
+// (team false) has n_items items to claim; a team job runs fn(ctx, rank) once on each thread.
+void run_job(Pool& p, bool team, int n_items, int threads, void (*fn)(void*, int), void* ctx) {
+    p.ensure_workers(threads - 1);
+    tl_in_item = true;
+    p.fn = fn;
+    p.ctx = ctx;
+    p.team_job.store(team, std::memory_order_relaxed);
+    p.job_threads.store(threads, std::memory_order_relaxed);
+    p.done.store(0, std::memory_order_relaxed);
+    uint64_t gen = Pool::gen_of(p.state.load(std::memory_order_relaxed)) + 1;
+    if (gen >= (uint64_t{1} << 24)) gen = 1;
+    const uint64_t n = static_cast<uint64_t>(team ? threads : n_items);
+    const uint64_t s = (gen << (2 * kItemBits)) | (n << kItemBits) | (team ? n : 0);
+    p.state.store(s, std::memory_order_seq_cst);
+    if (p.sleepers.load(std::memory_order_seq_cst) > 0) {
+        std::lock_guard<std::mutex> sleep_lock(p.sleep_mu);
+        p.wake.notify_all();
+    }
+    if (team) {
+        fn(ctx, 0);
+        wait_until([&] { return p.done.load(std::memory_order_acquire) >= threads - 1; });
+    } else {
+        p.work(s);
+        // wait for the items claimed by workers
+        wait_until([&] { return p.done.load(std::memory_order_acquire) >= n_items; });
+    }
+    tl_in_item = false;
+}
+
 }  // namespace
 
 void parallel_items(int n_items, int threads, void (*fn)(void* ctx, int item), void* ctx) {
@@ -162,30 +222,39 @@ void parallel_items(int n_items, int threads, void (*fn)(void* ctx, int item), v
     Pool& p = pool();
     std::unique_lock<std::mutex> lock(p.master, std::try_to_lock);
     if (!lock.owns_lock()) return run_inline(n_items, fn, ctx);
-    p.ensure_workers(threads - 1);
-    tl_in_item = true;
-    p.fn = fn;
-    p.ctx = ctx;
-    p.job_threads.store(threads, std::memory_order_relaxed);
-    p.done.store(0, std::memory_order_relaxed);
-    uint64_t gen = Pool::gen_of(p.state.load(std::memory_order_relaxed)) + 1;
-    if (gen >= (uint64_t{1} << 24)) gen = 1;
-    const uint64_t s = (gen << (2 * kItemBits)) | (static_cast<uint64_t>(n_items) << kItemBits);
-    p.state.store(s, std::memory_order_seq_cst);
-    if (p.sleepers.load(std::memory_order_seq_cst) > 0) {
-        std::lock_guard<std::mutex> sleep_lock(p.sleep_mu);
-        p.wake.notify_all();
+    run_job(p, false, n_items, threads, fn, ctx);
+}
+
+void parallel_team(int threads, void (*fn)(void* ctx, const Team& team), void* ctx) {
+    if (threads <= 1 || tl_in_item) return fn(ctx, Team(0, 1));
+    Pool& p = pool();
+    std::unique_lock<std::mutex> lock(p.master, std::try_to_lock);
+    if (!lock.owns_lock()) return fn(ctx, Team(0, 1));
+    struct Job {
+        void (*fn)(void*, const Team&);
+        void* ctx;
+        int size;
+    } job{fn, ctx, threads};
+    run_job(
+        p, true, threads, threads,
+        [](void* c, int rank) {
+            const Job& j = *static_cast<const Job*>(c);
+            j.fn(j.ctx, Team(rank, j.size));
+        },
+        &job);
+}
+
+void Team::barrier() const {
+    if (size_ == 1) return;
+    Pool& p = pool();
+    const unsigned passed = p.barriers_passed.load(std::memory_order_acquire);
+    if (p.arrived.fetch_add(1, std::memory_order_acq_rel) == size_ - 1) {
+        // the last to arrive: no one can arrive at the next barrier before this release
+        p.arrived.store(0, std::memory_order_relaxed);
+        p.barriers_passed.store(passed + 1, std::memory_order_release);
+    } else {
+        wait_until([&] { return p.barriers_passed.load(std::memory_order_acquire) != passed; });
     }
-    p.work(s);
-    // wait for items claimed by workers: spin, then yield
-    for (int spin = 0; p.done.load(std::memory_order_acquire) < n_items; spin++) {
-        if (spin < 2000) {
-            _mm_pause();
-        } else {
-            sched_yield();
-        }
-    }
-    tl_in_item = false;
 }
 
 }  // namespace wiggle::kernels

@@ -1,5 +1,7 @@
-// Tests of kernels/cpu.h: the ISA names and the item pool (every item exactly once, nested calls
-// inline, a second thread really takes part). Oracle: counting.
+// Tests of kernels/cpu.h: the ISA names, the item pool (every item exactly once, nested calls
+// inline, a second thread really takes part) and teams (every rank once, the same thread for a
+// rank call after call, barriers that order the steps, shares that tile the range). Oracle:
+// counting and a serial replay.
 #include "kernels/cpu.h"
 
 #include <gtest/gtest.h>
@@ -7,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -75,6 +78,93 @@ TEST(Cpu, ParallelItemsUsesASecondThread) {
     parallel_items(64, 2, item);
     EXPECT_TRUE(other_ran.load());
     EXPECT_GE(ids.size(), 2u);
+}
+
+TEST(Cpu, TeamRunsEveryRankOnceOnItsOwnThread) {
+    for (int threads : {1, 2, 3}) {
+        std::map<int, std::thread::id> first_call;
+        for (int call = 0; call < 20; call++) {
+            std::mutex mu;
+            std::map<int, std::thread::id> ranks;
+            int size = 0;
+            auto member = [&](const Team& team) {
+                std::lock_guard<std::mutex> lock(mu);
+                EXPECT_TRUE(ranks.emplace(team.rank(), std::this_thread::get_id()).second)
+                    << "rank " << team.rank() << " ran twice";
+                size = team.size();
+            };
+            parallel_team(threads, member);
+            ASSERT_EQ(size, threads);
+            ASSERT_EQ(static_cast<int>(ranks.size()), threads);
+            EXPECT_EQ(ranks.begin()->first, 0);
+            EXPECT_EQ(ranks.rbegin()->first, threads - 1);
+            EXPECT_EQ(ranks.at(0), std::this_thread::get_id()) << "rank 0 is the caller";
+            std::set<std::thread::id> threads_used;
+            for (auto& [rank, id] : ranks) threads_used.insert(id);
+            EXPECT_EQ(static_cast<int>(threads_used.size()), threads) << "one thread per rank";
+            // the point of a team: a rank's share stays on the same thread (and core's cache)
+            if (call == 0) first_call = ranks;
+            EXPECT_EQ(ranks, first_call) << "call " << call;
+        }
+    }
+}
+
+// Each member writes its slot of step s, waits at the barrier, then checks every slot of step s:
+// without the barrier a member would read a slot some other member has not written yet.
+TEST(Cpu, TeamBarrierOrdersTheSteps) {
+    for (int threads : {2, 3}) {
+        constexpr int kSteps = 2000;
+        std::vector<std::atomic<int>> slot(threads);
+        std::atomic<int> errors{0};
+        auto member = [&](const Team& team) {
+            for (int step = 1; step <= kSteps; step++) {
+                slot[team.rank()].store(step, std::memory_order_relaxed);
+                team.barrier();
+                for (int r = 0; r < team.size(); r++) {
+                    if (slot[r].load(std::memory_order_relaxed) < step) errors++;
+                }
+                team.barrier();  // nobody starts step+1 before all have checked step
+            }
+        };
+        parallel_team(threads, member);
+        EXPECT_EQ(errors.load(), 0) << threads << " threads";
+        for (auto& s : slot) EXPECT_EQ(s.load(), kSteps);
+    }
+}
+
+TEST(Cpu, TeamInsideAnItemIsATeamOfOne) {
+    std::atomic<int> sizes{0}, members{0};
+    auto item = [&](int) {
+        auto member = [&](const Team& team) {
+            sizes += team.size();
+            members++;
+            team.barrier();  // a team of one passes its barriers alone
+        };
+        parallel_team(2, member);
+    };
+    parallel_items(8, 2, item);
+    EXPECT_EQ(members.load(), 8);
+    EXPECT_EQ(sizes.load(), 8);
+}
+
+TEST(Cpu, TeamSharesTileTheRangeInOrder) {
+    for (int size : {1, 2, 3, 5}) {
+        for (int n : {0, 1, 7, 64, 65, 130}) {
+            for (int grain : {1, 16}) {
+                int expect_begin = 0;
+                for (int rank = 0; rank < size; rank++) {
+                    const auto [begin, end] = Team(rank, size).share(n, grain);
+                    EXPECT_EQ(begin, expect_begin) << "n " << n << " grain " << grain;
+                    EXPECT_LE(begin, end);
+                    EXPECT_TRUE(begin % grain == 0 || begin == n);
+                    const int chunks = (n + grain - 1) / grain;
+                    EXPECT_LE((end - begin + grain - 1) / grain, chunks / size + 1);
+                    expect_begin = end;
+                }
+                EXPECT_EQ(expect_begin, n) << "size " << size << " n " << n;
+            }
+        }
+    }
 }
 
 }  // namespace
