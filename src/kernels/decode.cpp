@@ -68,6 +68,12 @@ WIGGLE_ISA_DECLARE(void linear_rows_forward(float* out, const float* inp, const 
 WIGGLE_ISA_DECLARE(void attention_decode_forward(float* out, float* att, const float* q,
                                                  const float* kt, const float* v, int P, int NH,
                                                  int hs, int ldk))
+WIGGLE_ISA_DECLARE(void linear_rows_forward_columns(float* out, const float* inp,
+                                                    const float* weight, const float* bias, int M,
+                                                    int K, int N, int n0, int n1))
+WIGGLE_ISA_DECLARE(void attention_decode_forward_heads(float* out, float* att, const float* q,
+                                                       const float* kt, const float* v, int P,
+                                                       int NH, int hs, int ldk, int h0, int h1))
 
 namespace {
 
@@ -115,6 +121,17 @@ void linear_rows_forward(float* out, const float* inp, const float* weight, cons
 void attention_decode_forward(float* out, float* att, const float* q, const float* kt,
                               const float* v, int P, int NH, int hs, int ldk) {
     WIGGLE_DISPATCH(attention_decode_forward, out, att, q, kt, v, P, NH, hs, ldk);
+}
+
+void linear_rows_forward_columns(float* out, const float* inp, const float* weight,
+                                 const float* bias, int M, int K, int N, int n0, int n1) {
+    WIGGLE_DISPATCH(linear_rows_forward_columns, out, inp, weight, bias, M, K, N, n0, n1);
+}
+
+void attention_decode_forward_heads(float* out, float* att, const float* q, const float* kt,
+                                    const float* v, int P, int NH, int hs, int ldk, int h0,
+                                    int h1) {
+    WIGGLE_DISPATCH(attention_decode_forward_heads, out, att, q, kt, v, P, NH, hs, ldk, h0, h1);
 }
 
 }  // namespace wiggle::kernels

@@ -1,8 +1,9 @@
-// Kernels for decoding one token at a time through a KV cache: a linear layer on a few rows (a
-// matrix-vector product when M is 1) and single-query causal attention over the cached keys and
-// values. The training kernels (matmul.h, attention.h) are built for many rows: the gemm packs
-// the whole weight matrix for every call and the fused attention computes all T queries, which for
-// one new token costs more than the arithmetic itself.
+// Kernels for decoding through a KV cache: a linear layer on the new rows (a matrix-vector product
+// when M is 1) and single-query causal attention over the cached keys and values. The training
+// kernels (matmul.h, attention.h) are built for many rows: the gemm packs the whole weight matrix
+// for every call and the fused attention computes all T queries, which for one new token costs
+// more than the arithmetic itself. Each also comes as one thread's share (a range of columns or
+// heads) for a team of threads decoding together (kernels/cpu.h's parallel_team).
 //
 // Not here: batched decoding, quantized weights, the cache's bookkeeping (src/nn does that).
 //
@@ -17,9 +18,10 @@
 namespace wiggle::kernels {
 
 // out (M,N) = inp (M,K) · weight (N,K)ᵀ + bias (N); bias may be null. weight is row-major (N,K),
-// torch.nn.Linear's layout. Meant for small M (1..~8): each weight row is read once from memory
-// and used for every row of inp (vectorized over K, one output per register accumulator, no
-// packing). Threaded over N (contiguous ranges of columns) when the product is large enough.
+// torch.nn.Linear's layout. Meant for the few rows of decoding (and the ~block/2 rows of a
+// recompute): no packing; a tile of weight rows is read once for each row, or pair of rows, of inp,
+// vectorized over K, one register accumulator per output. Threaded over N (contiguous ranges of
+// columns) when the product is large enough.
 void linear_rows_forward(float* out, const float* inp, const float* weight, const float* bias,
                          int M, int K, int N);
 
@@ -33,6 +35,14 @@ void linear_rows_forward(float* out, const float* inp, const float* weight, cons
 // v (P, C) holds the cached values, one row per position.
 void attention_decode_forward(float* out, float* att, const float* q, const float* kt,
                               const float* v, int P, int NH, int hs, int ldk);
+
+// One thread's share when a team decodes (kernels/cpu.h's parallel_team): only columns [n0, n1)
+// of out, or heads [h0, h1) of out and att, computed on the calling thread with the same
+// arithmetic, so the bits never depend on how the columns or heads are split.
+void linear_rows_forward_columns(float* out, const float* inp, const float* weight,
+                                 const float* bias, int M, int K, int N, int n0, int n1);
+void attention_decode_forward_heads(float* out, float* att, const float* q, const float* kt,
+                                    const float* v, int P, int NH, int hs, int ldk, int h0, int h1);
 
 // The same on a chosen instruction set (tests compare the paths); an `isa` the CPU lacks is
 // lowered to the best one it has.

@@ -1,10 +1,12 @@
 // Decode kernels: the naive twins against the training kernels' references (the same math), the
 // fast kernels against the naive twins in double on awkward sizes and on every instruction set the
-// machine has, and thread-count invariance.
+// machine has, and the same bits however the work is split: across threads, across a team's
+// column and head shares, and between a tile's all-at-once lane sums and a lone column's.
 #include "kernels/decode.h"
 
 #include <gtest/gtest.h>
 
+#include <utility>
 #include <vector>
 
 #include "fixture.h"
@@ -75,6 +77,53 @@ TEST(LinearRows, SameBitsForAnyThreadCount) {
     }
 }
 
+// A column alone (N = 1: the leftover-column path, vhsum) gives the bits it gets inside a tile
+// (vhsum_each), on every instruction set, for one row and for pairs of rows.
+TEST(LinearRows, ATileSumsEachColumnLikeALoneColumn) {
+    for (int M : {1, 2, 3}) {
+        for (int K : {16, 37, 128, 512}) {
+            const int N = 40;
+            const auto x = randn(M * K, 11), w = randn(N * K, 12, 0.1), b = randn(N, 13);
+            for (Isa isa : available_isas()) {
+                SCOPED_TRACE(::testing::Message() << isa_name(isa) << " M=" << M << " K=" << K);
+                std::vector<float> tiled(M * N);
+                linear_rows_forward_isa(isa, tiled.data(), x.data(), w.data(), b.data(), M, K, N);
+                for (int n = 0; n < N; ++n) {
+                    std::vector<float> alone(M);
+                    linear_rows_forward_isa(isa, alone.data(), x.data(), w.data() + n * K,
+                                            b.data() + n, M, K, 1);
+                    for (int m = 0; m < M; ++m) {
+                        ASSERT_EQ(alone[m], tiled[m * N + n]) << "row " << m << " column " << n;
+                    }
+                }
+            }
+        }
+    }
+}
+
+// A team member's share: columns [n0, n1) only, the same bits as the whole product, nothing else
+// written.
+TEST(LinearRows, ColumnRangesGiveTheSameBitsAndTouchNothingElse) {
+    const int K = 131, N = 100;
+    for (int M : {1, 2, 5}) {
+        const auto x = randn(M * K, 14), w = randn(N * K, 15, 0.1), b = randn(N, 16);
+        std::vector<float> whole(M * N);
+        linear_rows_forward(whole.data(), x.data(), w.data(), b.data(), M, K, N);
+        for (auto [n0, n1] :
+             {std::pair{0, 100}, {0, 1}, {3, 19}, {16, 48}, {17, 100}, {99, 100}, {40, 40}}) {
+            SCOPED_TRACE(::testing::Message() << "M=" << M << " columns " << n0 << ".." << n1);
+            std::vector<float> part(M * N, -7.0f);
+            linear_rows_forward_columns(part.data(), x.data(), w.data(), b.data(), M, K, N, n0, n1);
+            for (int m = 0; m < M; ++m) {
+                for (int n = 0; n < N; ++n) {
+                    const float want = n >= n0 && n < n1 ? whole[m * N + n] : -7.0f;
+                    ASSERT_EQ(part[m * N + n], want) << "row " << m << " column " << n;
+                }
+            }
+        }
+    }
+}
+
 // The keys of qkv (T,3C) transposed into kt (C, ldk), and its values copied into v (T, C).
 template <typename F>
 void split_cache(std::vector<F>& kt, std::vector<F>& v, const std::vector<F>& qkv, int T, int C,
@@ -141,6 +190,31 @@ TEST(AttentionDecode, FastMatchesNaiveOnAwkwardSizes) {
                     }
                 }
             }
+        }
+    }
+}
+
+// A team member's share: heads [h0, h1) only, the same bits as all heads, nothing else written.
+TEST(AttentionDecode, HeadRangesGiveTheSameBitsAndTouchNothingElse) {
+    const int P = 37, NH = 5, hs = 20, C = NH * hs, ldk = 40;
+    const auto qkv = randn(P * 3 * C, 17);
+    std::vector<float> kt, v;
+    split_cache(kt, v, qkv, P, C, ldk);
+    const float* q = qkv.data() + static_cast<size_t>(P - 1) * 3 * C;
+    std::vector<float> out(C), att(NH * P);
+    attention_decode_forward(out.data(), att.data(), q, kt.data(), v.data(), P, NH, hs, ldk);
+    for (auto [h0, h1] : {std::pair{0, 5}, {0, 1}, {1, 3}, {4, 5}, {2, 2}}) {
+        SCOPED_TRACE(::testing::Message() << "heads " << h0 << ".." << h1);
+        std::vector<float> part(C, -7.0f), part_att(NH * P, -7.0f);
+        attention_decode_forward_heads(part.data(), part_att.data(), q, kt.data(), v.data(), P, NH,
+                                       hs, ldk, h0, h1);
+        for (int c = 0; c < C; ++c) {
+            const int h = c / hs;
+            ASSERT_EQ(part[c], h >= h0 && h < h1 ? out[c] : -7.0f) << "channel " << c;
+        }
+        for (int i = 0; i < NH * P; ++i) {
+            const int h = i / P;
+            ASSERT_EQ(part_att[i], h >= h0 && h < h1 ? att[i] : -7.0f) << "att " << i;
         }
     }
 }
