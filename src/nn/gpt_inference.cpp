@@ -11,7 +11,6 @@
 #include "kernels/elementwise.h"
 #include "kernels/gelu.h"
 #include "kernels/layernorm.h"
-#include "kernels/matmul.h"
 #include "nn/gpt.h"
 #include "nn/gpt_internal.h"
 #include "util/check.h"
@@ -19,11 +18,6 @@
 namespace wiggle {
 
 namespace k = kernels;
-
-// New rows up to this many go through the matrix-vector kernels (linear_rows_forward); more
-// through the packed gemm, which wins once its packing is shared by enough rows (measured on the
-// baby model: equal at 4 rows, the gemm 1.4× faster at 8).
-constexpr int kDecodeRowsMax = 4;
 
 std::span<const float> Gpt::next_logits(const int* tokens, int n) {
     WIGGLE_CHECK(n > 0, "give at least one token of context", "empty context");
@@ -76,14 +70,22 @@ std::span<const float> Gpt::cache_append(const int* tokens, int n) {
 
 // Runs n new tokens through the model at positions len..len+n−1, attending to the cached keys
 // and values of the earlier positions, and appends their keys and values to the cache. Leaves the
-// logits after the last new token in cache_->logits. A few rows (decoding) go through the
-// matrix-vector kernels, which read each weight once and pack nothing; many rows (the recompute
-// after a slide) through the packed gemm.
+// logits after the last new token in cache_->logits.
+//
+// The rows run through the model on a team of threads (kernels/cpu.h): each rank computes its own
+// columns of every product and its own heads of attention, and the ranks meet at a barrier
+// wherever a step needs all of the previous one (4 per layer). The same rank reads the same slice
+// of the weights token after token, so the slice stays in its core's L2: the baby model's 3.1 MB
+// of weights overflow one core's 2 MB, and half of them fit. The products are the matrix-vector
+// kernels (each weight read once per row, nothing packed): for one row (a decoded token) they read
+// the weights at cache speed, and for the ~33 rows of a recompute after the window slides they
+// keep using the L2-resident slices, where the packed gemm would run on one thread and evict them.
+// Every output is computed with the same arithmetic whatever the team's size and the number of
+// rows, so n rows at once give the same bits as one at a time.
 void Gpt::cache_forward(const int* tokens, int n) {
     KvCache& c = *cache_;
     const int C = config_.n_embd, V = config_.vocab_size, NH = config_.n_head, hs = C / NH;
-    const int T = config_.block_size;
-    const int pos0 = c.len;
+    const int T = config_.block_size, pos0 = c.len;
     assert(n > 0 && pos0 + n <= T);
     const EmbeddingParams e = embeddings();
     for (int i = 0; i < n; ++i) {
@@ -95,47 +97,77 @@ void Gpt::cache_forward(const int* tokens, int n) {
         float* x = c.x + static_cast<size_t>(i) * C;
         for (int j = 0; j < C; ++j) x[j] = te[j] + pe[j];
     }
-    const bool few = n <= kDecodeRowsMax;
-    auto linear = [few, n](float* out, const float* inp, const float* w, const float* b, int K,
-                           int N) {
-        if (few) {
-            k::linear_rows_forward(out, inp, w, b, n, K, N);
-        } else {
-            k::matmul_forward(out, inp, w, b, n, K, N);
+    const int threads = k::num_threads();
+    c.reserve_ranks(threads);
+    constexpr int kLine = 16;  // column shares in whole cache lines: no line written by two ranks
+    auto member = [&](const k::Team& team) {
+        const KvCache::RankScratch s = c.rank_scratch(team.rank());
+        const auto [h0, h1] = team.share(NH);            // heads of attention (and of q, k, v)
+        const auto [c0, c1] = team.share(C, kLine);      // columns of the projections back to C
+        const auto [f0, f1] = team.share(4 * C, kLine);  // columns of the MLP's hidden layer
+        const auto [v0, v1] = team.share(V, kLine);      // logits
+        const int q0 = h0 * hs, q1 = h1 * hs;            // channels of this rank's heads
+        for (int l = 0; l < config_.n_layer; ++l) {
+            const LayerParams w = layer(l);
+            float* kt = c.kt + static_cast<size_t>(l) * C * T;  // (C,T) keys of this layer
+            float* vc = c.v + static_cast<size_t>(l) * T * C;   // (T,C) values
+            // Every row's key and value are cached, but only the last row's output is needed past
+            // the last layer's keys and values: there the rows from r0 on are the last one.
+            const int r0 = l + 1 < config_.n_layer ? 0 : n - 1, rows = n - r0;
+            const size_t rC = static_cast<size_t>(r0) * C;
+            // x = x + attn(ln_1(x)): q, k, v of this rank's heads (the same channels of each third
+            // of c_attn's output), their keys and values into the cache, then their attention
+            k::layernorm_forward(s.ln, s.mean, s.rstd, c.x, w.ln_1_weight, w.ln_1_bias, n, C);
+            k::linear_rows_forward_columns(c.qkv + 3 * rC, s.ln + rC, w.c_attn_weight,
+                                           w.c_attn_bias, rows, C, 3 * C, q0, q1);
+            for (int third = 1; third < 3; ++third) {
+                k::linear_rows_forward_columns(c.qkv, s.ln, w.c_attn_weight, w.c_attn_bias, n, C,
+                                               3 * C, third * C + q0, third * C + q1);
+            }
+            for (int i = 0; i < n; ++i) {
+                const float* row = c.qkv + static_cast<size_t>(i) * 3 * C;
+                const int t = pos0 + i;
+                for (int ch = q0; ch < q1; ++ch) kt[static_cast<size_t>(ch) * T + t] = row[C + ch];
+                std::memcpy(vc + static_cast<size_t>(t) * C + q0, row + 2 * C + q0,
+                            (q1 - q0) * sizeof(float));
+            }
+            for (int i = r0; i < n; ++i) {  // query pos0+i attends to positions 0..pos0+i
+                k::attention_decode_forward_heads(c.atty + static_cast<size_t>(i) * C, s.att,
+                                                  c.qkv + static_cast<size_t>(i) * 3 * C, kt, vc,
+                                                  pos0 + i + 1, NH, hs, T, h0, h1);
+            }
+            team.barrier();  // c_proj reads every head's output
+            k::linear_rows_forward_columns(c.proj + rC, c.atty + rC, w.attn_proj_weight,
+                                           w.attn_proj_bias, rows, C, C, c0, c1);
+            for (int i = r0; i < n; ++i) {
+                const size_t r = static_cast<size_t>(i) * C + c0;
+                k::accumulate(c.x + r, c.proj + r, c1 - c0);
+            }
+            team.barrier();  // ln_2 reads every column of x
+            // x = x + mlp(ln_2(x))
+            k::layernorm_forward(s.ln + rC, s.mean, s.rstd, c.x + rC, w.ln_2_weight, w.ln_2_bias,
+                                 rows, C);
+            k::linear_rows_forward_columns(c.fch + 4 * rC, s.ln + rC, w.c_fc_weight, w.c_fc_bias,
+                                           rows, C, 4 * C, f0, f1);
+            for (int i = r0; i < n; ++i) {
+                const size_t r = static_cast<size_t>(i) * 4 * C + f0;
+                k::gelu_forward(c.fch_gelu + r, c.fch + r, f1 - f0);
+            }
+            team.barrier();  // the MLP's c_proj reads every hidden column
+            k::linear_rows_forward_columns(c.proj + rC, c.fch_gelu + 4 * rC, w.mlp_proj_weight,
+                                           w.mlp_proj_bias, rows, 4 * C, C, c0, c1);
+            for (int i = r0; i < n; ++i) {
+                const size_t r = static_cast<size_t>(i) * C + c0;
+                k::accumulate(c.x + r, c.proj + r, c1 - c0);
+            }
+            team.barrier();  // the next layer norm reads every column of x
         }
+        // Only the last position's logits are needed for the next token.
+        const float* x_last = c.x + static_cast<size_t>(n - 1) * C;
+        k::layernorm_forward(s.ln, s.mean, s.rstd, x_last, e.ln_f_weight, e.ln_f_bias, 1, C);
+        k::linear_rows_forward_columns(c.logits, s.ln, e.wte, nullptr, 1, C, V, v0, v1);
     };
-    const long nC = static_cast<long>(n) * C;
-    for (int l = 0; l < config_.n_layer; ++l) {
-        const LayerParams w = layer(l);
-        float* kt = c.kt + static_cast<size_t>(l) * C * T;  // (C,T) keys of this layer
-        float* vc = c.v + static_cast<size_t>(l) * T * C;   // (T,C) values
-        // x = x + attn(ln_1(x))
-        k::layernorm_forward(c.ln, c.mean, c.rstd, c.x, w.ln_1_weight, w.ln_1_bias, n, C);
-        linear(c.qkv, c.ln, w.c_attn_weight, w.c_attn_bias, C, 3 * C);
-        for (int i = 0; i < n; ++i) {
-            const float* row = c.qkv + static_cast<size_t>(i) * 3 * C;
-            const int t = pos0 + i;
-            for (int ch = 0; ch < C; ++ch) kt[static_cast<size_t>(ch) * T + t] = row[C + ch];
-            std::memcpy(vc + static_cast<size_t>(t) * C, row + 2 * C, C * sizeof(float));
-        }
-        for (int i = 0; i < n; ++i) {  // query pos0+i attends to positions 0..pos0+i
-            k::attention_decode_forward(c.atty + static_cast<size_t>(i) * C, c.att,
-                                        c.qkv + static_cast<size_t>(i) * 3 * C, kt, vc,
-                                        pos0 + i + 1, NH, hs, T);
-        }
-        linear(c.proj, c.atty, w.attn_proj_weight, w.attn_proj_bias, C, C);
-        k::accumulate(c.x, c.proj, nC);
-        // x = x + mlp(ln_2(x))
-        k::layernorm_forward(c.ln, c.mean, c.rstd, c.x, w.ln_2_weight, w.ln_2_bias, n, C);
-        linear(c.fch, c.ln, w.c_fc_weight, w.c_fc_bias, C, 4 * C);
-        k::gelu_forward(c.fch_gelu, c.fch, n * 4 * C);
-        linear(c.proj, c.fch_gelu, w.mlp_proj_weight, w.mlp_proj_bias, 4 * C, C);
-        k::accumulate(c.x, c.proj, nC);
-    }
-    // Only the last position's logits are needed for the next token.
-    const float* x_last = c.x + static_cast<size_t>(n - 1) * C;
-    k::layernorm_forward(c.ln, c.mean, c.rstd, x_last, e.ln_f_weight, e.ln_f_bias, 1, C);
-    k::linear_rows_forward(c.logits, c.ln, e.wte, nullptr, 1, C, V);
+    k::parallel_team(threads, member);
     c.len = pos0 + n;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cassert>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
@@ -41,7 +42,8 @@ inline void residual_forward(float* out, const float* a, const float* b, size_t 
 namespace wiggle {
 
 // The KV cache: keys and values of the context, per layer, and scratch for the new rows. Planned
-// once (block_size rows); decoding allocates nothing.
+// once (block_size rows), plus each decoding thread's own scratch, sized when the thread count
+// grows; decoding a token allocates nothing.
 struct Gpt::KvCache {
     int len = 0;                    // tokens whose keys and values are cached (≤ block_size)
     std::unique_ptr<int[]> tokens;  // (block_size) those tokens, for the recompute when it slides
@@ -49,24 +51,34 @@ struct Gpt::KvCache {
     float* kt;  // (L, C, block_size) keys, transposed: position t, channel c at [l][c][t]
     float* v;   // (L, block_size, C) values
     // scratch for up to block_size new rows
-    float *x, *ln, *mean, *rstd, *qkv, *atty, *proj, *fch, *fch_gelu, *att, *logits;
+    float *x, *qkv, *atty, *proj, *fch, *fch_gelu, *logits;
+    // Each rank of a decoding team normalizes the rows itself (cheaper than a barrier) and keeps
+    // its own attention probabilities: per rank ln (T,C), mean and rstd (T) and att (NH,T), the
+    // ranks' blocks `rank_stride` floats (whole cache lines) apart.
+    struct RankScratch {
+        float *ln, *mean, *rstd, *att;
+    };
+    std::unique_ptr<float[], void (*)(void*)> rank_mem{nullptr, std::free};
+    int ranks = 0;
+    size_t rank_stride = 0;
+    int n_embd, n_head, block_size;
 
-    explicit KvCache(const GptConfig& cfg) : tokens(new int[cfg.block_size]()) {
+    explicit KvCache(const GptConfig& cfg)
+        : tokens(new int[cfg.block_size]()),
+          n_embd(cfg.n_embd),
+          n_head(cfg.n_head),
+          block_size(cfg.block_size) {
         const size_t L = cfg.n_layer, T = cfg.block_size, C = cfg.n_embd;
         size_t off = 0;
         std::vector<std::pair<float**, size_t>> parts = {
             {&kt, L * C * T},
             {&v, L * T * C},
             {&x, T * C},
-            {&ln, T * C},
-            {&mean, T},
-            {&rstd, T},
             {&qkv, T * 3 * C},
             {&atty, T * C},
             {&proj, T * C},
             {&fch, T * 4 * C},
             {&fch_gelu, T * 4 * C},
-            {&att, static_cast<size_t>(cfg.n_head) * T},
             {&logits, static_cast<size_t>(cfg.vocab_size)}};
         for (auto& [p, n] : parts) off += gpt_detail::round_up(n);
         mem.reset(gpt_detail::alloc_floats(off));
@@ -75,6 +87,21 @@ struct Gpt::KvCache {
             *p = mem.get() + off;
             off += gpt_detail::round_up(n);
         }
+    }
+
+    // Scratch for n ranks (allocated when the thread count grows, not per token).
+    void reserve_ranks(int n) {
+        if (n <= ranks) return;
+        ranks = n;
+        const size_t T = block_size, C = n_embd, NH = n_head;
+        rank_stride = gpt_detail::round_up(T * C + 2 * T + NH * T);
+        rank_mem.reset(gpt_detail::alloc_floats(rank_stride * ranks));
+    }
+    RankScratch rank_scratch(int rank) const {
+        assert(rank < ranks);
+        float* ln = rank_mem.get() + rank_stride * rank;
+        const size_t T = block_size, C = n_embd;
+        return {ln, ln + T * C, ln + T * C + T, ln + T * C + 2 * T};
     }
 };
 
