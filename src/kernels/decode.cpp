@@ -12,8 +12,8 @@
 namespace wiggle::kernels {
 
 template <typename F>
-void linear_rows_forward_naive(F* out, const F* inp, const F* weight, const F* bias, int M, int K,
-                               int N) {
+void linear_forward_naive(F* out, const F* inp, const F* weight, const F* bias, int M, int K,
+                          int N) {
     for (int m = 0; m < M; ++m) {
         const F* x = inp + static_cast<long>(m) * K;
         for (int n = 0; n < N; ++n) {
@@ -54,23 +54,21 @@ void attention_decode_forward_naive(F* out, F* att, const F* q, const F* kt, con
     }
 }
 
-template void linear_rows_forward_naive<float>(float*, const float*, const float*, const float*,
-                                               int, int, int);
-template void linear_rows_forward_naive<double>(double*, const double*, const double*,
-                                                const double*, int, int, int);
+template void linear_forward_naive<float>(float*, const float*, const float*, const float*, int,
+                                          int, int);
+template void linear_forward_naive<double>(double*, const double*, const double*, const double*,
+                                           int, int, int);
 template void attention_decode_forward_naive<float>(float*, float*, const float*, const float*,
                                                     const float*, int, int, int, int);
 template void attention_decode_forward_naive<double>(double*, double*, const double*, const double*,
                                                      const double*, int, int, int, int);
 
-WIGGLE_ISA_DECLARE(void linear_rows_forward(float* out, const float* inp, const float* weight,
-                                            const float* bias, int M, int K, int N))
+WIGGLE_ISA_DECLARE(void linear_packed_forward(float* out, const float* inp, const float* packed,
+                                              const float* bias, int M, int K, int N, int n0,
+                                              int n1))
 WIGGLE_ISA_DECLARE(void attention_decode_forward(float* out, float* att, const float* q,
                                                  const float* kt, const float* v, int P, int NH,
                                                  int hs, int ldk))
-WIGGLE_ISA_DECLARE(void linear_rows_forward_columns(float* out, const float* inp,
-                                                    const float* weight, const float* bias, int M,
-                                                    int K, int N, int n0, int n1))
 WIGGLE_ISA_DECLARE(void attention_decode_forward_heads(float* out, float* att, const float* q,
                                                        const float* kt, const float* v, int P,
                                                        int NH, int hs, int ldk, int h0, int h1))
@@ -87,17 +85,17 @@ Isa lowered(Isa isa) {
 
 }  // namespace
 
-void linear_rows_forward_isa(Isa isa, float* out, const float* inp, const float* weight,
-                             const float* bias, int M, int K, int N) {
+void linear_packed_forward_isa(Isa isa, float* out, const float* inp, const float* packed,
+                               const float* bias, int M, int K, int N, int n0, int n1) {
     switch (lowered(isa)) {
         case Isa::Avx512:
-            return avx512::linear_rows_forward(out, inp, weight, bias, M, K, N);
+            return avx512::linear_packed_forward(out, inp, packed, bias, M, K, N, n0, n1);
         case Isa::Avx2:
-            return avx2::linear_rows_forward(out, inp, weight, bias, M, K, N);
+            return avx2::linear_packed_forward(out, inp, packed, bias, M, K, N, n0, n1);
         case Isa::Generic:
             break;
     }
-    return generic::linear_rows_forward(out, inp, weight, bias, M, K, N);
+    return generic::linear_packed_forward(out, inp, packed, bias, M, K, N, n0, n1);
 }
 
 void attention_decode_forward_isa(Isa isa, float* out, float* att, const float* q, const float* kt,
@@ -113,19 +111,27 @@ void attention_decode_forward_isa(Isa isa, float* out, float* att, const float* 
     return generic::attention_decode_forward(out, att, q, kt, v, P, NH, hs, ldk);
 }
 
-void linear_rows_forward(float* out, const float* inp, const float* weight, const float* bias,
-                         int M, int K, int N) {
-    WIGGLE_DISPATCH(linear_rows_forward, out, inp, weight, bias, M, K, N);
+void pack_linear(float* packed, const float* weight, int K, int N) {
+    for (int n0 = 0; n0 < N; n0 += kPackedCols) {
+        float* block = packed + static_cast<long>(n0 / kPackedCols) * K * kPackedCols;
+        for (int k = 0; k < K; ++k) {
+            for (int j = 0; j < kPackedCols; ++j) {
+                const int n = n0 + j;
+                block[static_cast<long>(k) * kPackedCols + j] =
+                    n < N ? weight[static_cast<long>(n) * K + k] : 0.0f;
+            }
+        }
+    }
+}
+
+void linear_packed_forward(float* out, const float* inp, const float* packed, const float* bias,
+                           int M, int K, int N, int n0, int n1) {
+    WIGGLE_DISPATCH(linear_packed_forward, out, inp, packed, bias, M, K, N, n0, n1);
 }
 
 void attention_decode_forward(float* out, float* att, const float* q, const float* kt,
                               const float* v, int P, int NH, int hs, int ldk) {
     WIGGLE_DISPATCH(attention_decode_forward, out, att, q, kt, v, P, NH, hs, ldk);
-}
-
-void linear_rows_forward_columns(float* out, const float* inp, const float* weight,
-                                 const float* bias, int M, int K, int N, int n0, int n1) {
-    WIGGLE_DISPATCH(linear_rows_forward_columns, out, inp, weight, bias, M, K, N, n0, n1);
 }
 
 void attention_decode_forward_heads(float* out, float* att, const float* q, const float* kt,

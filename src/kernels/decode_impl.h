@@ -1,128 +1,111 @@
 // The vectorized decode kernels, compiled once per instruction set by decode.cpp (portable),
 // decode_avx2.cpp and decode_avx512.cpp.
 //
-// linear_rows_forward: a tile of MT input rows × NT weight rows keeps MT·NT = kW accumulators of
-// kW lanes, sums over K in lanes, then sums across the lanes of all kW at once (vhsum_each, the
-// same tree as vhsum). Every output's arithmetic is the same whichever tile or thread computes
-// it, so the split never changes a bit.
+// linear_packed_forward: the weights packed in blocks of 16 columns, each (K,16) contiguous, so a
+// product streams its share of the weights front to back. One vector accumulator holds kW
+// outputs, each summed over k = 0..K−1 in order, one multiply-add at a time: no sum across lanes,
+// and every output's arithmetic is the same whichever tile, row count or thread computes it.
 // attention_decode_forward: scores vectorized over positions (keys transposed), the weighted sum of
 // values vectorized over the head's channels.
 #pragma once
 
 #include <cmath>
 
+#include "kernels/decode.h"
 #include "kernels/simd.h"
 
 namespace wiggle::kernels::WIGGLE_ISA_NS {
 
 namespace decode_detail {
 
-// Multiply-adds (M·N·K) from which the columns are split across threads: handing a range to a
-// worker costs ~1 µs, so the baby model's 128×384 and 128×512 products (49k, 65k multiply-adds,
-// 3-8 µs) split and its 128×128 one does not.
-constexpr long kLinearParallelMin = 1L << 15;
 // Multiply-adds (2·P·C) below which attention stays on one thread.
 constexpr long kAttentionParallelMin = 1L << 17;
 
-// out[m0..m0+MT, n0..n0+NT] from rows m0.. of inp and rows n0.. of weight: MT·NT = kW
-// accumulators, summed across their lanes all at once (vhsum_each). AVX-512: 1×16 when decoding
-// one row, 2×8 for pairs of rows (each weight vector loaded once for two multiply-adds).
-template <int MT, int NT>
-inline void linear_tile(float* out, const float* inp, const float* weight, const float* bias, int K,
-                        int N, int m0, int n0) {
-    static_assert(MT * NT == kW, "one accumulator per lane of the sum vector");
-    const int Kv = K - K % kW, tail = K - Kv;
-    const float* x = inp + static_cast<long>(m0) * K;
-    const float* w = weight + static_cast<long>(n0) * K;
-    vf acc[kW];  // acc[i·NT + j]: row m0+i, column n0+j
-#pragma GCC unroll 16
-    for (int a = 0; a < kW; ++a) acc[a] = vzero();
-    for (int k = 0; k < Kv; k += kW) {
-        vf xv[MT];
-#pragma GCC unroll 16
-        for (int i = 0; i < MT; ++i) xv[i] = vload(x + static_cast<long>(i) * K + k);
-#pragma GCC unroll 16
-        for (int j = 0; j < NT; ++j) {
-            const vf wv = vload(w + static_cast<long>(j) * K + k);
-#pragma GCC unroll 16
-            for (int i = 0; i < MT; ++i) acc[i * NT + j] = vfma(wv, xv[i], acc[i * NT + j]);
-        }
-    }
-    if (tail) {
-        vf xv[MT];
-#pragma GCC unroll 16
-        for (int i = 0; i < MT; ++i) xv[i] = vload_n(x + static_cast<long>(i) * K + Kv, tail);
-#pragma GCC unroll 16
-        for (int j = 0; j < NT; ++j) {
-            const vf wv = vload_n(w + static_cast<long>(j) * K + Kv, tail);
-#pragma GCC unroll 16
-            for (int i = 0; i < MT; ++i) acc[i * NT + j] = vfma(wv, xv[i], acc[i * NT + j]);
-        }
-    }
-    float sums[kW];
-    vstore(sums, vhsum_each(acc));
-#pragma GCC unroll 16
+constexpr int kBlockVecs = kPackedCols / kW;  // vectors in a packed block of columns
+
+// out[m0..m0+MT, vector columns v0..v0+NV) (vector v: columns v·kW..v·kW+kW−1) of rows m0.. of
+// inp: MT·NV accumulators, one weight load per vector and k shared by the MT rows. Only the
+// columns in [n0, n1) are stored.
+template <int MT, int NV>
+inline void linear_tile(float* out, const float* inp, const float* packed, const float* bias, int K,
+                        int N, int m0, int v0, int n0, int n1) {
+    vf acc[MT][NV];
+#pragma GCC unroll 8
     for (int i = 0; i < MT; ++i) {
-        float* o = out + static_cast<long>(m0 + i) * N + n0;
-#pragma GCC unroll 16
-        for (int j = 0; j < NT; ++j) o[j] = sums[i * NT + j] + (bias ? bias[n0 + j] : 0.0f);
+#pragma GCC unroll 8
+        for (int j = 0; j < NV; ++j) acc[i][j] = vzero();
     }
-}
-
-// out[m, n] alone (the columns left over after the tiles): the same arithmetic as a tile's.
-inline void linear_one(float* out, const float* inp, const float* weight, const float* bias, int K,
-                       int N, int m, int n) {
-    const int Kv = K - K % kW, tail = K - Kv;
-    const float* x = inp + static_cast<long>(m) * K;
-    const float* w = weight + static_cast<long>(n) * K;
-    vf acc = vzero();
-    for (int k = 0; k < Kv; k += kW) acc = vfma(vload(w + k), vload(x + k), acc);
-    if (tail) acc = vfma(vload_n(w + Kv, tail), vload_n(x + Kv, tail), acc);
-    out[static_cast<long>(m) * N + n] = vhsum(acc) + (bias ? bias[n] : 0.0f);
-}
-
-// Columns [n_begin, n_end) of every row.
-inline void linear_columns(float* out, const float* inp, const float* weight, const float* bias,
-                           int M, int K, int N, int n_begin, int n_end) {
-    int n = n_begin;
-    for (; n + kW <= n_end; n += kW) {
-        int m = 0;
-        for (; m + 2 <= M; m += 2) {
-            linear_tile<2, kW / 2>(out, inp, weight, bias, K, N, m, n);
-            linear_tile<2, kW / 2>(out, inp, weight, bias, K, N, m, n + kW / 2);
+    const float* w[NV];  // vector v's column block, at its lanes for k = 0
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; ++j) {
+        const int v = v0 + j;
+        w[j] =
+            packed + (static_cast<long>(v / kBlockVecs) * K * kPackedCols) + (v % kBlockVecs) * kW;
+    }
+    const float* x = inp + static_cast<long>(m0) * K;
+    for (int k = 0; k < K; ++k) {
+        vf xk[MT];
+#pragma GCC unroll 8
+        for (int i = 0; i < MT; ++i) xk[i] = vset1(x[static_cast<long>(i) * K + k]);
+#pragma GCC unroll 8
+        for (int j = 0; j < NV; ++j) {
+            const vf wv = vload(w[j] + static_cast<long>(k) * kPackedCols);
+#pragma GCC unroll 8
+            for (int i = 0; i < MT; ++i) acc[i][j] = vfma(xk[i], wv, acc[i][j]);
         }
-        if (m < M) linear_tile<1, kW>(out, inp, weight, bias, K, N, m, n);
     }
-    for (; n < n_end; ++n) {
-        for (int m = 0; m < M; ++m) linear_one(out, inp, weight, bias, K, N, m, n);
+#pragma GCC unroll 8
+    for (int i = 0; i < MT; ++i) {
+        float* o = out + static_cast<long>(m0 + i) * N;
+#pragma GCC unroll 8
+        for (int j = 0; j < NV; ++j) {
+            const int c0 = (v0 + j) * kW;  // first column of the vector
+            if (c0 >= n0 && c0 + kW <= n1) {
+                vstore(o + c0, bias ? vadd(acc[i][j], vload(bias + c0)) : acc[i][j]);
+            } else {  // a vector the range cuts: its columns in [n0, n1) one by one
+                float lanes[kW];
+                vstore(lanes, acc[i][j]);
+                for (int l = 0; l < kW; ++l) {
+                    const int n = c0 + l;
+                    if (n >= n0 && n < n1) o[n] = lanes[l] + (bias ? bias[n] : 0.0f);
+                }
+            }
+        }
+    }
+}
+
+// Rows 0..M of columns [n0, n1): 4 rows × 4 vectors at a time (a recompute's many rows), single
+// rows 8 vectors at a time (8 independent sums in flight: decoding).
+inline void linear_packed(float* out, const float* inp, const float* packed, const float* bias,
+                          int M, int K, int N, int n0, int n1) {
+    const int vb = n0 / kW, ve = (n1 + kW - 1) / kW;  // the vectors that cover [n0, n1)
+    const int M4 = M - M % 4;
+    // groups of rows inside, so that a group of columns' weights stay in L1 for all of them
+    int v = vb;
+    for (; v + 4 <= ve; v += 4) {
+        for (int m = 0; m < M4; m += 4) {
+            linear_tile<4, 4>(out, inp, packed, bias, K, N, m, v, n0, n1);
+        }
+    }
+    for (; v < ve; ++v) {
+        for (int m = 0; m < M4; m += 4) {
+            linear_tile<4, 1>(out, inp, packed, bias, K, N, m, v, n0, n1);
+        }
+    }
+    for (int m = M4; m < M; ++m) {
+        int v = vb;
+        for (; v + 8 <= ve; v += 8) linear_tile<1, 8>(out, inp, packed, bias, K, N, m, v, n0, n1);
+        for (; v + 2 <= ve; v += 2) linear_tile<1, 2>(out, inp, packed, bias, K, N, m, v, n0, n1);
+        for (; v < ve; ++v) linear_tile<1, 1>(out, inp, packed, bias, K, N, m, v, n0, n1);
     }
 }
 
 }  // namespace decode_detail
 
-void linear_rows_forward(float* out, const float* inp, const float* weight, const float* bias,
-                         int M, int K, int N) {
-    using namespace decode_detail;
-    if (M <= 0 || N <= 0) return;
-    // One contiguous range of columns per thread (so each core keeps reading the same part of
-    // the weights, which can then stay in its own L2), in multiples of the column tile.
-    const long work = static_cast<long>(M) * N * K;
-    const int tiles = (N + kW - 1) / kW;
-    int items = work >= kLinearParallelMin ? num_threads() : 1;
-    if (items > tiles) items = tiles;
-    if (items < 1) items = 1;
-    const int items_n = items;
-    for_items(items, items > 1, [=](int item) {
-        const int t0 = static_cast<int>(static_cast<long>(tiles) * item / items_n);
-        const int t1 = static_cast<int>(static_cast<long>(tiles) * (item + 1) / items_n);
-        const int n0 = t0 * kW, n1 = t1 * kW < N ? t1 * kW : N;
-        linear_columns(out, inp, weight, bias, M, K, N, n0, n1);
-    });
-}
-
-void linear_rows_forward_columns(float* out, const float* inp, const float* weight,
-                                 const float* bias, int M, int K, int N, int n0, int n1) {
-    decode_detail::linear_columns(out, inp, weight, bias, M, K, N, n0, n1);
+void linear_packed_forward(float* out, const float* inp, const float* packed, const float* bias,
+                           int M, int K, int N, int n0, int n1) {
+    if (M <= 0 || n0 >= n1) return;
+    decode_detail::linear_packed(out, inp, packed, bias, M, K, N, n0, n1);
 }
 
 namespace decode_detail {

@@ -88,32 +88,6 @@ inline float vhsum(vf a) {
     q = _mm_add_ss(q, _mm_movehdup_ps(q));
     return _mm_cvtss_f32(q);
 }
-// Lane j = vhsum(a[j]) for kW vectors at once, bit for bit: the same tree (lane i + lane i+8,
-// then i+4, i+2, i+1), each level two shuffles and an add for half as many vectors, ~3 operations
-// per sum instead of 8. The inputs go in transposed order (slot 4r+k takes a[4k+r]) so that
-// the sums come out in order.
-inline vf vhsum_each(const vf* a) {
-    vf z[8], u[4], s[2];
-#pragma GCC unroll 8
-    for (int p = 0; p < 8; ++p) {  // i + i+8: z[p] holds the halves of slots 2p, 2p+1
-        const int s0 = 2 * p, s1 = 2 * p + 1;
-        const vf x = a[4 * (s0 % 4) + s0 / 4], y = a[4 * (s1 % 4) + s1 / 4];
-        z[p] = _mm512_add_ps(_mm512_shuffle_f32x4(x, y, 0x44), _mm512_shuffle_f32x4(x, y, 0xEE));
-    }
-#pragma GCC unroll 4
-    for (int p = 0; p < 4; ++p) {  // i + i+4: 128-bit lane k of u[p] holds slot 4p+k
-        u[p] = _mm512_add_ps(_mm512_shuffle_f32x4(z[2 * p], z[2 * p + 1], _MM_SHUFFLE(2, 0, 2, 0)),
-                             _mm512_shuffle_f32x4(z[2 * p], z[2 * p + 1], _MM_SHUFFLE(3, 1, 3, 1)));
-    }
-#pragma GCC unroll 2
-    for (int p = 0; p < 2; ++p) {  // i + i+2, within 128-bit lanes
-        s[p] = _mm512_add_ps(_mm512_shuffle_ps(u[2 * p], u[2 * p + 1], _MM_SHUFFLE(1, 0, 1, 0)),
-                             _mm512_shuffle_ps(u[2 * p], u[2 * p + 1], _MM_SHUFFLE(3, 2, 3, 2)));
-    }
-    // i + i+1: lane 4k+r is slot 4r+k, which is a[4k+r]
-    return _mm512_add_ps(_mm512_shuffle_ps(s[0], s[1], _MM_SHUFFLE(2, 0, 2, 0)),
-                         _mm512_shuffle_ps(s[0], s[1], _MM_SHUFFLE(3, 1, 3, 1)));
-}
 inline float vhmax(vf a) { return _mm512_reduce_max_ps(a); }
 // p·2^n for integral n (as float).
 inline vf vscale2(vf p, vf n) { return _mm512_scalef_ps(p, n); }
@@ -171,26 +145,6 @@ inline float vhsum(vf a) {
     q = _mm_add_ps(q, _mm_movehl_ps(q, q));
     q = _mm_add_ss(q, _mm_movehdup_ps(q));
     return _mm_cvtss_f32(q);
-}
-// Lane j = vhsum(a[j]) for kW vectors at once, bit for bit (the same tree: i + i+4, i+2, i+1).
-// Slot 2m+k takes a[4k+m] so that the sums come out in order.
-inline vf vhsum_each(const vf* a) {
-    vf q[4], s[2];
-#pragma GCC unroll 4
-    for (int p = 0; p < 4; ++p) {  // i + i+4: 128-bit lane k of q[p] holds slot 2p+k
-        const int s0 = 2 * p, s1 = 2 * p + 1;
-        const vf x = a[4 * (s0 % 2) + s0 / 2], y = a[4 * (s1 % 2) + s1 / 2];
-        q[p] =
-            _mm256_add_ps(_mm256_permute2f128_ps(x, y, 0x20), _mm256_permute2f128_ps(x, y, 0x31));
-    }
-#pragma GCC unroll 2
-    for (int p = 0; p < 2; ++p) {  // i + i+2, within 128-bit lanes
-        s[p] = _mm256_add_ps(_mm256_shuffle_ps(q[2 * p], q[2 * p + 1], _MM_SHUFFLE(1, 0, 1, 0)),
-                             _mm256_shuffle_ps(q[2 * p], q[2 * p + 1], _MM_SHUFFLE(3, 2, 3, 2)));
-    }
-    // i + i+1: lane 4k+m is slot 2m+k, which is a[4k+m]
-    return _mm256_add_ps(_mm256_shuffle_ps(s[0], s[1], _MM_SHUFFLE(2, 0, 2, 0)),
-                         _mm256_shuffle_ps(s[0], s[1], _MM_SHUFFLE(3, 1, 3, 1)));
 }
 inline float vhmax(vf a) {
     __m128 q = _mm_max_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
@@ -260,7 +214,6 @@ inline vf vselect_lt(vf a, vf b, vf x, vf y) { WIGGLE_LANES(a.x[i] < b.x[i] ? x.
 inline float vhsum(vf a) {
     return ((a.x[0] + a.x[4]) + (a.x[2] + a.x[6])) + ((a.x[1] + a.x[5]) + (a.x[3] + a.x[7]));
 }
-inline vf vhsum_each(const vf* a) { WIGGLE_LANES(vhsum(a[i])); }
 inline float vhmax(vf a) {
     float m = a.x[0];
     for (int i = 1; i < 8; ++i) m = a.x[i] > m ? a.x[i] : m;

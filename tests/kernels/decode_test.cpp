@@ -1,7 +1,7 @@
 // Decode kernels: the naive twins against the training kernels' references (the same math), the
 // fast kernels against the naive twins in double on awkward sizes and on every instruction set the
 // machine has, and the same bits however the work is split: across threads, across a team's
-// column and head shares, and between a tile's all-at-once lane sums and a lone column's.
+// column and head shares, and across row counts.
 #include "kernels/decode.h"
 
 #include <gtest/gtest.h>
@@ -23,35 +23,56 @@ using testing::randn;
 
 using testing::available_isas;
 
-TEST(LinearRows, NaiveIsTheLinearLayer) {
+TEST(LinearPacked, NaiveIsTheLinearLayer) {
     const int M = 3, K = 7, N = 5;
     const auto x = randn<double>(M * K, 1), w = randn<double>(N * K, 2), b = randn<double>(N, 3);
     for (bool with_bias : {true, false}) {
         std::vector<double> got(M * N), want(M * N);
-        linear_rows_forward_naive(got.data(), x.data(), w.data(), with_bias ? b.data() : nullptr, M,
-                                  K, N);
+        linear_forward_naive(got.data(), x.data(), w.data(), with_bias ? b.data() : nullptr, M, K,
+                             N);
         matmul_forward_naive(want.data(), x.data(), w.data(), with_bias ? b.data() : nullptr, M, K,
                              N);
         EXPECT_TRUE(all_close(got, want, 1e-14, 1e-14));
     }
 }
 
-TEST(LinearRows, FastMatchesNaiveOnAwkwardSizes) {
-    for (int M : {1, 2, 3, 5, 8}) {
-        for (int K : {1, 7, 16, 17, 33, 128, 131, 512}) {
-            for (int N : {1, 3, 8, 13, 65, 129, 384}) {
+std::vector<float> packed(const std::vector<float>& w, int K, int N) {
+    std::vector<float> p(packed_linear_size(K, N), -7.0f);
+    pack_linear(p.data(), w.data(), K, N);
+    return p;
+}
+
+TEST(LinearPacked, PackingIsBlocksOf16ColumnsZeroPadded) {
+    const int K = 3, N = 18;
+    std::vector<float> w(N * K);
+    for (int i = 0; i < N * K; ++i) w[i] = static_cast<float>(i);
+    const std::vector<float> p = packed(w, K, N);
+    ASSERT_EQ(p.size(), 2u * K * kPackedCols);
+    for (int n = 0; n < 2 * kPackedCols; ++n) {
+        for (int k = 0; k < K; ++k) {
+            const float got = p[(n / kPackedCols) * K * kPackedCols + k * kPackedCols + n % 16];
+            EXPECT_EQ(got, n < N ? w[n * K + k] : 0.0f) << "column " << n << " k " << k;
+        }
+    }
+}
+
+TEST(LinearPacked, FastMatchesNaiveOnAwkwardSizes) {
+    for (int M : {1, 2, 3, 4, 5, 8, 33}) {
+        for (int K : {1, 7, 16, 17, 128, 131, 512}) {
+            for (int N : {1, 3, 8, 13, 16, 17, 65, 129, 384}) {
                 SCOPED_TRACE(::testing::Message() << "M=" << M << " K=" << K << " N=" << N);
                 const auto x = randn(M * K, 1), w = randn(N * K, 2, 0.1), b = randn(N, 3);
                 const auto xd = testing::cast<double>(x), wd = testing::cast<double>(w),
                            bd = testing::cast<double>(b);
+                const std::vector<float> pw = packed(w, K, N);
                 for (bool with_bias : {true, false}) {
                     std::vector<double> want(M * N);
-                    linear_rows_forward_naive(want.data(), xd.data(), wd.data(),
-                                              with_bias ? bd.data() : nullptr, M, K, N);
+                    linear_forward_naive(want.data(), xd.data(), wd.data(),
+                                         with_bias ? bd.data() : nullptr, M, K, N);
                     for (Isa isa : available_isas()) {
                         std::vector<float> got(M * N, -7.0f);
-                        linear_rows_forward_isa(isa, got.data(), x.data(), w.data(),
-                                                with_bias ? b.data() : nullptr, M, K, N);
+                        linear_packed_forward_isa(isa, got.data(), x.data(), pw.data(),
+                                                  with_bias ? b.data() : nullptr, M, K, N, 0, N);
                         EXPECT_TRUE(all_close(got, want, 1e-5, 1e-5))
                             << isa_name(isa) << (with_bias ? " bias" : " no bias");
                     }
@@ -61,63 +82,35 @@ TEST(LinearRows, FastMatchesNaiveOnAwkwardSizes) {
     }
 }
 
-TEST(LinearRows, SameBitsForAnyThreadCount) {
-    // Large enough to be split across threads (M·N·K ≥ 2^16).
-    for (int M : {1, 3}) {
-        const int K = 131, N = 1031;
-        const auto x = randn(M * K, 4), w = randn(N * K, 5, 0.1), b = randn(N, 6);
-        for (Isa isa : available_isas()) {
-            SCOPED_TRACE(isa_name(isa));
-            testing::expect_thread_invariant([&] {
-                std::vector<float> out(M * N);
-                linear_rows_forward_isa(isa, out.data(), x.data(), w.data(), b.data(), M, K, N);
-                return out;
-            });
-        }
-    }
-}
-
-// A column alone (N = 1: the leftover-column path, vhsum) gives the bits it gets inside a tile
-// (vhsum_each), on every instruction set, for one row and for pairs of rows.
-TEST(LinearRows, ATileSumsEachColumnLikeALoneColumn) {
-    for (int M : {1, 2, 3}) {
-        for (int K : {16, 37, 128, 512}) {
-            const int N = 40;
-            const auto x = randn(M * K, 11), w = randn(N * K, 12, 0.1), b = randn(N, 13);
-            for (Isa isa : available_isas()) {
-                SCOPED_TRACE(::testing::Message() << isa_name(isa) << " M=" << M << " K=" << K);
-                std::vector<float> tiled(M * N);
-                linear_rows_forward_isa(isa, tiled.data(), x.data(), w.data(), b.data(), M, K, N);
-                for (int n = 0; n < N; ++n) {
-                    std::vector<float> alone(M);
-                    linear_rows_forward_isa(isa, alone.data(), x.data(), w.data() + n * K,
-                                            b.data() + n, M, K, 1);
-                    for (int m = 0; m < M; ++m) {
-                        ASSERT_EQ(alone[m], tiled[m * N + n]) << "row " << m << " column " << n;
-                    }
-                }
-            }
-        }
-    }
-}
-
-// A team member's share: columns [n0, n1) only, the same bits as the whole product, nothing else
-// written.
-TEST(LinearRows, ColumnRangesGiveTheSameBitsAndTouchNothingElse) {
+// However a team splits the columns, and however many rows come at once, every output gets the
+// same bits (each is summed over k in order), and a share writes nothing outside its columns.
+TEST(LinearPacked, SameBitsForAnySplitOrRowCountAndNothingElseWritten) {
     const int K = 131, N = 100;
-    for (int M : {1, 2, 5}) {
+    for (int M : {1, 2, 5, 9}) {
         const auto x = randn(M * K, 14), w = randn(N * K, 15, 0.1), b = randn(N, 16);
-        std::vector<float> whole(M * N);
-        linear_rows_forward(whole.data(), x.data(), w.data(), b.data(), M, K, N);
-        for (auto [n0, n1] :
-             {std::pair{0, 100}, {0, 1}, {3, 19}, {16, 48}, {17, 100}, {99, 100}, {40, 40}}) {
-            SCOPED_TRACE(::testing::Message() << "M=" << M << " columns " << n0 << ".." << n1);
-            std::vector<float> part(M * N, -7.0f);
-            linear_rows_forward_columns(part.data(), x.data(), w.data(), b.data(), M, K, N, n0, n1);
-            for (int m = 0; m < M; ++m) {
-                for (int n = 0; n < N; ++n) {
-                    const float want = n >= n0 && n < n1 ? whole[m * N + n] : -7.0f;
-                    ASSERT_EQ(part[m * N + n], want) << "row " << m << " column " << n;
+        const std::vector<float> pw = packed(w, K, N);
+        for (Isa isa : available_isas()) {
+            SCOPED_TRACE(::testing::Message() << isa_name(isa) << " M=" << M);
+            std::vector<float> whole(M * N);
+            linear_packed_forward_isa(isa, whole.data(), x.data(), pw.data(), b.data(), M, K, N, 0,
+                                      N);
+            for (int m = 0; m < M; ++m) {  // one row at a time
+                std::vector<float> row(N);
+                linear_packed_forward_isa(isa, row.data(), x.data() + m * K, pw.data(), b.data(), 1,
+                                          K, N, 0, N);
+                for (int n = 0; n < N; ++n) ASSERT_EQ(row[n], whole[m * N + n]) << m << "," << n;
+            }
+            for (auto [n0, n1] :
+                 {std::pair{0, 1}, {3, 19}, {16, 48}, {17, 100}, {99, 100}, {40, 40}, {5, 6}}) {
+                SCOPED_TRACE(::testing::Message() << "columns " << n0 << ".." << n1);
+                std::vector<float> part(M * N, -7.0f);
+                linear_packed_forward_isa(isa, part.data(), x.data(), pw.data(), b.data(), M, K, N,
+                                          n0, n1);
+                for (int m = 0; m < M; ++m) {
+                    for (int n = 0; n < N; ++n) {
+                        const float want = n >= n0 && n < n1 ? whole[m * N + n] : -7.0f;
+                        ASSERT_EQ(part[m * N + n], want) << "row " << m << " column " << n;
+                    }
                 }
             }
         }
