@@ -160,8 +160,10 @@ class Gpt {
     // the last one. Each decoded token costs O(context) instead of a full recompute. When the
     // context would grow past block_size, the window slides: the cache keeps the last
     // window_after(cache_length(), n) tokens, recomputed (their positions all change).
-    // Allocates nothing after the first call.
+    // Allocates nothing after the first call. The first call also packs a copy of the weights
+    // for decoding (kernels/decode.h: as much memory again as the weights).
     std::span<const float> cache_append(const int* tokens, int n);
+    // Empties the cache and packs the weights again: call it after changing them.
     void cache_reset();
     int cache_length() const;  // tokens in the cached context (≤ block_size)
     // The sliding-window policy, shared by the cached and the uncached sampling paths (so that
@@ -185,6 +187,7 @@ class Gpt {
     void init_weights(uint64_t seed);
     void plan(int B, int T);
     void cache_forward(const int* tokens, int n);
+    void cache_pack();
 
     GptConfig config_;
     std::vector<ParamTensor> tensors_;

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "kernels/decode.h"
 #include "nn/gpt.h"
 #include "util/check.h"
 
@@ -52,6 +53,12 @@ struct Gpt::KvCache {
     float* v;   // (L, block_size, C) values
     // scratch for up to block_size new rows
     float *x, *qkv, *atty, *proj, *fch, *fch_gelu, *logits;
+    // The weights of every product, packed for decoding (kernels::pack_linear).
+    struct PackedLayer {
+        float *c_attn, *attn_proj, *c_fc, *mlp_proj;
+    };
+    std::vector<PackedLayer> packed;
+    float* packed_lm_head;
     // Each rank of a decoding team normalizes the rows itself (cheaper than a barrier) and keeps
     // its own attention probabilities: per rank ln (T,C), mean and rstd (T) and att (NH,T), the
     // ranks' blocks `rank_stride` floats (whole cache lines) apart.
@@ -80,6 +87,15 @@ struct Gpt::KvCache {
             {&fch, T * 4 * C},
             {&fch_gelu, T * 4 * C},
             {&logits, static_cast<size_t>(cfg.vocab_size)}};
+        packed.resize(L);
+        const int Ci = cfg.n_embd;
+        for (auto& w : packed) {
+            parts.push_back({&w.c_attn, kernels::packed_linear_size(Ci, 3 * Ci)});
+            parts.push_back({&w.attn_proj, kernels::packed_linear_size(Ci, Ci)});
+            parts.push_back({&w.c_fc, kernels::packed_linear_size(Ci, 4 * Ci)});
+            parts.push_back({&w.mlp_proj, kernels::packed_linear_size(4 * Ci, Ci)});
+        }
+        parts.push_back({&packed_lm_head, kernels::packed_linear_size(Ci, cfg.vocab_size)});
         for (auto& [p, n] : parts) off += gpt_detail::round_up(n);
         mem.reset(gpt_detail::alloc_floats(off));
         off = 0;
