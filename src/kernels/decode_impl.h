@@ -75,7 +75,8 @@ inline void linear_tile(float* out, const float* inp, const float* packed, const
 }
 
 // Rows 0..M of columns [n0, n1): 4 rows × 4 vectors at a time (a recompute's many rows), single
-// rows 8 vectors at a time (8 independent sums in flight: decoding).
+// rows up to 8 vectors at a time (decoding: each accumulator is a chain of dependent multiply-adds,
+// so it takes 4 or more side by side to keep the loads flowing).
 inline void linear_packed(float* out, const float* inp, const float* packed, const float* bias,
                           int M, int K, int N, int n0, int n1) {
     const int vb = n0 / kW, ve = (n1 + kW - 1) / kW;  // the vectors that cover [n0, n1)
@@ -95,6 +96,7 @@ inline void linear_packed(float* out, const float* inp, const float* packed, con
     for (int m = M4; m < M; ++m) {
         int v = vb;
         for (; v + 8 <= ve; v += 8) linear_tile<1, 8>(out, inp, packed, bias, K, N, m, v, n0, n1);
+        for (; v + 4 <= ve; v += 4) linear_tile<1, 4>(out, inp, packed, bias, K, N, m, v, n0, n1);
         for (; v + 2 <= ve; v += 2) linear_tile<1, 2>(out, inp, packed, bias, K, N, m, v, n0, n1);
         for (; v < ve; ++v) linear_tile<1, 1>(out, inp, packed, bias, K, N, m, v, n0, n1);
     }
