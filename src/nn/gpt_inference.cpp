@@ -96,12 +96,12 @@ std::span<const float> Gpt::cache_append(const int* tokens, int n) {
 // columns of every product and its own heads of attention, and the ranks meet at a barrier
 // wherever a step needs all of the previous one (4 per layer). The same rank reads the same slice
 // of the weights token after token, so the slice stays in its core's L2: the baby model's 3.1 MB
-// of weights overflow one core's 2 MB, and half of them fit. The products are the matrix-vector
-// kernels (each weight read once per row, nothing packed): for one row (a decoded token) they read
-// the weights at cache speed, and for the ~33 rows of a recompute after the window slides they
-// keep using the L2-resident slices, where the packed gemm would run on one thread and evict them.
-// Every output is computed with the same arithmetic whatever the team's size and the number of
-// rows, so n rows at once give the same bits as one at a time.
+// of weights overflow one core's 2 MB, and half of them fit. The products run on the weights
+// packed once for decoding (linear_packed_forward: a share is one contiguous stretch), for one row
+// (a decoded token) and for the ~33 rows of a recompute after the window slides alike; the
+// training gemm would repack the weights every call, run these shapes on one thread and evict
+// the L2-resident slices. Every output is computed with the same arithmetic whatever the team's
+// size and the number of rows, so n rows at once give the same bits as one at a time.
 void Gpt::cache_forward(const int* tokens, int n) {
     KvCache& c = *cache_;
     const int C = config_.n_embd, V = config_.vocab_size, NH = config_.n_head, hs = C / NH;
