@@ -1,0 +1,89 @@
+// Decoding the baby GPT (4 layers, n_embd 128, block 64, vocab 65; random weights: speed does not
+// depend on them) through the KV cache, beside the uncached baseline, in the same run:
+//   Token        one new token at positions 32..63 in turn (the cache holds the tokens before it)
+//   Recompute    a token that slides the full window: `wiggle sample` keeps the last
+//                block_size/2 = 32 tokens and recomputes them with the new one (33 rows)
+//   FullForward  one token nanoGPT's way: a full forward over the 64-token window (the baseline)
+// at 1 and 2 threads. Once its window is full, `wiggle sample` decodes 31 tokens and recomputes
+// once per 32 tokens: about 32 / (31·Token + Recompute) tokens/s.
+// Not here: timed assertions (speed is reported, never tested).
+#include <benchmark/benchmark.h>
+
+#include <vector>
+
+#include "kernels/cpu.h"
+#include "nn/gpt.h"
+
+namespace {
+
+namespace k = wiggle::kernels;
+
+wiggle::GptConfig baby() { return wiggle::GptConfig{}; }  // the defaults are the baby config
+
+std::vector<int> tokens(int n) {
+    std::vector<int> t(n);
+    for (int i = 0; i < n; ++i) t[i] = (i * 7 + 3) % baby().vocab_size;
+    return t;
+}
+
+void BM_Token(benchmark::State& state) {
+    k::set_num_threads(static_cast<int>(state.range(0)));
+    wiggle::Gpt gpt(baby());
+    const std::vector<int> ctx = tokens(64);
+    for (auto _ : state) {
+        if (gpt.cache_length() == 0 || gpt.cache_length() == 63) {
+            state.PauseTiming();
+            gpt.cache_reset();
+            gpt.cache_append(ctx.data(), 32);
+            state.ResumeTiming();
+        }
+        const int next = ctx[gpt.cache_length()];
+        benchmark::DoNotOptimize(gpt.cache_append(&next, 1).data());
+    }
+    state.counters["tokens/s"] =
+        benchmark::Counter(1, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_Recompute(benchmark::State& state) {
+    k::set_num_threads(static_cast<int>(state.range(0)));
+    wiggle::Gpt gpt(baby());
+    gpt.set_cache_crop(32);  // `wiggle sample`'s default window: keep block_size/2
+    const std::vector<int> ctx = tokens(64);
+    for (auto _ : state) {
+        state.PauseTiming();
+        gpt.cache_reset();
+        gpt.cache_append(ctx.data(), 64);  // a full window: the next token slides it
+        state.ResumeTiming();
+        benchmark::DoNotOptimize(gpt.cache_append(ctx.data(), 1).data());
+    }
+    state.counters["tokens/s"] =
+        benchmark::Counter(33, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_FullForward(benchmark::State& state) {
+    k::set_num_threads(static_cast<int>(state.range(0)));
+    wiggle::Gpt gpt(baby());
+    const std::vector<int> ctx = tokens(64);
+    for (auto _ : state) benchmark::DoNotOptimize(gpt.next_logits(ctx.data(), 64).data());
+    state.counters["tokens/s"] =
+        benchmark::Counter(1, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+}  // namespace
+
+BENCHMARK(BM_Token)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->Unit(
+    benchmark::kMicrosecond);
+BENCHMARK(BM_Recompute)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_FullForward)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+
+BENCHMARK_MAIN();
