@@ -9,6 +9,7 @@
 // values vectorized over the head's channels.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/decode.h"
@@ -74,31 +75,47 @@ inline void linear_tile(float* out, const float* inp, const float* packed, const
     }
 }
 
-// Rows 0..M of columns [n0, n1): 4 rows × 4 vectors at a time (a recompute's many rows), single
-// rows up to 8 vectors at a time (decoding: each accumulator is a chain of dependent multiply-adds,
-// so it takes 4 or more side by side to keep the loads flowing).
+// Rows [m0, m0+rows) of vectors [v, v+NV), rows ≤ 4.
+template <int NV>
+inline void linear_rows(float* out, const float* inp, const float* packed, const float* bias, int K,
+                        int N, int m0, int rows, int v, int n0, int n1) {
+    switch (rows) {
+        case 4:
+            return linear_tile<4, NV>(out, inp, packed, bias, K, N, m0, v, n0, n1);
+        case 3:
+            return linear_tile<3, NV>(out, inp, packed, bias, K, N, m0, v, n0, n1);
+        case 2:
+            return linear_tile<2, NV>(out, inp, packed, bias, K, N, m0, v, n0, n1);
+        default:
+            return linear_tile<1, NV>(out, inp, packed, bias, K, N, m0, v, n0, n1);
+    }
+}
+
+// Rows 0..M of columns [n0, n1). One row (decoding): up to 8 vectors at a time, each accumulator a
+// chain of dependent multiply-adds, so it takes 4 or more side by side to keep the loads flowing.
+// Many rows (a recompute): 4 vectors at a time, all the rows in groups of up to 4 inside, so the
+// group's weights are read from memory once and from L1 for the other rows.
 inline void linear_packed(float* out, const float* inp, const float* packed, const float* bias,
                           int M, int K, int N, int n0, int n1) {
     const int vb = n0 / kW, ve = (n1 + kW - 1) / kW;  // the vectors that cover [n0, n1)
-    const int M4 = M - M % 4;
-    // groups of rows inside, so that a group of columns' weights stay in L1 for all of them
+    if (M == 1) {
+        int v = vb;
+        for (; v + 8 <= ve; v += 8) linear_tile<1, 8>(out, inp, packed, bias, K, N, 0, v, n0, n1);
+        for (; v + 4 <= ve; v += 4) linear_tile<1, 4>(out, inp, packed, bias, K, N, 0, v, n0, n1);
+        for (; v + 2 <= ve; v += 2) linear_tile<1, 2>(out, inp, packed, bias, K, N, 0, v, n0, n1);
+        for (; v < ve; ++v) linear_tile<1, 1>(out, inp, packed, bias, K, N, 0, v, n0, n1);
+        return;
+    }
     int v = vb;
     for (; v + 4 <= ve; v += 4) {
-        for (int m = 0; m < M4; m += 4) {
-            linear_tile<4, 4>(out, inp, packed, bias, K, N, m, v, n0, n1);
+        for (int m = 0; m < M; m += 4) {
+            linear_rows<4>(out, inp, packed, bias, K, N, m, std::min(4, M - m), v, n0, n1);
         }
     }
     for (; v < ve; ++v) {
-        for (int m = 0; m < M4; m += 4) {
-            linear_tile<4, 1>(out, inp, packed, bias, K, N, m, v, n0, n1);
+        for (int m = 0; m < M; m += 4) {
+            linear_rows<1>(out, inp, packed, bias, K, N, m, std::min(4, M - m), v, n0, n1);
         }
-    }
-    for (int m = M4; m < M; ++m) {
-        int v = vb;
-        for (; v + 8 <= ve; v += 8) linear_tile<1, 8>(out, inp, packed, bias, K, N, m, v, n0, n1);
-        for (; v + 4 <= ve; v += 4) linear_tile<1, 4>(out, inp, packed, bias, K, N, m, v, n0, n1);
-        for (; v + 2 <= ve; v += 2) linear_tile<1, 2>(out, inp, packed, bias, K, N, m, v, n0, n1);
-        for (; v < ve; ++v) linear_tile<1, 1>(out, inp, packed, bias, K, N, m, v, n0, n1);
     }
 }
 
