@@ -42,9 +42,9 @@ inline void residual_forward(float* out, const float* a, const float* b, size_t 
 
 namespace wiggle {
 
-// The KV cache: keys and values of the context, per layer, and scratch for the new rows. Planned
-// once (block_size rows), plus each decoding thread's own scratch, sized when the thread count
-// grows; decoding a token allocates nothing.
+// The KV cache: keys and values of the context, per layer, scratch for the new rows, and a copy of
+// the weights packed for decoding. Planned once (block_size rows), plus each decoding thread's own
+// scratch, sized when the thread count grows; decoding a token allocates nothing.
 struct Gpt::KvCache {
     int len = 0;                    // tokens whose keys and values are cached (≤ block_size)
     std::unique_ptr<int[]> tokens;  // (block_size) those tokens, for the recompute when it slides
