@@ -68,10 +68,7 @@ WIGGLE_ISA_DECLARE(void linear_packed_forward(float* out, const float* inp, cons
                                               int n1))
 WIGGLE_ISA_DECLARE(void attention_decode_forward(float* out, float* att, const float* q,
                                                  const float* kt, const float* v, int P, int NH,
-                                                 int hs, int ldk))
-WIGGLE_ISA_DECLARE(void attention_decode_forward_heads(float* out, float* att, const float* q,
-                                                       const float* kt, const float* v, int P,
-                                                       int NH, int hs, int ldk, int h0, int h1))
+                                                 int hs, int ldk, int h0, int h1))
 
 namespace {
 
@@ -99,16 +96,16 @@ void linear_packed_forward_isa(Isa isa, float* out, const float* inp, const floa
 }
 
 void attention_decode_forward_isa(Isa isa, float* out, float* att, const float* q, const float* kt,
-                                  const float* v, int P, int NH, int hs, int ldk) {
+                                  const float* v, int P, int NH, int hs, int ldk, int h0, int h1) {
     switch (lowered(isa)) {
         case Isa::Avx512:
-            return avx512::attention_decode_forward(out, att, q, kt, v, P, NH, hs, ldk);
+            return avx512::attention_decode_forward(out, att, q, kt, v, P, NH, hs, ldk, h0, h1);
         case Isa::Avx2:
-            return avx2::attention_decode_forward(out, att, q, kt, v, P, NH, hs, ldk);
+            return avx2::attention_decode_forward(out, att, q, kt, v, P, NH, hs, ldk, h0, h1);
         case Isa::Generic:
             break;
     }
-    return generic::attention_decode_forward(out, att, q, kt, v, P, NH, hs, ldk);
+    return generic::attention_decode_forward(out, att, q, kt, v, P, NH, hs, ldk, h0, h1);
 }
 
 void pack_linear(float* packed, const float* weight, int K, int N) {
@@ -130,14 +127,8 @@ void linear_packed_forward(float* out, const float* inp, const float* packed, co
 }
 
 void attention_decode_forward(float* out, float* att, const float* q, const float* kt,
-                              const float* v, int P, int NH, int hs, int ldk) {
-    WIGGLE_DISPATCH(attention_decode_forward, out, att, q, kt, v, P, NH, hs, ldk);
-}
-
-void attention_decode_forward_heads(float* out, float* att, const float* q, const float* kt,
-                                    const float* v, int P, int NH, int hs, int ldk, int h0,
-                                    int h1) {
-    WIGGLE_DISPATCH(attention_decode_forward_heads, out, att, q, kt, v, P, NH, hs, ldk, h0, h1);
+                              const float* v, int P, int NH, int hs, int ldk, int h0, int h1) {
+    WIGGLE_DISPATCH(attention_decode_forward, out, att, q, kt, v, P, NH, hs, ldk, h0, h1);
 }
 
 }  // namespace wiggle::kernels

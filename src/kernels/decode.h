@@ -9,7 +9,8 @@
 // Not here: batched decoding, quantized weights, the cache's bookkeeping (src/nn does that).
 //
 // Every fast kernel has a naive twin (`_naive`, templated on float/double) it is tested against.
-// Threads only ever split independent outputs, so results are bit-identical for any thread count.
+// The kernels run on the calling thread, on a range of independent outputs; the bits of an output
+// never depend on the range, so any split across threads gives the same results.
 // Legend: M rows (new tokens), K input features, N output features, P cached positions,
 // NH heads, hs head size, C = NH·hs channels.
 #pragma once
@@ -34,7 +35,8 @@ void pack_linear(float* packed, const float* weight, int K, int N);
 void linear_packed_forward(float* out, const float* inp, const float* packed, const float* bias,
                            int M, int K, int N, int n0, int n1);
 
-// Single-query causal attention for one new position of every head, over P cached positions
+// Single-query causal attention for one new position, heads [h0, h1) of NH (a team member's
+// share; the others' channels of out and rows of att are not touched), over P cached positions
 // (the new position's own key and value included, as the last one):
 //   att[h, p] = softmax_p(q_h · k_h[p] / √hs)               att (NH, P): saved probabilities
 //   out[h·hs + d] = Σ_p att[h, p] · v[p, h·hs + d]          out (C)
@@ -43,19 +45,14 @@ void linear_packed_forward(float* out, const float* inp, const float* packed, co
 //   key p, channel c at kt[c·ldk + p]      kt (C, ldk), ldk ≥ P
 // v (P, C) holds the cached values, one row per position.
 void attention_decode_forward(float* out, float* att, const float* q, const float* kt,
-                              const float* v, int P, int NH, int hs, int ldk);
-
-// Heads [h0, h1) of out and att only, on the calling thread (a team member's share), with the same
-// arithmetic: the bits never depend on how the heads are split.
-void attention_decode_forward_heads(float* out, float* att, const float* q, const float* kt,
-                                    const float* v, int P, int NH, int hs, int ldk, int h0, int h1);
+                              const float* v, int P, int NH, int hs, int ldk, int h0, int h1);
 
 // The same on a chosen instruction set (tests compare the paths); an `isa` the CPU lacks is
 // lowered to the best one it has.
 void linear_packed_forward_isa(Isa isa, float* out, const float* inp, const float* packed,
                                const float* bias, int M, int K, int N, int n0, int n1);
 void attention_decode_forward_isa(Isa isa, float* out, float* att, const float* q, const float* kt,
-                                  const float* v, int P, int NH, int hs, int ldk);
+                                  const float* v, int P, int NH, int hs, int ldk, int h0, int h1);
 
 // Naive twins: the definitions (plain loops, sums in index order). F is float or double.
 template <typename F>

@@ -19,9 +19,6 @@ namespace wiggle::kernels::WIGGLE_ISA_NS {
 
 namespace decode_detail {
 
-// Multiply-adds (2·P·C) below which attention stays on one thread.
-constexpr long kAttentionParallelMin = 1L << 17;
-
 constexpr int kBlockVecs = kPackedCols / kW;  // vectors in a packed block of columns
 
 // out[m0..m0+MT, vector columns v0..v0+NV) (vector v: columns v·kW..v·kW+kW−1) of rows m0.. of
@@ -219,16 +216,7 @@ inline void attention_head(float* out, float* att, const float* q, const float* 
 }  // namespace decode_detail
 
 void attention_decode_forward(float* out, float* att, const float* q, const float* kt,
-                              const float* v, int P, int NH, int hs, int ldk) {
-    using namespace decode_detail;
-    if (P <= 0) return;
-    const bool parallel = 2L * P * NH * hs >= kAttentionParallelMin;
-    for_items(NH, parallel, [=](int h) { attention_head(out, att, q, kt, v, P, NH, hs, ldk, h); });
-}
-
-void attention_decode_forward_heads(float* out, float* att, const float* q, const float* kt,
-                                    const float* v, int P, int NH, int hs, int ldk, int h0,
-                                    int h1) {
+                              const float* v, int P, int NH, int hs, int ldk, int h0, int h1) {
     if (P <= 0) return;
     for (int h = h0; h < h1; ++h) {
         decode_detail::attention_head(out, att, q, kt, v, P, NH, hs, ldk, h);

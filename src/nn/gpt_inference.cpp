@@ -153,9 +153,9 @@ void Gpt::cache_forward(const int* tokens, int n) {
                             (q1 - q0) * sizeof(float));
             }
             for (int i = r0; i < n; ++i) {  // query pos0+i attends to positions 0..pos0+i
-                k::attention_decode_forward_heads(c.atty + static_cast<size_t>(i) * C, s.att,
-                                                  c.qkv + static_cast<size_t>(i) * 3 * C, kt, vc,
-                                                  pos0 + i + 1, NH, hs, T, h0, h1);
+                k::attention_decode_forward(c.atty + static_cast<size_t>(i) * C, s.att,
+                                            c.qkv + static_cast<size_t>(i) * 3 * C, kt, vc,
+                                            pos0 + i + 1, NH, hs, T, h0, h1);
             }
             team.barrier();  // c_proj reads every head's output
             k::linear_packed_forward(c.proj + rC, c.atty + rC, pw.attn_proj, w.attn_proj_bias, rows,
