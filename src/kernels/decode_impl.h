@@ -126,48 +126,73 @@ void linear_packed_forward(float* out, const float* inp, const float* packed, co
 
 namespace decode_detail {
 
+// Scores a[p] = (q_h · k_h[p]) · scale of NV vectors of positions from p0, the last with `last`
+// lanes (1..kW): even and odd channels d in separate accumulators, 2·NV independent chains of
+// multiply-adds (one chain per vector waits 4 cycles per channel).
+template <int NV>
+inline void head_scores(float* a, const float* qh, const float* kh, int hs, int ldk, int p0,
+                        int last, vf vscale) {
+    vf even[NV], odd[NV];
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) even[j] = odd[j] = vzero();
+    // row d of the keys, vector j (the last one masked: past it lie other channels' keys)
+    auto keys = [&](int d, int j) {
+        const float* r = kh + static_cast<long>(d) * ldk + p0 + j * kW;
+        return j == NV - 1 && last < kW ? vload_n(r, last) : vload(r);
+    };
+    int d = 0;
+    for (; d + 1 < hs; d += 2) {
+        const vf qe = vset1(qh[d]), qo = vset1(qh[d + 1]);
+#pragma GCC unroll 4
+        for (int j = 0; j < NV; ++j) {
+            even[j] = vfma(qe, keys(d, j), even[j]);
+            odd[j] = vfma(qo, keys(d + 1, j), odd[j]);
+        }
+    }
+    if (d < hs) {
+        const vf qe = vset1(qh[d]);
+#pragma GCC unroll 4
+        for (int j = 0; j < NV; ++j) even[j] = vfma(qe, keys(d, j), even[j]);
+    }
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) {
+        const vf sc = vmul(vadd(even[j], odd[j]), vscale);
+        if (j == NV - 1 && last < kW) {
+            vstore_n(a + p0 + j * kW, sc, last);
+        } else {
+            vstore(a + p0 + j * kW, sc);
+        }
+    }
+}
+
 // Head h of attention_decode_forward: its scores, probabilities and output channels.
 inline void attention_head(float* out, float* att, const float* q, const float* kt, const float* v,
                            int P, int NH, int hs, int ldk, int h) {
     const int C = NH * hs;
-    const float scale = 1.0f / std::sqrt(static_cast<float>(hs));
+    const vf vscale = vset1(1.0f / std::sqrt(static_cast<float>(hs)));
     const int Pv = P - P % kW, ptail = P - Pv;
     float* a = att + static_cast<long>(h) * P;
     const float* qh = q + static_cast<long>(h) * hs;
     const float* kh = kt + static_cast<long>(h) * hs * ldk;
-    const vf vscale = vset1(scale);
-    // scores a[p] = (q_h · k_h[p]) · scale, four vectors of positions at a time
-    int p = 0;
-    for (; p + 4 * kW <= Pv; p += 4 * kW) {
-        vf s0 = vzero(), s1 = vzero(), s2 = vzero(), s3 = vzero();
-        for (int d = 0; d < hs; ++d) {
-            const vf qd = vset1(qh[d]);
-            const float* kr = kh + static_cast<long>(d) * ldk + p;
-            s0 = vfma(qd, vload(kr), s0);
-            s1 = vfma(qd, vload(kr + kW), s1);
-            s2 = vfma(qd, vload(kr + 2 * kW), s2);
-            s3 = vfma(qd, vload(kr + 3 * kW), s3);
+    // scores, up to four vectors of positions at a time
+    for (int p = 0; p < P; p += 4 * kW) {
+        const int vecs = std::min(4, (P - p + kW - 1) / kW), last = P - p - (vecs - 1) * kW;
+        switch (vecs) {
+            case 4:
+                head_scores<4>(a, qh, kh, hs, ldk, p, last, vscale);
+                break;
+            case 3:
+                head_scores<3>(a, qh, kh, hs, ldk, p, last, vscale);
+                break;
+            case 2:
+                head_scores<2>(a, qh, kh, hs, ldk, p, last, vscale);
+                break;
+            default:
+                head_scores<1>(a, qh, kh, hs, ldk, p, last, vscale);
         }
-        vstore(a + p, vmul(s0, vscale));
-        vstore(a + p + kW, vmul(s1, vscale));
-        vstore(a + p + 2 * kW, vmul(s2, vscale));
-        vstore(a + p + 3 * kW, vmul(s3, vscale));
-    }
-    for (; p < Pv; p += kW) {
-        vf s = vzero();
-        for (int d = 0; d < hs; ++d) {
-            s = vfma(vset1(qh[d]), vload(kh + static_cast<long>(d) * ldk + p), s);
-        }
-        vstore(a + p, vmul(s, vscale));
-    }
-    if (ptail) {
-        vf s = vzero();
-        for (int d = 0; d < hs; ++d) {
-            s = vfma(vset1(qh[d]), vload_n(kh + static_cast<long>(d) * ldk + Pv, ptail), s);
-        }
-        vstore_n(a + Pv, vmul(s, vscale), ptail);
     }
     // softmax over p, max-subtracted; the masked lanes are −inf, so they add e^−inf = 0
+    int p;
     vf mx = vset1(-INFINITY);
     for (p = 0; p < Pv; p += kW) mx = vmax(mx, vload(a + p));
     if (ptail) mx = vmax(mx, vload_n(a + Pv, ptail, -INFINITY));
@@ -186,29 +211,28 @@ inline void attention_head(float* out, float* att, const float* q, const float* 
     const vf inv = vset1(1.0f / vhsum(sum));
     for (p = 0; p < Pv; p += kW) vstore(a + p, vmul(vload(a + p), inv));
     if (ptail) vstore_n(a + Pv, vmul(vload_n(a + Pv, ptail), inv), ptail);
-    // out_h = Σ_p a[p] · v_h[p], vectorized over the channels, even and odd p apart
+    // out_h = Σ_p a[p] · v_h[p], vectorized over the channels, p mod 4 in separate accumulators
     const float* vh = v + static_cast<long>(h) * hs;
     float* o = out + static_cast<long>(h) * hs;
     for (int d = 0; d < hs; d += kW) {
-        const int n = hs - d < kW ? hs - d : kW;
-        vf acc0 = vzero(), acc1 = vzero();
+        const int n = std::min(kW, hs - d);
+        auto values = [&](int pos) {
+            const float* r = vh + static_cast<long>(pos) * C + d;
+            return n == kW ? vload(r) : vload_n(r, n);
+        };
+        vf acc0 = vzero(), acc1 = vzero(), acc2 = vzero(), acc3 = vzero();
+        for (p = 0; p + 3 < P; p += 4) {
+            acc0 = vfma(vset1(a[p]), values(p), acc0);
+            acc1 = vfma(vset1(a[p + 1]), values(p + 1), acc1);
+            acc2 = vfma(vset1(a[p + 2]), values(p + 2), acc2);
+            acc3 = vfma(vset1(a[p + 3]), values(p + 3), acc3);
+        }
+        for (; p < P; ++p) acc0 = vfma(vset1(a[p]), values(p), acc0);
+        const vf sum_d = vadd(vadd(acc0, acc1), vadd(acc2, acc3));
         if (n == kW) {
-            for (p = 0; p + 1 < P; p += 2) {
-                acc0 = vfma(vset1(a[p]), vload(vh + static_cast<long>(p) * C + d), acc0);
-                acc1 = vfma(vset1(a[p + 1]), vload(vh + static_cast<long>(p + 1) * C + d), acc1);
-            }
-            if (p < P) acc0 = vfma(vset1(a[p]), vload(vh + static_cast<long>(p) * C + d), acc0);
-            vstore(o + d, vadd(acc0, acc1));
+            vstore(o + d, sum_d);
         } else {
-            for (p = 0; p + 1 < P; p += 2) {
-                acc0 = vfma(vset1(a[p]), vload_n(vh + static_cast<long>(p) * C + d, n), acc0);
-                acc1 =
-                    vfma(vset1(a[p + 1]), vload_n(vh + static_cast<long>(p + 1) * C + d, n), acc1);
-            }
-            if (p < P) {
-                acc0 = vfma(vset1(a[p]), vload_n(vh + static_cast<long>(p) * C + d, n), acc0);
-            }
-            vstore_n(o + d, vadd(acc0, acc1), n);
+            vstore_n(o + d, sum_d, n);
         }
     }
 }
