@@ -66,6 +66,9 @@ template void attention_decode_forward_naive<double>(double*, double*, const dou
 WIGGLE_ISA_DECLARE(void linear_packed_forward(float* out, const float* inp, const float* packed,
                                               const float* bias, int M, int K, int N, int n0,
                                               int n1))
+WIGGLE_ISA_DECLARE(void linear_packed_forward(float* out, const float* inp, const bf16* packed,
+                                              const float* bias, int M, int K, int N, int n0,
+                                              int n1))
 WIGGLE_ISA_DECLARE(void attention_decode_forward(float* out, float* att, const float* q,
                                                  const float* kt, const float* v, int P, int NH,
                                                  int hs, int ldk, int h0, int h1))
@@ -83,6 +86,19 @@ Isa lowered(Isa isa) {
 }  // namespace
 
 void linear_packed_forward_isa(Isa isa, float* out, const float* inp, const float* packed,
+                               const float* bias, int M, int K, int N, int n0, int n1) {
+    switch (lowered(isa)) {
+        case Isa::Avx512:
+            return avx512::linear_packed_forward(out, inp, packed, bias, M, K, N, n0, n1);
+        case Isa::Avx2:
+            return avx2::linear_packed_forward(out, inp, packed, bias, M, K, N, n0, n1);
+        case Isa::Generic:
+            break;
+    }
+    return generic::linear_packed_forward(out, inp, packed, bias, M, K, N, n0, n1);
+}
+
+void linear_packed_forward_isa(Isa isa, float* out, const float* inp, const bf16* packed,
                                const float* bias, int M, int K, int N, int n0, int n1) {
     switch (lowered(isa)) {
         case Isa::Avx512:
@@ -121,7 +137,26 @@ void pack_linear(float* packed, const float* weight, int K, int N) {
     }
 }
 
+void pack_linear_bf16(bf16* packed, const float* weight, int K, int N) {
+    const int Kp = K + K % 2;
+    for (int n0 = 0; n0 < N; n0 += kPackedCols) {
+        bf16* block = packed + static_cast<long>(n0 / kPackedCols) * Kp * kPackedCols;
+        for (int k = 0; k < Kp; ++k) {
+            for (int j = 0; j < kPackedCols; ++j) {  // row k of column j: pair k/2, half k%2
+                const int n = n0 + j;
+                block[static_cast<long>(k / 2) * 2 * kPackedCols + 2 * j + k % 2] =
+                    n < N && k < K ? to_bf16(weight[static_cast<long>(n) * K + k]) : bf16{};
+            }
+        }
+    }
+}
+
 void linear_packed_forward(float* out, const float* inp, const float* packed, const float* bias,
+                           int M, int K, int N, int n0, int n1) {
+    WIGGLE_DISPATCH(linear_packed_forward, out, inp, packed, bias, M, K, N, n0, n1);
+}
+
+void linear_packed_forward(float* out, const float* inp, const bf16* packed, const float* bias,
                            int M, int K, int N, int n0, int n1) {
     WIGGLE_DISPATCH(linear_packed_forward, out, inp, packed, bias, M, K, N, n0, n1);
 }

@@ -1,16 +1,17 @@
 // The vectorized decode kernels, compiled once per instruction set by decode.cpp (portable),
 // decode_avx2.cpp and decode_avx512.cpp.
 //
-// linear_packed_forward: the weights packed in blocks of 16 columns, each (K,16) contiguous, so a
-// product streams its share of the weights front to back. One vector accumulator holds kW
-// outputs, each summed over k = 0..K−1 in order, one multiply-add at a time: no sum across lanes,
-// and every output's arithmetic is the same whichever tile, row count or thread computes it.
-// attention_decode_forward: scores vectorized over positions (keys transposed), the weighted sum of
-// values vectorized over the head's channels.
+// linear_packed_forward: the weights packed in blocks of 16 columns, each (K,16) contiguous (in
+// bf16, rows in pairs), so a product streams its share of the weights front to back. One vector
+// accumulator holds kW outputs, each summed over k = 0..K−1 in order, one multiply-add at a time:
+// no sum across lanes, and every output's arithmetic is the same whichever tile, row count or
+// thread computes it. attention_decode_forward: scores vectorized over positions (keys transposed),
+// the weighted sum of values vectorized over the head's channels.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "kernels/decode.h"
 #include "kernels/simd.h"
@@ -21,37 +22,20 @@ namespace decode_detail {
 
 constexpr int kBlockVecs = kPackedCols / kW;  // vectors in a packed block of columns
 
-// out[m0..m0+MT, vector columns v0..v0+NV) (vector v: columns v·kW..v·kW+kW−1) of rows m0.. of
-// inp: MT·NV accumulators, one weight load per vector and k shared by the MT rows. Only the
-// columns in [n0, n1) are stored.
+// The weights of vector v (columns v·kW..v·kW+kW−1) at k = 0: its column block, at its lanes.
+inline const float* vector_weights(const float* packed, int K, int v) {
+    return packed + static_cast<long>(v / kBlockVecs) * K * kPackedCols + (v % kBlockVecs) * kW;
+}
+// bf16: rows in pairs, each pair of a block 2·kPackedCols halves, a column's two rows side by side.
+inline const bf16* vector_weights(const bf16* packed, int K, int v) {
+    return packed + static_cast<long>(v / kBlockVecs) * (K + K % 2) * kPackedCols +
+           (v % kBlockVecs) * kW * 2;
+}
+
+// Stores the accumulators of linear_tile plus the bias, only the columns in [n0, n1).
 template <int MT, int NV>
-inline void linear_tile(float* out, const float* inp, const float* packed, const float* bias, int K,
-                        int N, int m0, int v0, int n0, int n1) {
-    vf acc[MT][NV];
-#pragma GCC unroll 8
-    for (int i = 0; i < MT; ++i) {
-#pragma GCC unroll 8
-        for (int j = 0; j < NV; ++j) acc[i][j] = vzero();
-    }
-    const float* w[NV];  // vector v's column block, at its lanes for k = 0
-#pragma GCC unroll 8
-    for (int j = 0; j < NV; ++j) {
-        const int v = v0 + j;
-        w[j] =
-            packed + (static_cast<long>(v / kBlockVecs) * K * kPackedCols) + (v % kBlockVecs) * kW;
-    }
-    const float* x = inp + static_cast<long>(m0) * K;
-    for (int k = 0; k < K; ++k) {
-        vf xk[MT];
-#pragma GCC unroll 8
-        for (int i = 0; i < MT; ++i) xk[i] = vset1(x[static_cast<long>(i) * K + k]);
-#pragma GCC unroll 8
-        for (int j = 0; j < NV; ++j) {
-            const vf wv = vload(w[j] + static_cast<long>(k) * kPackedCols);
-#pragma GCC unroll 8
-            for (int i = 0; i < MT; ++i) acc[i][j] = vfma(xk[i], wv, acc[i][j]);
-        }
-    }
+inline void store_tile(float* out, const vf (&acc)[MT][NV], const float* bias, int N, int m0,
+                       int v0, int n0, int n1) {
 #pragma GCC unroll 8
     for (int i = 0; i < MT; ++i) {
         float* o = out + static_cast<long>(m0 + i) * N;
@@ -72,9 +56,72 @@ inline void linear_tile(float* out, const float* inp, const float* packed, const
     }
 }
 
+// out[m0..m0+MT, vector columns v0..v0+NV) of rows m0.. of inp: MT·NV accumulators, one weight
+// load per vector and k shared by the MT rows. Only the columns in [n0, n1) are stored. W is
+// float or bf16; bf16 weights come two rows per load, and each accumulator still takes row k,
+// then row k+1: the same multiply-adds in the same order as on float weights.
+template <int MT, int NV, typename W>
+inline void linear_tile(float* out, const float* inp, const W* packed, const float* bias, int K,
+                        int N, int m0, int v0, int n0, int n1) {
+    vf acc[MT][NV];
+#pragma GCC unroll 8
+    for (int i = 0; i < MT; ++i) {
+#pragma GCC unroll 8
+        for (int j = 0; j < NV; ++j) acc[i][j] = vzero();
+    }
+    const W* w[NV];
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; ++j) w[j] = vector_weights(packed, K, v0 + j);
+    const float* x = inp + static_cast<long>(m0) * K;
+    if constexpr (std::is_same_v<W, float>) {
+        for (int k = 0; k < K; ++k) {
+            vf xk[MT];
+#pragma GCC unroll 8
+            for (int i = 0; i < MT; ++i) xk[i] = vset1(x[static_cast<long>(i) * K + k]);
+#pragma GCC unroll 8
+            for (int j = 0; j < NV; ++j) {
+                const vf wv = vload(w[j] + static_cast<long>(k) * kPackedCols);
+#pragma GCC unroll 8
+                for (int i = 0; i < MT; ++i) acc[i][j] = vfma(xk[i], wv, acc[i][j]);
+            }
+        }
+    } else {
+        int k = 0;
+        for (; k + 1 < K; k += 2) {  // the pair of rows k, k+1 starts k·kPackedCols halves in
+            vf xe[MT], xo[MT];
+#pragma GCC unroll 8
+            for (int i = 0; i < MT; ++i) {
+                xe[i] = vset1(x[static_cast<long>(i) * K + k]);
+                xo[i] = vset1(x[static_cast<long>(i) * K + k + 1]);
+            }
+#pragma GCC unroll 8
+            for (int j = 0; j < NV; ++j) {
+                vf we, wo;
+                vload_bf16_pairs(w[j] + static_cast<long>(k) * kPackedCols, we, wo);
+#pragma GCC unroll 8
+                for (int i = 0; i < MT; ++i) acc[i][j] = vfma(xe[i], we, acc[i][j]);
+#pragma GCC unroll 8
+                for (int i = 0; i < MT; ++i) acc[i][j] = vfma(xo[i], wo, acc[i][j]);
+            }
+        }
+        if (k < K) {  // odd K: the last row, paired with the zero padding
+#pragma GCC unroll 8
+            for (int j = 0; j < NV; ++j) {
+                vf we, wo;
+                vload_bf16_pairs(w[j] + static_cast<long>(k) * kPackedCols, we, wo);
+#pragma GCC unroll 8
+                for (int i = 0; i < MT; ++i) {
+                    acc[i][j] = vfma(vset1(x[static_cast<long>(i) * K + k]), we, acc[i][j]);
+                }
+            }
+        }
+    }
+    store_tile(out, acc, bias, N, m0, v0, n0, n1);
+}
+
 // Rows [m0, m0+rows) of vectors [v, v+NV), rows ≤ 4.
-template <int NV>
-inline void linear_rows(float* out, const float* inp, const float* packed, const float* bias, int K,
+template <int NV, typename W>
+inline void linear_rows(float* out, const float* inp, const W* packed, const float* bias, int K,
                         int N, int m0, int rows, int v, int n0, int n1) {
     switch (rows) {
         case 4:
@@ -92,8 +139,9 @@ inline void linear_rows(float* out, const float* inp, const float* packed, const
 // chain of dependent multiply-adds, so it takes 4 or more side by side to keep the loads flowing.
 // Many rows (a recompute): 4 vectors at a time, all the rows in groups of up to 4 inside, so the
 // group's weights are read from memory once and from L1 for the other rows.
-inline void linear_packed(float* out, const float* inp, const float* packed, const float* bias,
-                          int M, int K, int N, int n0, int n1) {
+template <typename W>
+inline void linear_packed(float* out, const float* inp, const W* packed, const float* bias, int M,
+                          int K, int N, int n0, int n1) {
     const int vb = n0 / kW, ve = (n1 + kW - 1) / kW;  // the vectors that cover [n0, n1)
     if (M == 1) {
         int v = vb;
@@ -119,6 +167,12 @@ inline void linear_packed(float* out, const float* inp, const float* packed, con
 }  // namespace decode_detail
 
 void linear_packed_forward(float* out, const float* inp, const float* packed, const float* bias,
+                           int M, int K, int N, int n0, int n1) {
+    if (M <= 0 || n0 >= n1) return;
+    decode_detail::linear_packed(out, inp, packed, bias, M, K, N, n0, n1);
+}
+
+void linear_packed_forward(float* out, const float* inp, const bf16* packed, const float* bias,
                            int M, int K, int N, int n0, int n1) {
     if (M <= 0 || n0 >= n1) return;
     decode_detail::linear_packed(out, inp, packed, bias, M, K, N, n0, n1);

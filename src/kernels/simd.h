@@ -56,6 +56,14 @@ inline vf vload_n(const float* p, int n, float fill = 0.0f) {
     return _mm512_mask_loadu_ps(_mm512_set1_ps(fill), vmask(n), p);
 }
 inline void vstore_n(float* p, vf v, int n) { _mm512_mask_storeu_ps(p, vmask(n), v); }
+// kW pairs of bfloat16 from p (2·kW halves): the even halves widened to floats in `even`, the odd
+// ones in `odd` (a bfloat16 is the upper half of a float, so widening is exact).
+inline void vload_bf16_pairs(const void* p, vf& even, vf& odd) {
+    const __m512i x = _mm512_loadu_si512(p);
+    even = _mm512_castsi512_ps(_mm512_slli_epi32(x, 16));
+    odd =
+        _mm512_castsi512_ps(_mm512_and_si512(x, _mm512_set1_epi32(static_cast<int>(0xFFFF0000u))));
+}
 inline vf vadd(vf a, vf b) { return _mm512_add_ps(a, b); }
 inline vf vsub(vf a, vf b) { return _mm512_sub_ps(a, b); }
 inline vf vmul(vf a, vf b) { return _mm512_mul_ps(a, b); }
@@ -121,6 +129,12 @@ inline vf vload_n(const float* p, int n, float fill = 0.0f) {
     return _mm256_blendv_ps(_mm256_set1_ps(fill), _mm256_maskload_ps(p, m), _mm256_castsi256_ps(m));
 }
 inline void vstore_n(float* p, vf v, int n) { _mm256_maskstore_ps(p, vmask(n), v); }
+inline void vload_bf16_pairs(const void* p, vf& even, vf& odd) {
+    const __m256i x = _mm256_loadu_si256(static_cast<const __m256i*>(p));
+    even = _mm256_castsi256_ps(_mm256_slli_epi32(x, 16));
+    odd =
+        _mm256_castsi256_ps(_mm256_and_si256(x, _mm256_set1_epi32(static_cast<int>(0xFFFF0000u))));
+}
 inline vf vadd(vf a, vf b) { return _mm256_add_ps(a, b); }
 inline vf vsub(vf a, vf b) { return _mm256_sub_ps(a, b); }
 inline vf vmul(vf a, vf b) { return _mm256_mul_ps(a, b); }
@@ -194,6 +208,16 @@ inline void vstore(float* p, vf v) { std::memcpy(p, v.x, sizeof(v.x)); }
 inline vf vload_n(const float* p, int n, float fill = 0.0f) { WIGGLE_LANES(i < n ? p[i] : fill); }
 inline void vstore_n(float* p, vf v, int n) {
     for (int i = 0; i < n; ++i) p[i] = v.x[i];
+}
+inline void vload_bf16_pairs(const void* p, vf& even, vf& odd) {
+    std::uint16_t h[16];
+    std::memcpy(h, p, sizeof(h));
+    for (int i = 0; i < 8; ++i) {
+        const std::uint32_t e = std::uint32_t{h[2 * i]} << 16,
+                            o = std::uint32_t{h[2 * i + 1]} << 16;
+        std::memcpy(&even.x[i], &e, sizeof(float));
+        std::memcpy(&odd.x[i], &o, sizeof(float));
+    }
 }
 inline vf vadd(vf a, vf b) { WIGGLE_LANES(a.x[i] + b.x[i]); }
 inline vf vsub(vf a, vf b) { WIGGLE_LANES(a.x[i] - b.x[i]); }

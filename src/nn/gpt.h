@@ -166,6 +166,14 @@ class Gpt {
     // Empties the cache and packs the weights again: call it after changing them.
     void cache_reset();
     int cache_length() const;  // tokens in the cached context (≤ block_size)
+    // Rounds the weight matrices (wte, also the output layer, and every block's c_attn,
+    // attn_proj, c_fc and mlp_proj weights) to the nearest bfloat16, in place: they stay floats.
+    // From then on the KV cache keeps its packed copy of them in bf16, half the bytes to stream
+    // per decoded token. Every forward, cached or not, computes in float on the same rounded
+    // weights, so cached and uncached sampling still agree. Biases, layer norms and wpe stay as
+    // they are. For sampling and evaluation, not training.
+    void round_weights_to_bf16();
+    bool bf16_weights() const { return bf16_weights_; }
     // The sliding-window policy, shared by the cached and the uncached sampling paths (so that
     // both see the same tokens): how many tokens (keep, 1..block_size) the window keeps when it
     // would grow past block_size. keep = block_size, the default, is nanoGPT's exact crop: every
@@ -201,6 +209,7 @@ class Gpt {
     uint64_t dropout_seed_ = 0;
     bool training_ = true;
     int cache_crop_ = 0;  // 0: block_size
+    bool bf16_weights_ = false;
 };
 
 }  // namespace wiggle

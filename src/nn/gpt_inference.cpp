@@ -43,12 +43,29 @@ void Gpt::cache_pack() {
     for (int l = 0; l < config_.n_layer; ++l) {
         const LayerParams w = layer(l);
         const KvCache::PackedLayer& p = c.packed[l];
-        k::pack_linear(p.c_attn, w.c_attn_weight, C, 3 * C);
-        k::pack_linear(p.attn_proj, w.attn_proj_weight, C, C);
-        k::pack_linear(p.c_fc, w.c_fc_weight, C, 4 * C);
-        k::pack_linear(p.mlp_proj, w.mlp_proj_weight, 4 * C, C);
+        p.c_attn.pack(w.c_attn_weight, C, 3 * C);
+        p.attn_proj.pack(w.attn_proj_weight, C, C);
+        p.c_fc.pack(w.c_fc_weight, C, 4 * C);
+        p.mlp_proj.pack(w.mlp_proj_weight, 4 * C, C);
     }
-    k::pack_linear(c.packed_lm_head, embeddings().wte, C, config_.vocab_size);
+    c.packed_lm_head.pack(embeddings().wte, C, config_.vocab_size);
+}
+
+void Gpt::round_weights_to_bf16() {
+    const size_t C = config_.n_embd;
+    auto round = [](float* w, size_t n) {
+        for (size_t i = 0; i < n; ++i) w[i] = k::to_float(k::to_bf16(w[i]));
+    };
+    round(embeddings().wte, config_.vocab_size * C);
+    for (int l = 0; l < config_.n_layer; ++l) {
+        const LayerParams w = layer(l);
+        round(w.c_attn_weight, 3 * C * C);
+        round(w.attn_proj_weight, C * C);
+        round(w.c_fc_weight, 4 * C * C);
+        round(w.mlp_proj_weight, 4 * C * C);
+    }
+    bf16_weights_ = true;
+    cache_.reset();  // the next cache_append packs the rounded weights in bf16
 }
 
 int Gpt::cache_length() const { return cache_ ? cache_->len : 0; }
@@ -63,7 +80,7 @@ std::span<const float> Gpt::cache_append(const int* tokens, int n) {
     WIGGLE_CHECK(n > 0 || (n == 0 && cache_length() > 0), "give at least one token of context",
                  "empty context");
     if (!cache_) {
-        cache_ = std::make_unique<KvCache>(config_);
+        cache_ = std::make_unique<KvCache>(config_, bf16_weights_);
         cache_pack();
     }
     KvCache& c = *cache_;
@@ -139,11 +156,10 @@ void Gpt::cache_forward(const int* tokens, int n) {
             // x = x + attn(ln_1(x)): q, k, v of this rank's heads (the same channels of each third
             // of c_attn's output), their keys and values into the cache, then their attention
             k::layernorm_forward(s.ln, s.mean, s.rstd, c.x, w.ln_1_weight, w.ln_1_bias, n, C);
-            k::linear_packed_forward(c.qkv + 3 * rC, s.ln + rC, pw.c_attn, w.c_attn_bias, rows, C,
-                                     3 * C, q0, q1);
+            pw.c_attn.forward(c.qkv + 3 * rC, s.ln + rC, w.c_attn_bias, rows, C, 3 * C, q0, q1);
             for (int third = 1; third < 3; ++third) {
-                k::linear_packed_forward(c.qkv, s.ln, pw.c_attn, w.c_attn_bias, n, C, 3 * C,
-                                         third * C + q0, third * C + q1);
+                pw.c_attn.forward(c.qkv, s.ln, w.c_attn_bias, n, C, 3 * C, third * C + q0,
+                                  third * C + q1);
             }
             for (int i = 0; i < n; ++i) {
                 const float* row = c.qkv + static_cast<size_t>(i) * 3 * C;
@@ -158,8 +174,7 @@ void Gpt::cache_forward(const int* tokens, int n) {
                                             pos0 + i + 1, NH, hs, T, h0, h1);
             }
             team.barrier();  // c_proj reads every head's output
-            k::linear_packed_forward(c.proj + rC, c.atty + rC, pw.attn_proj, w.attn_proj_bias, rows,
-                                     C, C, c0, c1);
+            pw.attn_proj.forward(c.proj + rC, c.atty + rC, w.attn_proj_bias, rows, C, C, c0, c1);
             for (int i = r0; i < n; ++i) {
                 const size_t r = static_cast<size_t>(i) * C + c0;
                 k::accumulate(c.x + r, c.proj + r, c1 - c0);
@@ -168,15 +183,14 @@ void Gpt::cache_forward(const int* tokens, int n) {
             // x = x + mlp(ln_2(x))
             k::layernorm_forward(s.ln + rC, s.mean, s.rstd, c.x + rC, w.ln_2_weight, w.ln_2_bias,
                                  rows, C);
-            k::linear_packed_forward(c.fch + 4 * rC, s.ln + rC, pw.c_fc, w.c_fc_bias, rows, C,
-                                     4 * C, f0, f1);
+            pw.c_fc.forward(c.fch + 4 * rC, s.ln + rC, w.c_fc_bias, rows, C, 4 * C, f0, f1);
             for (int i = r0; i < n; ++i) {
                 const size_t r = static_cast<size_t>(i) * 4 * C + f0;
                 k::gelu_forward(c.fch_gelu + r, c.fch + r, f1 - f0);
             }
             team.barrier();  // the MLP's c_proj reads every hidden column
-            k::linear_packed_forward(c.proj + rC, c.fch_gelu + 4 * rC, pw.mlp_proj, w.mlp_proj_bias,
-                                     rows, 4 * C, C, c0, c1);
+            pw.mlp_proj.forward(c.proj + rC, c.fch_gelu + 4 * rC, w.mlp_proj_bias, rows, 4 * C, C,
+                                c0, c1);
             for (int i = r0; i < n; ++i) {
                 const size_t r = static_cast<size_t>(i) * C + c0;
                 k::accumulate(c.x + r, c.proj + r, c1 - c0);
@@ -186,7 +200,7 @@ void Gpt::cache_forward(const int* tokens, int n) {
         // Only the last position's logits are needed for the next token.
         const float* x_last = c.x + static_cast<size_t>(n - 1) * C;
         k::layernorm_forward(s.ln, s.mean, s.rstd, x_last, e.ln_f_weight, e.ln_f_bias, 1, C);
-        k::linear_packed_forward(c.logits, s.ln, c.packed_lm_head, nullptr, 1, C, V, v0, v1);
+        c.packed_lm_head.forward(c.logits, s.ln, nullptr, 1, C, V, v0, v1);
     };
     k::parallel_team(threads, member);
     c.len = pos0 + n;

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -53,12 +54,29 @@ struct Gpt::KvCache {
     float* v;   // (L, block_size, C) values
     // scratch for up to block_size new rows
     float *x, *qkv, *atty, *proj, *fch, *fch_gelu, *logits;
-    // The weights of every product, packed for decoding (kernels::pack_linear).
+    // A weight packed for decoding: floats (kernels::pack_linear), or bf16 once the model's
+    // weights are rounded to it (pack_linear_bf16: half the bytes, the same values).
+    struct Packed {
+        float* f32 = nullptr;
+        kernels::bf16* b16 = nullptr;
+        void pack(const float* weight, int K, int N) const {
+            if (b16) return kernels::pack_linear_bf16(b16, weight, K, N);
+            kernels::pack_linear(f32, weight, K, N);
+        }
+        // out (M,N) = inp (M,K) · weightᵀ + bias, columns [n0, n1) (kernels::linear_packed_forward)
+        void forward(float* out, const float* inp, const float* bias, int M, int K, int N, int n0,
+                     int n1) const {
+            if (b16) return kernels::linear_packed_forward(out, inp, b16, bias, M, K, N, n0, n1);
+            kernels::linear_packed_forward(out, inp, f32, bias, M, K, N, n0, n1);
+        }
+    };
+    // The weights of every product, packed for decoding.
     struct PackedLayer {
-        float *c_attn, *attn_proj, *c_fc, *mlp_proj;
+        Packed c_attn, attn_proj, c_fc, mlp_proj;
     };
     std::vector<PackedLayer> packed;
-    float* packed_lm_head;
+    Packed packed_lm_head;
+    std::unique_ptr<void, void (*)(void*)> packed_mem{nullptr, std::free};
     // Each rank of a decoding team normalizes the rows itself (cheaper than a barrier) and keeps
     // its own attention probabilities: per rank ln (T,C), mean and rstd (T) and att (NH,T), the
     // ranks' blocks `rank_stride` floats (whole cache lines) apart.
@@ -70,7 +88,7 @@ struct Gpt::KvCache {
     size_t rank_stride = 0;
     int n_embd, n_head, block_size;
 
-    explicit KvCache(const GptConfig& cfg)
+    KvCache(const GptConfig& cfg, bool bf16_weights)
         : tokens(new int[cfg.block_size]()),
           n_embd(cfg.n_embd),
           n_head(cfg.n_head),
@@ -87,21 +105,41 @@ struct Gpt::KvCache {
             {&fch, T * 4 * C},
             {&fch_gelu, T * 4 * C},
             {&logits, static_cast<size_t>(cfg.vocab_size)}};
-        packed.resize(L);
-        const int Ci = cfg.n_embd;
-        for (auto& w : packed) {
-            parts.push_back({&w.c_attn, kernels::packed_linear_size(Ci, 3 * Ci)});
-            parts.push_back({&w.attn_proj, kernels::packed_linear_size(Ci, Ci)});
-            parts.push_back({&w.c_fc, kernels::packed_linear_size(Ci, 4 * Ci)});
-            parts.push_back({&w.mlp_proj, kernels::packed_linear_size(4 * Ci, Ci)});
-        }
-        parts.push_back({&packed_lm_head, kernels::packed_linear_size(Ci, cfg.vocab_size)});
         for (auto& [p, n] : parts) off += gpt_detail::round_up(n);
         mem.reset(gpt_detail::alloc_floats(off));
         off = 0;
         for (auto& [p, n] : parts) {
             *p = mem.get() + off;
             off += gpt_detail::round_up(n);
+        }
+        // The packed weights, each on its own cache lines: (K, N) of every product.
+        packed.resize(L);
+        const int Ci = cfg.n_embd;
+        std::vector<std::tuple<Packed*, int, int>> weights;
+        for (auto& w : packed) {
+            weights.insert(weights.end(), {{&w.c_attn, Ci, 3 * Ci},
+                                           {&w.attn_proj, Ci, Ci},
+                                           {&w.c_fc, Ci, 4 * Ci},
+                                           {&w.mlp_proj, 4 * Ci, Ci}});
+        }
+        weights.emplace_back(&packed_lm_head, Ci, cfg.vocab_size);
+        const size_t bytes = bf16_weights ? sizeof(kernels::bf16) : sizeof(float);
+        auto size = [&](int K, int N) {
+            const long n = bf16_weights ? kernels::packed_linear_bf16_size(K, N)
+                                        : kernels::packed_linear_size(K, N);
+            return (static_cast<size_t>(n) * bytes + 63) / 64 * 64;
+        };
+        size_t total = 0;
+        for (auto& [w, K, N] : weights) total += size(K, N);
+        packed_mem.reset(gpt_detail::alloc_floats(total / sizeof(float)));
+        auto* at = static_cast<char*>(packed_mem.get());
+        for (auto& [w, K, N] : weights) {
+            if (bf16_weights) {
+                w->b16 = reinterpret_cast<kernels::bf16*>(at);
+            } else {
+                w->f32 = reinterpret_cast<float*>(at);
+            }
+            at += size(K, N);
         }
     }
 

@@ -1,11 +1,14 @@
 // Decode kernels: the naive twins against the training kernels' references (the same math), the
 // fast kernels against the naive twins in double on awkward sizes and on every instruction set the
 // machine has, and the same bits however the work is split across a team's column and head shares
-// and across row counts (thread counts: tests/nn/gpt_inference_test.cpp).
+// and across row counts (thread counts: tests/nn/gpt_inference_test.cpp). bf16 weights: the
+// rounding against hand-worked bit patterns, and the float kernel's bits on the rounded weights.
 #include "kernels/decode.h"
 
 #include <gtest/gtest.h>
 
+#include <bit>
+#include <cstdint>
 #include <utility>
 #include <vector>
 
@@ -110,6 +113,92 @@ TEST(LinearPacked, SameBitsForAnySplitOrRowCountAndNothingElseWritten) {
                     for (int n = 0; n < N; ++n) {
                         const float want = n >= n0 && n < n1 ? whole[m * N + n] : -7.0f;
                         ASSERT_EQ(part[m * N + n], want) << "row " << m << " column " << n;
+                    }
+                }
+            }
+        }
+    }
+}
+
+// The IEEE rounding, ties to even, on bit patterns worked by hand (PyTorch's .to(torch.bfloat16)
+// gives the same): halfway cases, just off halfway, the carry into the exponent, overflow to inf,
+// NaNs (a signaling NaN whose payload lies in the low half must not become inf), zeros and
+// subnormals.
+TEST(Bf16, RoundsToNearestTiesToEven) {
+    const std::pair<uint32_t, uint16_t> cases[] = {
+        {0x3F800000u, 0x3F80u},  // 1
+        {0x3F808000u, 0x3F80u},  // halfway between 0x3F80 and 0x3F81: to the even one
+        {0x3F818000u, 0x3F82u},  // halfway between 0x3F81 and 0x3F82: to the even one
+        {0x3F808001u, 0x3F81u},  // just above halfway
+        {0x3F807FFFu, 0x3F80u},  // just below
+        {0xBF808001u, 0xBF81u},  // negative
+        {0x3FFFFFFFu, 0x4000u},  // the carry rounds up into the exponent: 2
+        {0x7F7FFFFFu, 0x7F80u},  // the largest float rounds to inf
+        {0x7F800000u, 0x7F80u},  // inf
+        {0xFF800000u, 0xFF80u},  // −inf
+        {0x7FC00000u, 0x7FC0u},  // quiet NaN
+        {0x7F800001u, 0x7FC0u},  // signaling NaN, payload in the low half only: still NaN
+        {0x00000001u, 0x0000u},  // the smallest subnormal rounds to 0
+        {0x00008000u, 0x0000u},  // halfway to the smallest bf16 subnormal: to the even 0
+        {0x00018000u, 0x0002u},  // halfway between subnormals 1 and 2: to the even 2
+        {0x80000000u, 0x8000u},  // −0
+    };
+    for (auto [in, want] : cases) {
+        const uint16_t got = static_cast<uint16_t>(to_bf16(std::bit_cast<float>(in)));
+        EXPECT_EQ(got, want) << std::hex << "0x" << in;
+        // widening is exact: the bf16's bits become the float's upper half
+        EXPECT_EQ(std::bit_cast<uint32_t>(to_float(bf16(want))), uint32_t{want} << 16);
+    }
+}
+
+std::vector<bf16> packed_bf16(const std::vector<float>& w, int K, int N) {
+    std::vector<bf16> p(packed_linear_bf16_size(K, N), bf16(0x7FC0));  // NaN: must be overwritten
+    pack_linear_bf16(p.data(), w.data(), K, N);
+    return p;
+}
+
+TEST(LinearPacked, Bf16PackingPairsTheRowsOfEachColumnZeroPadded) {
+    const int K = 3, N = 18, Kp = 4;  // K odd: a zero row pads it to even
+    std::vector<float> w(N * K);
+    for (int i = 0; i < N * K; ++i)
+        w[i] = 1.0f + static_cast<float>(i) / 1024.0f;  // needs rounding
+    const std::vector<bf16> p = packed_bf16(w, K, N);
+    ASSERT_EQ(p.size(), 2u * Kp * kPackedCols);
+    for (int n = 0; n < 2 * kPackedCols; ++n) {
+        for (int k = 0; k < Kp; ++k) {
+            const bf16 got = p[(n / kPackedCols) * Kp * kPackedCols + (k / 2) * 2 * kPackedCols +
+                               (n % 16) * 2 + k % 2];
+            const bf16 want = n < N && k < K ? to_bf16(w[n * K + k]) : bf16(0);
+            EXPECT_EQ(got, want) << "column " << n << " k " << k;
+        }
+    }
+}
+
+// bf16 weights give exactly the bits of the float kernel on the same weights rounded to bf16 (the
+// same multiply-adds in the same order: two rows per load change nothing), for any size (odd K
+// included), row count and share of the columns; the float kernel is checked against the naive
+// layer above.
+TEST(LinearPacked, Bf16GivesTheFloatKernelsBitsOnTheRoundedWeights) {
+    for (int M : {1, 2, 5, 33}) {
+        for (int K : {1, 2, 7, 16, 17, 128, 131}) {
+            for (int N : {1, 13, 16, 17, 65, 129}) {
+                SCOPED_TRACE(::testing::Message() << "M=" << M << " K=" << K << " N=" << N);
+                const auto x = randn(M * K, 21), w = randn(N * K, 22, 0.1), b = randn(N, 23);
+                std::vector<float> rounded(w.size());
+                for (size_t i = 0; i < w.size(); ++i) rounded[i] = to_float(to_bf16(w[i]));
+                const std::vector<float> pf = packed(rounded, K, N);
+                const std::vector<bf16> pb = packed_bf16(w, K, N);
+                const int n0 = N / 3, n1 = N - N / 4;  // a share that cuts vectors
+                for (Isa isa : available_isas()) {
+                    std::vector<float> want(M * N, -7.0f), got(M * N, -7.0f);
+                    linear_packed_forward_isa(isa, want.data(), x.data(), pf.data(), b.data(), M, K,
+                                              N, n0, n1);
+                    linear_packed_forward_isa(isa, got.data(), x.data(), pb.data(), b.data(), M, K,
+                                              N, n0, n1);
+                    for (int i = 0; i < M * N; ++i) {
+                        ASSERT_EQ(std::bit_cast<uint32_t>(got[i]), std::bit_cast<uint32_t>(want[i]))
+                            << isa_name(isa) << " output " << i << ": " << got[i] << " vs "
+                            << want[i];
                     }
                 }
             }

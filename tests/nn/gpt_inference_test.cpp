@@ -1,13 +1,15 @@
 // GPT inference through the KV cache against full forwards: the cached logits equal a forward over
 // the same window at every step (before and after the window slides, for prompts longer than the
 // block, on the matrix-vector path and the gemm path); cached and uncached sampling give the same
-// tokens for every window policy; the exact policy is nanoGPT's generate; thread-count invariance.
+// tokens for every window policy; the exact policy is nanoGPT's generate; thread-count invariance;
+// all of it on weights rounded to bf16 too.
 #include <gtest/gtest.h>
 
 #include <vector>
 
 #include "fixture.h"
 #include "kernels/cpu.h"
+#include "kernels/decode.h"
 #include "kernels/kernel_testing.h"
 #include "nn/gpt.h"
 #include "nn/sample.h"
@@ -105,26 +107,29 @@ TEST(GptInference, ManyRowsAtOnceEqualOneAtATime) {
 
 TEST(GptInference, CachedAndUncachedSampleTheSameTokensInEveryMode) {
     for (const GptConfig& cfg : {tiny(), odd()}) {
-        const int block = cfg.block_size;
-        Gpt model(cfg, 3);
-        for (int keep : {block, block / 2, 1}) {
-            model.set_cache_crop(keep);
-            for (int prompt_len : {1, 3, block + 5}) {
-                const std::vector<int> prompt = random_tokens(prompt_len, cfg.vocab_size, 1);
-                for (bool greedy : {false, true}) {
-                    SCOPED_TRACE(::testing::Message()
-                                 << "block=" << block << " keep=" << keep
-                                 << " prompt=" << prompt_len << " greedy=" << greedy);
-                    SamplingOptions opts;
-                    opts.top_k = 5;
-                    opts.top_p = 0.95;
-                    opts.greedy = greedy;
-                    TokenSampler s1(opts), s2(opts);
-                    PyRandom r1(42), r2(42);
-                    const std::vector<int> cached = generate(model, prompt, 40, s1, r1, true);
-                    const std::vector<int> full = generate(model, prompt, 40, s2, r2, false);
-                    EXPECT_EQ(cached, full);
-                    EXPECT_EQ(cached.size(), prompt.size() + 40);
+        for (bool bf16 : {false, true}) {
+            const int block = cfg.block_size;
+            Gpt model(cfg, 3);
+            if (bf16) model.round_weights_to_bf16();
+            for (int keep : {block, block / 2, 1}) {
+                model.set_cache_crop(keep);
+                for (int prompt_len : {1, 3, block + 5}) {
+                    const std::vector<int> prompt = random_tokens(prompt_len, cfg.vocab_size, 1);
+                    for (bool greedy : {false, true}) {
+                        SCOPED_TRACE(::testing::Message()
+                                     << "block=" << block << " keep=" << keep << " prompt="
+                                     << prompt_len << " greedy=" << greedy << " bf16=" << bf16);
+                        SamplingOptions opts;
+                        opts.top_k = 5;
+                        opts.top_p = 0.95;
+                        opts.greedy = greedy;
+                        TokenSampler s1(opts), s2(opts);
+                        PyRandom r1(42), r2(42);
+                        const std::vector<int> cached = generate(model, prompt, 40, s1, r1, true);
+                        const std::vector<int> full = generate(model, prompt, 40, s2, r2, false);
+                        EXPECT_EQ(cached, full);
+                        EXPECT_EQ(cached.size(), prompt.size() + 40);
+                    }
                 }
             }
         }
@@ -150,26 +155,57 @@ TEST(GptInference, ExactModeIsNanoGptsGenerate) {
 
 TEST(GptInference, SameBitsForAnyThreadCount) {
     // A team of 1, 2 or 3 threads, each with its own heads (4 split 1/1/2 at 3) and columns (C =
-    // 160: 10 lines split 3/3/4), decoding and recomputing after slides (keep 8 of 16).
-    Gpt model(GptConfig{.vocab_size = 13,
-                        .block_size = 16,
-                        .n_layer = 2,
-                        .n_head = 4,
-                        .n_embd = 160,
-                        .bias = true},
-              6);
-    model.set_cache_crop(8);
-    const std::vector<int> tokens = random_tokens(40, 13, 4);
-    testing::expect_thread_invariant([&] {
-        std::vector<float> all;
-        model.cache_reset();
-        model.cache_append(tokens.data(), 3);
-        for (int i = 3; i < 40; ++i) {
-            const std::vector<float> l = copy(model.cache_append(&tokens[i], 1));
-            all.insert(all.end(), l.begin(), l.end());
+    // 160: 10 lines split 3/3/4), decoding and recomputing after slides (keep 8 of 16), on float
+    // weights and on bf16 ones.
+    for (bool bf16 : {false, true}) {
+        SCOPED_TRACE(bf16 ? "bf16 weights" : "float weights");
+        Gpt model(GptConfig{.vocab_size = 13,
+                            .block_size = 16,
+                            .n_layer = 2,
+                            .n_head = 4,
+                            .n_embd = 160,
+                            .bias = true},
+                  6);
+        if (bf16) model.round_weights_to_bf16();
+        model.set_cache_crop(8);
+        const std::vector<int> tokens = random_tokens(40, 13, 4);
+        testing::expect_thread_invariant([&] {
+            std::vector<float> all;
+            model.cache_reset();
+            model.cache_append(tokens.data(), 3);
+            for (int i = 3; i < 40; ++i) {
+                const std::vector<float> l = copy(model.cache_append(&tokens[i], 1));
+                all.insert(all.end(), l.begin(), l.end());
+            }
+            return all;
+        });
+    }
+}
+
+// bf16 weights: the weight matrices (2-D tensors but wpe; wte is also the output layer) become
+// their nearest bf16, everything else keeps its bits, and a many-row recompute still gives the
+// bits of one row at a time.
+TEST(GptInference, Bf16RoundsTheWeightMatricesOnly) {
+    Gpt model(tiny(), 5);
+    const std::vector<float> before(model.params().begin(), model.params().end());
+    ASSERT_FALSE(model.bf16_weights());
+    model.round_weights_to_bf16();
+    EXPECT_TRUE(model.bf16_weights());
+    const std::span<const float> after = model.params();
+    for (const ParamTensor& t : model.param_tensors()) {
+        const bool matrix = t.shape.size() == 2 && t.name != "transformer.wpe.weight";
+        for (size_t i = t.offset; i < t.offset + t.numel; ++i) {
+            const float want = matrix ? kernels::to_float(kernels::to_bf16(before[i])) : before[i];
+            ASSERT_EQ(after[i], want) << t.name << " element " << i - t.offset;
         }
-        return all;
-    });
+    }
+    const std::vector<int> tokens = random_tokens(8, 11, 3);
+    model.cache_reset();
+    const std::vector<float> together = copy(model.cache_append(tokens.data(), 8));
+    model.cache_reset();
+    std::vector<float> single;
+    for (int i = 0; i < 8; ++i) single = copy(model.cache_append(&tokens[i], 1));
+    EXPECT_EQ(together, single);
 }
 
 }  // namespace

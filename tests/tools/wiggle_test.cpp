@@ -88,8 +88,9 @@ TEST_F(WiggleTool, HelpOnEverySubcommand) {
     for (const char* flag : {"--preset", "--data", "--resume", "--n-embd", "--metrics", "--out"})
         EXPECT_NE(train.find(flag), std::string::npos) << flag;
     const std::string sample = wiggle("sample --help").out;
-    for (const char* flag : {"--checkpoint", "--prompt", "--num-chars", "--temperature", "--top-k",
-                             "--top-p", "--seed", "--cache-keep", "--exact", "--no-cache"})
+    for (const char* flag :
+         {"--checkpoint", "--prompt", "--num-chars", "--temperature", "--top-k", "--top-p",
+          "--seed", "--cache-keep", "--exact", "--no-cache", "--dtype"})
         EXPECT_NE(sample.find(flag), std::string::npos) << flag;
 }
 
@@ -127,6 +128,13 @@ TEST_F(WiggleTool, TrainSampleEval) {
               wiggle("sample" + ckpt + " -n 30 --seed 5 --cache-keep 8").out);
     EXPECT_EQ(wiggle("sample" + ckpt + " -n 30 --seed 5").out,
               wiggle("sample" + ckpt + " -n 30 --seed 5 --cache-keep 4").out);
+    // bf16 weights: the cache and the full recompute still agree, in every window mode.
+    for (const char* mode : {"", " --exact", " --cache-keep 3"}) {
+        const std::string args = " -n 30 --seed 5 --dtype bf16" + std::string(mode);
+        const ProgramResult cached = wiggle("sample" + ckpt + args);
+        ASSERT_EQ(cached.exit_code, 0) << mode << cached.err;
+        EXPECT_EQ(cached.out, wiggle("sample" + ckpt + args + " --no-cache").out) << mode;
+    }
     const ProgramResult stats = wiggle("sample" + ckpt + " -n 30 --stats");
     EXPECT_NE(stats.err.find("characters/s (KV cache, window keeps 4 of 8, "), std::string::npos)
         << stats.err;
@@ -139,6 +147,12 @@ TEST_F(WiggleTool, TrainSampleEval) {
     const double l1 = std::stod(e1.out.substr(9)), l7 = std::stod(e7.out.substr(9));
     EXPECT_NEAR(l1, l7, 1e-5);
     EXPECT_EQ(wiggle("eval" + ckpt + " --data " + corpus_ + " --split all").exit_code, 0);
+    // Weights rounded to bf16: a loss close to the float one (each weight moves by at most 2^-9
+    // of itself).
+    const ProgramResult eb =
+        wiggle("eval" + ckpt + " --data " + corpus_ + " --batch-size 1 --dtype bf16");
+    ASSERT_EQ(eb.exit_code, 0) << eb.err;
+    EXPECT_NEAR(std::stod(eb.out.substr(9)), l1, 0.05);
 }
 
 TEST_F(WiggleTool, ResumeIsBitExact) {
@@ -262,6 +276,8 @@ TEST_F(WiggleTool, BadFlags) {
     expect_error(wiggle("sample" + ckpt + " --exact --cache-keep 3"),
                  "--exact and --cache-keep 3 contradict each other");
     expect_error(wiggle("eval" + ckpt + " --split test"), "unknown --split 'test'");
+    expect_error(wiggle("sample" + ckpt + " --dtype fp16"), "unknown --dtype 'fp16'");
+    expect_error(wiggle("eval --checkpoint missing --dtype int8"), "unknown --dtype 'int8'");
     // A resumed run keeps its settings.
     expect_error(wiggle("train --resume --out " + dir_ + "/ok --lr 0.5"),
                  "--lr cannot change when resuming");
