@@ -4,8 +4,9 @@
 //   Recompute    a token that slides the full window: `wiggle sample` keeps the last
 //                block_size/2 = 32 tokens and recomputes them with the new one (33 rows)
 //   FullForward  one token nanoGPT's way: a full forward over the 64-token window (the baseline)
-// at 1 and 2 threads. Once its window is full, `wiggle sample` decodes 31 tokens and recomputes
-// once per 32 tokens: about 32 / (31·Token + Recompute) tokens/s.
+// at 1 and 2 threads; Token and Recompute also on weights rounded to bf16 (`wiggle sample --dtype
+// bf16`: the cache streams half the bytes). Once its window is full, `wiggle sample` decodes 31
+// tokens and recomputes once per 32 tokens: about 32 / (31·Token + Recompute) tokens/s.
 // Not here: timed assertions (speed is reported, never tested).
 #include <benchmark/benchmark.h>
 
@@ -29,6 +30,7 @@ std::vector<int> tokens(int n) {
 void BM_Token(benchmark::State& state) {
     k::set_num_threads(static_cast<int>(state.range(0)));
     wiggle::Gpt gpt(baby());
+    if (state.range(1)) gpt.round_weights_to_bf16();
     const std::vector<int> ctx = tokens(64);
     for (auto _ : state) {
         if (gpt.cache_length() == 0 || gpt.cache_length() == 63) {
@@ -47,6 +49,7 @@ void BM_Token(benchmark::State& state) {
 void BM_Recompute(benchmark::State& state) {
     k::set_num_threads(static_cast<int>(state.range(0)));
     wiggle::Gpt gpt(baby());
+    if (state.range(1)) gpt.round_weights_to_bf16();
     gpt.set_cache_crop(32);  // `wiggle sample`'s default window: keep block_size/2
     const std::vector<int> ctx = tokens(64);
     for (auto _ : state) {
@@ -71,12 +74,15 @@ void BM_FullForward(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(BM_Token)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->Unit(
-    benchmark::kMicrosecond);
+// {threads, bf16}
+BENCHMARK(BM_Token)
+    ->ArgNames({"threads", "bf16"})
+    ->ArgsProduct({{1, 2}, {0, 1}})
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Recompute)
-    ->ArgName("threads")
-    ->Arg(1)
-    ->Arg(2)
+    ->ArgNames({"threads", "bf16"})
+    ->ArgsProduct({{1, 2}, {0, 1}})
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_FullForward)
