@@ -83,10 +83,10 @@ Isa lowered(Isa isa) {
     return isa;
 }
 
-}  // namespace
-
-void linear_packed_forward_isa(Isa isa, float* out, const float* inp, const float* packed,
-                               const float* bias, int M, int K, int N, int n0, int n1) {
+// linear_packed_forward_isa on float (W = float) or bf16 weights.
+template <typename W>
+void linear_packed_on(Isa isa, float* out, const float* inp, const W* packed, const float* bias,
+                      int M, int K, int N, int n0, int n1) {
     switch (lowered(isa)) {
         case Isa::Avx512:
             return avx512::linear_packed_forward(out, inp, packed, bias, M, K, N, n0, n1);
@@ -98,17 +98,16 @@ void linear_packed_forward_isa(Isa isa, float* out, const float* inp, const floa
     return generic::linear_packed_forward(out, inp, packed, bias, M, K, N, n0, n1);
 }
 
+}  // namespace
+
+void linear_packed_forward_isa(Isa isa, float* out, const float* inp, const float* packed,
+                               const float* bias, int M, int K, int N, int n0, int n1) {
+    linear_packed_on(isa, out, inp, packed, bias, M, K, N, n0, n1);
+}
+
 void linear_packed_forward_isa(Isa isa, float* out, const float* inp, const bf16* packed,
                                const float* bias, int M, int K, int N, int n0, int n1) {
-    switch (lowered(isa)) {
-        case Isa::Avx512:
-            return avx512::linear_packed_forward(out, inp, packed, bias, M, K, N, n0, n1);
-        case Isa::Avx2:
-            return avx2::linear_packed_forward(out, inp, packed, bias, M, K, N, n0, n1);
-        case Isa::Generic:
-            break;
-    }
-    return generic::linear_packed_forward(out, inp, packed, bias, M, K, N, n0, n1);
+    linear_packed_on(isa, out, inp, packed, bias, M, K, N, n0, n1);
 }
 
 void attention_decode_forward_isa(Isa isa, float* out, float* att, const float* q, const float* kt,
