@@ -65,10 +65,10 @@ template void attention_decode_forward_naive<double>(double*, double*, const dou
 
 WIGGLE_ISA_DECLARE(void linear_packed_forward(float* out, const float* inp, const float* packed,
                                               const float* bias, int M, int K, int N, int n0,
-                                              int n1))
+                                              int n1, int k0, int k1))
 WIGGLE_ISA_DECLARE(void linear_packed_forward(float* out, const float* inp, const bf16* packed,
                                               const float* bias, int M, int K, int N, int n0,
-                                              int n1))
+                                              int n1, int k0, int k1))
 WIGGLE_ISA_DECLARE(void attention_decode_forward(float* out, float* att, const float* q,
                                                  const float* kt, const float* v, int P, int NH,
                                                  int hs, int ldk, int h0, int h1))
@@ -86,28 +86,30 @@ Isa lowered(Isa isa) {
 // linear_packed_forward_isa on float (W = float) or bf16 weights.
 template <typename W>
 void linear_packed_on(Isa isa, float* out, const float* inp, const W* packed, const float* bias,
-                      int M, int K, int N, int n0, int n1) {
+                      int M, int K, int N, int n0, int n1, int k0, int k1) {
     switch (lowered(isa)) {
         case Isa::Avx512:
-            return avx512::linear_packed_forward(out, inp, packed, bias, M, K, N, n0, n1);
+            return avx512::linear_packed_forward(out, inp, packed, bias, M, K, N, n0, n1, k0, k1);
         case Isa::Avx2:
-            return avx2::linear_packed_forward(out, inp, packed, bias, M, K, N, n0, n1);
+            return avx2::linear_packed_forward(out, inp, packed, bias, M, K, N, n0, n1, k0, k1);
         case Isa::Generic:
             break;
     }
-    return generic::linear_packed_forward(out, inp, packed, bias, M, K, N, n0, n1);
+    return generic::linear_packed_forward(out, inp, packed, bias, M, K, N, n0, n1, k0, k1);
 }
 
 }  // namespace
 
 void linear_packed_forward_isa(Isa isa, float* out, const float* inp, const float* packed,
-                               const float* bias, int M, int K, int N, int n0, int n1) {
-    linear_packed_on(isa, out, inp, packed, bias, M, K, N, n0, n1);
+                               const float* bias, int M, int K, int N, int n0, int n1, int k0,
+                               int k1) {
+    linear_packed_on(isa, out, inp, packed, bias, M, K, N, n0, n1, k0, k1);
 }
 
 void linear_packed_forward_isa(Isa isa, float* out, const float* inp, const bf16* packed,
-                               const float* bias, int M, int K, int N, int n0, int n1) {
-    linear_packed_on(isa, out, inp, packed, bias, M, K, N, n0, n1);
+                               const float* bias, int M, int K, int N, int n0, int n1, int k0,
+                               int k1) {
+    linear_packed_on(isa, out, inp, packed, bias, M, K, N, n0, n1, k0, k1);
 }
 
 void attention_decode_forward_isa(Isa isa, float* out, float* att, const float* q, const float* kt,
@@ -151,13 +153,13 @@ void pack_linear_bf16(bf16* packed, const float* weight, int K, int N) {
 }
 
 void linear_packed_forward(float* out, const float* inp, const float* packed, const float* bias,
-                           int M, int K, int N, int n0, int n1) {
-    WIGGLE_DISPATCH(linear_packed_forward, out, inp, packed, bias, M, K, N, n0, n1);
+                           int M, int K, int N, int n0, int n1, int k0, int k1) {
+    WIGGLE_DISPATCH(linear_packed_forward, out, inp, packed, bias, M, K, N, n0, n1, k0, k1);
 }
 
 void linear_packed_forward(float* out, const float* inp, const bf16* packed, const float* bias,
-                           int M, int K, int N, int n0, int n1) {
-    WIGGLE_DISPATCH(linear_packed_forward, out, inp, packed, bias, M, K, N, n0, n1);
+                           int M, int K, int N, int n0, int n1, int k0, int k1) {
+    WIGGLE_DISPATCH(linear_packed_forward, out, inp, packed, bias, M, K, N, n0, n1, k0, k1);
 }
 
 void attention_decode_forward(float* out, float* att, const float* q, const float* kt,

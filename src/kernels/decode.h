@@ -33,12 +33,15 @@ inline long packed_linear_size(int K, int N) {
 }
 void pack_linear(float* packed, const float* weight, int K, int N);
 
-// out (M,N) = inp (M,K) · weight (N,K)ᵀ + bias (N), columns [n0, n1) only, on the calling thread
-// (one member's share when a team decodes); weight packed by pack_linear, bias may be null. Each
-// output is summed over k in order whatever the range, so the bits never depend on the split or on
-// M. For the few rows of decoding and the ~block/2 rows of a recompute.
+// out (M,N) = inp (M,K) · weight (N,K)ᵀ + bias (N), columns [n0, n1) only, summed over the inputs
+// [k0, k1) only (0, K: the whole product), on the calling thread; weight packed by pack_linear,
+// bias may be null. A team member's share of a product is a range of its columns, or a range of
+// its inputs (a partial sum, when the member computed those inputs itself; the team then adds the
+// partial sums in a fixed order). Each output is summed over k = k0..k1−1 in order whatever the
+// column range, so the bits never depend on that split or on M. For the few rows of decoding and
+// the ~block/2 rows of a recompute.
 void linear_packed_forward(float* out, const float* inp, const float* packed, const float* bias,
-                           int M, int K, int N, int n0, int n1);
+                           int M, int K, int N, int n0, int n1, int k0, int k1);
 
 // bfloat16: the upper half of a float (its sign, exponent and top 7 mantissa bits), so widening
 // one to a float is exact.
@@ -63,7 +66,7 @@ void pack_linear_bf16(bf16* packed, const float* weight, int K, int N);  // roun
 // linear_packed_forward on bf16 weights: the same arithmetic on the widened weights, so exactly
 // the bits linear_packed_forward gives on the weights rounded to bf16 (and kept as floats).
 void linear_packed_forward(float* out, const float* inp, const bf16* packed, const float* bias,
-                           int M, int K, int N, int n0, int n1);
+                           int M, int K, int N, int n0, int n1, int k0, int k1);
 
 // Single-query causal attention for one new position, heads [h0, h1) of NH (a team member's
 // share; the others' channels of out and rows of att are not touched), over P cached positions
@@ -80,9 +83,11 @@ void attention_decode_forward(float* out, float* att, const float* q, const floa
 // The same on a chosen instruction set (tests compare the paths); an `isa` the CPU lacks is
 // lowered to the best one it has.
 void linear_packed_forward_isa(Isa isa, float* out, const float* inp, const float* packed,
-                               const float* bias, int M, int K, int N, int n0, int n1);
+                               const float* bias, int M, int K, int N, int n0, int n1, int k0,
+                               int k1);
 void linear_packed_forward_isa(Isa isa, float* out, const float* inp, const bf16* packed,
-                               const float* bias, int M, int K, int N, int n0, int n1);
+                               const float* bias, int M, int K, int N, int n0, int n1, int k0,
+                               int k1);
 void attention_decode_forward_isa(Isa isa, float* out, float* att, const float* q, const float* kt,
                                   const float* v, int P, int NH, int hs, int ldk, int h0, int h1);
 

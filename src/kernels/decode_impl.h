@@ -56,13 +56,14 @@ inline void store_tile(float* out, const vf (&acc)[MT][NV], const float* bias, i
     }
 }
 
-// out[m0..m0+MT, vector columns v0..v0+NV) of rows m0.. of inp: MT·NV accumulators, one weight
-// load per vector and k shared by the MT rows. Only the columns in [n0, n1) are stored. W is
-// float or bf16; bf16 weights come two rows per load, and each accumulator still takes row k,
-// then row k+1: the same multiply-adds in the same order as on float weights.
+// out[m0..m0+MT, vector columns v0..v0+NV) of rows m0.. of inp, summed over k in [k0, k1): MT·NV
+// accumulators, one weight load per vector and k shared by the MT rows. Only the columns in
+// [n0, n1) are stored. W is float or bf16; bf16 weights come two rows per load, and each
+// accumulator still takes row k, then row k+1: the same multiply-adds in the same order as on
+// float weights.
 template <int MT, int NV, typename W>
 inline void linear_tile(float* out, const float* inp, const W* packed, const float* bias, int K,
-                        int N, int m0, int v0, int n0, int n1) {
+                        int N, int m0, int v0, int n0, int n1, int k0, int k1) {
     vf acc[MT][NV];
 #pragma GCC unroll 8
     for (int i = 0; i < MT; ++i) {
@@ -74,7 +75,7 @@ inline void linear_tile(float* out, const float* inp, const W* packed, const flo
     for (int j = 0; j < NV; ++j) w[j] = vector_weights(packed, K, v0 + j);
     const float* x = inp + static_cast<long>(m0) * K;
     if constexpr (std::is_same_v<W, float>) {
-        for (int k = 0; k < K; ++k) {
+        for (int k = k0; k < k1; ++k) {
             vf xk[MT];
 #pragma GCC unroll 8
             for (int i = 0; i < MT; ++i) xk[i] = vset1(x[static_cast<long>(i) * K + k]);
@@ -86,8 +87,20 @@ inline void linear_tile(float* out, const float* inp, const W* packed, const flo
             }
         }
     } else {
-        int k = 0;
-        for (; k + 1 < K; k += 2) {  // the pair of rows k, k+1 starts k·kPackedCols halves in
+        int k = k0;
+        if (k % 2 == 1) {  // an odd first row: the second half of the pair k−1, k
+#pragma GCC unroll 8
+            for (int j = 0; j < NV; ++j) {
+                vf we, wo;
+                vload_bf16_pairs(w[j] + static_cast<long>(k - 1) * kPackedCols, we, wo);
+#pragma GCC unroll 8
+                for (int i = 0; i < MT; ++i) {
+                    acc[i][j] = vfma(vset1(x[static_cast<long>(i) * K + k]), wo, acc[i][j]);
+                }
+            }
+            ++k;
+        }
+        for (; k + 1 < k1; k += 2) {  // the pair of rows k, k+1 starts k·kPackedCols halves in
             vf xe[MT], xo[MT];
 #pragma GCC unroll 8
             for (int i = 0; i < MT; ++i) {
@@ -104,7 +117,7 @@ inline void linear_tile(float* out, const float* inp, const W* packed, const flo
                 for (int i = 0; i < MT; ++i) acc[i][j] = vfma(xo[i], wo, acc[i][j]);
             }
         }
-        if (k < K) {  // odd K: the last row, paired with the zero padding
+        if (k < k1) {  // a last row alone: the first half of its pair
 #pragma GCC unroll 8
             for (int j = 0; j < NV; ++j) {
                 vf we, wo;
@@ -122,16 +135,16 @@ inline void linear_tile(float* out, const float* inp, const W* packed, const flo
 // Rows [m0, m0+rows) of vectors [v, v+NV), rows ≤ 4.
 template <int NV, typename W>
 inline void linear_rows(float* out, const float* inp, const W* packed, const float* bias, int K,
-                        int N, int m0, int rows, int v, int n0, int n1) {
+                        int N, int m0, int rows, int v, int n0, int n1, int k0, int k1) {
     switch (rows) {
         case 4:
-            return linear_tile<4, NV>(out, inp, packed, bias, K, N, m0, v, n0, n1);
+            return linear_tile<4, NV>(out, inp, packed, bias, K, N, m0, v, n0, n1, k0, k1);
         case 3:
-            return linear_tile<3, NV>(out, inp, packed, bias, K, N, m0, v, n0, n1);
+            return linear_tile<3, NV>(out, inp, packed, bias, K, N, m0, v, n0, n1, k0, k1);
         case 2:
-            return linear_tile<2, NV>(out, inp, packed, bias, K, N, m0, v, n0, n1);
+            return linear_tile<2, NV>(out, inp, packed, bias, K, N, m0, v, n0, n1, k0, k1);
         default:
-            return linear_tile<1, NV>(out, inp, packed, bias, K, N, m0, v, n0, n1);
+            return linear_tile<1, NV>(out, inp, packed, bias, K, N, m0, v, n0, n1, k0, k1);
     }
 }
 
@@ -141,25 +154,31 @@ inline void linear_rows(float* out, const float* inp, const W* packed, const flo
 // group's weights are read from memory once and from L1 for the other rows.
 template <typename W>
 inline void linear_packed(float* out, const float* inp, const W* packed, const float* bias, int M,
-                          int K, int N, int n0, int n1) {
+                          int K, int N, int n0, int n1, int k0, int k1) {
     const int vb = n0 / kW, ve = (n1 + kW - 1) / kW;  // the vectors that cover [n0, n1)
     if (M == 1) {
         int v = vb;
-        for (; v + 8 <= ve; v += 8) linear_tile<1, 8>(out, inp, packed, bias, K, N, 0, v, n0, n1);
-        for (; v + 4 <= ve; v += 4) linear_tile<1, 4>(out, inp, packed, bias, K, N, 0, v, n0, n1);
-        for (; v + 2 <= ve; v += 2) linear_tile<1, 2>(out, inp, packed, bias, K, N, 0, v, n0, n1);
-        for (; v < ve; ++v) linear_tile<1, 1>(out, inp, packed, bias, K, N, 0, v, n0, n1);
+        for (; v + 8 <= ve; v += 8) {
+            linear_tile<1, 8>(out, inp, packed, bias, K, N, 0, v, n0, n1, k0, k1);
+        }
+        for (; v + 4 <= ve; v += 4) {
+            linear_tile<1, 4>(out, inp, packed, bias, K, N, 0, v, n0, n1, k0, k1);
+        }
+        for (; v + 2 <= ve; v += 2) {
+            linear_tile<1, 2>(out, inp, packed, bias, K, N, 0, v, n0, n1, k0, k1);
+        }
+        for (; v < ve; ++v) linear_tile<1, 1>(out, inp, packed, bias, K, N, 0, v, n0, n1, k0, k1);
         return;
     }
     int v = vb;
     for (; v + 4 <= ve; v += 4) {
         for (int m = 0; m < M; m += 4) {
-            linear_rows<4>(out, inp, packed, bias, K, N, m, std::min(4, M - m), v, n0, n1);
+            linear_rows<4>(out, inp, packed, bias, K, N, m, std::min(4, M - m), v, n0, n1, k0, k1);
         }
     }
     for (; v < ve; ++v) {
         for (int m = 0; m < M; m += 4) {
-            linear_rows<1>(out, inp, packed, bias, K, N, m, std::min(4, M - m), v, n0, n1);
+            linear_rows<1>(out, inp, packed, bias, K, N, m, std::min(4, M - m), v, n0, n1, k0, k1);
         }
     }
 }
@@ -167,15 +186,15 @@ inline void linear_packed(float* out, const float* inp, const W* packed, const f
 }  // namespace decode_detail
 
 void linear_packed_forward(float* out, const float* inp, const float* packed, const float* bias,
-                           int M, int K, int N, int n0, int n1) {
+                           int M, int K, int N, int n0, int n1, int k0, int k1) {
     if (M <= 0 || n0 >= n1) return;
-    decode_detail::linear_packed(out, inp, packed, bias, M, K, N, n0, n1);
+    decode_detail::linear_packed(out, inp, packed, bias, M, K, N, n0, n1, k0, k1);
 }
 
 void linear_packed_forward(float* out, const float* inp, const bf16* packed, const float* bias,
-                           int M, int K, int N, int n0, int n1) {
+                           int M, int K, int N, int n0, int n1, int k0, int k1) {
     if (M <= 0 || n0 >= n1) return;
-    decode_detail::linear_packed(out, inp, packed, bias, M, K, N, n0, n1);
+    decode_detail::linear_packed(out, inp, packed, bias, M, K, N, n0, n1, k0, k1);
 }
 
 namespace decode_detail {

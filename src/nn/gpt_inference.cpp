@@ -105,45 +105,76 @@ std::span<const float> Gpt::cache_append(const int* tokens, int n) {
     return {c.logits, static_cast<size_t>(config_.vocab_size)};
 }
 
+namespace {
+
+// x (rows,C) += (p_0 + p_1 + ... + p_{G−1}) + bias: the partial sums of a product whose inputs a
+// team split in G groups (kernels::linear_packed_forward over an input range), each (rows,C) and
+// `stride` floats after the one before, added in group order whatever the team; sum (C) scratch.
+void add_partial_sums(float* x, float* sum, const float* parts, const float* bias, int rows, int C,
+                      int G, size_t stride) {
+    for (int i = 0; i < rows; ++i) {
+        const size_t r = static_cast<size_t>(i) * C;
+        for (int c = 0; c < C; ++c) sum[c] = parts[r + c];
+        for (int g = 1; g < G; ++g) {
+            const float* p = parts + g * stride + r;
+            for (int c = 0; c < C; ++c) sum[c] += p[c];
+        }
+        if (bias) {
+            for (int c = 0; c < C; ++c) sum[c] += bias[c];
+        }
+        for (int c = 0; c < C; ++c) x[r + c] += sum[c];
+    }
+}
+
+}  // namespace
+
 // Runs n new tokens through the model at positions len..len+n−1, attending to the cached keys
 // and values of the earlier positions, and appends their keys and values to the cache. Leaves the
 // logits after the last new token in cache_->logits.
 //
-// The rows run through the model on a team of threads (kernels/cpu.h): each rank computes its own
-// columns of every product and its own heads of attention, and the ranks meet at a barrier
-// wherever a step needs all of the previous one (4 per layer). The same rank reads the same slice
-// of the weights token after token, so the slice stays in its core's L2: the baby model's 3.1 MB
-// of weights overflow one core's 2 MB, and half of them fit. The products run on the weights
-// packed once for decoding (linear_packed_forward: a share is one contiguous stretch), for one row
-// (a decoded token) and for the ~33 rows of a recompute after the window slides alike; the
-// training gemm would repack the weights every call, run these shapes on one thread and evict
-// the L2-resident slices. Every output is computed with the same arithmetic whatever the team's
-// size and the number of rows, so n rows at once give the same bits as one at a time.
+// The rows run through the model on a team of threads (kernels/cpu.h), split by heads: a rank
+// owns heads [h0, h1) and, in each layer,
+//   - computes their q, k and v (its columns of c_attn), caches their keys and values and runs
+//     their attention;
+//   - multiplies its heads' outputs, the inputs of attn.c_proj it holds, by their rows of
+//     c_proj's weight: a partial sum for every output column;
+//   - computes its group of the MLP's hidden units (n_head groups of 4·head_size columns of c_fc,
+//     then GELU) and their partial sums through mlp.c_proj the same way.
+// After each of the two partial products the ranks meet at a barrier, and every rank adds all the
+// partial sums, in head order, to its own copy of the residual stream x: the copies stay
+// identical, and no rank waits for another before a layer norm. 2 barriers per layer. A rank
+// reads the same slice of the weights token after token, so the slice stays in its core's L2 (the
+// baby model's 3.1 MB of float weights overflow one core's 2 MB, and half of them fit), and the
+// hidden units it computes are the ones it reads. The products run on the weights packed once for
+// decoding (kernels/decode.h), for one row (a decoded token) and for the ~33 rows of a recompute
+// after the window slides alike. Every output is computed with the same arithmetic whatever the
+// team's size and the number of rows, so n rows at once give the same bits as one at a time.
 void Gpt::cache_forward(const int* tokens, int n) {
     KvCache& c = *cache_;
     const int C = config_.n_embd, V = config_.vocab_size, NH = config_.n_head, hs = C / NH;
-    const int T = config_.block_size, pos0 = c.len;
+    const int T = config_.block_size, pos0 = c.len, G = 4 * hs;  // G: hidden units per group
     assert(n > 0 && pos0 + n <= T);
     const EmbeddingParams e = embeddings();
     for (int i = 0; i < n; ++i) {
         const int tok = tokens[i];
         WIGGLE_CHECK(tok >= 0 && tok < V, "", "token {} out of the vocabulary [0, {})", tok, V);
         c.tokens[pos0 + i] = tok;  // (tokens may be c.tokens itself: then this changes nothing)
-        const float* te = e.wte + static_cast<size_t>(tok) * C;
-        const float* pe = e.wpe + static_cast<size_t>(pos0 + i) * C;
-        float* x = c.x + static_cast<size_t>(i) * C;
-        for (int j = 0; j < C; ++j) x[j] = te[j] + pe[j];
     }
     const int threads = k::num_threads();
     c.reserve_ranks(threads);
-    constexpr int kLine = 16;  // column shares in whole cache lines: no line written by two ranks
+    const size_t part_stride = static_cast<size_t>(T) * C;  // one head's (T,C) partial sums
+    constexpr int kLine = 16;  // logit shares in whole cache lines: no line written by two ranks
     auto member = [&](const k::Team& team) {
         const KvCache::RankScratch s = c.rank_scratch(team.rank());
-        const auto [h0, h1] = team.share(NH);            // heads of attention (and of q, k, v)
-        const auto [c0, c1] = team.share(C, kLine);      // columns of the projections back to C
-        const auto [f0, f1] = team.share(4 * C, kLine);  // columns of the MLP's hidden layer
-        const auto [v0, v1] = team.share(V, kLine);      // logits
-        const int q0 = h0 * hs, q1 = h1 * hs;            // channels of this rank's heads
+        const auto [h0, h1] = team.share(NH);  // heads, and groups of hidden units
+        const auto [v0, v1] = team.share(V, kLine);
+        const int q0 = h0 * hs, q1 = h1 * hs;  // channels of this rank's heads
+        for (int i = 0; i < n; ++i) {          // x = wte[token] + wpe[position], this rank's copy
+            const float* te = e.wte + static_cast<size_t>(c.tokens[pos0 + i]) * C;
+            const float* pe = e.wpe + static_cast<size_t>(pos0 + i) * C;
+            float* x = s.x + static_cast<size_t>(i) * C;
+            for (int j = 0; j < C; ++j) x[j] = te[j] + pe[j];
+        }
         for (int l = 0; l < config_.n_layer; ++l) {
             const LayerParams w = layer(l);
             const KvCache::PackedLayer& pw = c.packed[l];
@@ -155,17 +186,20 @@ void Gpt::cache_forward(const int* tokens, int n) {
             const size_t rC = static_cast<size_t>(r0) * C;
             // x = x + attn(ln_1(x)): q, k, v of this rank's heads (the same channels of each third
             // of c_attn's output), their keys and values into the cache, then their attention
-            k::layernorm_forward(s.ln, s.mean, s.rstd, c.x, w.ln_1_weight, w.ln_1_bias, n, C);
-            pw.c_attn.forward(c.qkv + 3 * rC, s.ln + rC, w.c_attn_bias, rows, C, 3 * C, q0, q1);
+            k::layernorm_forward(s.ln, s.mean, s.rstd, s.x, w.ln_1_weight, w.ln_1_bias, n, C);
+            pw.c_attn.forward(c.qkv + 3 * rC, s.ln + rC, w.c_attn_bias, rows, C, 3 * C, q0, q1, 0,
+                              C);
             for (int third = 1; third < 3; ++third) {
                 pw.c_attn.forward(c.qkv, s.ln, w.c_attn_bias, n, C, 3 * C, third * C + q0,
-                                  third * C + q1);
+                                  third * C + q1, 0, C);
+            }
+            for (int ch = q0; ch < q1; ++ch) {  // keys: rows of kt, written front to back
+                float* key = kt + static_cast<size_t>(ch) * T + pos0;
+                for (int i = 0; i < n; ++i) key[i] = c.qkv[static_cast<size_t>(i) * 3 * C + C + ch];
             }
             for (int i = 0; i < n; ++i) {
-                const float* row = c.qkv + static_cast<size_t>(i) * 3 * C;
-                const int t = pos0 + i;
-                for (int ch = q0; ch < q1; ++ch) kt[static_cast<size_t>(ch) * T + t] = row[C + ch];
-                std::memcpy(vc + static_cast<size_t>(t) * C + q0, row + 2 * C + q0,
+                std::memcpy(vc + static_cast<size_t>(pos0 + i) * C + q0,
+                            c.qkv + static_cast<size_t>(i) * 3 * C + 2 * C + q0,
                             (q1 - q0) * sizeof(float));
             }
             for (int i = r0; i < n; ++i) {  // query pos0+i attends to positions 0..pos0+i
@@ -173,34 +207,34 @@ void Gpt::cache_forward(const int* tokens, int n) {
                                             c.qkv + static_cast<size_t>(i) * 3 * C, kt, vc,
                                             pos0 + i + 1, NH, hs, T, h0, h1);
             }
-            team.barrier();  // c_proj reads every head's output
-            pw.attn_proj.forward(c.proj + rC, c.atty + rC, w.attn_proj_bias, rows, C, C, c0, c1);
-            for (int i = r0; i < n; ++i) {
-                const size_t r = static_cast<size_t>(i) * C + c0;
-                k::accumulate(c.x + r, c.proj + r, c1 - c0);
+            for (int h = h0; h < h1; ++h) {  // c_proj's partial sums over each head's channels
+                pw.attn_proj.forward(c.attn_parts + h * part_stride + rC, c.atty + rC, nullptr,
+                                     rows, C, C, 0, C, h * hs, (h + 1) * hs);
             }
-            team.barrier();  // ln_2 reads every column of x
-            // x = x + mlp(ln_2(x))
-            k::layernorm_forward(s.ln + rC, s.mean, s.rstd, c.x + rC, w.ln_2_weight, w.ln_2_bias,
+            team.barrier();  // every head's partial sums
+            add_partial_sums(s.x + rC, s.sum, c.attn_parts + rC, w.attn_proj_bias, rows, C, NH,
+                             part_stride);
+            // x = x + mlp(ln_2(x)): this rank's groups of hidden units, then their partial sums
+            k::layernorm_forward(s.ln + rC, s.mean, s.rstd, s.x + rC, w.ln_2_weight, w.ln_2_bias,
                                  rows, C);
-            pw.c_fc.forward(c.fch + 4 * rC, s.ln + rC, w.c_fc_bias, rows, C, 4 * C, f0, f1);
+            pw.c_fc.forward(c.fch + 4 * rC, s.ln + rC, w.c_fc_bias, rows, C, 4 * C, h0 * G, h1 * G,
+                            0, C);
             for (int i = r0; i < n; ++i) {
-                const size_t r = static_cast<size_t>(i) * 4 * C + f0;
-                k::gelu_forward(c.fch_gelu + r, c.fch + r, f1 - f0);
+                const size_t r = static_cast<size_t>(i) * 4 * C + h0 * G;
+                k::gelu_forward(c.fch_gelu + r, c.fch + r, (h1 - h0) * G);
             }
-            team.barrier();  // the MLP's c_proj reads every hidden column
-            pw.mlp_proj.forward(c.proj + rC, c.fch_gelu + 4 * rC, w.mlp_proj_bias, rows, 4 * C, C,
-                                c0, c1);
-            for (int i = r0; i < n; ++i) {
-                const size_t r = static_cast<size_t>(i) * C + c0;
-                k::accumulate(c.x + r, c.proj + r, c1 - c0);
+            for (int g = h0; g < h1; ++g) {
+                pw.mlp_proj.forward(c.mlp_parts + g * part_stride + rC, c.fch_gelu + 4 * rC,
+                                    nullptr, rows, 4 * C, C, 0, C, g * G, (g + 1) * G);
             }
-            team.barrier();  // the next layer norm reads every column of x
+            team.barrier();  // every group's partial sums
+            add_partial_sums(s.x + rC, s.sum, c.mlp_parts + rC, w.mlp_proj_bias, rows, C, NH,
+                             part_stride);
         }
         // Only the last position's logits are needed for the next token.
-        const float* x_last = c.x + static_cast<size_t>(n - 1) * C;
+        const float* x_last = s.x + static_cast<size_t>(n - 1) * C;
         k::layernorm_forward(s.ln, s.mean, s.rstd, x_last, e.ln_f_weight, e.ln_f_bias, 1, C);
-        c.packed_lm_head.forward(c.logits, s.ln, nullptr, 1, C, V, v0, v1);
+        c.packed_lm_head.forward(c.logits, s.ln, nullptr, 1, C, V, v0, v1, 0, C);
     };
     k::parallel_team(threads, member);
     c.len = pos0 + n;

@@ -52,8 +52,11 @@ struct Gpt::KvCache {
     std::unique_ptr<float[], void (*)(void*)> mem{nullptr, std::free};
     float* kt;  // (L, C, block_size) keys, transposed: position t, channel c at [l][c][t]
     float* v;   // (L, block_size, C) values
-    // scratch for up to block_size new rows
-    float *x, *qkv, *atty, *proj, *fch, *fch_gelu, *logits;
+    // scratch for up to block_size new rows: every rank writes its own columns of qkv, atty, fch
+    // and fch_gelu, and its own heads' (T,C) blocks of the partial sums of attn.c_proj and
+    // mlp.c_proj (NH,T,C), which all ranks read (two buffers: a rank may write the MLP's while
+    // another still reads attention's)
+    float *qkv, *atty, *fch, *fch_gelu, *attn_parts, *mlp_parts, *logits;
     // A weight packed for decoding: floats (kernels::pack_linear), or bf16 once the model's
     // weights are rounded to it (pack_linear_bf16: half the bytes, the same values).
     struct Packed {
@@ -63,11 +66,14 @@ struct Gpt::KvCache {
             if (b16) return kernels::pack_linear_bf16(b16, weight, K, N);
             kernels::pack_linear(f32, weight, K, N);
         }
-        // out (M,N) = inp (M,K) · weightᵀ + bias, columns [n0, n1) (kernels::linear_packed_forward)
+        // out (M,N) = inp (M,K) · weightᵀ + bias, columns [n0, n1), inputs [k0, k1)
+        // (kernels::linear_packed_forward)
         void forward(float* out, const float* inp, const float* bias, int M, int K, int N, int n0,
-                     int n1) const {
-            if (b16) return kernels::linear_packed_forward(out, inp, b16, bias, M, K, N, n0, n1);
-            kernels::linear_packed_forward(out, inp, f32, bias, M, K, N, n0, n1);
+                     int n1, int k0, int k1) const {
+            if (b16) {
+                return kernels::linear_packed_forward(out, inp, b16, bias, M, K, N, n0, n1, k0, k1);
+            }
+            kernels::linear_packed_forward(out, inp, f32, bias, M, K, N, n0, n1, k0, k1);
         }
     };
     // The weights of every product, packed for decoding.
@@ -77,11 +83,12 @@ struct Gpt::KvCache {
     std::vector<PackedLayer> packed;
     Packed packed_lm_head;
     std::unique_ptr<void, void (*)(void*)> packed_mem{nullptr, std::free};
-    // Each rank of a decoding team normalizes the rows itself (cheaper than a barrier) and keeps
-    // its own attention probabilities: per rank ln (T,C), mean and rstd (T) and att (NH,T), the
-    // ranks' blocks `rank_stride` floats (whole cache lines) apart.
+    // Each rank of a decoding team keeps its own copy of the residual stream x (T,C), normalizes
+    // it itself (ln (T,C), mean and rstd (T)), and has its own attention probabilities att (NH,T)
+    // and a row to add partial sums in, sum (C); the ranks' blocks `rank_stride` floats (whole
+    // cache lines) apart.
     struct RankScratch {
-        float *ln, *mean, *rstd, *att;
+        float *x, *ln, *mean, *rstd, *att, *sum;
     };
     std::unique_ptr<float[], void (*)(void*)> rank_mem{nullptr, std::free};
     int ranks = 0;
@@ -98,12 +105,12 @@ struct Gpt::KvCache {
         std::vector<std::pair<float**, size_t>> parts = {
             {&kt, L * C * T},
             {&v, L * T * C},
-            {&x, T * C},
             {&qkv, T * 3 * C},
             {&atty, T * C},
-            {&proj, T * C},
             {&fch, T * 4 * C},
             {&fch_gelu, T * 4 * C},
+            {&attn_parts, cfg.n_head * T * C},
+            {&mlp_parts, cfg.n_head * T * C},
             {&logits, static_cast<size_t>(cfg.vocab_size)}};
         for (auto& [p, n] : parts) off += gpt_detail::round_up(n);
         mem.reset(gpt_detail::alloc_floats(off));
@@ -148,14 +155,18 @@ struct Gpt::KvCache {
         if (n <= ranks) return;
         ranks = n;
         const size_t T = block_size, C = n_embd, NH = n_head;
-        rank_stride = gpt_detail::round_up(T * C + 2 * T + NH * T);
+        rank_stride = gpt_detail::round_up(2 * T * C + 2 * T + NH * T + C);
         rank_mem.reset(gpt_detail::alloc_floats(rank_stride * ranks));
     }
     RankScratch rank_scratch(int rank) const {
         assert(rank < ranks);
-        float* ln = rank_mem.get() + rank_stride * rank;
-        const size_t T = block_size, C = n_embd;
-        return {ln, ln + T * C, ln + T * C + T, ln + T * C + 2 * T};
+        const size_t T = block_size, C = n_embd, NH = n_head;
+        float* x = rank_mem.get() + rank_stride * rank;
+        float* ln = x + T * C;
+        float* mean = ln + T * C;
+        float* rstd = mean + T;
+        float* att = rstd + T;
+        return {x, ln, mean, rstd, att, att + NH * T};
     }
 };
 

@@ -75,7 +75,8 @@ TEST(LinearPacked, FastMatchesNaiveOnAwkwardSizes) {
                     for (Isa isa : available_isas()) {
                         std::vector<float> got(M * N, -7.0f);
                         linear_packed_forward_isa(isa, got.data(), x.data(), pw.data(),
-                                                  with_bias ? b.data() : nullptr, M, K, N, 0, N);
+                                                  with_bias ? b.data() : nullptr, M, K, N, 0, N, 0,
+                                                  K);
                         EXPECT_TRUE(all_close(got, want, 1e-5, 1e-5))
                             << isa_name(isa) << (with_bias ? " bias" : " no bias");
                     }
@@ -96,11 +97,11 @@ TEST(LinearPacked, SameBitsForAnySplitOrRowCountAndNothingElseWritten) {
             SCOPED_TRACE(::testing::Message() << isa_name(isa) << " M=" << M);
             std::vector<float> whole(M * N);
             linear_packed_forward_isa(isa, whole.data(), x.data(), pw.data(), b.data(), M, K, N, 0,
-                                      N);
+                                      N, 0, K);
             for (int m = 0; m < M; ++m) {  // one row at a time
                 std::vector<float> row(N);
                 linear_packed_forward_isa(isa, row.data(), x.data() + m * K, pw.data(), b.data(), 1,
-                                          K, N, 0, N);
+                                          K, N, 0, N, 0, K);
                 for (int n = 0; n < N; ++n) ASSERT_EQ(row[n], whole[m * N + n]) << m << "," << n;
             }
             for (auto [n0, n1] :
@@ -108,7 +109,7 @@ TEST(LinearPacked, SameBitsForAnySplitOrRowCountAndNothingElseWritten) {
                 SCOPED_TRACE(::testing::Message() << "columns " << n0 << ".." << n1);
                 std::vector<float> part(M * N, -7.0f);
                 linear_packed_forward_isa(isa, part.data(), x.data(), pw.data(), b.data(), M, K, N,
-                                          n0, n1);
+                                          n0, n1, 0, K);
                 for (int m = 0; m < M; ++m) {
                     for (int n = 0; n < N; ++n) {
                         const float want = n >= n0 && n < n1 ? whole[m * N + n] : -7.0f;
@@ -174,10 +175,49 @@ TEST(LinearPacked, Bf16PackingPairsTheRowsOfEachColumnZeroPadded) {
     }
 }
 
+// A range of the inputs [k0, k1): the partial sum a team member computes over the inputs it owns,
+// against the naive layer on those inputs alone (the sliced x and weight), with and without a
+// bias; the empty range gives the bias alone.
+TEST(LinearPacked, InputRangesAreTheProductOfTheSlices) {
+    for (int M : {1, 3, 6}) {
+        for (int K : {7, 33, 128}) {
+            const int N = 37;
+            const auto x = randn(M * K, 31), w = randn(N * K, 32, 0.1), b = randn(N, 33);
+            const std::vector<float> pw = packed(w, K, N);
+            for (auto [k0, k1] : {std::pair{0, K}, {1, K}, {K / 3, K - K / 4}, {2, 5}, {4, 4}}) {
+                SCOPED_TRACE(::testing::Message()
+                             << "M=" << M << " K=" << K << " inputs " << k0 << ".." << k1);
+                const int Ks = k1 - k0;
+                std::vector<double> xs(M * Ks), ws(N * Ks);
+                for (int m = 0; m < M; ++m) {
+                    for (int k = k0; k < k1; ++k) xs[m * Ks + k - k0] = x[m * K + k];
+                }
+                for (int n = 0; n < N; ++n) {
+                    for (int k = k0; k < k1; ++k) ws[n * Ks + k - k0] = w[n * K + k];
+                }
+                const auto bd = testing::cast<double>(b);
+                for (bool with_bias : {true, false}) {
+                    std::vector<double> want(M * N);
+                    linear_forward_naive(want.data(), xs.data(), ws.data(),
+                                         with_bias ? bd.data() : nullptr, M, Ks, N);
+                    for (Isa isa : available_isas()) {
+                        std::vector<float> got(M * N, -7.0f);
+                        linear_packed_forward_isa(isa, got.data(), x.data(), pw.data(),
+                                                  with_bias ? b.data() : nullptr, M, K, N, 0, N, k0,
+                                                  k1);
+                        EXPECT_TRUE(all_close(got, want, 1e-5, 1e-5))
+                            << isa_name(isa) << (with_bias ? " bias" : " no bias");
+                    }
+                }
+            }
+        }
+    }
+}
+
 // bf16 weights give exactly the bits of the float kernel on the same weights rounded to bf16 (the
 // same multiply-adds in the same order: two rows per load change nothing), for any size (odd K
-// included), row count and share of the columns; the float kernel is checked against the naive
-// layer above.
+// included), row count, share of the columns and range of the inputs (odd first or last row: half
+// a pair); the float kernel is checked against the naive layer above.
 TEST(LinearPacked, Bf16GivesTheFloatKernelsBitsOnTheRoundedWeights) {
     for (int M : {1, 2, 5, 33}) {
         for (int K : {1, 2, 7, 16, 17, 128, 131}) {
@@ -189,16 +229,20 @@ TEST(LinearPacked, Bf16GivesTheFloatKernelsBitsOnTheRoundedWeights) {
                 const std::vector<float> pf = packed(rounded, K, N);
                 const std::vector<bf16> pb = packed_bf16(w, K, N);
                 const int n0 = N / 3, n1 = N - N / 4;  // a share that cuts vectors
-                for (Isa isa : available_isas()) {
-                    std::vector<float> want(M * N, -7.0f), got(M * N, -7.0f);
-                    linear_packed_forward_isa(isa, want.data(), x.data(), pf.data(), b.data(), M, K,
-                                              N, n0, n1);
-                    linear_packed_forward_isa(isa, got.data(), x.data(), pb.data(), b.data(), M, K,
-                                              N, n0, n1);
-                    for (int i = 0; i < M * N; ++i) {
-                        ASSERT_EQ(std::bit_cast<uint32_t>(got[i]), std::bit_cast<uint32_t>(want[i]))
-                            << isa_name(isa) << " output " << i << ": " << got[i] << " vs "
-                            << want[i];
+                for (auto [k0, k1] : {std::pair{0, K}, {K / 3, K - K / 4}, {1, K}}) {
+                    SCOPED_TRACE(::testing::Message() << "inputs " << k0 << ".." << k1);
+                    for (Isa isa : available_isas()) {
+                        std::vector<float> want(M * N, -7.0f), got(M * N, -7.0f);
+                        linear_packed_forward_isa(isa, want.data(), x.data(), pf.data(), b.data(),
+                                                  M, K, N, n0, n1, k0, k1);
+                        linear_packed_forward_isa(isa, got.data(), x.data(), pb.data(), b.data(), M,
+                                                  K, N, n0, n1, k0, k1);
+                        for (int i = 0; i < M * N; ++i) {
+                            ASSERT_EQ(std::bit_cast<uint32_t>(got[i]),
+                                      std::bit_cast<uint32_t>(want[i]))
+                                << isa_name(isa) << " output " << i << ": " << got[i] << " vs "
+                                << want[i];
+                        }
                     }
                 }
             }
