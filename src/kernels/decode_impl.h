@@ -88,7 +88,7 @@ inline void linear_tile(float* out, const float* inp, const W* packed, const flo
         }
     } else {
         int k = k0;
-        if (k % 2 == 1) {  // an odd first row: the second half of the pair k−1, k
+        if (k % 2 == 1 && k < k1) {  // an odd first row: the second half of the pair k−1, k
 #pragma GCC unroll 8
             for (int j = 0; j < NV; ++j) {
                 vf we, wo;

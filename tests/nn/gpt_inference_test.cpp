@@ -1,8 +1,8 @@
 // GPT inference through the KV cache against full forwards: the cached logits equal a forward over
 // the same window at every step (before and after the window slides, for prompts longer than the
-// block, on the matrix-vector path and the gemm path); cached and uncached sampling give the same
-// tokens for every window policy; the exact policy is nanoGPT's generate; thread-count invariance;
-// all of it on weights rounded to bf16 too.
+// block, one row and many rows at once); cached and uncached sampling give the same tokens for
+// every window policy; the exact policy is nanoGPT's generate; thread-count invariance. On weights
+// rounded to bf16: which tensors are rounded, and the sampling and thread-count tests again.
 #include <gtest/gtest.h>
 
 #include <vector>
