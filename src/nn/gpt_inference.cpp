@@ -152,7 +152,7 @@ void add_partial_sums(float* x, float* sum, const float* parts, const float* bia
 void Gpt::cache_forward(const int* tokens, int n) {
     KvCache& c = *cache_;
     const int C = config_.n_embd, V = config_.vocab_size, NH = config_.n_head, hs = C / NH;
-    const int T = config_.block_size, pos0 = c.len, G = 4 * hs;  // G: hidden units per group
+    const int T = config_.block_size, pos0 = c.len, gs = 4 * hs;  // gs: hidden units per group
     assert(n > 0 && pos0 + n <= T);
     const EmbeddingParams e = embeddings();
     for (int i = 0; i < n; ++i) {
@@ -217,15 +217,15 @@ void Gpt::cache_forward(const int* tokens, int n) {
             // x = x + mlp(ln_2(x)): this rank's groups of hidden units, then their partial sums
             k::layernorm_forward(s.ln + rC, s.mean, s.rstd, s.x + rC, w.ln_2_weight, w.ln_2_bias,
                                  rows, C);
-            pw.c_fc.forward(c.fch + 4 * rC, s.ln + rC, w.c_fc_bias, rows, C, 4 * C, h0 * G, h1 * G,
-                            0, C);
+            pw.c_fc.forward(c.fch + 4 * rC, s.ln + rC, w.c_fc_bias, rows, C, 4 * C, h0 * gs,
+                            h1 * gs, 0, C);
             for (int i = r0; i < n; ++i) {
-                const size_t r = static_cast<size_t>(i) * 4 * C + h0 * G;
-                k::gelu_forward(c.fch_gelu + r, c.fch + r, (h1 - h0) * G);
+                const size_t r = static_cast<size_t>(i) * 4 * C + h0 * gs;
+                k::gelu_forward(c.fch_gelu + r, c.fch + r, (h1 - h0) * gs);
             }
             for (int g = h0; g < h1; ++g) {
                 pw.mlp_proj.forward(c.mlp_parts + g * part_stride + rC, c.fch_gelu + 4 * rC,
-                                    nullptr, rows, 4 * C, C, 0, C, g * G, (g + 1) * G);
+                                    nullptr, rows, 4 * C, C, 0, C, g * gs, (g + 1) * gs);
             }
             team.barrier();  // every group's partial sums
             add_partial_sums(s.x + rC, s.sum, c.mlp_parts + rC, w.mlp_proj_bias, rows, C, NH,
