@@ -5,8 +5,8 @@
 // bf16, rows in pairs), so a product streams its share of the weights front to back. One vector
 // accumulator holds kW outputs, each summed over its inputs k = k0..k1−1 in order, one multiply-add
 // at a time: no sum across lanes, and every output's arithmetic is the same whichever tile, row
-// count or thread computes it. attention_decode_forward: scores vectorized over positions (keys transposed),
-// the weighted sum of values vectorized over the head's channels.
+// count or thread computes it. attention_decode_forward: scores vectorized over positions (keys
+// transposed), the weighted sum of values vectorized over the head's channels.
 #pragma once
 
 #include <algorithm>
