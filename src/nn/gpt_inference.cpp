@@ -114,15 +114,10 @@ void add_partial_sums(float* x, float* sum, const float* parts, const float* bia
                       int G, size_t stride) {
     for (int i = 0; i < rows; ++i) {
         const size_t r = static_cast<size_t>(i) * C;
-        for (int c = 0; c < C; ++c) sum[c] = parts[r + c];
-        for (int g = 1; g < G; ++g) {
-            const float* p = parts + g * stride + r;
-            for (int c = 0; c < C; ++c) sum[c] += p[c];
-        }
-        if (bias) {
-            for (int c = 0; c < C; ++c) sum[c] += bias[c];
-        }
-        for (int c = 0; c < C; ++c) x[r + c] += sum[c];
+        std::memcpy(sum, parts + r, C * sizeof(float));
+        for (int g = 1; g < G; ++g) k::accumulate(sum, parts + g * stride + r, C);
+        if (bias) k::accumulate(sum, bias, C);
+        k::accumulate(x + r, sum, C);
     }
 }
 
