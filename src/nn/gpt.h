@@ -161,7 +161,8 @@ class Gpt {
     // context would grow past block_size, the window slides: the cache keeps the last
     // window_after(cache_length(), n) tokens, recomputed (their positions all change).
     // Allocates nothing after the first call. The first call also packs a copy of the weights
-    // for decoding (kernels/decode.h: as much memory again as the weights).
+    // for decoding (kernels/decode.h: as much memory again as the weight matrices, half as much
+    // after round_weights_to_bf16).
     std::span<const float> cache_append(const int* tokens, int n);
     // Empties the cache and packs the weights again: call it after changing them.
     void cache_reset();
