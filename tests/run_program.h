@@ -26,8 +26,8 @@ struct ProgramResult {
 
 // Runs `WIGGLE_BIN_DIR/<program> <args>` through the shell (args are passed as written).
 inline ProgramResult run_program(const std::string& program, const std::string& args = "") {
-    char err_path[] = "/tmp/wiggle-test-stderr-XXXXXX";
-    const int fd = mkstemp(err_path);
+    std::string err_path = ::testing::TempDir() + "wiggle-test-stderr-XXXXXX";
+    const int fd = mkstemp(err_path.data());
     if (fd >= 0) close(fd);
     const std::string cmd =
         std::string(WIGGLE_BIN_DIR) + "/" + program + " " + args + " 2>" + err_path;
@@ -43,7 +43,7 @@ inline ProgramResult run_program(const std::string& program, const std::string& 
     std::stringstream ss;
     ss << f.rdbuf();
     r.err = ss.str();
-    std::remove(err_path);
+    std::remove(err_path.c_str());
     return r;
 }
 
