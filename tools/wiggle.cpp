@@ -201,9 +201,9 @@ void add_sample_options(CLI::App* cmd, SampleArgs& a) {
 
 int run_sample(SampleArgs& a) {
     // All cores by default: a decoded token streams every weight once, and with two threads each
-    // core keeps its half of the weights in its own L2 (baby model, idle 2-core machine: 1.8x the
-    // tokens/s of one thread). On a loaded machine a descheduled worker stalls every product, and
-    // --threads 1 is as fast.
+    // core keeps its half of the weights in its own L2 (baby model, 2-core Xeon: ~3x the tokens/s
+    // of one thread, whose 2 MB L2 cannot hold all 3.1 MB). On a loaded machine a descheduled
+    // worker stalls every product, and --threads 1 can be as fast.
     set_threads(a.threads);
     WIGGLE_CHECK(a.num_chars >= 0 && a.num_chars <= 100'000'000, "",
                  "--num-chars must be 0 or more, got {}", a.num_chars);
