@@ -154,9 +154,9 @@ TEST(GptInference, ExactModeIsNanoGptsGenerate) {
 }
 
 TEST(GptInference, SameBitsForAnyThreadCount) {
-    // A team of 1, 2 or 3 threads, each with its own heads (4 split 1/1/2 at 3) and columns (C =
-    // 160: 10 lines split 3/3/4), decoding and recomputing after slides (keep 8 of 16), on float
-    // weights and on bf16 ones.
+    // A team of 1, 2 or 3 threads, each with its own heads and groups of hidden units (4 split
+    // 1/1/2 at 3), decoding and recomputing after slides (keep 8 of 16), on float weights and on
+    // bf16 ones.
     for (bool bf16 : {false, true}) {
         SCOPED_TRACE(bf16 ? "bf16 weights" : "float weights");
         Gpt model(GptConfig{.vocab_size = 13,
