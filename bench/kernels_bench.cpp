@@ -5,12 +5,11 @@
 // bandwidth of a STREAM triad that moves the same number of bytes per pass (so data in the same
 // cache level: the baby shapes fit in L2, shakespeare's in this machine's large L3), measured in
 // the same run; attention reports GFLOP/s and the fraction of the FMA peak measured by an FMA loop
-// in the same run. The thread count is the process's (OMP_NUM_THREADS); the roofline is measured
+// in the same run. The thread count is the process's (WIGGLE_NUM_THREADS); the roofline is measured
 // at that count too. The DRAM triad (3 × 64 MB) is printed for scale.
 // Not here: timed assertions (speed is reported, never tested).
 #include <benchmark/benchmark.h>
 #include <immintrin.h>
-#include <omp.h>
 
 #include <algorithm>
 #include <chrono>
@@ -92,9 +91,8 @@ double triad_gbs(long n, int times, int reps = 5) {
     const bool avx512 = k::cpu_isa() == k::Isa::Avx512;
     const double s = seconds_of(
         [&] {
-#pragma omp parallel
-            {
-                const long nt = omp_get_num_threads(), t = omp_get_thread_num();
+            auto member = [&](const k::Team& team) {
+                const long nt = team.size(), t = team.rank();
                 const long i0 = n * t / nt, i1 = n * (t + 1) / nt;
                 for (int r = 0; r < times; ++r) {
                     if (avx512) {
@@ -102,9 +100,10 @@ double triad_gbs(long n, int times, int reps = 5) {
                     } else {
                         for (long i = i0; i < i1; ++i) a[i] = b[i] + 0.5f * c[i];
                     }
-#pragma omp barrier
+                    team.barrier();
                 }
-            }
+            };
+            k::parallel_team(k::num_threads(), member);
         },
         reps);
     benchmark::DoNotOptimize(a.data());
@@ -143,23 +142,24 @@ __attribute__((target("avx2,fma"))) double fma_loop_avx2(long iters) {
 double fma_peak_gflops() {
     const long iters = 20'000'000;
     const k::Isa isa = k::cpu_isa();
-    double sink = 0.0;
+    std::vector<double> sinks(static_cast<size_t>(k::num_threads()));
     const double s = seconds_of(
         [&] {
-#pragma omp parallel reduction(+ : sink)
-            {
+            auto member = [&](const k::Team& team) {
+                double& sink = sinks[static_cast<size_t>(team.rank())];
                 if (isa == k::Isa::Avx512)
                     sink += fma_loop_avx512(iters);
                 else if (isa == k::Isa::Avx2)
                     sink += fma_loop_avx2(iters);
-            }
+            };
+            k::parallel_team(k::num_threads(), member);
         },
         5);
-    benchmark::DoNotOptimize(sink);
+    benchmark::DoNotOptimize(sinks.data());
     const double per_iter = isa == k::Isa::Avx512 ? 16 * 16 * 2
                             : isa == k::Isa::Avx2 ? 12 * 8 * 2
                                                   : 0;
-    return per_iter * static_cast<double>(iters) * omp_get_max_threads() / s / 1e9;
+    return per_iter * static_cast<double>(iters) * k::num_threads() / s / 1e9;
 }
 
 // ---- the cases ----
@@ -415,7 +415,7 @@ class TableReporter : public benchmark::ConsoleReporter {
 }  // namespace
 
 int main(int argc, char** argv) {
-    const int threads = omp_get_max_threads();
+    const int threads = k::num_threads();
     if (const char* c = std::getenv("WIGGLE_BENCH_CLOCK")) g_cpu_clock = std::string(c) == "cpu";
     std::printf("wiggle kernels: isa %s, threads %d, clock %s\n", k::isa_name(k::cpu_isa()),
                 threads, g_cpu_clock ? "cpu" : "wall");

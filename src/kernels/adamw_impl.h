@@ -9,7 +9,7 @@
 namespace wiggle::kernels::WIGGLE_ISA_NS {
 
 namespace adamw_detail {
-constexpr int kBlock = 8192;            // elements per OpenMP work item (and per sum chunk)
+constexpr int kBlock = 8192;            // elements per work item of the pool (and per sum chunk)
 constexpr long kParallelMin = 1 << 15;  // below this, one thread is faster
 }  // namespace adamw_detail
 

@@ -183,7 +183,7 @@ inline float softmax_row(float* s, int t, int L, float scale, float* total) {
 
 }  // namespace attention_detail
 
-// scratch: per_thread floats for each OpenMP thread.
+// scratch: per_thread floats for each thread of the pool.
 namespace attention_detail {
 // The (b, h) of one thread slot; a function (not a lambda body) so that its parameters are
 // plain values the compiler need not reload after every store through a float*.

@@ -1,9 +1,9 @@
 #include "kernels/cpu.h"
 
 #include <immintrin.h>
-#include <omp.h>
 #include <sched.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -49,8 +49,33 @@ const char* isa_name(Isa isa) {
     return "?";
 }
 
-int num_threads() { return omp_get_max_threads(); }
-void set_num_threads(int n) { omp_set_num_threads(n < 1 ? 1 : n); }
+namespace {
+
+// WIGGLE_NUM_THREADS when it is a positive number, else the CPUs in this process's affinity mask
+// (what `taskset` or a container allows, not every core of the machine).
+int default_threads() {
+    if (const char* env = std::getenv("WIGGLE_NUM_THREADS")) {
+        const int n = std::atoi(env);
+        if (n > 0) return n;
+    }
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+    return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
+
+std::atomic<int> g_threads{0};  // 0: not chosen yet
+
+}  // namespace
+
+int num_threads() {
+    int n = g_threads.load(std::memory_order_relaxed);
+    if (n == 0) {
+        n = default_threads();
+        g_threads.store(n, std::memory_order_relaxed);
+    }
+    return n;
+}
+void set_num_threads(int n) { g_threads.store(n < 1 ? 1 : n, std::memory_order_relaxed); }
 
 // ---- The item pool
 // -------------------------------------------------------------------------------

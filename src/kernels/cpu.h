@@ -15,9 +15,9 @@ enum class Isa { Generic, Avx2, Avx512 };
 Isa cpu_isa();                  // the instruction set the kernels use
 const char* isa_name(Isa isa);  // "avx512", "avx2", "generic"
 
-// Threads used by the kernels (OpenMP's setting, OMP_NUM_THREADS, which the pool follows). Results
-// never depend on it: no kernel splits a sum across threads, so 1 and N threads give bit-identical
-// outputs.
+// Threads used by the kernels: set_num_threads, else WIGGLE_NUM_THREADS from the environment, else
+// the CPUs this process may run on. Results never depend on it: no kernel splits a sum across
+// threads, so 1 and N threads give bit-identical outputs.
 int num_threads();
 void set_num_threads(int n);
 
@@ -26,13 +26,11 @@ void set_num_threads(int n);
 // Returns when every item is done. Which thread runs an item must not change its result (each item
 // owns its outputs), so results are the same for any thread count.
 //
-// Why not an OpenMP team: a team's fork, barriers and join wait for every thread, so when the
-// machine is oversubscribed one descheduled thread stalls the others for a whole time slice
-// (measured: 2-thread gemm 50× slower than 1-thread on a loaded 2-core box; on an idle one an
-// OpenMP team trains the baby GPT as fast and decodes 1.26× slower). Here the caller never
-// waits for a worker that has not claimed an item, and waiting threads spin briefly, then yield,
-// then sleep. Calls from inside an item, or from a second thread while the pool is busy, run
-// inline.
+// This pool is the only threading in wiggle. Why not an OpenMP team: a team's fork, barriers and
+// join wait for every thread, so when the machine is oversubscribed one descheduled thread stalls
+// the others for a whole time slice. Here the caller never waits for a worker that has not claimed
+// an item, and waiting threads spin briefly, then yield, then sleep. Calls from inside an item,
+// or from a second thread while the pool is busy, run inline.
 void parallel_items(int n_items, int threads, void (*fn)(void* ctx, int item), void* ctx);
 
 template <class F>
@@ -41,9 +39,23 @@ void parallel_items(int n_items, int threads, F& f) {
         n_items, threads, [](void* ctx, int item) { (*static_cast<F*>(ctx))(item); }, &f);
 }
 
+// body(i) for every i in [0, n): in contiguous ranges of indices on num_threads() threads when
+// `parallel` (callers pass false for work too small to be worth waking a thread), else inline.
+// Each i must own its outputs.
+template <class F>
+void parallel_for(long n, bool parallel, F body) {
+    const int threads = parallel ? num_threads() : 1;
+    const long items = threads > 1 ? std::min<long>(n, 4L * threads) : 1;
+    auto range = [&](int item) {
+        const long begin = n * item / items, end = n * (item + 1) / items;
+        for (long i = begin; i < end; ++i) body(i);
+    };
+    parallel_items(static_cast<int>(items), threads, range);
+}
+
 // A team: up to `threads` threads run fn(ctx, team) together, each on its own share of every step,
-// meeting at team.barrier() between dependent steps (an OpenMP parallel region, on the pool's
-// threads). Rank 0 is the caller and rank i the pool's worker i, call after call, so a rank that
+// meeting at team.barrier() between dependent steps (like an OpenMP parallel region, on the
+// pool's threads). Rank 0 is the caller and rank i the pool's worker i, call after call, so a rank that
 // takes the same share each call finds its part of the data (decoding: its heads' slices of every
 // weight matrix) still in its own core's L2. For a chain of small dependent steps (one decoded
 // token: ~16 products of a few µs) one team with barriers costs less than a parallel_items call per

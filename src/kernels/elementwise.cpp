@@ -4,6 +4,7 @@
 // match the naive ones bit for bit whatever the thread count.
 #include "kernels/elementwise.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -25,20 +26,6 @@ static void tanh_map(float* out, const float* inp, int N) {
 
 // Below this many elements a parallel region costs more than it saves.
 constexpr long kParallelMin = 1L << 15;
-
-// Runs body(i) for i in [0, n): split over the thread team when `parallel`, else inline. Not an
-// OpenMP `if` clause: a region whose `if` is false still enters the runtime, which sets up (and
-// allocates) a one-thread team every time, microseconds per call; a tape of small ops would pay
-// that on every node.
-template <typename F>
-static inline void for_each_index(long n, bool parallel, F body) {
-    if (parallel) {
-#pragma omp parallel for schedule(static)
-        for (long i = 0; i < n; ++i) body(i);
-    } else {
-        for (long i = 0; i < n; ++i) body(i);
-    }
-}
 
 // ----------------------------------------------------------------------------
 // Binary ops with broadcasting
@@ -161,7 +148,7 @@ static void binary_forward_fast(float* out, const float* a, const float* b, cons
     const int* D = bc.dims;
     const long rows = static_cast<long>(D[0]) * D[1] * D[2];
     const int n = D[3];
-    for_each_index(rows, rows * n >= kParallelMin && rows > 1, [&](long r) {
+    parallel_for(rows, rows * n >= kParallelMin && rows > 1, [&](long r) {
         const int i2 = static_cast<int>(r % D[2]);
         const int i1 = static_cast<int>((r / D[2]) % D[1]);
         const int i0 = static_cast<int>(r / (static_cast<long>(D[2]) * D[1]));
@@ -254,7 +241,7 @@ void binary_backward(float* da, float* db, const float* dout, const float* a, co
     for (int i = 0; i < 4; ++i) {
         if (D[i] > 1 && (bc.a_stride[i] == 0 || bc.b_stride[i] == 0)) broadcast = true;
     }
-    for_each_index(rows, !broadcast && rows * n >= kParallelMin && rows > 1, [&](long r) {
+    parallel_for(rows, !broadcast && rows * n >= kParallelMin && rows > 1, [&](long r) {
         const int i2 = static_cast<int>(r % D[2]);
         const int i1 = static_cast<int>((r / D[2]) % D[1]);
         const int i0 = static_cast<int>(r / (static_cast<long>(D[2]) * D[1]));
@@ -316,13 +303,13 @@ void unary_backward_naive(T* dinp, const T* inp, const T* out, const T* dout, Un
 
 template <Unary OP>
 static void unary_forward_fast(float* out, const float* inp, float alpha, int N) {
-    for_each_index(N, N >= kParallelMin, [&](long i) { out[i] = unary_apply(OP, inp[i], alpha); });
+    parallel_for(N, N >= kParallelMin, [&](long i) { out[i] = unary_apply(OP, inp[i], alpha); });
 }
 
 template <Unary OP>
 static void unary_backward_fast(float* dinp, const float* inp, const float* out, const float* dout,
                                 float alpha, int N) {
-    for_each_index(N, N >= kParallelMin,
+    parallel_for(N, N >= kParallelMin,
                    [&](long i) { dinp[i] += unary_grad(OP, inp[i], out[i], dout[i], alpha); });
 }
 
@@ -416,7 +403,7 @@ void reduce_backward_naive(T* dinp, const T* dout, const int* argmax, Reduce op,
 void reduce_forward(float* out, int* argmax, const float* inp, Reduce op, int outer, int n,
                     int inner) {
     const long total = static_cast<long>(outer) * n * inner;
-    for_each_index(outer, total >= kParallelMin && outer > 1, [&](long o) {
+    parallel_for(outer, total >= kParallelMin && outer > 1, [&](long o) {
         const float* x = inp + static_cast<long>(o) * n * inner;
         float* y = out + static_cast<long>(o) * inner;
         if (inner == 1) {  // a contiguous row
@@ -471,7 +458,7 @@ void reduce_forward(float* out, int* argmax, const float* inp, Reduce op, int ou
 void reduce_backward(float* dinp, const float* dout, const int* argmax, Reduce op, int outer, int n,
                      int inner) {
     const long total = static_cast<long>(outer) * n * inner;
-    for_each_index(outer, total >= kParallelMin && outer > 1, [&](long o) {
+    parallel_for(outer, total >= kParallelMin && outer > 1, [&](long o) {
         float* dx = dinp + static_cast<long>(o) * n * inner;
         const float* g = dout + static_cast<long>(o) * inner;
         if (op == Reduce::Max) {  // out = x[argmax]
@@ -541,7 +528,7 @@ void permute_forward(float* out, const float* inp, const int dims[4], const int 
     int d[4];
     permuted_strides(s, d, dims, perm);
     const long rows = static_cast<long>(d[0]) * d[1] * d[2];
-    for_each_index(rows, rows * d[3] >= kParallelMin && rows > 1, [&](long r) {
+    parallel_for(rows, rows * d[3] >= kParallelMin && rows > 1, [&](long r) {
         const int i2 = static_cast<int>(r % d[2]);
         const int i1 = static_cast<int>((r / d[2]) % d[1]);
         const int i0 = static_cast<int>(r / (static_cast<long>(d[2]) * d[1]));
@@ -560,7 +547,7 @@ void permute_backward(float* dinp, const float* dout, const int dims[4], const i
     int d[4];
     permuted_strides(s, d, dims, perm);
     const long rows = static_cast<long>(d[0]) * d[1] * d[2];
-    for_each_index(rows, rows * d[3] >= kParallelMin && rows > 1, [&](long r) {
+    parallel_for(rows, rows * d[3] >= kParallelMin && rows > 1, [&](long r) {
         const int i2 = static_cast<int>(r % d[2]);
         const int i1 = static_cast<int>((r / d[2]) % d[1]);
         const int i0 = static_cast<int>(r / (static_cast<long>(d[2]) * d[1]));
@@ -613,7 +600,7 @@ void concat_backward_naive(T* dpart, const T* dout, int outer, int n, int inner,
 // The fast versions move one contiguous block of len·inner elements per outer row.
 void slice_forward(float* out, const float* inp, int outer, int n, int inner, int start, int len) {
     const long block = static_cast<long>(len) * inner;
-    for_each_index(outer, outer * block >= kParallelMin && outer > 1, [&](long o) {
+    parallel_for(outer, outer * block >= kParallelMin && outer > 1, [&](long o) {
         std::memcpy(out + o * block, inp + (static_cast<long>(o) * n + start) * inner,
                     sizeof(float) * block);
     });
@@ -622,7 +609,7 @@ void slice_forward(float* out, const float* inp, int outer, int n, int inner, in
 void slice_backward(float* dinp, const float* dout, int outer, int n, int inner, int start,
                     int len) {
     const long block = static_cast<long>(len) * inner;
-    for_each_index(outer, outer * block >= kParallelMin && outer > 1, [&](long o) {
+    parallel_for(outer, outer * block >= kParallelMin && outer > 1, [&](long o) {
         float* dx = dinp + (static_cast<long>(o) * n + start) * inner;
         const float* g = dout + o * block;
         for (long i = 0; i < block; ++i) dx[i] += g[i];
@@ -632,7 +619,7 @@ void slice_backward(float* dinp, const float* dout, int outer, int n, int inner,
 void concat_forward(float* out, const float* part, int outer, int n, int inner, int start,
                     int len) {
     const long block = static_cast<long>(len) * inner;
-    for_each_index(outer, outer * block >= kParallelMin && outer > 1, [&](long o) {
+    parallel_for(outer, outer * block >= kParallelMin && outer > 1, [&](long o) {
         std::memcpy(out + (static_cast<long>(o) * n + start) * inner, part + o * block,
                     sizeof(float) * block);
     });
@@ -641,7 +628,7 @@ void concat_forward(float* out, const float* part, int outer, int n, int inner, 
 void concat_backward(float* dpart, const float* dout, int outer, int n, int inner, int start,
                      int len) {
     const long block = static_cast<long>(len) * inner;
-    for_each_index(outer, outer * block >= kParallelMin && outer > 1, [&](long o) {
+    parallel_for(outer, outer * block >= kParallelMin && outer > 1, [&](long o) {
         float* dp = dpart + o * block;
         const float* g = dout + (static_cast<long>(o) * n + start) * inner;
         for (long i = 0; i < block; ++i) dp[i] += g[i];
@@ -668,7 +655,7 @@ void masked_fill_backward_naive(T* dinp, const T* dout, const uint8_t* mask, int
 
 void masked_fill_forward(float* out, const float* inp, const uint8_t* mask, float value, int outer,
                          int inner) {
-    for_each_index(outer, static_cast<long>(outer) * inner >= kParallelMin, [&](long o) {
+    parallel_for(outer, static_cast<long>(outer) * inner >= kParallelMin, [&](long o) {
         const float* x = inp + static_cast<long>(o) * inner;
         float* y = out + static_cast<long>(o) * inner;
         for (int i = 0; i < inner; ++i) y[i] = mask[i] ? value : x[i];
@@ -677,7 +664,7 @@ void masked_fill_forward(float* out, const float* inp, const uint8_t* mask, floa
 
 void masked_fill_backward(float* dinp, const float* dout, const uint8_t* mask, int outer,
                           int inner) {
-    for_each_index(outer, static_cast<long>(outer) * inner >= kParallelMin, [&](long o) {
+    parallel_for(outer, static_cast<long>(outer) * inner >= kParallelMin, [&](long o) {
         float* dx = dinp + static_cast<long>(o) * inner;
         const float* g = dout + static_cast<long>(o) * inner;
         for (int i = 0; i < inner; ++i) dx[i] += mask[i] ? 0.0f : g[i];
@@ -693,7 +680,18 @@ void accumulate_naive(T* y, const T* x, long N) {
 }
 
 void accumulate(float* y, const float* x, long N) {
-    for_each_index(N, N >= kParallelMin, [&](long i) { y[i] += x[i]; });
+    parallel_for(N, N >= kParallelMin, [&](long i) { y[i] += x[i]; });
+}
+
+template <typename T>
+void zero(T* x, long N) {
+    constexpr long kChunk = 1L << 16;
+    auto chunk = [&](int item) {
+        const long begin = item * kChunk;
+        std::memset(x + begin, 0, static_cast<size_t>(std::min(N, begin + kChunk) - begin) * sizeof(T));
+    };
+    parallel_items(static_cast<int>((N + kChunk - 1) / kChunk), N >= 2 * kChunk ? num_threads() : 1,
+                   chunk);
 }
 
 // ----------------------------------------------------------------------------
@@ -716,7 +714,8 @@ void accumulate(float* y, const float* x, long N) {
     template void concat_backward_naive<T>(T*, const T*, int, int, int, int, int);              \
     template void masked_fill_forward_naive<T>(T*, const T*, const uint8_t*, float, int, int);  \
     template void masked_fill_backward_naive<T>(T*, const T*, const uint8_t*, int, int);        \
-    template void accumulate_naive<T>(T*, const T*, long);
+    template void accumulate_naive<T>(T*, const T*, long);                                        \
+    template void zero<T>(T*, long);
 
 WIGGLE_ELEMENTWISE_INSTANTIATE(float)
 WIGGLE_ELEMENTWISE_INSTANTIATE(double)

@@ -140,4 +140,9 @@ template <typename T>
 void accumulate_naive(T* y, const T* x, long N);
 void accumulate(float* y, const float* x, long N);
 
+// x (N) = 0: a gradient buffer made ready for kernels that accumulate into it. Large buffers are
+// zeroed in parallel chunks (a serial memset is a visible serial part of a training step).
+template <typename T>
+void zero(T* x, long N);
+
 }  // namespace wiggle::kernels

@@ -10,7 +10,7 @@
 namespace wiggle::kernels::WIGGLE_ISA_NS {
 
 namespace elementwise_detail {
-constexpr int kBlock = 4096;           // elements per OpenMP work item
+constexpr int kBlock = 4096;           // elements per work item of the pool
 constexpr int kParallelMin = 1 << 15;  // below this, one thread is faster than waking another
 
 inline vf vtanh(vf x) {
@@ -35,13 +35,7 @@ inline void map_blocks(float* out, const float* inp, int N, F f) {
         for (; i + kW <= end; i += kW) vstore(out + i, f(vload(inp + i)));
         if (i < end) vstore_n(out + i, f(vload_n(inp + i, end - i)), end - i);
     };
-    const int blocks = (N + kBlock - 1) / kBlock;
-    if (N >= kParallelMin) {  // (not an OpenMP `if` clause: see for_each_index in elementwise.cpp)
-#pragma omp parallel for schedule(static)
-        for (int blk = 0; blk < blocks; ++blk) block(blk);
-    } else {
-        for (int blk = 0; blk < blocks; ++blk) block(blk);
-    }
+    for_items((N + kBlock - 1) / kBlock, N >= kParallelMin, block);
 }
 }  // namespace elementwise_detail
 

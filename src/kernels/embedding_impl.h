@@ -10,7 +10,7 @@
 namespace wiggle::kernels::WIGGLE_ISA_NS {
 
 namespace embedding_detail {
-constexpr int kSlice = 64;              // columns per OpenMP work item in the backward
+constexpr int kSlice = 64;              // columns per work item of the pool in the backward
 constexpr long kParallelMin = 1 << 15;  // elements; below this one thread is faster
 
 // dst[0:n] += src[0:n]

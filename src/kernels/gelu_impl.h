@@ -8,7 +8,7 @@
 namespace wiggle::kernels::WIGGLE_ISA_NS {
 
 namespace gelu_detail {
-constexpr int kBlock = 4096;           // elements per OpenMP work item
+constexpr int kBlock = 4096;           // elements per work item of the pool
 constexpr int kParallelMin = 1 << 15;  // below this, one thread is faster than waking another
 
 inline vf gelu(vf x) {

@@ -6,8 +6,6 @@
 // Reference: llm.c's matmul_forward / matmul_backward (train_gpt2.c).
 #include "kernels/matmul.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cassert>
 
@@ -153,10 +151,10 @@ namespace {
 void gemm_run(Isa isa, const detail::GemmArgs& g) {
     assert(g.M >= 0 && g.N >= 0 && g.K >= 0);
     assert(!(g.bias && g.accumulate));
-    // Small products are not worth waking the pool; inside an OpenMP region the caller already
-    // owns the threads.
+    // Small products are not worth waking the pool (called from inside a pool item, the pool
+    // runs the items inline anyway).
     const double flops = 2.0 * g.M * g.N * g.K;
-    const int threads = (flops < kGemmMinParallelFlops || omp_in_parallel()) ? 1 : num_threads();
+    const int threads = flops < kGemmMinParallelFlops ? 1 : num_threads();
     // Never run an instruction set the CPU lacks, whatever the caller asked for.
     const Isa best = cpu_isa();
     if (isa == Isa::Avx512 && best != Isa::Avx512) isa = best;
@@ -226,8 +224,7 @@ void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dou
         auto columns = [&](int item) {
             bias_backward(dbias, dout, M, N, item * kCols, std::min(item * kCols + kCols, N));
         };
-        const int threads =
-            (static_cast<double>(M) * N < 1e5 || omp_in_parallel()) ? 1 : num_threads();
+        const int threads = static_cast<double>(M) * N < 1e5 ? 1 : num_threads();
         parallel_items((N + kCols - 1) / kCols, threads, columns);
     }
 }

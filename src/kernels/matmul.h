@@ -11,7 +11,7 @@
 //
 // The fast gemm is register-tiled with SIMD (AVX-512 / AVX2 chosen at run time, portable fallback)
 // and threaded over output tiles (num_threads() threads, parallel_items in kernels/cpu.h; called
-// from inside an OpenMP region it runs on the calling thread). It never splits K across threads,
+// from inside a pool item it runs on the calling thread). It never splits K across threads,
 // and its blocking depends only on the shape, so its results are bit-identical whatever the thread
 // count. gemm_naive is the reference it is tested against. C must not alias A or B.
 #pragma once
