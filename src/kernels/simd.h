@@ -40,9 +40,11 @@ namespace wiggle::kernels::WIGGLE_ISA_NS {
 
 #if defined(WIGGLE_SIMD_AVX512)
 
-// GCC 12 warns about _mm512_undefined_ps() inside its own intrinsics (a false positive, GCC
-// bug 105593); the rest of an AVX-512 file is all intrinsics, so it is silenced there.
+// GCC 12 warns about _mm512_undefined_ps() (and _mm512_reduce_max_ps's _mm256_undefined_pd)
+// inside its own intrinsics (false positives, GCC bug 105593); the rest of an AVX-512 file is all
+// intrinsics, so they are silenced there.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 
 using vf = __m512;
 constexpr int kW = 16;

@@ -1,6 +1,7 @@
 // Run-time dispatch between the three builds of a kernel (see simd.h): declares the AVX-512 and
-// AVX2 versions, which live in <name>_avx512.cpp / <name>_avx2.cpp, and calls the one cpu_isa()
-// picks. Internal to src/kernels.
+// AVX2 versions, compiled from <name>_impl.h by the units src/CMakeLists.txt generates
+// (<name>_avx512.cpp / <name>_avx2.cpp), and calls the one cpu_isa() picks. Internal to
+// src/kernels.
 #pragma once
 
 #include "kernels/cpu.h"

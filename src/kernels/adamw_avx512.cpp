@@ -1,2 +1,0 @@
-// Optimizer updates, AVX-512 build (see adamw_impl.h).
-#include "kernels/adamw_impl.h"

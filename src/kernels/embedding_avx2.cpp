@@ -1,2 +1,0 @@
-// Embedding and encoder, AVX2+FMA build (see embedding_impl.h).
-#include "kernels/embedding_impl.h"
