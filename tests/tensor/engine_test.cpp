@@ -126,8 +126,7 @@ struct TinyModel {
         Tensor<float> loss = cross_entropy(reshape(logits, {B * T, V}), targets);
         params.zero_grad();
         loss.backward();
-        clip_grad_norm(params, 1.0);
-        opt.step(1e-3f);
+        opt.step(1e-3f, clip_grad_norm(params, 1.0f).scale);
         return loss.item();
     }
 };
