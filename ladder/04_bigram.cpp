@@ -239,11 +239,8 @@ std::vector<int> sample(const Table& p, bool words, int length, const Settings& 
     wiggle::TokenSampler sampler(s.sampling);
     wiggle::PyRandom rng(seed);
     const std::vector<int> prompt{0};
-    auto next_row = [&](std::span<const int> tokens, std::vector<double>& row) {
-        const auto r = p.row(tokens.back());
-        row.assign(r.begin(), r.end());
-    };
-    return wiggle::generate(prompt, length, next_row, wiggle::RowKind::Probs, sampler, rng,
+    auto next_row = [&](std::span<const int> tokens, int) { return p.row(tokens.back()); };
+    return wiggle::generate<double>(prompt, length, next_row, wiggle::RowKind::Probs, sampler, rng,
                             words ? wiggle::CharVocab::kBoundary : -1);
 }
 

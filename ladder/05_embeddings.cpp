@@ -198,7 +198,7 @@ Data load(const std::string& path, bool words, int context) {
                                     w.train.size(), w.dev.size(), w.test.size(), kSplitSeed);
     } else {
         const wiggle::TextStream s =
-            wiggle::load_text_stream(path, 0.9, static_cast<size_t>(context) + 1);
+            wiggle::load_text_stream(path, wiggle::kTrainFraction, static_cast<size_t>(context) + 1);
         data.vocab = s.vocab;
         data.train = wiggle::stream_examples(s.train, context);
         data.dev = wiggle::stream_examples(s.val, context);
@@ -294,16 +294,16 @@ std::string sample(const Params<double>& p, const Data& data, const Settings& s,
     wiggle::TokenSampler sampler(s.sampling);
     wiggle::PyRandom rng(seed);
     std::vector<int> window(static_cast<size_t>(d.context));
-    auto next_row = [&](std::span<const int> tokens, std::vector<double>& row) {
+    auto next_row = [&](std::span<const int> tokens, int) {
         for (size_t k = 0; k < window.size(); ++k) {  // the last `context` tokens, '.'-padded
             const size_t back = window.size() - k;
             window[k] = tokens.size() >= back ? tokens[tokens.size() - back] : 0;
         }
         forward(p, d, window, b);
-        row = b.logits;
+        return std::span<const double>(b.logits);
     };
     const std::vector<int> prompt{0};
-    const std::vector<int> out = wiggle::generate(
+    const std::vector<int> out = wiggle::generate<double>(
         prompt, data.words ? kMaxNameLength : kCharsToSample, next_row, wiggle::RowKind::Logits,
         sampler, rng, data.words ? wiggle::CharVocab::kBoundary : -1);
     return data.vocab.decode(out);

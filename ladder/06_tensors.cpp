@@ -319,7 +319,7 @@ int main(int argc, char** argv) {
     wiggle::PyRandom rng(seed);
     fmt::print("samples:\n");
     for (int i = 0; i < kNamesToSample; ++i) {
-        auto next_row = [&](std::span<const int> tokens, std::vector<double>& row) {
+        auto next_row = [&](std::span<const int> tokens, int) {
             int context[kContext];
             for (int k = 0; k < kContext; ++k) {  // the last three tokens, '.'-padded
                 const int back = kContext - k;
@@ -328,11 +328,11 @@ int main(int argc, char** argv) {
             }
             eval_graph.reset();
             Tensor<float> logits = model.logits(eval_graph, context);
-            row.assign(logits.data(), logits.data() + V);
+            return std::span<const float>(logits.data(), V);
         };
         const std::vector<int> prompt{wiggle::CharVocab::kBoundary};
         const std::vector<int> out =
-            wiggle::generate(prompt, kMaxNameLength, next_row, wiggle::RowKind::Logits, sampler,
+            wiggle::generate<float>(prompt, kMaxNameLength, next_row, wiggle::RowKind::Logits, sampler,
                              rng, wiggle::CharVocab::kBoundary);
         fmt::print("  {}\n", words.vocab.decode(out));
     }

@@ -317,16 +317,15 @@ int main(int argc, char** argv) {
     // 5. What one head writes.
     wiggle::TokenSampler sampler(wiggle::SamplingOptions{});
     wiggle::PyRandom sample_rng(seed);
-    auto next_row = [&](std::span<const int> tokens, std::vector<double>& row) {
+    auto next_row = [&](std::span<const int> tokens, int) {
         const int T = std::min<int>(kBlock, static_cast<int>(tokens.size()));
         eval_graph.reset();
         Tensor<float> logits = model.forward(eval_graph, tokens.last(T), 1, T).logits;
-        const float* last = logits.data() + static_cast<long>(T - 1) * V;
-        row.assign(last, last + V);
+        return std::span<const float>(logits.data() + static_cast<long>(T - 1) * V, V);
     };
     const int newline = data.vocab.find(U'\n');
     const std::vector<int> prompt{newline >= 0 ? newline : 0};
-    const std::vector<int> text = wiggle::generate(prompt, kSampleChars, next_row,
+    const std::vector<int> text = wiggle::generate<float>(prompt, kSampleChars, next_row,
                                                    wiggle::RowKind::Logits, sampler, sample_rng);
     fmt::print("sample:\n{}\n", data.vocab.decode(text));
 

@@ -130,21 +130,28 @@ int TokenSampler::draw(double uniform) {
     return last_kept;  // u rounded up to total
 }
 
+template <typename R>
 std::vector<int> generate(std::span<const int> prompt, int max_new_tokens,
-                          const NextRowFn& next_row, RowKind kind, TokenSampler& sampler,
+                          const NextRow<R>& next_row, RowKind kind, TokenSampler& sampler,
                           PyRandom& rng, int stop_token) {
     std::vector<int> tokens(prompt.begin(), prompt.end());
-    std::vector<double> row;
+    tokens.reserve(prompt.size() + static_cast<size_t>(std::max(max_new_tokens, 0)));
+    int added = static_cast<int>(prompt.size());
     for (int i = 0; i < max_new_tokens; ++i) {
-        next_row(tokens, row);
-        const int next = kind == RowKind::Logits
-                             ? sampler.from_logits(std::span<const double>(row), rng)
-                             : sampler.from_probs(std::span<const double>(row), rng);
+        const std::span<const R> row = next_row(tokens, added);
+        const int next =
+            kind == RowKind::Logits ? sampler.from_logits(row, rng) : sampler.from_probs(row, rng);
         if (next == stop_token) break;
         tokens.push_back(next);
+        added = 1;
     }
     return std::vector<int>(tokens.begin() + static_cast<std::ptrdiff_t>(prompt.size()),
                             tokens.end());
 }
+
+template std::vector<int> generate(std::span<const int>, int, const NextRow<float>&, RowKind,
+                                   TokenSampler&, PyRandom&, int);
+template std::vector<int> generate(std::span<const int>, int, const NextRow<double>&, RowKind,
+                                   TokenSampler&, PyRandom&, int);
 
 }  // namespace wiggle

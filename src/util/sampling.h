@@ -66,14 +66,20 @@ class TokenSampler {
     std::vector<int> order_;       // token ids sorted by weight, heaviest first
 };
 
-// Generation from a prompt. `next_row(tokens, row)` sees every token so far (prompt first) and
-// fills `row` with the next token's logits (RowKind::Logits) or probabilities (RowKind::Probs);
-// cropping to the model's context is its business. Stops after max_new_tokens, or when it draws
-// stop_token (not included; -1 never stops). Returns the new tokens.
+// Generation: nanoGPT's generate loop for any model, from the part-4 bigram to the GPT.
+// `next_row(tokens, added)` sees every token so far (prompt first), of which the last `added` are
+// new since its previous call (the whole prompt at the first), and returns the next token's row of
+// logits (RowKind::Logits) or probabilities (RowKind::Probs); what context the model sees is its
+// business. The row must stay valid until the next call. A row of floats or of doubles.
 enum class RowKind { Logits, Probs };
-using NextRowFn = std::function<void(std::span<const int> tokens, std::vector<double>& row)>;
+template <typename R>
+using NextRow = std::function<std::span<const R>(std::span<const int> tokens, int added)>;
+
+// Draws up to max_new_tokens tokens after the prompt, one row each, and returns them; stops early
+// when it draws stop_token (not included; −1 never stops).
+template <typename R>
 std::vector<int> generate(std::span<const int> prompt, int max_new_tokens,
-                          const NextRowFn& next_row, RowKind kind, TokenSampler& sampler,
+                          const NextRow<R>& next_row, RowKind kind, TokenSampler& sampler,
                           PyRandom& rng, int stop_token = -1);
 
 }  // namespace wiggle

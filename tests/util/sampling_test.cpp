@@ -187,16 +187,22 @@ TEST(TokenSampler, BadRowsAreClearErrors) {
 
 TEST(Generate, FeedsThePromptAndStopsAtTheStopToken) {
     // A deterministic "model": after token t comes t + 1 (probability 1), and 5 is the stop token.
-    auto next_row = [](std::span<const int> tokens, std::vector<double>& row) {
+    std::vector<double> row;
+    std::vector<int> added_seen;
+    auto next_row = [&](std::span<const int> tokens, int added) {
+        added_seen.push_back(added);
         row.assign(8, 0.0);
         row[static_cast<size_t>((tokens.back() + 1) % 8)] = 1.0;
+        return std::span<const double>(row);
     };
     TokenSampler sampler(SamplingOptions{});
     PyRandom rng(0);
     const std::vector<int> prompt{0, 2};
-    EXPECT_EQ(generate(prompt, 10, next_row, RowKind::Probs, sampler, rng, 5),
+    EXPECT_EQ(generate<double>(prompt, 10, next_row, RowKind::Probs, sampler, rng, 5),
               (std::vector<int>{3, 4}));
-    EXPECT_EQ(generate(prompt, 4, next_row, RowKind::Probs, sampler, rng),
+    // the first call sees the whole prompt as new, every later one the token drawn before it
+    EXPECT_EQ(added_seen, (std::vector<int>{2, 1, 1}));
+    EXPECT_EQ(generate<double>(prompt, 4, next_row, RowKind::Probs, sampler, rng),
               (std::vector<int>{3, 4, 5, 6}));
 }
 
