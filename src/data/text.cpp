@@ -169,6 +169,13 @@ void check_vocab_size(const CharVocab& vocab, int max_size, const std::string& p
 // ----------------------------------------------------------------------------
 // Corpora and their splits
 
+TokenSplit split_tokens(std::span<const int> tokens, double train_fraction) {
+    assert(train_fraction > 0.0 && train_fraction < 1.0);
+    // int(0.9 * len(data)) in Python: the product in double, truncated.
+    const auto n = static_cast<size_t>(train_fraction * static_cast<double>(tokens.size()));
+    return {tokens.first(n), tokens.subspan(n)};
+}
+
 TextStream load_text_stream(const std::string& path, double train_fraction,
                             size_t min_split_tokens) {
     assert(train_fraction > 0.0 && train_fraction < 1.0);
@@ -177,16 +184,14 @@ TextStream load_text_stream(const std::string& path, double train_fraction,
     const std::u32string text = load_text(path);
     s.vocab = CharVocab::of_text(text);
     std::vector<int> tokens = s.vocab.encode(text, fmt::format("data file '{}'", path));
-    // int(0.9 * len(data)) in Python: the product in double, truncated.
-    const auto n = static_cast<size_t>(train_fraction * static_cast<double>(tokens.size()));
-    const size_t val_size = tokens.size() - n;
-    WIGGLE_CHECK(n >= min_split_tokens && val_size >= min_split_tokens, kDataHint,
+    const TokenSplit split = split_tokens(tokens, train_fraction);
+    WIGGLE_CHECK(split.train.size() >= min_split_tokens && split.val.size() >= min_split_tokens,
+                 kDataHint,
                  "data file '{}' is too short: {} characters split into {} train and {} "
                  "validation, and each split needs at least {}",
-                 path, tokens.size(), n, val_size, min_split_tokens);
-    s.val.assign(tokens.begin() + static_cast<std::ptrdiff_t>(n), tokens.end());
-    tokens.resize(n);
-    s.train = std::move(tokens);
+                 path, tokens.size(), split.train.size(), split.val.size(), min_split_tokens);
+    s.train.assign(split.train.begin(), split.train.end());
+    s.val.assign(split.val.begin(), split.val.end());
     return s;
 }
 

@@ -82,8 +82,15 @@ void check_vocab_size(const CharVocab& vocab, int max_size, const std::string& p
 // ----------------------------------------------------------------------------
 // Corpora and their splits
 
-// A corpus read as one stream of characters (tinyshakespeare): the first `train_fraction` of the
-// characters train, the rest validate (the GPT lecture's n = int(0.9 * len(data))).
+// The lecture's split of a token stream: the first int(0.9 * len(data)) tokens train, the rest
+// validate (Python's product in double, truncated).
+constexpr double kTrainFraction = 0.9;
+struct TokenSplit {
+    std::span<const int> train, val;
+};
+TokenSplit split_tokens(std::span<const int> tokens, double train_fraction = kTrainFraction);
+
+// A corpus read as one stream of characters (tinyshakespeare), split by split_tokens.
 struct TextStream {
     std::string path;
     CharVocab vocab;         // every character of the whole file
@@ -92,7 +99,7 @@ struct TextStream {
 };
 // Exits with a clear error if either split would have fewer than `min_split_tokens` tokens
 // (a model with context T needs T + 1 tokens to make one example).
-TextStream load_text_stream(const std::string& path, double train_fraction = 0.9,
+TextStream load_text_stream(const std::string& path, double train_fraction = kTrainFraction,
                             size_t min_split_tokens = 2);
 
 // A corpus of one word per line (names): lines stripped of surrounding whitespace, empty lines
