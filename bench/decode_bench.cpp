@@ -13,7 +13,8 @@
 #include <vector>
 
 #include "kernels/cpu.h"
-#include "nn/gpt.h"
+#include "nn/gpt_decoder.h"
+#include "nn/gpt_model.h"
 
 namespace {
 
@@ -29,18 +30,19 @@ std::vector<int> tokens(int n) {
 
 void BM_Token(benchmark::State& state) {
     k::set_num_threads(static_cast<int>(state.range(0)));
-    wiggle::Gpt gpt(baby());
-    if (state.range(1)) gpt.round_weights_to_bf16();
+    wiggle::GptWeights w(baby(), 1337, /*with_grads=*/false);
+    if (state.range(1)) w.round_to_bf16();
+    wiggle::GptDecoder dec(w, wiggle::ContextWindow(64, 64));
     const std::vector<int> ctx = tokens(64);
     for (auto _ : state) {
-        if (gpt.cache_length() == 0 || gpt.cache_length() == 63) {
+        if (dec.length() == 0 || dec.length() == 63) {
             state.PauseTiming();
-            gpt.cache_reset();
-            gpt.cache_append(ctx.data(), 32);
+            dec.clear();
+            dec.append(std::span(ctx.data(), 32));
             state.ResumeTiming();
         }
-        const int next = ctx[gpt.cache_length()];
-        benchmark::DoNotOptimize(gpt.cache_append(&next, 1).data());
+        const int next = ctx[dec.length()];
+        benchmark::DoNotOptimize(dec.append(std::span(&next, 1)).data());
     }
     state.counters["tokens/s"] =
         benchmark::Counter(1, benchmark::Counter::kIsIterationInvariantRate);
@@ -48,16 +50,17 @@ void BM_Token(benchmark::State& state) {
 
 void BM_Recompute(benchmark::State& state) {
     k::set_num_threads(static_cast<int>(state.range(0)));
-    wiggle::Gpt gpt(baby());
-    if (state.range(1)) gpt.round_weights_to_bf16();
-    gpt.set_cache_crop(32);  // `wiggle sample`'s default window: keep block_size/2
+    wiggle::GptWeights w(baby(), 1337, /*with_grads=*/false);
+    if (state.range(1)) w.round_to_bf16();
+    // `wiggle sample`'s default window: keep block_size/2
+    wiggle::GptDecoder dec(w, wiggle::ContextWindow(64, 32));
     const std::vector<int> ctx = tokens(64);
     for (auto _ : state) {
         state.PauseTiming();
-        gpt.cache_reset();
-        gpt.cache_append(ctx.data(), 64);  // a full window: the next token slides it
+        dec.clear();
+        dec.append(ctx);  // a full window: the next token slides it
         state.ResumeTiming();
-        benchmark::DoNotOptimize(gpt.cache_append(ctx.data(), 1).data());
+        benchmark::DoNotOptimize(dec.append(std::span(ctx.data(), 1)).data());
     }
     state.counters["tokens/s"] =
         benchmark::Counter(33, benchmark::Counter::kIsIterationInvariantRate);
@@ -65,9 +68,12 @@ void BM_Recompute(benchmark::State& state) {
 
 void BM_FullForward(benchmark::State& state) {
     k::set_num_threads(static_cast<int>(state.range(0)));
-    wiggle::Gpt gpt(baby());
+    wiggle::GptWeights w(baby(), 1337, /*with_grads=*/false);
+    wiggle::GptActivations acts;
     const std::vector<int> ctx = tokens(64);
-    for (auto _ : state) benchmark::DoNotOptimize(gpt.next_logits(ctx.data(), 64).data());
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(wiggle::gpt_next_logits(acts, w, ctx.data(), 64).data());
+    }
     state.counters["tokens/s"] =
         benchmark::Counter(1, benchmark::Counter::kIsIterationInvariantRate);
 }

@@ -1,8 +1,15 @@
 // Part 9: a tiny GPT that writes Shakespeare. Everything of parts 7 and 8 assembled into the
-// library's GPT (src/nn/gpt.h: token + position embeddings, pre-LayerNorm blocks of causal
-// multi-head attention and a GELU MLP, a final LayerNorm, the lm_head tied to the token
-// embedding) and trained with nanoGPT's recipe: AdamW with weight decay on 2-D weights only,
-// gradient clipping, a warmup then a cosine learning-rate decay.
+// library's GPT (token + position embeddings, pre-LayerNorm blocks of causal multi-head attention
+// and a GELU MLP, a final LayerNorm, the lm_head tied to the token embedding) and trained with
+// nanoGPT's recipe: AdamW with weight decay on 2-D weights only, gradient clipping, a warmup then
+// a cosine learning-rate decay.
+//
+// The model is written twice in the library. src/nn/gpt_tape.cpp builds it from part 8's tensor
+// ops, and the tape differentiates it; src/nn/gpt_model.cpp is the same math with a hand-written
+// backward on fused kernels and planned memory, several times faster. Before training, this
+// program runs one batch through both and shows that the loss and every gradient agree: the fast
+// model is the same model. The training loop is nanoGPT's train.py; sampling goes through the KV
+// cache of src/nn/gpt_decoder.h (one token at a time, in plain loops: gpt_reference_decoder.cpp).
 //
 // It runs nanoGPT's CPU "baby" configuration on tinyshakespeare, whose README command is
 //   python train.py config/train_shakespeare_char.py --device=cpu --compile=False --eval_iters=20
@@ -24,8 +31,12 @@
 
 #include "data/text.h"
 #include "kernels/cpu.h"
-#include "nn/gpt.h"
-#include "nn/sample.h"
+#include "nn/gpt_decoder.h"
+#include "nn/gpt_generate.h"
+#include "nn/gpt_model.h"
+#include "nn/gpt_tape.h"
+#include "tensor/optim.h"
+#include "train/estimate_loss.h"
 #include "util/check.h"
 #include "util/log.h"
 #include "util/py_random.h"
@@ -67,6 +78,7 @@ constexpr uint64_t kSeed = 1337;      // nanoGPT's torch.manual_seed(1337)
 constexpr int kSampleChars = 500;
 constexpr double kTemperature = 0.8;  // "< 1.0 = less random"
 constexpr int kTopK = 200;            // keeps all 65 characters: no effect here, as in nanoGPT
+constexpr uint64_t kCheckSeed = 7;    // the batch that compares the tape and the kernels
 
 struct Settings {
     std::string data = kDataFile;
@@ -75,22 +87,41 @@ struct Settings {
     int eval_iters = kEvalIters;
     int final_eval_iters = kFinalEvalIters;
     int sample_chars = kSampleChars;
-    int threads = 0;  // 0: OpenMP's default (the cores)
+    int threads = 0;  // 0: the default (the cores)
     uint64_t seed = kSeed;
 };
 
 // ----------------------------------------------------------------------------
-// Evaluation: the mean loss over `iters` random batches of a split (nanoGPT's estimate_loss).
+// The same model twice: the loss and the gradients of one batch, on the tape (part 8's tensor ops,
+// differentiated by the autograd engine) and on the kernels (the hand-written backward).
 
-float estimate_loss(wiggle::Gpt& model, const std::vector<int>& split, int iters,
-                    wiggle::PyRandom& rng) {
+void compare_with_the_tape(wiggle::GptWeights& weights, const std::vector<int>& split) {
     std::vector<int> x(kBatchSize * kBlockSize), y(kBatchSize * kBlockSize);
-    double sum = 0.0;
-    for (int i = 0; i < iters; ++i) {
-        wiggle::sample_blocks(split, kBatchSize, kBlockSize, rng, x, y);
-        sum += model.evaluate(x.data(), y.data(), kBatchSize, kBlockSize);
+    wiggle::PyRandom rng(kCheckSeed);
+    wiggle::sample_blocks(split, kBatchSize, kBlockSize, rng, x, y);
+    wiggle::Params<float>& params = weights.params();
+
+    wiggle::Graph<float> g;
+    params.zero_grad();
+    wiggle::Tensor<float> tape_loss =
+        wiggle::gpt_tape_loss(g, params, weights.config(), x, y, kBatchSize, kBlockSize);
+    tape_loss.backward();
+    const std::vector<float> tape_grads(params.grads().begin(), params.grads().end());
+
+    params.zero_grad();
+    wiggle::GptActivations acts;
+    const float loss = wiggle::gpt_forward(acts, weights, x.data(), y.data(), kBatchSize, kBlockSize);
+    wiggle::gpt_backward(weights.grads(), weights, acts);
+    double max_diff = 0.0, max_grad = 0.0;
+    for (size_t i = 0; i < tape_grads.size(); ++i) {
+        max_diff = std::max(max_diff, std::fabs(double(params.grads()[i]) - tape_grads[i]));
+        max_grad = std::max(max_grad, std::fabs(double(tape_grads[i])));
     }
-    return static_cast<float>(sum / iters);
+    params.zero_grad();
+    fmt::print(
+        "the same GPT on the tape (part 8's ops): loss {:.6f}, kernels {:.6f}; the {} gradients "
+        "differ by at most {:.1e} (the largest is {:.1e})\n",
+        tape_loss.item(), loss, tape_grads.size(), max_diff, max_grad);
 }
 
 void run(const Settings& s) {
@@ -107,9 +138,10 @@ void run(const Settings& s) {
                                    .n_embd = kNEmbd,
                                    .bias = kBias,
                                    .dropout = kDropout};
-    wiggle::Gpt model(config, s.seed);
+    wiggle::GptWeights weights(config, s.seed);
     fmt::print("model: {} layers, {} heads, n_embd {}, block {}, {:.2f}M parameters\n", kNLayer,
-               kNHead, kNEmbd, kBlockSize, model.num_parameters() / 1e6);
+               kNHead, kNEmbd, kBlockSize, weights.num_parameters() / 1e6);
+    compare_with_the_tape(weights, text.train);
     fmt::print("training: {} iterations of batch {}, {} threads ({})\n", s.max_iters, kBatchSize,
                wiggle::kernels::num_threads(),
                wiggle::kernels::isa_name(wiggle::kernels::cpu_isa()));
@@ -119,11 +151,14 @@ void run(const Settings& s) {
                                        .min_lr = kMinLr,
                                        .warmup = kWarmupIters,
                                        .total = kLrDecayIters};
-    wiggle::AdamWOptions adamw;
-    adamw.beta1 = kBeta1;
-    adamw.beta2 = kBeta2;
-    adamw.weight_decay = kWeightDecay;
-    adamw.grad_clip = kGradClip;
+    wiggle::AdamW<float> optimizer(
+        weights.params(), {.beta1 = kBeta1, .beta2 = kBeta2, .weight_decay = kWeightDecay});
+    wiggle::GptActivations acts;
+    // the mean loss over `iters` random batches of a split (nanoGPT's estimate_loss)
+    auto estimate_loss = [&](const std::vector<int>& split, int iters, wiggle::PyRandom& rng) {
+        return static_cast<float>(
+            wiggle::estimate_loss(acts, weights, split, kBatchSize, kBlockSize, iters, &rng));
+    };
 
     wiggle::PyRandom batch_rng(s.seed), eval_rng(s.seed + 1);
     std::vector<int> x(kBatchSize * kBlockSize), y(kBatchSize * kBlockSize);
@@ -134,8 +169,8 @@ void run(const Settings& s) {
         const double lr = lr_schedule.at(iter);
         // every eval_interval, estimate the loss on both splits (and always at the end)
         if (iter % s.eval_interval == 0 || iter == s.max_iters) {
-            const float train_loss = estimate_loss(model, text.train, s.eval_iters, eval_rng);
-            const float val_loss = estimate_loss(model, text.val, s.eval_iters, eval_rng);
+            const float train_loss = estimate_loss(text.train, s.eval_iters, eval_rng);
+            const float val_loss = estimate_loss(text.val, s.eval_iters, eval_rng);
             const double ms = iter > 0 ? 1000.0 * train_seconds / iter : 0.0;
             fmt::print("{}\n",
                        wiggle::format_step(iter, s.max_iters, train_loss,
@@ -143,11 +178,15 @@ void run(const Settings& s) {
             std::fflush(stdout);  // progress shows even when the output is piped
         }
         if (iter == s.max_iters) break;
-        // one optimizer step on a random batch
+        // one optimizer step on a random batch: forward, backward, clip, AdamW
         wiggle::sample_blocks(text.train, kBatchSize, kBlockSize, batch_rng, x, y);
         const auto t0 = Clock::now();
         const float loss =
-            model.train_step(x.data(), y.data(), kBatchSize, kBlockSize, float(lr), adamw);
+            wiggle::gpt_forward(acts, weights, x.data(), y.data(), kBatchSize, kBlockSize);
+        weights.params().zero_grad();
+        wiggle::gpt_backward(weights.grads(), weights, acts);
+        const wiggle::GradClip clip = wiggle::clip_grad_norm(weights.params(), kGradClip);
+        optimizer.step(float(lr), clip.scale);
         train_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
         WIGGLE_CHECK(std::isfinite(loss), "lower the learning rate",
                      "the loss is {} at iteration {}", loss, iter);
@@ -166,20 +205,23 @@ void run(const Settings& s) {
 
     // the final validation loss, over many more batches than the running estimates
     wiggle::PyRandom final_rng(s.seed + 2);
-    const float val = estimate_loss(model, text.val, s.final_eval_iters, final_rng);
+    const float val = estimate_loss(text.val, s.final_eval_iters, final_rng);
     fmt::print("final val loss {:.4f} ({} batches of {}x{})\n", val, s.final_eval_iters, kBatchSize,
                kBlockSize);
 
-    // a sample, starting from a newline like nanoGPT's sample.py
+    // a sample, starting from a newline like nanoGPT's sample.py, through the KV cache with
+    // nanoGPT's window (the last block_size characters)
     wiggle::SamplingOptions sampling;
     sampling.temperature = kTemperature;
     sampling.top_k = kTopK;
     wiggle::TokenSampler sampler(sampling);
     wiggle::PyRandom sample_rng(s.seed);
+    wiggle::GptDecoder decoder(weights, wiggle::ContextWindow(kBlockSize, kBlockSize));
     const std::vector<int> prompt = text.vocab.encode_utf8("\n");
     const std::vector<int> tokens =
-        wiggle::generate(model, prompt, s.sample_chars, sampler, sample_rng, /*use_cache=*/true);
-    fmt::print("\nsample:\n{}\n", text.vocab.decode(std::span<const int>(tokens).subspan(1)));
+        wiggle::generate<float>(prompt, s.sample_chars, wiggle::cached_next_row(decoder),
+                                wiggle::RowKind::Logits, sampler, sample_rng);
+    fmt::print("\nsample:\n{}\n", text.vocab.decode(tokens));
 }
 
 }  // namespace

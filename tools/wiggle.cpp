@@ -15,15 +15,17 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "data/text.h"
 #include "kernels/cpu.h"
-#include "nn/gpt.h"
-#include "nn/sample.h"
+#include "nn/gpt_decoder.h"
+#include "nn/gpt_generate.h"
 #include "train/checkpoint.h"
 #include "train/config.h"
+#include "train/estimate_loss.h"
 #include "train/trainer.h"
 #include "util/check.h"
 #include "util/io.h"
@@ -147,8 +149,7 @@ int run_train(CLI::App* cmd, TrainArgs& a) {
 void add_dtype_option(CLI::App* cmd, std::string& dtype) {
     cmd->add_option("--dtype", dtype,
                     "fp32, or bf16: round the weight matrices to bfloat16 (arithmetic stays fp32; "
-                    "sampling streams half the bytes per character: ~1.4x the characters/s of the "
-                    "baby model)")
+                    "sampling streams half the bytes per character)")
         ->capture_default_str();
 }
 
@@ -200,10 +201,8 @@ void add_sample_options(CLI::App* cmd, SampleArgs& a) {
 }
 
 int run_sample(SampleArgs& a) {
-    // All cores by default: a decoded token streams every weight once, and with two threads each
-    // core keeps its half of the weights in its own L2 (baby model, 2-core Xeon: ~3x the tokens/s
-    // of one thread, whose 2 MB L2 cannot hold all 3.1 MB). On a loaded machine a descheduled
-    // worker stalls every product, and --threads 1 can be as fast.
+    // All cores by default: a decoded token streams every weight once, and each thread of the
+    // decoding team keeps its share of the weights in its own core's cache.
     set_threads(a.threads);
     WIGGLE_CHECK(a.num_chars >= 0 && a.num_chars <= 100'000'000, "",
                  "--num-chars must be 0 or more, got {}", a.num_chars);
@@ -222,8 +221,8 @@ int run_sample(SampleArgs& a) {
                  "the prompt is empty");
 
     LoadedModel m = load_checkpoint(a.checkpoint);
-    if (a.dtype == "bf16") m.model.round_weights_to_bf16();
-    const int block = m.model.config().block_size;
+    if (a.dtype == "bf16") m.weights.round_to_bf16();
+    const int block = m.weights.config().block_size;
     WIGGLE_CHECK(a.cache_keep >= 0 && a.cache_keep <= block,
                  "0 keeps half the block; the block size (or --exact) is nanoGPT's exact crop",
                  "--cache-keep must be in [0, {}] (the checkpoint's block_size), got {}", block,
@@ -231,8 +230,9 @@ int run_sample(SampleArgs& a) {
     WIGGLE_CHECK(!a.exact || a.cache_keep == 0 || a.cache_keep == block,
                  "--exact is --cache-keep block_size; give one of them",
                  "--exact and --cache-keep {} contradict each other", a.cache_keep);
-    const int keep = a.exact ? block : a.cache_keep > 0 ? a.cache_keep : std::max(1, block / 2);
-    m.model.set_cache_crop(keep);
+    const ContextWindow window(block, a.exact        ? block
+                                      : a.cache_keep > 0 ? a.cache_keep
+                                                         : std::max(1, block / 2));
     const std::vector<int> tokens = m.vocab.encode_utf8(prompt, "the prompt");
     SamplingOptions opts;
     opts.greedy = a.temperature == 0.0;
@@ -242,10 +242,16 @@ int run_sample(SampleArgs& a) {
     check_sampling_options(opts);
     TokenSampler sampler(opts);
     PyRandom rng(static_cast<uint64_t>(a.seed));
-    m.model.set_training(false);
+    std::optional<GptDecoder> decoder;
+    GptActivations acts;
+    const NextRow<float> next_row = a.no_cache
+                                        ? recomputed_next_row(acts, m.weights, window)
+                                        : cached_next_row(decoder.emplace(m.weights, window));
     const auto t0 = std::chrono::steady_clock::now();
-    const std::vector<int> out = generate(m.model, tokens, a.num_chars, sampler, rng, !a.no_cache);
+    const std::vector<int> out =
+        generate<float>(tokens, a.num_chars, next_row, RowKind::Logits, sampler, rng);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::fputs(m.vocab.decode(tokens).c_str(), stdout);
     std::fputs(m.vocab.decode(out).c_str(), stdout);
     std::fputc('\n', stdout);
     std::fflush(stdout);
@@ -254,7 +260,7 @@ int run_sample(SampleArgs& a) {
                    "sampled {} characters in {:.3f} s: {:.0f} characters/s ({}, window keeps {} "
                    "of {}, {} weights, {} thread{})\n",
                    a.num_chars, s, s > 0 ? a.num_chars / s : 0.0,
-                   a.no_cache ? "full recompute" : "KV cache", keep, block, a.dtype,
+                   a.no_cache ? "full recompute" : "KV cache", window.keep, block, a.dtype,
                    kernels::num_threads(), kernels::num_threads() == 1 ? "" : "s");
     }
     return 0;
@@ -290,42 +296,21 @@ int run_eval(EvalArgs& a) {
     check_dtype(a.dtype);
     const std::string data = a.data.empty() ? default_data() : a.data;
     LoadedModel m = load_checkpoint(a.checkpoint);
-    if (a.dtype == "bf16") m.model.round_weights_to_bf16();
+    if (a.dtype == "bf16") m.weights.round_to_bf16();
     const std::u32string text = load_text(data, 2);
-    std::vector<int> tokens = m.vocab.encode(text, fmt::format("data file '{}'", data));
-    // The training split: int(0.9 * len) in Python, as load_text_stream.
-    const auto n = static_cast<size_t>(0.9 * static_cast<double>(tokens.size()));
-    std::span<const int> seq(tokens);
-    if (a.split == "train") seq = seq.subspan(0, n);
-    if (a.split == "val") seq = seq.subspan(n);
+    const std::vector<int> tokens = m.vocab.encode(text, fmt::format("data file '{}'", data));
+    const TokenSplit split = split_tokens(tokens);  // the training run's split
+    const std::span<const int> seq = a.split == "train" ? split.train
+                                     : a.split == "val" ? split.val
+                                                        : std::span<const int>(tokens);
     WIGGLE_CHECK(seq.size() >= 2, "use a longer file or --split all",
                  "the {} split of '{}' has {} characters; evaluating needs at least 2", a.split,
                  data, seq.size());
-
-    // Non-overlapping windows of block_size predictions; the last one is padded with ignored
-    // targets (-1), so every forward has the same (B,T) and every character is predicted once.
-    const int T = m.model.config().block_size, B = a.batch_size;
+    // every character predicted once, in windows of block_size predictions
+    GptActivations acts;
+    const double loss = estimate_loss(acts, m.weights, seq, a.batch_size,
+                                      m.weights.config().block_size, /*batches=*/0);
     const size_t preds = seq.size() - 1;
-    const size_t windows = (preds + T - 1) / T;
-    std::vector<int> x(size_t(B) * T), y(size_t(B) * T);
-    double total = 0.0;
-    m.model.set_training(false);
-    for (size_t w0 = 0; w0 < windows; w0 += B) {
-        std::fill(x.begin(), x.end(), 0);
-        std::fill(y.begin(), y.end(), -1);
-        size_t count = 0;
-        for (size_t b = 0; b < size_t(B) && w0 + b < windows; ++b) {
-            const size_t start = (w0 + b) * T;
-            const size_t len = std::min<size_t>(T, preds - start);
-            for (size_t t = 0; t < len; ++t) {
-                x[b * T + t] = seq[start + t];
-                y[b * T + t] = seq[start + t + 1];
-            }
-            count += len;
-        }
-        total += double(m.model.evaluate(x.data(), y.data(), B, T)) * double(count);
-    }
-    const double loss = total / double(preds);
     fmt::print(
         "{} loss {:.4f} (perplexity {:.3f}, {:.4f} bits/character) over {} predictions of "
         "'{}'\n",

@@ -39,6 +39,11 @@ int meta_int(const SafetensorsReader& r, const std::string& key) {
     return out;
 }
 
+// PyTorch's shape of a parameter.
+std::vector<int64_t> torch_shape(const Params<float>::Spec& s) {
+    return std::vector<int64_t>(s.shape.dims.begin(), s.shape.dims.begin() + s.shape.rank);
+}
+
 }  // namespace
 
 std::string vocab_to_string(const CharVocab& vocab) {
@@ -47,13 +52,13 @@ std::string vocab_to_string(const CharVocab& vocab) {
     return encode_utf8(chars);
 }
 
-uint64_t params_hash(const Gpt& model) {
-    const auto p = model.params();
+uint64_t params_hash(const GptWeights& weights) {
+    const auto p = weights.params().values();
     return fnv1a64(p.data(), p.size() * sizeof(float));
 }
 
-void save_checkpoint(const std::string& path, const Gpt& model, const CharVocab& vocab) {
-    const GptConfig& c = model.config();
+void save_checkpoint(const std::string& path, const GptWeights& weights, const CharVocab& vocab) {
+    const GptConfig& c = weights.config();
     SafetensorsWriter w;
     w.set_metadata("format", "wiggle-gpt");
     w.set_metadata("n_layer", std::to_string(c.n_layer));
@@ -64,14 +69,12 @@ void save_checkpoint(const std::string& path, const Gpt& model, const CharVocab&
     w.set_metadata("bias", c.bias ? "true" : "false");
     w.set_metadata("dropout", fmt::format("{}", c.dropout));
     w.set_metadata("vocab", vocab_to_string(vocab));
-    const auto params = model.params();
-    const ParamTensor* wte = nullptr;
-    for (const ParamTensor& t : model.param_tensors()) {
-        w.add(t.name, params.data() + t.offset, t.shape);
-        if (t.name == "transformer.wte.weight") wte = &t;
+    const Params<float>& params = weights.params();
+    for (const auto& t : params.specs()) {
+        w.add(t.name, params.values().data() + t.offset, torch_shape(t));
     }
-    assert(wte != nullptr);
-    w.add("lm_head.weight", params.data() + wte->offset, wte->shape);
+    const auto& wte = weights.spec("transformer.wte.weight");
+    w.add("lm_head.weight", params.values().data() + wte.offset, torch_shape(wte));
     w.write(path);
 }
 
@@ -86,7 +89,7 @@ std::string resolve_checkpoint_path(const std::string& path) {
     return path;
 }
 
-LoadedModel load_checkpoint(const std::string& given, uint64_t seed) {
+LoadedModel load_checkpoint(const std::string& given, bool with_grads) {
     const std::string path = resolve_checkpoint_path(given);
     const SafetensorsReader r = SafetensorsReader::open(path, "checkpoint");
     if (auto format = r.meta("format")) {
@@ -135,23 +138,22 @@ LoadedModel load_checkpoint(const std::string& given, uint64_t seed) {
                  "checkpoint '{}': 'vocab' has {} characters but vocab_size is {}", path,
                  chars.size(), c.vocab_size);
 
-    LoadedModel out{Gpt(c, seed), CharVocab::of_text(chars)};
-    Gpt& model = out.model;
-    const auto params = model.params();
+    LoadedModel out{GptWeights::zeros(c, with_grads), CharVocab::of_text(chars)};
+    const std::span<float> params = out.weights.params().values();
     std::set<std::string> known;
-    for (const ParamTensor& t : model.param_tensors()) {
+    for (const auto& t : out.weights.params().specs()) {
         known.insert(t.name);
-        r.read_floats(t.name, t.shape, params.data() + t.offset);
+        r.read_floats(t.name, torch_shape(t), params.data() + t.offset);
         for (size_t i = 0; i < t.numel; ++i) {
             WIGGLE_CHECK(std::isfinite(params[t.offset + i]), kWrongModel,
                          "checkpoint '{}': tensor '{}' has a non-finite value at index {}", path,
                          t.name, i);
         }
     }
-    const ParamTensor& wte = model.param_tensor("transformer.wte.weight");
+    const auto& wte = out.weights.spec("transformer.wte.weight");
     if (r.find("lm_head.weight") != nullptr) {
         known.insert("lm_head.weight");
-        const std::vector<float> head = r.read_floats("lm_head.weight", wte.shape);
+        const std::vector<float> head = r.read_floats("lm_head.weight", torch_shape(wte));
         for (size_t i = 0; i < head.size(); ++i) {
             WIGGLE_CHECK(head[i] == params[wte.offset + i],
                          "wiggle's GPT ties lm_head to the token embedding",

@@ -17,29 +17,29 @@
 #include <string>
 
 #include "data/text.h"
-#include "nn/gpt.h"
+#include "nn/gpt_weights.h"
 
 namespace wiggle {
 
-// Writes `model`'s weights, config and `vocab` to `path` atomically.
-void save_checkpoint(const std::string& path, const Gpt& model, const CharVocab& vocab);
+// Writes the weights, their config and `vocab` to `path` atomically.
+void save_checkpoint(const std::string& path, const GptWeights& weights, const CharVocab& vocab);
 
 struct LoadedModel {
-    Gpt model;
+    GptWeights weights;
     CharVocab vocab;
 };
 
 // Reads a checkpoint, checking everything (format, metadata, names, shapes, dtypes, finite
 // values, vocabulary); exits with one line naming the file and the problem otherwise.
-// `path` may also be a folder: its best.safetensors, else its model.safetensors. `seed` seeds the
-// model's dropout stream (a resumed run passes its --seed so dropout continues exactly).
-LoadedModel load_checkpoint(const std::string& path, uint64_t seed = 1337);
+// `path` may also be a folder: its best.safetensors, else its model.safetensors. with_grads:
+// room for gradients (to train further), else none (to sample or evaluate).
+LoadedModel load_checkpoint(const std::string& path, bool with_grads = false);
 std::string resolve_checkpoint_path(const std::string& path);
 
 // The vocabulary as one string of its characters in token order (the "vocab" metadata).
 std::string vocab_to_string(const CharVocab& vocab);
 
 // fnv1a64 of the parameters (the training state records it to match its model file).
-uint64_t params_hash(const Gpt& model);
+uint64_t params_hash(const GptWeights& weights);
 
 }  // namespace wiggle

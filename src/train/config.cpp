@@ -24,12 +24,12 @@ GptConfig TrainConfig::gpt(int vocab_size) const {
     return g;
 }
 
-AdamWOptions TrainConfig::adamw() const {
-    AdamWOptions o;
+AdamWConfig TrainConfig::adamw() const {
+    AdamWConfig o;
     o.beta1 = static_cast<float>(beta1);
     o.beta2 = static_cast<float>(beta2);
+    o.eps = 1e-8f;
     o.weight_decay = static_cast<float>(weight_decay);
-    o.grad_clip = static_cast<float>(grad_clip);
     return o;
 }
 

@@ -17,7 +17,8 @@
 #include <string_view>
 #include <vector>
 
-#include "nn/gpt.h"
+#include "nn/gpt_weights.h"
+#include "tensor/optim.h"
 
 namespace wiggle {
 
@@ -51,7 +52,7 @@ struct TrainConfig {
     int64_t seed = 1337;
 
     GptConfig gpt(int vocab_size) const;
-    AdamWOptions adamw() const;
+    AdamWConfig adamw() const;  // grad_clip is applied apart (clip_grad_norm)
     int decay_iters() const { return lr_decay_iters > 0 ? lr_decay_iters : max_iters; }
     double lr_at(int iter) const;  // nanoGPT's get_lr: warmup, cosine to min_lr, then min_lr
     std::string metrics_path() const;

@@ -18,7 +18,10 @@
 #include <vector>
 
 #include "data/text.h"
+#include "nn/gpt_model.h"
+#include "tensor/optim.h"
 #include "train/checkpoint.h"
+#include "train/estimate_loss.h"
 #include "train/metrics.h"
 #include "train/safetensors.h"
 #include "train/train_state.h"
@@ -56,16 +59,43 @@ void make_folder(const std::string& path) {
                  "cannot create --out folder '{}': {}", path, std::strerror(errno));
 }
 
-// Mean loss over `iters` (B,T) batches drawn by PyRandom(seed): the same batches every time.
-double estimate_loss(Gpt& model, std::span<const int> tokens, int B, int T, int iters,
-                     uint64_t seed, std::vector<int>& x, std::vector<int>& y) {
-    PyRandom rng(seed);
-    double sum = 0.0;
-    for (int k = 0; k < iters; ++k) {
-        sample_blocks(tokens, B, T, rng, x, y);
-        sum += model.evaluate(x.data(), y.data(), B, T);
-    }
-    return sum / iters;
+// Resuming: the weights of <out>/model.safetensors and the state of <out>/model.state, checked
+// to belong together, to the settings and to the data.
+struct Resumed {
+    GptWeights weights;
+    TrainState state;
+};
+Resumed load_run(const TrainConfig& cfg, const CharVocab& vocab, uint64_t data_hash) {
+    const std::string spath = state_path(cfg.out), mpath = model_path(cfg.out);
+    WIGGLE_CHECK(file_exists(spath) && file_exists(mpath),
+                 "train without --resume first, or pass the run's --out",
+                 "cannot resume: '{}' needs model.safetensors and model.state", cfg.out);
+    TrainState saved = load_train_state(spath);
+    LoadedModel loaded = load_checkpoint(mpath, /*with_grads=*/true);
+    const char* pair_hint = "both files must come from the same save; train again without --resume";
+    const GptConfig want = cfg.gpt(vocab.size()), got = loaded.weights.config();
+    WIGGLE_CHECK(want.n_layer == got.n_layer && want.n_head == got.n_head &&
+                     want.n_embd == got.n_embd && want.block_size == got.block_size &&
+                     want.bias == got.bias && want.dropout == got.dropout,
+                 pair_hint,
+                 "checkpoint '{}' comes from another configuration (n_layer {}, n_head {}, "
+                 "n_embd {}, block_size {}) than its training state",
+                 mpath, got.n_layer, got.n_head, got.n_embd, got.block_size);
+    WIGGLE_CHECK(saved.data_hash == data_hash, "resume with the --data the run started with",
+                 "data file '{}' is not the file this run was trained on", cfg.data);
+    WIGGLE_CHECK(vocab_to_string(loaded.vocab) == vocab_to_string(vocab), pair_hint,
+                 "checkpoint '{}' has another vocabulary than data file '{}'", mpath, cfg.data);
+    WIGGLE_CHECK(params_hash(loaded.weights) == saved.params_hash, pair_hint,
+                 "'{}' does not belong to '{}' (the parameters differ from the ones it was "
+                 "saved with)",
+                 spath, mpath);
+    WIGGLE_CHECK(saved.adam_m.size() == loaded.weights.num_parameters() &&
+                     saved.adam_v.size() == saved.adam_m.size(),
+                 pair_hint, "training state '{}' holds moments for {} parameters, the model has {}",
+                 spath, saved.adam_m.size(), loaded.weights.num_parameters());
+    // Rows past the checkpoint (from a run that went on and then failed) are dropped.
+    std::erase_if(saved.history, [&](const MetricRow& r) { return r.iter > saved.iter; });
+    return {std::move(loaded.weights), std::move(saved)};
 }
 
 }  // namespace
@@ -88,7 +118,7 @@ TrainOutcome train(const TrainConfig& cfg, const RunOptions& opts) {
     const int B = cfg.batch_size, T = cfg.block_size;
 
     // ---- Data ----------------------------------------------------------------------------------
-    TextStream data = load_text_stream(cfg.data, 0.9, 2);
+    TextStream data = load_text_stream(cfg.data, kTrainFraction, 2);
     const char* short_hint = "use a longer text or a smaller --block-size";
     WIGGLE_CHECK(data.train.size() >= size_t(T) + 1 && data.val.size() >= size_t(T) + 1, short_hint,
                  "data file '{}' is too short for --block-size {}: its splits have {} (train) "
@@ -98,59 +128,28 @@ TrainOutcome train(const TrainConfig& cfg, const RunOptions& opts) {
     const uint64_t data_hash = fnv1a64(data_bytes.data(), data_bytes.size());
     make_folder(cfg.out);
 
-    // ---- Model and state -----------------------------------------------------------------------
+    // ---- Model, optimizer and state -------------------------------------------------------------
     const uint64_t seed = static_cast<uint64_t>(cfg.seed);
+    const GptConfig gpt = cfg.gpt(data.vocab.size());
+    std::optional<Resumed> resumed;
+    if (opts.resume) resumed.emplace(load_run(cfg, data.vocab, data_hash));
+    GptWeights weights = resumed ? std::move(resumed->weights) : GptWeights(gpt, seed);
+    AdamW<float> optimizer(weights.params(), cfg.adamw());
+    GptActivations acts;
+    DropoutStream dropout{gpt.dropout, seed};
+    PyRandom rng(seed);  // the training batches
     TrainState state;
-    state.config_text = config_to_text(cfg);
-    PyRandom rng(seed);
-    std::optional<Gpt> model_slot;
     int last_saved = -1;
-    if (opts.resume) {
-        const std::string spath = state_path(cfg.out), mpath = model_path(cfg.out);
-        WIGGLE_CHECK(file_exists(spath) && file_exists(mpath),
-                     "train without --resume first, or pass the run's --out",
-                     "cannot resume: '{}' needs model.safetensors and model.state", cfg.out);
-        TrainState saved = load_train_state(spath);
-        LoadedModel loaded = load_checkpoint(mpath, seed);
-        const char* pair_hint =
-            "both files must come from the same save; train again without "
-            "--resume";
-        const GptConfig want = cfg.gpt(data.vocab.size()), got = loaded.model.config();
-        WIGGLE_CHECK(want.n_layer == got.n_layer && want.n_head == got.n_head &&
-                         want.n_embd == got.n_embd && want.block_size == got.block_size &&
-                         want.bias == got.bias && want.dropout == got.dropout,
-                     pair_hint,
-                     "checkpoint '{}' comes from another configuration (n_layer {}, n_head {}, "
-                     "n_embd {}, block_size {}) than its training state",
-                     mpath, got.n_layer, got.n_head, got.n_embd, got.block_size);
-        WIGGLE_CHECK(saved.data_hash == data_hash, "resume with the --data the run started with",
-                     "data file '{}' is not the file this run was trained on", cfg.data);
-        WIGGLE_CHECK(vocab_to_string(loaded.vocab) == vocab_to_string(data.vocab), pair_hint,
-                     "checkpoint '{}' has another vocabulary than data file '{}'", mpath, cfg.data);
-        WIGGLE_CHECK(params_hash(loaded.model) == saved.params_hash, pair_hint,
-                     "'{}' does not belong to '{}' (the parameters differ from the ones it was "
-                     "saved with)",
-                     spath, mpath);
-        WIGGLE_CHECK(saved.adam_m.size() == loaded.model.num_parameters(), pair_hint,
-                     "training state '{}' holds moments for {} parameters, the model has {}", spath,
-                     saved.adam_m.size(), loaded.model.num_parameters());
-        model_slot.emplace(std::move(loaded.model));
-        Gpt& m = *model_slot;
-        std::copy(saved.adam_m.begin(), saved.adam_m.end(), m.adam_m().begin());
-        std::copy(saved.adam_v.begin(), saved.adam_v.end(), m.adam_v().begin());
-        m.set_optimizer_step(saved.adam_t);
-        m.set_dropout_counter(saved.dropout_counter);
-        rng.set_state(saved.batch_rng);
-        saved.config_text = state.config_text;  // --iters and the logging settings may change
-        state = std::move(saved);
+    if (resumed) {
+        state = std::move(resumed->state);
+        std::copy(state.adam_m.begin(), state.adam_m.end(), optimizer.m().begin());
+        std::copy(state.adam_v.begin(), state.adam_v.end(), optimizer.v().begin());
+        optimizer.set_steps(state.adam_t);
+        dropout.forwards = state.dropout_counter;
+        rng.set_state(state.batch_rng);
         last_saved = state.iter;
-        // Rows past the checkpoint (from a run that went on and then failed) are dropped.
-        std::erase_if(state.history, [&](const MetricRow& r) { return r.iter > state.iter; });
-    } else {
-        model_slot.emplace(cfg.gpt(data.vocab.size()), seed);
     }
-    Gpt& model = *model_slot;
-    model.set_training(true);
+    state.config_text = config_to_text(cfg);  // --iters and the logging settings may change
     WIGGLE_CHECK(state.iter <= cfg.max_iters, "pass a larger --iters to train further",
                  "the checkpoint in '{}' has already done {} iterations, --iters is {}", cfg.out,
                  state.iter, cfg.max_iters);
@@ -169,25 +168,23 @@ TrainOutcome train(const TrainConfig& cfg, const RunOptions& opts) {
     say(
         fmt::format("wiggle train: {} parameters (n_layer {}, n_head {}, n_embd {}, block {}), "
                     "vocab {}, {} train / {} val characters of '{}', batch {}×{}{}",
-                    model.num_parameters(), cfg.n_layer, cfg.n_head, cfg.n_embd, T,
+                    weights.num_parameters(), cfg.n_layer, cfg.n_head, cfg.n_embd, T,
                     data.vocab.size(), data.train.size(), data.val.size(), cfg.data, B, T,
                     opts.resume ? fmt::format(", resuming at iteration {}", state.iter) : ""));
 
     std::vector<int> x(size_t(B) * T), y(size_t(B) * T);
-    std::vector<int> ex(size_t(B) * T), ey(size_t(B) * T);
-    const AdamWOptions adamw = cfg.adamw();
     const std::string metrics = cfg.metrics_path();
 
     auto save_all = [&](int done) {
         state.iter = done;
-        state.adam_t = model.optimizer_step();
-        state.dropout_counter = model.dropout_counter();
+        state.adam_t = optimizer.steps();
+        state.dropout_counter = dropout.forwards;
         state.batch_rng = rng.state();
-        state.params_hash = params_hash(model);
+        state.params_hash = params_hash(weights);
         state.data_hash = data_hash;
-        state.adam_m.assign(model.adam_m().begin(), model.adam_m().end());
-        state.adam_v.assign(model.adam_v().begin(), model.adam_v().end());
-        save_checkpoint(model_path(cfg.out), model, data.vocab);
+        state.adam_m.assign(optimizer.m().begin(), optimizer.m().end());
+        state.adam_v.assign(optimizer.v().begin(), optimizer.v().end());
+        save_checkpoint(model_path(cfg.out), weights, data.vocab);
         save_train_state(state_path(cfg.out), state);
         write_metrics(metrics, state.history);
         write_loss_curve(curve_path(cfg.out), state.history);
@@ -203,8 +200,10 @@ TrainOutcome train(const TrainConfig& cfg, const RunOptions& opts) {
     };
     // Evaluates after `done` iterations, records it, keeps the best; returns the log line.
     auto evaluate = [&](int done) {
-        const double val = estimate_loss(model, data.val, B, T, cfg.eval_iters, seed + 1, ex, ey);
-        const double tr = estimate_loss(model, data.train, B, T, cfg.eval_iters, seed + 2, ex, ey);
+        // always the same batches, from their own generators: evaluating never changes training
+        PyRandom val_rng(seed + 1), train_rng(seed + 2);
+        const double val = estimate_loss(acts, weights, data.val, B, T, cfg.eval_iters, &val_rng);
+        const double tr = estimate_loss(acts, weights, data.train, B, T, cfg.eval_iters, &train_rng);
         WIGGLE_CHECK(std::isfinite(val) && std::isfinite(tr), nan_hint(),
                      "evaluation loss is not finite after iteration {}: validation {}, train {}",
                      done, show(val), show(tr));
@@ -220,7 +219,7 @@ TrainOutcome train(const TrainConfig& cfg, const RunOptions& opts) {
         if (val < state.best_val) {
             state.best_val = val;
             state.best_iter = done;
-            save_checkpoint(best_path(cfg.out), model, data.vocab);
+            save_checkpoint(best_path(cfg.out), weights, data.vocab);
             note = " (best, saved)";
         }
         return format_step(done, cfg.max_iters, tr, {{"val", val}}) + note;
@@ -245,18 +244,20 @@ TrainOutcome train(const TrainConfig& cfg, const RunOptions& opts) {
     while (done < cfg.max_iters && !stop) {
         const int it = done;
         const double lr = cfg.lr_at(it);
-        if (it == nan_at) model.params()[0] = std::numeric_limits<float>::quiet_NaN();
+        if (it == nan_at) weights.params().values()[0] = std::numeric_limits<float>::quiet_NaN();
         const auto t0 = Clock::now();
+        // nanoGPT's iteration: a batch, forward, backward, clip, AdamW
         sample_blocks(data.train, B, T, rng, x, y);
         ++state.batches_drawn;
-        model.zero_grad();
-        const float loss = model.forward(x.data(), y.data(), B, T);
+        weights.params().zero_grad();
+        const float loss = gpt_forward(acts, weights, x.data(), y.data(), B, T, dropout.next());
         WIGGLE_CHECK(std::isfinite(loss), nan_hint(), "training loss is {} at iteration {}",
                      show(loss), it);
-        model.backward();
-        const float norm = model.step(static_cast<float>(lr), adamw);
-        WIGGLE_CHECK(std::isfinite(norm), nan_hint(), "gradient norm is {} at iteration {}",
-                     show(norm), it);
+        gpt_backward(weights.grads(), weights, acts);
+        const GradClip clip = clip_grad_norm(weights.params(), static_cast<float>(cfg.grad_clip));
+        WIGGLE_CHECK(std::isfinite(clip.norm), nan_hint(), "gradient norm is {} at iteration {}",
+                     show(clip.norm), it);
+        optimizer.step(static_cast<float>(lr), clip.scale);
         const double s = seconds_since(t0);
         done = it + 1;
         MetricRow row;

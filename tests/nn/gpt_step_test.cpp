@@ -1,7 +1,6 @@
-// The GPT training step on 1, 2 and 3 threads: the losses, the parameters, the AdamW moments and
-// the (clipped) gradients after a few steps are the same bits. Two threads take their own paths in
-// the step (a linear layer's two backward products side by side, one per thread), three the
-// others, so both must agree with one thread. With and without dropout, biases and clipping.
+// The GPT training step (forward, backward, clipping, AdamW) on 1, 2 and 3 threads: the losses,
+// the parameters, the AdamW moments and the (clipped) gradients after a few steps are the same
+// bits. With and without dropout, biases and clipping.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -9,7 +8,8 @@
 #include <vector>
 
 #include "kernels/cpu.h"
-#include "nn/gpt.h"
+#include "nn/gpt_model.h"
+#include "tensor/optim.h"
 
 namespace wiggle {
 namespace {
@@ -32,23 +32,27 @@ struct Case {
 std::vector<float> train(int threads, Case c) {
     kernels::set_num_threads(threads);
     // T = 33 and n_embd 48 (head size 12): rows and heads that are not whole vectors
-    Gpt model(GptConfig{.vocab_size = 37,
-                        .block_size = 40,
-                        .n_layer = 2,
-                        .n_head = 4,
-                        .n_embd = 48,
-                        .bias = c.bias,
-                        .dropout = c.dropout},
-              11);
+    GptWeights w(GptConfig{.vocab_size = 37,
+                           .block_size = 40,
+                           .n_layer = 2,
+                           .n_head = 4,
+                           .n_embd = 48,
+                           .bias = c.bias,
+                           .dropout = c.dropout},
+                 11);
+    GptActivations acts;
+    AdamW<float> opt(w.params());
+    DropoutStream dropout{c.dropout, 11};
     const int B = 3, T = 33;
-    AdamWOptions opts;
-    opts.grad_clip = c.grad_clip;
     std::vector<float> out;
     for (int step = 0; step < 3; ++step) {
         const std::vector<int> x = tokens(B * T, 37, 30 + step), y = tokens(B * T, 37, 40 + step);
-        out.push_back(model.train_step(x.data(), y.data(), B, T, 3e-3f, opts));
+        w.params().zero_grad();
+        out.push_back(gpt_forward(acts, w, x.data(), y.data(), B, T, dropout.next()));
+        gpt_backward(w.grads(), w, acts);
+        opt.step(3e-3f, clip_grad_norm(w.params(), c.grad_clip).scale);
     }
-    for (std::span<float> s : {model.params(), model.adam_m(), model.adam_v(), model.grads()}) {
+    for (std::span<float> s : {w.params().values(), opt.m(), opt.v(), w.params().grads()}) {
         out.insert(out.end(), s.begin(), s.end());
     }
     return out;

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "fixture.h"
+#include "nn/gpt_model.h"
 #include "train/safetensors.h"
 #include "util/io.h"
 
@@ -30,7 +31,7 @@ std::string temp(const std::string& name) { return ::testing::TempDir() + "/wigg
 
 TEST(Checkpoint, LoadsAPyTorchCheckpointAndMatchesItsLogits) {
     LoadedModel m = load_checkpoint(fixture_path(kTorchCheckpoint));
-    const GptConfig& c = m.model.config();
+    const GptConfig& c = m.weights.config();
     EXPECT_EQ(c.n_layer, 2);
     EXPECT_EQ(c.n_head, 2);
     EXPECT_EQ(c.n_embd, 16);
@@ -41,9 +42,9 @@ TEST(Checkpoint, LoadsAPyTorchCheckpointAndMatchesItsLogits) {
 
     Fixture f("gpt_checkpoint_torch_io.safetensors");
     const std::vector<int> tokens = f.get<int>("tokens"), targets = f.get<int>("targets");
-    m.model.set_training(false);
-    const float loss = m.model.forward(tokens.data(), targets.data(), 2, 8);
-    const auto logits = m.model.logits();
+    GptActivations acts;
+    const float loss = gpt_forward(acts, m.weights, tokens.data(), targets.data(), 2, 8);
+    const auto logits = acts.last_logits(c.vocab_size);
     EXPECT_TRUE(all_close(std::vector<float>(logits.begin(), logits.end()), f.get<float>("logits"),
                           1e-4, 1e-5));
     EXPECT_NEAR(loss, f.get<float>("loss")[0], 1e-5);
@@ -58,18 +59,18 @@ TEST(Checkpoint, RoundTripIsBitExact) {
     c.n_embd = 8;
     c.bias = true;
     c.dropout = 0.125f;
-    Gpt model(c, 7);
+    const GptWeights model(c, 7);
     const CharVocab vocab = CharVocab::of_text(U"\nab\"c");
     const std::string path = temp("roundtrip.safetensors");
     save_checkpoint(path, model, vocab);
     LoadedModel m = load_checkpoint(path);
-    EXPECT_EQ(m.model.config().dropout, 0.125f);
-    EXPECT_TRUE(m.model.config().bias);
+    EXPECT_EQ(m.weights.config().dropout, 0.125f);
+    EXPECT_TRUE(m.weights.config().bias);
     EXPECT_EQ(vocab_to_string(m.vocab), "\n\"abc");
-    ASSERT_EQ(m.model.num_parameters(), model.num_parameters());
-    EXPECT_EQ(0, std::memcmp(m.model.params().data(), model.params().data(),
+    ASSERT_EQ(m.weights.num_parameters(), model.num_parameters());
+    EXPECT_EQ(0, std::memcmp(m.weights.params().values().data(), model.params().values().data(),
                              model.num_parameters() * sizeof(float)));
-    EXPECT_EQ(params_hash(m.model), params_hash(model));
+    EXPECT_EQ(params_hash(m.weights), params_hash(model));
     // nanoGPT's state_dict has lm_head.weight too.
     const SafetensorsReader r = SafetensorsReader::open(path);
     ASSERT_NE(r.find("lm_head.weight"), nullptr);

@@ -1,0 +1,239 @@
+// Decoding: the fast decoder (KV cache, packed weights, thread team, sliding window) against the
+// reference decoder (one token at a time, plain loops) and against full forwards: the cached
+// logits equal a forward over the same window at every step (before and after the window slides,
+// for prompts longer than the block, one row and many rows at once); cached and uncached sampling
+// give the same tokens for every window; the exact window is nanoGPT's generate; thread-count
+// invariance; all of it on float weights and on weights rounded to bf16.
+#include "nn/gpt_decoder.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "fixture.h"
+#include "kernels/cpu.h"
+#include "kernels/kernel_testing.h"
+#include "nn/gpt_generate.h"
+#include "nn/gpt_model.h"
+#include "nn/gpt_reference_decoder.h"
+#include "util/py_random.h"
+
+namespace wiggle {
+namespace {
+
+// head size 8, fewer lanes than a vector
+GptConfig tiny() {
+    return GptConfig{
+        .vocab_size = 11, .block_size = 8, .n_layer = 2, .n_head = 2, .n_embd = 16, .bias = true};
+}
+// odd sizes everywhere: block 11, head size 7, vocabulary 13
+GptConfig odd() {
+    return GptConfig{
+        .vocab_size = 13, .block_size = 11, .n_layer = 3, .n_head = 3, .n_embd = 21, .bias = false};
+}
+
+std::vector<int> random_tokens(int n, int V, uint64_t seed) {
+    PyRandom rng(seed);
+    std::vector<int> t(n);
+    for (int& v : t) v = static_cast<int>(rng.randbelow(V));
+    return t;
+}
+
+std::vector<float> copy(std::span<const float> s) { return {s.begin(), s.end()}; }
+
+TEST(ContextWindow, GrowsToTheBlockThenKeepsItsLastTokens) {
+    const ContextWindow exact(8, 8);  // nanoGPT's crop
+    EXPECT_EQ(exact.after(0, 3), 3);
+    EXPECT_EQ(exact.after(5, 3), 8);
+    EXPECT_EQ(exact.after(8, 1), 8);
+    EXPECT_EQ(exact.after(0, 20), 8);
+    const ContextWindow half(8, 3);
+    EXPECT_EQ(half.after(7, 1), 8);
+    EXPECT_EQ(half.after(8, 1), 3);
+    EXPECT_EQ(half.after(2, 20), 3);
+    EXPECT_EXIT(ContextWindow(8, 0), ::testing::ExitedWithCode(1), "out of range \\[1, 8\\]");
+    EXPECT_EXIT(ContextWindow(8, 9), ::testing::ExitedWithCode(1), "keeps 9 tokens");
+}
+
+// The reference decoder, token by token, against the fast one and a full forward: the same
+// logits at every position of a block, on awkward sizes and on bf16 weights.
+TEST(GptDecoder, EqualsTheReferenceDecoderAndAFullForward) {
+    for (const GptConfig& cfg : {tiny(), odd()}) {
+        for (bool bf16 : {false, true}) {
+            SCOPED_TRACE(::testing::Message() << "n_embd " << cfg.n_embd << " bf16 " << bf16);
+            GptWeights w(cfg, 5, /*with_grads=*/false);
+            if (bf16) w.round_to_bf16();
+            const std::vector<int> tokens = random_tokens(cfg.block_size, cfg.vocab_size, 2);
+            GptReferenceDecoder reference(w);
+            GptDecoder fast(w, ContextWindow(cfg.block_size, cfg.block_size));
+            GptActivations acts;
+            for (int pos = 0; pos < cfg.block_size; ++pos) {
+                const std::vector<float> want = copy(reference.forward(tokens[pos], pos));
+                const std::vector<float> got = copy(fast.append(std::span(&tokens[pos], 1)));
+                ASSERT_TRUE(testing::all_close(got, want, 1e-5, 1e-5)) << "position " << pos;
+                const std::vector<float> full =
+                    copy(gpt_next_logits(acts, w, tokens.data(), pos + 1));
+                ASSERT_TRUE(testing::all_close(full, want, 1e-5, 1e-5)) << "position " << pos;
+            }
+        }
+    }
+}
+
+TEST(GptDecoder, CachedLogitsEqualAForwardOverTheWindow) {
+    for (const GptConfig& cfg : {tiny(), odd()}) {
+        const int block = cfg.block_size, V = cfg.vocab_size;
+        GptWeights w(cfg, 5);
+        GptActivations acts;
+        for (int keep : {block, block / 2, 1, block - 1}) {
+            for (int prompt : {1, 3, block + 5}) {
+                SCOPED_TRACE(::testing::Message()
+                             << "block=" << block << " keep=" << keep << " prompt=" << prompt);
+                GptDecoder decoder(w, ContextWindow(block, keep));
+                const std::vector<int> tokens = random_tokens(prompt + 3 * block, V, 7);
+                // The window, by the rule written out: [start, n) while it fits the block, else
+                // the last `keep` tokens.
+                int start = 0;
+                for (int n = prompt; n <= static_cast<int>(tokens.size()); ++n) {
+                    const int added = n == prompt ? prompt : 1;
+                    const std::vector<float> cached =
+                        copy(decoder.append(std::span(&tokens[n - added], added)));
+                    if (n - start > block) start = n - keep;
+                    ASSERT_EQ(decoder.length(), n - start) << "context length " << n;
+                    const std::vector<float> full =
+                        copy(gpt_next_logits(acts, w, tokens.data() + start, n - start));
+                    ASSERT_TRUE(testing::all_close(cached, full, 1e-5, 1e-5))
+                        << "context length " << n;
+                }
+            }
+        }
+    }
+}
+
+TEST(GptDecoder, ManyRowsAtOnceEqualOneAtATime) {
+    // Every row goes through the same kernels with the same arithmetic, however many come at
+    // once (a recompute after a slide is many): the same bits, on float and bf16 weights.
+    for (bool bf16 : {false, true}) {
+        GptWeights w(odd(), 9);
+        if (bf16) w.round_to_bf16();
+        GptDecoder decoder(w, ContextWindow(11, 11));
+        const std::vector<int> tokens = random_tokens(11, 13, 3);
+        for (int first : {1, 2, 4, 5, 9, 11}) {
+            SCOPED_TRACE(::testing::Message() << "first " << first << " tokens at once, bf16 "
+                                              << bf16);
+            decoder.clear();
+            std::vector<float> together = copy(decoder.append(std::span(tokens.data(), first)));
+            decoder.clear();
+            std::vector<float> single;
+            for (int i = 0; i < first; ++i) single = copy(decoder.append(std::span(&tokens[i], 1)));
+            EXPECT_EQ(together, single);
+            // and the cache built either way continues the same
+            if (first < 11) {
+                const std::vector<float> next = copy(decoder.append(std::span(&tokens[first], 1)));
+                decoder.clear();
+                decoder.append(std::span(tokens.data(), first));
+                EXPECT_EQ(copy(decoder.append(std::span(&tokens[first], 1))), next);
+            }
+        }
+    }
+}
+
+TEST(GptDecoder, CachedAndUncachedSampleTheSameTokensInEveryMode) {
+    for (const GptConfig& cfg : {tiny(), odd()}) {
+        for (bool bf16 : {false, true}) {
+            const int block = cfg.block_size;
+            GptWeights w(cfg, 3);
+            if (bf16) w.round_to_bf16();
+            GptActivations acts;
+            for (int keep : {block, block / 2, 1}) {
+                const ContextWindow window(block, keep);
+                GptDecoder decoder(w, window);
+                for (int prompt_len : {1, 3, block + 5}) {
+                    const std::vector<int> prompt = random_tokens(prompt_len, cfg.vocab_size, 1);
+                    for (bool greedy : {false, true}) {
+                        SCOPED_TRACE(::testing::Message()
+                                     << "block=" << block << " keep=" << keep << " prompt="
+                                     << prompt_len << " greedy=" << greedy << " bf16=" << bf16);
+                        SamplingOptions opts;
+                        opts.top_k = 5;
+                        opts.top_p = 0.95;
+                        opts.greedy = greedy;
+                        TokenSampler s1(opts), s2(opts);
+                        PyRandom r1(42), r2(42);
+                        const std::vector<int> cached = generate<float>(
+                            prompt, 40, cached_next_row(decoder), RowKind::Logits, s1, r1);
+                        const std::vector<int> full =
+                            generate<float>(prompt, 40, recomputed_next_row(acts, w, window),
+                                            RowKind::Logits, s2, r2);
+                        EXPECT_EQ(cached, full);
+                        EXPECT_EQ(cached.size(), 40u);
+                    }
+                }
+            }
+        }
+    }
+}
+
+TEST(GptDecoder, ExactWindowIsNanoGptsGenerate) {
+    // nanoGPT: idx_cond = idx[:, -block_size:]; logits = model(idx_cond); sample; append.
+    GptWeights w(odd(), 4);
+    GptActivations acts;
+    const std::vector<int> prompt = random_tokens(14, 13, 2);  // longer than the block (11)
+    SamplingOptions opts;
+    opts.temperature = 0.9;
+    TokenSampler s0(opts), s1(opts), s2(opts);
+    PyRandom r0(8), r1(8), r2(8);
+    std::vector<int> want = prompt;
+    for (int i = 0; i < 50; ++i) {
+        want.push_back(s0.from_logits(
+            gpt_next_logits(acts, w, want.data(), static_cast<int>(want.size())), r0));
+    }
+    want.erase(want.begin(), want.begin() + static_cast<long>(prompt.size()));
+    const ContextWindow exact(11, 11);
+    GptDecoder decoder(w, exact);
+    EXPECT_EQ(generate<float>(prompt, 50, recomputed_next_row(acts, w, exact), RowKind::Logits, s1,
+                              r1),
+              want);
+    EXPECT_EQ(generate<float>(prompt, 50, cached_next_row(decoder), RowKind::Logits, s2, r2), want);
+}
+
+TEST(GptDecoder, SameBitsForAnyThreadCount) {
+    // A team of 1, 2 or 3 threads, each with its own heads and groups of hidden units (4 split
+    // 1/1/2 at 3), decoding and recomputing after slides (keep 8 of 16), on float weights and on
+    // bf16 ones.
+    for (bool bf16 : {false, true}) {
+        SCOPED_TRACE(bf16 ? "bf16 weights" : "float weights");
+        GptWeights w(GptConfig{.vocab_size = 13,
+                               .block_size = 16,
+                               .n_layer = 2,
+                               .n_head = 4,
+                               .n_embd = 160,
+                               .bias = true},
+                     6);
+        if (bf16) w.round_to_bf16();
+        GptDecoder decoder(w, ContextWindow(16, 8));
+        const std::vector<int> tokens = random_tokens(40, 13, 4);
+        testing::expect_thread_invariant([&] {
+            std::vector<float> all;
+            decoder.clear();
+            decoder.append(std::span(tokens.data(), 3));
+            for (int i = 3; i < 40; ++i) {
+                const std::vector<float> l = copy(decoder.append(std::span(&tokens[i], 1)));
+                all.insert(all.end(), l.begin(), l.end());
+            }
+            return all;
+        });
+    }
+}
+
+TEST(GptDecoderDeathTest, RejectsBadTokensAndPositions) {
+    GptWeights w(tiny(), 1, /*with_grads=*/false);
+    GptDecoder decoder(w, ContextWindow(8, 4));
+    const std::vector<int> bad{11};
+    EXPECT_EXIT(decoder.append(bad), ::testing::ExitedWithCode(1), "token 11 out of the vocabulary");
+    EXPECT_EXIT(decoder.append({}), ::testing::ExitedWithCode(1), "empty context");
+    GptReferenceDecoder reference(w);
+    EXPECT_EXIT(reference.forward(0, 8), ::testing::ExitedWithCode(1), "position 8 out of the block");
+}
+
+}  // namespace
+}  // namespace wiggle
