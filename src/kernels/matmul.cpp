@@ -214,18 +214,46 @@ void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dou
                      const float* weight, int M, int K, int N) {
     // forward: out (M,N) = inp (M,K) · weight (N,K)ᵀ + bias
     // dinp (M,K) += dout (M,N) · weight (N,K)
-    if (dinp) gemm(dinp, dout, weight, M, K, N, false, false, true);
+    auto input_grad = [&] { gemm(dinp, dout, weight, M, K, N, false, false, true); };
     // dweight (N,K) += doutᵀ (N,M) · inp (M,K)
-    if (dweight) gemm(dweight, dout, inp, N, K, M, true, false, true);
-    // dbias (N) += Σ_m dout (M,N): each column summed over the rows in order, by one thread
-    // (items own disjoint column blocks), so the result does not depend on the thread count
-    if (dbias) {
-        constexpr int kCols = 64;
-        auto columns = [&](int item) {
-            bias_backward(dbias, dout, M, N, item * kCols, std::min(item * kCols + kCols, N));
+    auto weight_grad = [&] { gemm(dweight, dout, inp, N, K, M, true, false, true); };
+    // dbias (N) += Σ_m dout (M,N): each column summed over the rows in order, by one thread (items
+    // own disjoint column blocks), so the result does not depend on the thread count
+    constexpr int kCols = 64;
+    auto bias_columns = [&](int block) {
+        bias_backward(dbias, dout, M, N, block * kCols, std::min(block * kCols + kCols, N));
+    };
+    const int col_blocks = (N + kCols - 1) / kCols;
+
+    // The two products are independent and the same size. While there are no more threads than
+    // products, each runs whole on a thread of its own, with half of dbias's columns (the gemms
+    // inside an item run inline): one pool round trip instead of the two each gemm makes per K
+    // block. With more threads, each is split over all of them in turn. A gemm's bits do not
+    // depend on how it is threaded, so both give the same results.
+    constexpr int kProducts = 2;
+    const int threads = num_threads();
+    const bool big = 2.0 * M * N * K >= kGemmMinParallelFlops;
+    if (dinp && dweight && threads <= kProducts && big) {
+        auto product = [&](int item) {
+            if (item == 0) {
+                weight_grad();
+            } else {
+                input_grad();
+            }
+            if (dbias) {
+                const int half = col_blocks / 2;
+                for (int b = item == 0 ? 0 : half; b < (item == 0 ? half : col_blocks); ++b) {
+                    bias_columns(b);
+                }
+            }
         };
-        const int threads = static_cast<double>(M) * N < 1e5 ? 1 : num_threads();
-        parallel_items((N + kCols - 1) / kCols, threads, columns);
+        parallel_items(kProducts, threads, product);
+        return;
+    }
+    if (dinp) input_grad();
+    if (dweight) weight_grad();
+    if (dbias) {
+        parallel_items(col_blocks, static_cast<double>(M) * N < 1e5 ? 1 : threads, bias_columns);
     }
 }
 
