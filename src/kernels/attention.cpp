@@ -150,7 +150,7 @@ WIGGLE_ISA_DECLARE(void attention_forward(float* out, float* lse, const float* q
 WIGGLE_ISA_DECLARE(void attention_backward(float* dqkv, const float* dout, const float* qkv,
                                            const float* out, const float* lse, int B, int T, int C,
                                            int NH, float dropout, uint64_t seed, float* scratch,
-                                           long per_thread, bool accumulate))
+                                           long per_thread))
 
 namespace {
 
@@ -177,12 +177,12 @@ void attention_forward(float* out, float* lse, const float* qkv, int B, int T, i
 }
 
 void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* out,
-                        const float* lse, int B, int T, int C, int NH, float dropout, uint64_t seed,
-                        bool accumulate) {
+                        const float* lse, int B, int T, int C, int NH, float dropout,
+                        uint64_t seed) {
     long per = 0;
     float* scratch = attention_scratch(T, C, NH, &per);
     WIGGLE_DISPATCH(attention_backward, dqkv, dout, qkv, out, lse, B, T, C, NH, dropout, seed,
-                    scratch, per, accumulate);
+                    scratch, per);
 }
 
 }  // namespace wiggle::kernels

@@ -17,11 +17,10 @@ namespace wiggle::kernels {
 // out (B,T,C), lse (B,NH,T) from qkv (B,T,3C).
 void attention_forward(float* out, float* lse, const float* qkv, int B, int T, int C, int NH,
                        float dropout = 0.0f, uint64_t seed = 0);
-// Accumulates dqkv (B,T,3C) from dout (B,T,C), given the forward's inputs and outputs; with
-// accumulate false, overwrites dqkv (the bits of accumulating into zeros, without zeroing first).
+// Accumulates dqkv (B,T,3C) from dout (B,T,C), given the forward's inputs and outputs.
 void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* out,
                         const float* lse, int B, int T, int C, int NH, float dropout = 0.0f,
-                        uint64_t seed = 0, bool accumulate = true);
+                        uint64_t seed = 0);
 
 // The reference: materializes att (B,NH,T,T) = the post-softmax (and post-dropout) weights.
 template <typename T>

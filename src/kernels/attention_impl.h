@@ -112,18 +112,6 @@ inline void add_row(float* dst, const float* src, int hs, float scale = 1.0f) {
         vstore_n(dst + i, vfma(vload_n(src + i, hs - i), sc, vload_n(dst + i, hs - i)), hs - i);
 }
 
-// dst[0:hs] += src[0:hs], or = src[0:hs] (each row of dqkv is written once per (b, h), so
-// storing gives the bits of accumulating into zeros).
-inline void put_row(float* dst, const float* src, int hs, bool accumulate) {
-    if (accumulate) {
-        add_row(dst, src, hs);
-        return;
-    }
-    int i = 0;
-    for (; i + kW <= hs; i += kW) vstore(dst + i, vload(src + i));
-    if (i < hs) vstore_n(dst + i, vload_n(src + i, hs - i), hs - i);
-}
-
 // dst[0:hs] = src[0:hs]·scale
 inline void store_row(float* dst, const float* src, int hs, float scale) {
     const vf sc = vset1(scale);
@@ -257,7 +245,7 @@ namespace attention_detail {
 inline void attention_backward_slot(float* dqkv, const float* dout, const float* qkv,
                                     const float* out, const float* lse, int B, int T, int C, int NH,
                                     float dropout, uint64_t seed, float* scratch, long per_thread,
-                                    int slot, int slots, bool accumulate) {
+                                    int slot, int slots) {
     using namespace attention_detail;
     const int hs = C / NH;
     const int hsp = round_up(hs, kW), Tp = round_up(T, kW);
@@ -332,21 +320,21 @@ inline void attention_backward_slot(float* dqkv, const float* dout, const float*
                 }
                 rank_update(G, hsp, nr, dSr, Tp, 1, K, hsp, 0, kmax, hsp, false);
                 for (int r = 0; r < nr; ++r) {
-                    put_row(dbase + static_cast<long>(r0 + r) * C3, G + static_cast<long>(r) * hsp,
-                            hs, accumulate);
+                    add_row(dbase + static_cast<long>(r0 + r) * C3, G + static_cast<long>(r) * hsp,
+                            hs);
                 }
             }
             for (int j0 = 0; j0 < T; j0 += kR) {
                 const int nr = T - j0 < kR ? T - j0 : kR;
                 rank_update(G, hsp, nr, dS + j0, 1, Tp, Q, hsp, j0, T, hsp, false);
                 for (int r = 0; r < nr; ++r) {
-                    put_row(dbase + static_cast<long>(j0 + r) * C3 + C,
-                            G + static_cast<long>(r) * hsp, hs, accumulate);
+                    add_row(dbase + static_cast<long>(j0 + r) * C3 + C,
+                            G + static_cast<long>(r) * hsp, hs);
                 }
                 rank_update(G, hsp, nr, P + j0, 1, Tp, dO, hsp, j0, T, hsp, false);
                 for (int r = 0; r < nr; ++r) {
-                    put_row(dbase + static_cast<long>(j0 + r) * C3 + 2 * C,
-                            G + static_cast<long>(r) * hsp, hs, accumulate);
+                    add_row(dbase + static_cast<long>(j0 + r) * C3 + 2 * C,
+                            G + static_cast<long>(r) * hsp, hs);
                 }
             }
         }
@@ -356,13 +344,12 @@ inline void attention_backward_slot(float* dqkv, const float* dout, const float*
 
 void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* out,
                         const float* lse, int B, int T, int C, int NH, float dropout, uint64_t seed,
-                        float* scratch, long per_thread, bool accumulate) {
+                        float* scratch, long per_thread) {
     const int BH = B * NH;
     const int slots = BH < num_threads() ? BH : num_threads();
     auto slot_body = [=](int slot) {
         attention_detail::attention_backward_slot(dqkv, dout, qkv, out, lse, B, T, C, NH, dropout,
-                                                  seed, scratch, per_thread, slot, slots,
-                                                  accumulate);
+                                                  seed, scratch, per_thread, slot, slots);
     };
     parallel_items(slots, slots, slot_body);
 }

@@ -37,16 +37,15 @@ template void gelu_backward_naive<float>(float*, const float*, const float*, int
 template void gelu_backward_naive<double>(double*, const double*, const double*, int);
 
 WIGGLE_ISA_DECLARE(void gelu_forward(float* out, const float* inp, int N))
-WIGGLE_ISA_DECLARE(void gelu_backward(float* dinp, const float* inp, const float* dout, int N,
-                                      bool accumulate))
+WIGGLE_ISA_DECLARE(void gelu_backward(float* dinp, const float* inp, const float* dout, int N))
 WIGGLE_ISA_DECLARE(void vexp(float* out, const float* inp, int N))
 WIGGLE_ISA_DECLARE(void verf(float* out, const float* inp, int N))
 
 void gelu_forward(float* out, const float* inp, int N) {
     WIGGLE_DISPATCH(gelu_forward, out, inp, N);
 }
-void gelu_backward(float* dinp, const float* inp, const float* dout, int N, bool accumulate) {
-    WIGGLE_DISPATCH(gelu_backward, dinp, inp, dout, N, accumulate);
+void gelu_backward(float* dinp, const float* inp, const float* dout, int N) {
+    WIGGLE_DISPATCH(gelu_backward, dinp, inp, dout, N);
 }
 void vexp(float* out, const float* inp, int N) { WIGGLE_DISPATCH(vexp, out, inp, N); }
 void verf(float* out, const float* inp, int N) { WIGGLE_DISPATCH(verf, out, inp, N); }

@@ -5,9 +5,8 @@
 namespace wiggle::kernels {
 
 void gelu_forward(float* out, const float* inp, int N);
-// Accumulates dinp (N) += gelu'(inp) · dout; with accumulate false, overwrites dinp with
-// gelu'(inp) · dout (the same bits as accumulating into zeros, without zeroing first).
-void gelu_backward(float* dinp, const float* inp, const float* dout, int N, bool accumulate = true);
+// Accumulates dinp (N) += gelu'(inp) · dout.
+void gelu_backward(float* dinp, const float* inp, const float* dout, int N);
 
 template <typename T>
 void gelu_forward_naive(T* out, const T* inp, int N);

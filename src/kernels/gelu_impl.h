@@ -47,43 +47,33 @@ void gelu_forward(float* out, const float* inp, int N) {
 }
 
 namespace gelu_detail {
-// dinp (+)= gelu'(inp)·dout over [begin, end).
-template <bool kAccumulate>
+// dinp += gelu'(inp)·dout over [begin, end).
 inline void backward_range(float* dinp, const float* inp, const float* dout, int begin, int end) {
-    auto step = [](vf x, vf d, vf acc) {
-        return kAccumulate ? vfma(gelu_grad(x), d, acc) : vmul(gelu_grad(x), d);
-    };
+    auto step = [](vf x, vf d, vf acc) { return vfma(gelu_grad(x), d, acc); };
     int i = begin;
     for (; i + 2 * kW <= end; i += 2 * kW) {
-        const vf a0 = kAccumulate ? vload(dinp + i) : vzero();
-        const vf a1 = kAccumulate ? vload(dinp + i + kW) : vzero();
-        const vf a = step(vload(inp + i), vload(dout + i), a0);
-        const vf b = step(vload(inp + i + kW), vload(dout + i + kW), a1);
+        const vf a = step(vload(inp + i), vload(dout + i), vload(dinp + i));
+        const vf b = step(vload(inp + i + kW), vload(dout + i + kW), vload(dinp + i + kW));
         vstore(dinp + i, a);
         vstore(dinp + i + kW, b);
     }
     for (; i + kW <= end; i += kW) {
-        const vf a0 = kAccumulate ? vload(dinp + i) : vzero();
-        vstore(dinp + i, step(vload(inp + i), vload(dout + i), a0));
+        vstore(dinp + i, step(vload(inp + i), vload(dout + i), vload(dinp + i)));
     }
     if (i < end) {
         const int n = end - i;
-        const vf a0 = kAccumulate ? vload_n(dinp + i, n) : vzero();
-        vstore_n(dinp + i, step(vload_n(inp + i, n), vload_n(dout + i, n), a0), n);
+        vstore_n(dinp + i, step(vload_n(inp + i, n), vload_n(dout + i, n), vload_n(dinp + i, n)),
+                 n);
     }
 }
 }  // namespace gelu_detail
 
-void gelu_backward(float* dinp, const float* inp, const float* dout, int N, bool accumulate) {
+void gelu_backward(float* dinp, const float* inp, const float* dout, int N) {
     using namespace gelu_detail;
     const int blocks = (N + kBlock - 1) / kBlock;
     for_items(blocks, N >= kParallelMin, [=](int blk) {
         const int end = (blk + 1) * kBlock < N ? (blk + 1) * kBlock : N;
-        if (accumulate) {
-            backward_range<true>(dinp, inp, dout, blk * kBlock, end);
-        } else {
-            backward_range<false>(dinp, inp, dout, blk * kBlock, end);
-        }
+        backward_range(dinp, inp, dout, blk * kBlock, end);
     });
 }
 
