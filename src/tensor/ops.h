@@ -4,9 +4,9 @@
 //   Tensor<float> loss = cross_entropy(matmul(h, W2) + b2, targets);
 //
 // Shapes follow PyTorch: binary ops broadcast (numpy rules), axes may be negative, reductions drop
-// the axis unless keepdim. Forward rules and their local derivatives (Graph::backward) are both in
-// ops.cpp, in the order of TensorOp. Index inputs (targets, token ids) and masks are copied into
-// the graph's arena, so the caller's buffers may change after the call.
+// the axis unless keepdim. Each forward rule and its local derivative sit together in
+// ops_elementwise.cpp, ops_nn.cpp or ops_shape.cpp. Index inputs (targets, token ids) and masks are
+// copied into the graph's arena, so the caller's buffers may change after the call.
 //
 // Shape errors are user errors (WIGGLE_CHECK: one line naming the op and the shapes, exit 1).
 #pragma once

@@ -102,9 +102,8 @@ void AdamW<T>::step(float lr, float grad_scale) {
         const int n = static_cast<int>(b.n);
         T* g = params_.grads().data() + b.offset;
         if (grad_scale != 1.0f) scale(g, grad_scale, n);
-        adamw_update(params_.values().data() + b.offset, m_.data() + b.offset,
-                     v_.data() + b.offset, g, n, lr, c.beta1, c.beta2, c.eps,
-                     b.decay ? c.weight_decay : 0.0f, t_);
+        adamw_update(params_.values().data() + b.offset, m_.data() + b.offset, v_.data() + b.offset,
+                     g, n, lr, c.beta1, c.beta2, c.eps, b.decay ? c.weight_decay : 0.0f, t_);
     };
     k::parallel_items(static_cast<int>(blocks_.size()), k::num_threads(), update);
 }

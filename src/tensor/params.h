@@ -52,7 +52,9 @@ class Params {
     T* data(int id) { return values_.data() + specs_[id].offset; }
     const T* data(int id) const { return values_.data() + specs_[id].offset; }
     T* grad(int id) { return has_grads() ? grads_.data() + specs_[id].offset : nullptr; }
-    const T* grad(int id) const { return has_grads() ? grads_.data() + specs_[id].offset : nullptr; }
+    const T* grad(int id) const {
+        return has_grads() ? grads_.data() + specs_[id].offset : nullptr;
+    }
     std::span<T> values(int id) { return {data(id), specs_[id].numel}; }
     std::span<const T> values(int id) const { return {data(id), specs_[id].numel}; }
     std::span<T> grads(int id) { return {grad(id), has_grads() ? specs_[id].numel : 0}; }

@@ -1,4 +1,5 @@
-// Shape, the arena and the graph's bookkeeping. The ops and the backward pass are in ops.cpp.
+// Shape, the arena and the graph's bookkeeping. The ops are in ops_*.cpp, the backward pass in
+// backward.cpp.
 #include "tensor/tensor.h"
 
 #include <algorithm>

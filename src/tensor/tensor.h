@@ -12,8 +12,8 @@
 //   }
 //
 // As in scalar/value.h, every op appends one node to a tape in the order ops are called, which is
-// already a topological order, so backward is one loop from the loss down with a switch on the op
-// (ops.cpp, next to the forward rules) calling the matching backward kernel, which accumulates.
+// already a topological order, so backward is one loop from the loss down (backward.cpp) calling
+// each op's local derivative, written beside its forward rule (ops_*.cpp), which accumulates.
 // What changes is the size of a node's payload: data and gradient are whole row-major float32
 // arrays of up to 4 dimensions (double for the gradient checks: the engine is a template, and
 // Graph<double> routes every op to the naive double kernels).
@@ -101,8 +101,8 @@ class Arena {
 // ----------------------------------------------------------------------------
 // The tape
 
-// The ops. Their forward rules are the functions of ops.h; their local derivatives are the cases
-// of Graph::backward in ops.cpp, in this order.
+// The ops. Their forward rules are the functions of ops.h; their local derivatives sit below them
+// in ops_elementwise.cpp, ops_nn.cpp and ops_shape.cpp.
 enum class TensorOp : uint8_t {
     Leaf,  // a parameter, an input or a constant: nothing to propagate
     View,  // reshape: same data, and the gradient buffer is shared with the input's
@@ -140,7 +140,7 @@ struct TensorNode {
     uint32_t in[3];  // inputs, by node index
     TensorOp op;
     bool requires_grad;  // true if a parameter or a leaf with a gradient is upstream
-    int32_t arg[4];      // op-specific integers (axis, start, length, ...; see ops.cpp)
+    int32_t arg[4];      // op-specific integers (axis, start, length, ...; see ops_*.cpp)
     float farg;          // op-specific number (scale, fill value, dropout probability)
     uint64_t seed;       // dropout's random stream
     void* saved;         // op-specific saved buffer in the arena (argmax, mean/rstd, ids, mask)
@@ -180,7 +180,7 @@ class Graph {
     // Fills every grad upstream of root (a one-element tensor) with d(root)/d(node).
     void backward(Tensor<T> root);
 
-    // ---- for the ops (ops.cpp) ----
+    // ---- for the ops (ops_*.cpp) ----
     TensorNode<T>& node(uint32_t id) {
         assert(id < nodes_.size() && "Tensor used after its graph was reset");
         return nodes_[id];

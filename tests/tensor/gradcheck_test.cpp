@@ -1,6 +1,6 @@
 // Every differentiable op of the tensor engine against central finite differences, in double
-// precision (Graph<double> runs the naive kernels): the proof that each backward case in ops.cpp
-// is the derivative of its forward rule, including broadcasting and the shape ops.
+// precision (Graph<double> runs the naive kernels): the proof that each local derivative in
+// ops_*.cpp is the derivative of its forward rule, including broadcasting and the shape ops.
 #include <gtest/gtest.h>
 
 #include <array>
