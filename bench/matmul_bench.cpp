@@ -3,10 +3,10 @@
 //   fwd   out  (M,N)  = inp (M,K) · Wᵀ          W (N,K)
 //   dinp  dinp (M,K) += dout (M,N) · W (N,K)
 //   dW    dW   (N,K) += doutᵀ (N,M) · inp (M,K)
-// The thread count is the process's (WIGGLE_NUM_THREADS); OpenBLAS is set to the same. Run it through
-// bench/matmul-vs-openblas, which also clears the environment's OPENBLAS_CORETYPE. At the end a
-// table gives, for each row, the best GFLOP/s over --benchmark_repetitions of the fastest call by
-// wall clock and by process CPU time, and the ratio wiggle/OpenBLAS of each.
+// The thread count is the process's (WIGGLE_NUM_THREADS); OpenBLAS is set to the same. Run it
+// through bench/matmul-vs-openblas, which also clears the environment's OPENBLAS_CORETYPE. At the
+// end a table gives, for each row, the best GFLOP/s over --benchmark_repetitions of the fastest
+// call by wall clock and by process CPU time, and the ratio wiggle/OpenBLAS of each.
 // WIGGLE_BENCH_INTERLEAVE=N alternates the two libraries call by call instead (see
 // run_interleaved). Not here: timed assertions (speed is reported, never tested).
 #include <benchmark/benchmark.h>

@@ -241,7 +241,7 @@ std::vector<int> sample(const Table& p, bool words, int length, const Settings& 
     const std::vector<int> prompt{0};
     auto next_row = [&](std::span<const int> tokens, int) { return p.row(tokens.back()); };
     return wiggle::generate<double>(prompt, length, next_row, wiggle::RowKind::Probs, sampler, rng,
-                            words ? wiggle::CharVocab::kBoundary : -1);
+                                    words ? wiggle::CharVocab::kBoundary : -1);
 }
 
 void print_samples(const Corpus& c, const Table& counted, const Table& learned, const Settings& s) {

@@ -197,8 +197,8 @@ Data load(const std::string& path, bool words, int context) {
         data.describe = fmt::format("{} words ({} train, {} dev, {} test, seed {})", w.size(),
                                     w.train.size(), w.dev.size(), w.test.size(), kSplitSeed);
     } else {
-        const wiggle::TextStream s =
-            wiggle::load_text_stream(path, wiggle::kTrainFraction, static_cast<size_t>(context) + 1);
+        const wiggle::TextStream s = wiggle::load_text_stream(path, wiggle::kTrainFraction,
+                                                              static_cast<size_t>(context) + 1);
         data.vocab = s.vocab;
         data.train = wiggle::stream_examples(s.train, context);
         data.dev = wiggle::stream_examples(s.val, context);

@@ -332,8 +332,8 @@ int main(int argc, char** argv) {
         };
         const std::vector<int> prompt{wiggle::CharVocab::kBoundary};
         const std::vector<int> out =
-            wiggle::generate<float>(prompt, kMaxNameLength, next_row, wiggle::RowKind::Logits, sampler,
-                             rng, wiggle::CharVocab::kBoundary);
+            wiggle::generate<float>(prompt, kMaxNameLength, next_row, wiggle::RowKind::Logits,
+                                    sampler, rng, wiggle::CharVocab::kBoundary);
         fmt::print("  {}\n", words.vocab.decode(out));
     }
     return 0;

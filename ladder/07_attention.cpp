@@ -325,8 +325,8 @@ int main(int argc, char** argv) {
     };
     const int newline = data.vocab.find(U'\n');
     const std::vector<int> prompt{newline >= 0 ? newline : 0};
-    const std::vector<int> text = wiggle::generate<float>(prompt, kSampleChars, next_row,
-                                                   wiggle::RowKind::Logits, sampler, sample_rng);
+    const std::vector<int> text = wiggle::generate<float>(
+        prompt, kSampleChars, next_row, wiggle::RowKind::Logits, sampler, sample_rng);
     fmt::print("sample:\n{}\n", data.vocab.decode(text));
 
     // 6. Pictures: where one head looks, and the loss curves.

@@ -110,7 +110,8 @@ void compare_with_the_tape(wiggle::GptWeights& weights, const std::vector<int>& 
 
     params.zero_grad();
     wiggle::GptActivations acts;
-    const float loss = wiggle::gpt_forward(acts, weights, x.data(), y.data(), kBatchSize, kBlockSize);
+    const float loss =
+        wiggle::gpt_forward(acts, weights, x.data(), y.data(), kBatchSize, kBlockSize);
     wiggle::gpt_backward(weights.grads(), weights, acts);
     double max_diff = 0.0, max_grad = 0.0;
     for (size_t i = 0; i < tape_grads.size(); ++i) {

@@ -230,7 +230,7 @@ int run_sample(SampleArgs& a) {
     WIGGLE_CHECK(!a.exact || a.cache_keep == 0 || a.cache_keep == block,
                  "--exact is --cache-keep block_size; give one of them",
                  "--exact and --cache-keep {} contradict each other", a.cache_keep);
-    const ContextWindow window(block, a.exact        ? block
+    const ContextWindow window(block, a.exact            ? block
                                       : a.cache_keep > 0 ? a.cache_keep
                                                          : std::max(1, block / 2));
     const std::vector<int> tokens = m.vocab.encode_utf8(prompt, "the prompt");

@@ -55,12 +55,12 @@ void parallel_for(long n, bool parallel, F body) {
 
 // A team: up to `threads` threads run fn(ctx, team) together, each on its own share of every step,
 // meeting at team.barrier() between dependent steps (like an OpenMP parallel region, on the
-// pool's threads). Rank 0 is the caller and rank i the pool's worker i, call after call, so a rank that
-// takes the same share each call finds its part of the data (decoding: its heads' slices of every
-// weight matrix) still in its own core's L2. For a chain of small dependent steps (one decoded
-// token: ~16 products of a few µs) one team with barriers costs less than a parallel_items call per
-// step. Calls from inside an item or a team, or while the pool is busy, get a team of one, so fn
-// must work for any size. A barrier waits for every member: spins briefly, then yields.
+// pool's threads). Rank 0 is the caller and rank i the pool's worker i, call after call, so a rank
+// that takes the same share each call finds its part of the data (decoding: its heads' slices of
+// every weight matrix) still in its own core's L2. For a chain of small dependent steps (one
+// decoded token: ~16 products of a few µs) one team with barriers costs less than a parallel_items
+// call per step. Calls from inside an item or a team, or while the pool is busy, get a team of one,
+// so fn must work for any size. A barrier waits for every member: spins briefly, then yields.
 class Team {
   public:
     Team(int rank, int size) : rank_(rank), size_(size) {}

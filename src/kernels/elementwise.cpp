@@ -310,7 +310,7 @@ template <Unary OP>
 static void unary_backward_fast(float* dinp, const float* inp, const float* out, const float* dout,
                                 float alpha, int N) {
     parallel_for(N, N >= kParallelMin,
-                   [&](long i) { dinp[i] += unary_grad(OP, inp[i], out[i], dout[i], alpha); });
+                 [&](long i) { dinp[i] += unary_grad(OP, inp[i], out[i], dout[i], alpha); });
 }
 
 void unary_forward(float* out, const float* inp, Unary op, float alpha, int N) {
@@ -688,7 +688,8 @@ void zero(T* x, long N) {
     constexpr long kChunk = 1L << 16;
     auto chunk = [&](int item) {
         const long begin = item * kChunk;
-        std::memset(x + begin, 0, static_cast<size_t>(std::min(N, begin + kChunk) - begin) * sizeof(T));
+        std::memset(x + begin, 0,
+                    static_cast<size_t>(std::min(N, begin + kChunk) - begin) * sizeof(T));
     };
     parallel_items(static_cast<int>((N + kChunk - 1) / kChunk), N >= 2 * kChunk ? num_threads() : 1,
                    chunk);
@@ -714,7 +715,7 @@ void zero(T* x, long N) {
     template void concat_backward_naive<T>(T*, const T*, int, int, int, int, int);              \
     template void masked_fill_forward_naive<T>(T*, const T*, const uint8_t*, float, int, int);  \
     template void masked_fill_backward_naive<T>(T*, const T*, const uint8_t*, int, int);        \
-    template void accumulate_naive<T>(T*, const T*, long);                                        \
+    template void accumulate_naive<T>(T*, const T*, long);                                      \
     template void zero<T>(T*, long);
 
 WIGGLE_ELEMENTWISE_INSTANTIATE(float)

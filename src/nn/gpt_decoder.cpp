@@ -40,7 +40,8 @@ void add_partial_sums(float* x, float* sum, const float* parts, const float* bia
 
 }  // namespace
 
-ContextWindow::ContextWindow(int block_size, int keep_tokens) : block(block_size), keep(keep_tokens) {
+ContextWindow::ContextWindow(int block_size, int keep_tokens)
+    : block(block_size), keep(keep_tokens) {
     WIGGLE_CHECK(keep >= 1 && keep <= block, "keep between 1 and block_size",
                  "the context window keeps {} tokens, out of range [1, {}]", keep, block);
 }
@@ -103,14 +104,18 @@ struct GptDecoder::Packed {
 GptDecoder::GptDecoder(const GptWeights& weights, ContextWindow window)
     : w_(weights), window_(window) {
     const GptConfig& cfg = w_.config();
-    WIGGLE_CHECK(window_.block == cfg.block_size, "", "a window of {} tokens for a block_size of {}",
-                 window_.block, cfg.block_size);
+    WIGGLE_CHECK(window_.block == cfg.block_size, "",
+                 "a window of {} tokens for a block_size of {}", window_.block, cfg.block_size);
     const size_t L = cfg.n_layer, T = cfg.block_size, C = cfg.n_embd, NH = cfg.n_head;
     tokens_.reset(new int[T]());
-    std::pair<float**, size_t> parts[] = {{&kt_, L * C * T},          {&v_, L * T * C},
-                                          {&qkv_, T * 3 * C},         {&atty_, T * C},
-                                          {&fch_, T * 4 * C},         {&fch_gelu_, T * 4 * C},
-                                          {&attn_parts_, NH * T * C}, {&mlp_parts_, NH * T * C},
+    std::pair<float**, size_t> parts[] = {{&kt_, L * C * T},
+                                          {&v_, L * T * C},
+                                          {&qkv_, T * 3 * C},
+                                          {&atty_, T * C},
+                                          {&fch_, T * 4 * C},
+                                          {&fch_gelu_, T * 4 * C},
+                                          {&attn_parts_, NH * T * C},
+                                          {&mlp_parts_, NH * T * C},
                                           {&logits_, static_cast<size_t>(cfg.vocab_size)}};
     size_t total = 0;
     for (auto& [p, n] : parts) total += floats_in_lines(n);
@@ -247,7 +252,8 @@ void GptDecoder::forward(const int* tokens, int n) {
             // x = x + attn(ln_1(x)): q, k, v of this rank's heads (the same channels of each third
             // of c_attn's output), their keys and values into the cache, then their attention
             k::layernorm_forward(s.ln, s.mean, s.rstd, s.x, b.ln_1_weight, b.ln_1_bias, n, C);
-            pw.c_attn.forward(qkv_ + 3 * rC, s.ln + rC, b.c_attn_bias, rows, C, 3 * C, q0, q1, 0, C);
+            pw.c_attn.forward(qkv_ + 3 * rC, s.ln + rC, b.c_attn_bias, rows, C, 3 * C, q0, q1, 0,
+                              C);
             for (int third = 1; third < 3; ++third) {
                 pw.c_attn.forward(qkv_, s.ln, b.c_attn_bias, n, C, 3 * C, third * C + q0,
                                   third * C + q1, 0, C);

@@ -247,12 +247,12 @@ void gpt_backward(const GptGrads& g, const GptWeights& w, GptActivations& a, flo
         const float* dproj = through_dropout(a.dres, a.dbtc2, 3 + 3 * l);
         k::zero(a.dbt4c, 4 * BTC);
         k::matmul_backward(a.dbt4c, db.mlp_proj_weight, db.mlp_proj_bias, dproj, s.fch_gelu,
-                        b.mlp_proj_weight, BT, 4 * C, C);
+                           b.mlp_proj_weight, BT, 4 * C, C);
         k::zero(a.dbt4c2, 4 * BTC);
         k::gelu_backward(a.dbt4c2, s.fch, a.dbt4c, BT * 4 * C);
         k::zero(a.dbtc, BTC);
-        k::matmul_backward(a.dbtc, db.c_fc_weight, db.c_fc_bias, a.dbt4c2, s.ln2, b.c_fc_weight, BT, C,
-                        4 * C);
+        k::matmul_backward(a.dbtc, db.c_fc_weight, db.c_fc_bias, a.dbt4c2, s.ln2, b.c_fc_weight, BT,
+                           C, 4 * C);
         k::layernorm_backward(a.dres, db.ln_2_weight, db.ln_2_bias, a.dbtc, s.res2, b.ln_2_weight,
                               s.ln2_mean, s.ln2_rstd, BT, C);
 
@@ -260,13 +260,13 @@ void gpt_backward(const GptGrads& g, const GptWeights& w, GptActivations& a, flo
         dproj = through_dropout(a.dres, a.dbtc2, 2 + 3 * l);
         k::zero(a.dbtc, BTC);
         k::matmul_backward(a.dbtc, db.attn_proj_weight, db.attn_proj_bias, dproj, s.atty,
-                        b.attn_proj_weight, BT, C, C);
+                           b.attn_proj_weight, BT, C, C);
         k::zero(a.dqkv, 3 * BTC);
         k::attention_backward(a.dqkv, a.dbtc, s.qkv, s.atty, s.lse, B, T, C, NH, p,
                               site_seed(a.dropout, 1 + 3 * l));
         k::zero(a.dbtc, BTC);
         k::matmul_backward(a.dbtc, db.c_attn_weight, db.c_attn_bias, a.dqkv, s.ln1, b.c_attn_weight,
-                        BT, C, 3 * C);
+                           BT, C, 3 * C);
         k::layernorm_backward(a.dres, db.ln_1_weight, db.ln_1_bias, a.dbtc, x, b.ln_1_weight,
                               s.ln1_mean, s.ln1_rstd, BT, C);
     }

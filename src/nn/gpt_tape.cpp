@@ -20,7 +20,7 @@ class TapeGpt {
     // GPT.forward
     Tensor<T> loss(std::span<const int> idx, std::span<const int> targets, int B, int Tn) {
         Tensor<T> tok_emb = embedding(param("transformer.wte.weight"), idx, {B, Tn});  // (B,T,C)
-        Tensor<T> pos_emb = slice(param("transformer.wpe.weight"), 0, 0, Tn);         // (T,C)
+        Tensor<T> pos_emb = slice(param("transformer.wpe.weight"), 0, 0, Tn);          // (T,C)
         Tensor<T> x = tok_emb + pos_emb;
         for (int l = 0; l < c_.n_layer; ++l) x = block(x, fmt::format("transformer.h.{}.", l));
         x = layer_norm(x, "transformer.ln_f.");
@@ -40,7 +40,7 @@ class TapeGpt {
     // softmax(q·kᵀ/√hs + causal mask)·v, the heads side by side, and the output projection
     Tensor<T> attention(Tensor<T> x, const std::string& a) {
         const int B = x.dim(0), Tn = x.dim(1), C = c_.n_embd, NH = c_.n_head, hs = C / NH;
-        Tensor<T> qkv = linear(x, a + "c_attn.");  // (B,T,3C)
+        Tensor<T> qkv = linear(x, a + "c_attn.");                            // (B,T,3C)
         auto head_split = [&](int third, std::initializer_list<int> perm) {  // (B,T,C) → per head
             return permute(reshape(slice(qkv, 2, third * C, (third + 1) * C), {B, Tn, NH, hs}),
                            perm);

@@ -203,7 +203,8 @@ TrainOutcome train(const TrainConfig& cfg, const RunOptions& opts) {
         // always the same batches, from their own generators: evaluating never changes training
         PyRandom val_rng(seed + 1), train_rng(seed + 2);
         const double val = estimate_loss(acts, weights, data.val, B, T, cfg.eval_iters, &val_rng);
-        const double tr = estimate_loss(acts, weights, data.train, B, T, cfg.eval_iters, &train_rng);
+        const double tr =
+            estimate_loss(acts, weights, data.train, B, T, cfg.eval_iters, &train_rng);
         WIGGLE_CHECK(std::isfinite(val) && std::isfinite(tr), nan_hint(),
                      "evaluation loss is not finite after iteration {}: validation {}, train {}",
                      done, show(val), show(tr));

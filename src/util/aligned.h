@@ -31,8 +31,8 @@ inline size_t round_up_to_line(size_t bytes) {
 inline void* aligned_bytes(size_t bytes, std::string_view what) {
     const size_t n = round_up_to_line(bytes > 0 ? bytes : 1);
     void* p = std::aligned_alloc(kCacheLine, n);
-    WIGGLE_CHECK(p != nullptr, "use a smaller model or batch", "out of memory allocating {} MB for {}",
-                 n >> 20, what);
+    WIGGLE_CHECK(p != nullptr, "use a smaller model or batch",
+                 "out of memory allocating {} MB for {}", n >> 20, what);
     return p;
 }
 

@@ -118,8 +118,8 @@ TEST(GptDecoder, ManyRowsAtOnceEqualOneAtATime) {
         GptDecoder decoder(w, ContextWindow(11, 11));
         const std::vector<int> tokens = random_tokens(11, 13, 3);
         for (int first : {1, 2, 4, 5, 9, 11}) {
-            SCOPED_TRACE(::testing::Message() << "first " << first << " tokens at once, bf16 "
-                                              << bf16);
+            SCOPED_TRACE(::testing::Message()
+                         << "first " << first << " tokens at once, bf16 " << bf16);
             decoder.clear();
             std::vector<float> together = copy(decoder.append(std::span(tokens.data(), first)));
             decoder.clear();
@@ -190,9 +190,9 @@ TEST(GptDecoder, ExactWindowIsNanoGptsGenerate) {
     want.erase(want.begin(), want.begin() + static_cast<long>(prompt.size()));
     const ContextWindow exact(11, 11);
     GptDecoder decoder(w, exact);
-    EXPECT_EQ(generate<float>(prompt, 50, recomputed_next_row(acts, w, exact), RowKind::Logits, s1,
-                              r1),
-              want);
+    EXPECT_EQ(
+        generate<float>(prompt, 50, recomputed_next_row(acts, w, exact), RowKind::Logits, s1, r1),
+        want);
     EXPECT_EQ(generate<float>(prompt, 50, cached_next_row(decoder), RowKind::Logits, s2, r2), want);
 }
 
@@ -229,10 +229,12 @@ TEST(GptDecoderDeathTest, RejectsBadTokensAndPositions) {
     GptWeights w(tiny(), 1, /*with_grads=*/false);
     GptDecoder decoder(w, ContextWindow(8, 4));
     const std::vector<int> bad{11};
-    EXPECT_EXIT(decoder.append(bad), ::testing::ExitedWithCode(1), "token 11 out of the vocabulary");
+    EXPECT_EXIT(decoder.append(bad), ::testing::ExitedWithCode(1),
+                "token 11 out of the vocabulary");
     EXPECT_EXIT(decoder.append({}), ::testing::ExitedWithCode(1), "empty context");
     GptReferenceDecoder reference(w);
-    EXPECT_EXIT(reference.forward(0, 8), ::testing::ExitedWithCode(1), "position 8 out of the block");
+    EXPECT_EXIT(reference.forward(0, 8), ::testing::ExitedWithCode(1),
+                "position 8 out of the block");
 }
 
 }  // namespace

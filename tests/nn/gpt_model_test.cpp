@@ -56,8 +56,8 @@ void check_against_pytorch(const std::string& file) {
     // Every model tensor is in the fixture under the same name with PyTorch's shape.
     for (const auto& t : w.params().specs()) {
         ASSERT_TRUE(f.has(t.name)) << t.name;
-        ASSERT_EQ(f.shape(t.name), std::vector<int64_t>(t.shape.dims.begin(),
-                                                        t.shape.dims.begin() + t.shape.rank))
+        ASSERT_EQ(f.shape(t.name),
+                  std::vector<int64_t>(t.shape.dims.begin(), t.shape.dims.begin() + t.shape.rank))
             << t.name;
         const std::vector<float> v = f.get<float>(t.name);
         std::copy(v.begin(), v.end(), w.values(t.name).begin());

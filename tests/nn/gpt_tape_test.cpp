@@ -31,13 +31,14 @@ struct Case {
 TEST(GptTape, LossAndEveryGradientEqualTheKernels) {
     const Case cases[] = {
         {{.vocab_size = 11, .block_size = 8, .n_layer = 2, .n_head = 2, .n_embd = 16, .bias = true},
-         2, 8},
+         2,
+         8},
         // odd sizes, no biases, a sequence shorter than the block
         {{.vocab_size = 13, .block_size = 11, .n_layer = 3, .n_head = 3, .n_embd = 21}, 3, 7},
     };
     for (const Case& c : cases) {
-        SCOPED_TRACE(::testing::Message() << "n_embd " << c.config.n_embd << " bias "
-                                          << c.config.bias);
+        SCOPED_TRACE(::testing::Message()
+                     << "n_embd " << c.config.n_embd << " bias " << c.config.bias);
         GptWeights w(c.config, 3);
         const int V = c.config.vocab_size;
         const std::vector<int> x = random_tokens(c.B * c.T, V, 1);
@@ -110,8 +111,8 @@ TEST(GptTape, TheWholeGptsGradientMatchesFiniteDifferencesInDouble) {
 }
 
 TEST(GptTapeDeathTest, RefusesDropout) {
-    const GptConfig cfg{.vocab_size = 5, .block_size = 4, .n_layer = 1, .n_head = 1, .n_embd = 4,
-                        .dropout = 0.1f};
+    const GptConfig cfg{
+        .vocab_size = 5, .block_size = 4, .n_layer = 1, .n_head = 1, .n_embd = 4, .dropout = 0.1f};
     GptWeights w(cfg);
     Graph<float> g;
     const std::vector<int> x(4, 1);

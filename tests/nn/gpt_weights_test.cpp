@@ -1,5 +1,5 @@
-// Where the GPT's weights live: nanoGPT's names, PyTorch's shapes and state_dict order, the views of
-// each block into the values and the gradients, nanoGPT's initialization, and rounding to bf16.
+// Where the GPT's weights live: nanoGPT's names, PyTorch's shapes and state_dict order, the views
+// of each block into the values and the gradients, nanoGPT's initialization, and rounding to bf16.
 #include "nn/gpt_weights.h"
 
 #include <gtest/gtest.h>
