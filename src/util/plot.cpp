@@ -1,5 +1,7 @@
 // SVG plots; see plot.h. The SVG is built as text: a header, the layers in drawing order, the
-// axes and the legend. Coordinates are rounded to 0.01 px.
+// axes and the legend. Coordinates are rounded to 0.01 px. Over 500 lines because Figure::svg()
+// writes the whole document top to bottom, in the order a reader of the SVG sees it; nothing here
+// is on a hot path.
 // reference: the SVG 1.1 specification (path, rect, circle, text, clipPath, linearGradient);
 // matplotlib's tab10 and viridis color maps.
 #include "util/plot.h"
