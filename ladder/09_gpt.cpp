@@ -6,7 +6,7 @@
 //
 // The model is written twice in the library. src/nn/gpt_tape.cpp builds it from part 8's tensor
 // ops, and the tape differentiates it; src/nn/gpt_model.cpp is the same math with a hand-written
-// backward on fused kernels and planned memory, several times faster. Before training, this
+// backward on fused kernels and planned memory, much faster. Before training, this
 // program runs one batch through both and shows that the loss and every gradient agree: the fast
 // model is the same model. The training loop is nanoGPT's train.py; sampling goes through the KV
 // cache of src/nn/gpt_decoder.h (one token at a time, in plain loops: gpt_reference_decoder.cpp).

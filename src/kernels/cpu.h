@@ -45,7 +45,11 @@ void parallel_items(int n_items, int threads, F& f) {
 template <class F>
 void parallel_for(long n, bool parallel, F body) {
     const int threads = parallel ? num_threads() : 1;
-    const long items = threads > 1 ? std::min<long>(n, 4L * threads) : 1;
+    if (threads <= 1) {
+        for (long i = 0; i < n; ++i) body(i);
+        return;
+    }
+    const long items = std::min<long>(n, 4L * threads);
     auto range = [&](int item) {
         const long begin = n * item / items, end = n * (item + 1) / items;
         for (long i = begin; i < end; ++i) body(i);

@@ -223,7 +223,7 @@ constexpr double kLargeGemm = 1.5e8;
 // Small products (the GPT's, K a few hundred): 6×64 tiles reading A in place, a 128-deep B panel
 // (32 KiB) held in L1 while the A tiles stream past. Large ones: 14×32 tiles (28 accumulators)
 // on packed A (the micro-panel in L1) with 384-deep B panels streaming from L2, as BLIS does on
-// Skylake-X. (12×32 and 14×32, KC 256..512, measured within noise of each other.)
+// Skylake-X.
 using SmallKernel = Avx512Kernel<6, 4, 128, 96, 1024, false>;
 using LargeKernel = Avx512Kernel<14, 2, 384, 98, 512, true>;
 

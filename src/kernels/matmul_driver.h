@@ -231,7 +231,7 @@ struct Driver {
             // The A micro-panels of up to MC rows packed together (into L2), then each in turn
             // kept in L1 while the B panels of the block (in L2) stream past it. Packing a group
             // at once reads A with more misses in flight than one micro-panel at a time between
-            // tiles (which left op(A) = Aᵀ with a 8 KiB row stride ~8% slower than OpenBLAS).
+            // tiles (which matters most for op(A) = Aᵀ with a long row stride).
             float* Ap = a_scratch().get(static_cast<size_t>(MC) * KC);
             for (int rg = r0; rg < r1; rg += MC / MR) {
                 const int rg1 = std::min(rg + MC / MR, r1);
