@@ -1,9 +1,12 @@
-// ladder/09_gpt, briefly, on a small made-up corpus: it trains (the loss falls), prints the
-// shared log lines, a final validation loss and a sample of the asked length, repeats itself for a
-// seed, and rejects bad input with one clear line. The full run is in gpt_slow_test.cpp.
+// ladder/09_gpt, briefly, on a small made-up corpus: the tape and the kernels agree on a batch,
+// it trains (the loss falls), prints the shared log lines, a final validation loss and a sample of
+// the asked length, repeats itself for a seed, and rejects bad input with one clear line. The full
+// run is in gpt_slow_test.cpp.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -76,6 +79,20 @@ TEST(Gpt09, TrainsPrintsAndSamples) {
     EXPECT_NE(r.out.find("step  0 loss"), std::string::npos) << r.out;  // aligned to "30"
     EXPECT_NE(r.out.find("final val loss"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("ms/iteration"), std::string::npos) << r.out;
+    // the tape and the kernels, one batch: the same loss, the gradients equal to float rounding
+    const size_t tape = r.out.find("the same GPT on the tape (part 8's ops): loss ");
+    ASSERT_NE(tape, std::string::npos) << r.out;
+    double tape_loss = 0, kernel_loss = 0, max_diff = 1, max_grad = 0;
+    size_t grads = 0;
+    ASSERT_EQ(std::sscanf(r.out.c_str() + tape,
+                          "the same GPT on the tape (part 8's ops): loss %lf, kernels %lf; the %zu "
+                          "gradients differ by at most %lf (the largest is %lf)",
+                          &tape_loss, &kernel_loss, &grads, &max_diff, &max_grad),
+              5)
+        << r.out.substr(tape, 200);
+    EXPECT_NEAR(tape_loss, kernel_loss, 1e-5);
+    EXPECT_GT(grads, 100000u);
+    EXPECT_LT(max_diff, 1e-5 * std::max(1.0, max_grad));
     // the sample: everything after "sample:", 40 characters of the corpus's alphabet
     const size_t at = r.out.find("sample:\n");
     ASSERT_NE(at, std::string::npos) << r.out;
