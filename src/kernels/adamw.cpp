@@ -58,12 +58,15 @@ void sgd_update(float* params, float* momentum_buf, const float* grads, int N, f
     WIGGLE_DISPATCH(sgd_update, params, momentum_buf, grads, N, lr, momentum, weight_decay);
 }
 
+void sum_squares_chunks(double* partial, const float* x, int N) {
+    WIGGLE_DISPATCH(sum_squares_chunks, partial, x, N);
+}
+
 double sum_squares(const float* x, int N) {
     thread_local std::vector<double> partial;
-    const size_t chunks = (static_cast<size_t>(N) + generic::adamw_detail::kBlock - 1) /
-                          generic::adamw_detail::kBlock;
+    const size_t chunks = (static_cast<size_t>(N) + kSumSquaresChunk - 1) / kSumSquaresChunk;
     if (partial.size() < chunks) partial.resize(chunks);
-    [&] { WIGGLE_DISPATCH(sum_squares_chunks, partial.data(), x, N); }();
+    sum_squares_chunks(partial.data(), x, N);
     double s = 0.0;
     for (size_t c = 0; c < chunks; ++c) s += partial[c];
     return s;

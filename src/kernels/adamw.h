@@ -20,6 +20,11 @@ void sgd_update(float* params, float* momentum_buf, const float* grads, int N, f
 // Σ grads² over N elements, summed in a fixed order (fixed-size chunks, then the chunk sums in
 // index order), so the result does not depend on the thread count. For gradient-norm clipping.
 double sum_squares(const float* x, int N);
+// Its parts: partial[c] = Σ x² over chunk c of kSumSquaresChunk elements (the last may be shorter),
+// so that an array cut at chunk boundaries (the shards of a data-parallel run) gives the same
+// parts, and adding every part in order gives sum_squares' bits.
+constexpr int kSumSquaresChunk = 8192;
+void sum_squares_chunks(double* partial, const float* x, int N);
 
 // x (N) *= s.
 void scale(float* x, float s, int N);

@@ -4,13 +4,14 @@
 // so nothing depends on the thread count.
 #pragma once
 
+#include "kernels/adamw.h"
 #include "kernels/simd.h"
 
 namespace wiggle::kernels::WIGGLE_ISA_NS {
 
 namespace adamw_detail {
-constexpr int kBlock = 8192;            // elements per work item of the pool (and per sum chunk)
-constexpr long kParallelMin = 1 << 15;  // below this, one thread is faster
+constexpr int kBlock = kSumSquaresChunk;  // elements per work item of the pool, and per sum chunk
+constexpr long kParallelMin = 1 << 15;    // below this, one thread is faster
 }  // namespace adamw_detail
 
 // Hoisted: decay = 1 − lr·wd, step = lr/(1 − β1ᵗ), inv_bc2_sqrt = 1/√(1 − β2ᵗ).

@@ -49,13 +49,17 @@ void scale(double* x, float s, int N) {
 
 // ---- clipping ----------------------------------------------------------------------------------
 
-template <typename T>
-GradClip clip_grad_norm(const Params<T>& params, float max_norm) {
-    const std::span<const T> g = params.grads();
-    const float norm = static_cast<float>(std::sqrt(sum_squares(g.data(), g.size())));
+GradClip clip_from_sum_squares(double sum_squares, float max_norm) {
+    const float norm = static_cast<float>(std::sqrt(sum_squares));
     // torch: clip_coef = max_norm / (total_norm + 1e-6), applied when below 1
     const float coef = max_norm / (norm + 1e-6f);
     return {norm, max_norm > 0.0f && coef < 1.0f ? coef : 1.0f};
+}
+
+template <typename T>
+GradClip clip_grad_norm(const Params<T>& params, float max_norm) {
+    const std::span<const T> g = params.grads();
+    return clip_from_sum_squares(sum_squares(g.data(), g.size()), max_norm);
 }
 
 // ---- SGD ---------------------------------------------------------------------------------------
@@ -78,16 +82,21 @@ void Sgd<T>::step(float lr, float grad_scale) {
 // ---- AdamW -------------------------------------------------------------------------------------
 
 template <typename T>
-AdamW<T>::AdamW(Params<T>& params, AdamWConfig config)
-    : params_(params), config_(config), m_(params.numel(), T(0)), v_(params.numel(), T(0)) {
+AdamW<T>::AdamW(Params<T>& params, AdamWConfig config, size_t begin, size_t end)
+    : params_(params), config_(config), begin_(std::min(begin, params.numel())) {
+    end = std::min(end, params.numel());
+    m_.assign(end > begin_ ? end - begin_ : 0, T(0));
+    v_.assign(m_.size(), T(0));
     constexpr size_t kBlock = 8192;  // floats: parameters, gradients and moments fit in L1
     const auto& specs = params.specs();
     for (size_t i = 0; i < specs.size();) {
         size_t j = i + 1;
         while (j < specs.size() && specs[j].decay == specs[i].decay) ++j;
-        const size_t begin = specs[i].offset, end = specs[j - 1].offset + specs[j - 1].numel;
-        for (size_t b = begin; b < end; b += kBlock) {
-            blocks_.push_back({b, std::min(kBlock, end - b), specs[i].decay});
+        // this run of one decay group, within the shard
+        const size_t from = std::max(specs[i].offset, begin_);
+        const size_t to = std::min(specs[j - 1].offset + specs[j - 1].numel, end);
+        for (size_t b = from; b < to; b += kBlock) {
+            blocks_.push_back({b, std::min(kBlock, to - b), specs[i].decay});
         }
         i = j;
     }
@@ -102,8 +111,9 @@ void AdamW<T>::step(float lr, float grad_scale) {
         const int n = static_cast<int>(b.n);
         T* g = params_.grads().data() + b.offset;
         if (grad_scale != 1.0f) scale(g, grad_scale, n);
-        adamw_update(params_.values().data() + b.offset, m_.data() + b.offset, v_.data() + b.offset,
-                     g, n, lr, c.beta1, c.beta2, c.eps, b.decay ? c.weight_decay : 0.0f, t_);
+        adamw_update(params_.values().data() + b.offset, m_.data() + (b.offset - begin_),
+                     v_.data() + (b.offset - begin_), g, n, lr, c.beta1, c.beta2, c.eps,
+                     b.decay ? c.weight_decay : 0.0f, t_);
     };
     k::parallel_items(static_cast<int>(blocks_.size()), k::num_threads(), update);
 }

@@ -31,6 +31,8 @@ struct GradClip {
 };
 template <typename T>
 GradClip clip_grad_norm(const Params<T>& params, float max_norm);
+// The same from the sum of the gradients' squares (a data-parallel run adds up its shards' parts).
+GradClip clip_from_sum_squares(double sum_squares, float max_norm);
 
 struct SgdConfig {
     float momentum = 0.0f;      // torch.optim.SGD's, dampening 0, no Nesterov
@@ -60,13 +62,19 @@ struct AdamWConfig {
 template <typename T>
 class AdamW {
   public:
-    explicit AdamW(Params<T>& params, AdamWConfig config = {});
+    // With a shard [begin, end) of the flat arrays, the optimizer keeps the moments of that shard
+    // only and updates only its parameters (ZeRO stage 1: each rank of a data-parallel run owns one
+    // shard; the ranks then gather the updated parameters). Every update is elementwise, so a shard
+    // gets the bits the whole would.
+    explicit AdamW(Params<T>& params, AdamWConfig config = {}, size_t begin = 0,
+                   size_t end = static_cast<size_t>(-1));
     // One step on the gradients times grad_scale (clip_grad_norm's factor).
     void step(float lr, float grad_scale = 1.0f);
 
     const AdamWConfig& config() const { return config_; }
+    size_t shard_begin() const { return begin_; }
     // The step count t (0 before the first step) and the moments, flat, in the layout of the
-    // parameters: the optimizer's state, for checkpoints.
+    // parameters (of the shard's elements): the optimizer's state, for checkpoints.
     int steps() const { return t_; }
     void set_steps(int t) { t_ = t; }
     std::span<T> m() { return m_; }
@@ -84,6 +92,7 @@ class AdamW {
     };
     Params<T>& params_;
     AdamWConfig config_;
+    size_t begin_;
     AlignedVector<T> m_, v_;
     std::vector<Block> blocks_;
     int t_ = 0;
