@@ -21,6 +21,12 @@ namespace wiggle {
 // Prints "error: <what> (hint: <hint>) [file:line]" and exits with status 1.
 [[noreturn]] void fail(std::string_view what, std::string_view hint, const char* file, int line);
 
+// What fail() does with its line (newline included): by default, write it to stderr and exit with
+// status 1. A data-parallel run replaces it (dist/world.cpp) so that a failing rank ends them all.
+// The handler must not return.
+using FailureHandler = void (*)(const std::string& line);
+void set_failure_handler(FailureHandler handler);
+
 }  // namespace wiggle
 
 #define WIGGLE_CHECK(cond, hint, ...)                                               \
