@@ -24,13 +24,15 @@ struct ProgramResult {
     std::string err;  // stderr
 };
 
-// Runs `WIGGLE_BIN_DIR/<program> <args>` through the shell (args are passed as written).
-inline ProgramResult run_program(const std::string& program, const std::string& args = "") {
+// Runs `<env> WIGGLE_BIN_DIR/<program> <args>` through the shell (args are passed as written; env,
+// e.g. "NAME=value ", sets variables for the program).
+inline ProgramResult run_program(const std::string& program, const std::string& args = "",
+                                 const std::string& env = "") {
     std::string err_path = ::testing::TempDir() + "wiggle-test-stderr-XXXXXX";
     const int fd = mkstemp(err_path.data());
     if (fd >= 0) close(fd);
     const std::string cmd =
-        std::string(WIGGLE_BIN_DIR) + "/" + program + " " + args + " 2>" + err_path;
+        env + std::string(WIGGLE_BIN_DIR) + "/" + program + " " + args + " 2>" + err_path;
     ProgramResult r;
     FILE* pipe = popen(cmd.c_str(), "r");
     if (pipe == nullptr) return r;

@@ -58,7 +58,7 @@ struct TrainArgs {
     std::string preset;
     std::map<std::string, std::string> values;  // flag -> text, for every train_fields() flag
     bool bias = false, no_bias = false, resume = false;
-    int stop_after = 0, threads = 0;
+    int stop_after = 0, threads = 0, debug_nan_at = -1;
     std::string progress = "auto";
 };
 
@@ -88,6 +88,8 @@ void add_train_options(CLI::App* cmd, TrainArgs& a) {
     cmd->add_option("--threads", a.threads, "kernel threads (0: the default, all cores)");
     cmd->add_option("--progress", a.progress,
                     "auto (a bar on a terminal, log lines otherwise), bar, lines or quiet");
+    // For the tests: make a weight NaN before this iteration, the way a diverging run ends.
+    cmd->add_option("--debug-nan-at", a.debug_nan_at)->group("");
 }
 
 int run_train(CLI::App* cmd, TrainArgs& a) {
@@ -98,6 +100,7 @@ int run_train(CLI::App* cmd, TrainArgs& a) {
     RunOptions opts;
     opts.resume = a.resume;
     opts.stop_after = a.stop_after;
+    opts.debug_nan_at = a.debug_nan_at;
     if (a.progress == "auto") {
         opts.progress = ProgressMode::Auto;
     } else if (a.progress == "bar") {
@@ -141,8 +144,8 @@ int run_train(CLI::App* cmd, TrainArgs& a) {
         }
         cfg = changed;
     }
-    train(cfg, opts);
-    return 0;
+    // 130 after Ctrl-C, as shells expect of a program stopped by SIGINT (it saved first)
+    return train(cfg, opts).interrupted ? 130 : 0;
 }
 
 // --dtype of sample and eval: the precision of the weight matrices.

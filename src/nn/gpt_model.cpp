@@ -34,10 +34,9 @@ uint64_t site_seed(const Dropout& d, int site) {
 
 }  // namespace
 
-Dropout DropoutStream::next() {
+Dropout DropoutStream::forward(uint64_t n) const {
     if (p == 0.0f) return {};
-    ++forwards;
-    return {p, (run_seed ^ 0xD1B54A32D192ED03ull) ^ (forwards * 0x9E3779B97F4A7C15ull)};
+    return {p, (run_seed ^ 0xD1B54A32D192ED03ull) ^ (n * 0x9E3779B97F4A7C15ull)};
 }
 
 // ---- Activations -------------------------------------------------------------------------------

@@ -37,14 +37,14 @@ struct Dropout {
     uint64_t seed = 0;
 };
 
-// The dropout of a training run: every training forward draws new masks, the n-th forward's from
-// (run seed, n). `forwards` counts them; save and restore it to resume exactly.
+// The dropout of a training run: every training forward draws new masks, the n-th forward's
+// (n = 1, 2, ...: micro-batches count one each) from (run seed, n). The trainer counts the
+// forwards and saves the count, to resume exactly.
 struct DropoutStream {
     float p = 0.0f;
     uint64_t run_seed = 0;
-    uint64_t forwards = 0;
-    // The next training forward's dropout ({} when p is 0, without counting).
-    Dropout next();
+    // The n-th training forward's dropout ({} when p is 0).
+    Dropout forward(uint64_t n) const;
 };
 
 // Everything a forward computes for backward, planned in one arena per (B,T) (llm.c's

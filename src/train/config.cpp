@@ -81,6 +81,10 @@ void check_train_config(const TrainConfig& c) {
     positive(c.n_embd, "n-embd");
     positive(c.block_size, "block-size");
     positive(c.batch_size, "batch-size");
+    WIGGLE_CHECK(c.grad_accum > 0 && c.grad_accum <= 65536, "1 sums no micro-batches",
+                 "--grad-accum must be in [1, 65536], got {}", c.grad_accum);
+    WIGGLE_CHECK(c.zero == 0 || c.zero == 1, "0 (off) or 1 (AdamW's moments sharded)",
+                 "--zero must be 0 or 1, got {}", c.zero);
     positive(c.max_iters, "iters");
     positive(c.eval_interval, "eval-interval");
     positive(c.eval_iters, "eval-iters");
@@ -210,7 +214,13 @@ const std::vector<TrainField>& train_fields() {
         number_field("block-size", "context length in characters", false, &C::block_size),
         bool_field("bias", "biases in the Linears and LayerNorms", false, &C::bias),
         number_field("dropout", "dropout probability in [0, 1)", false, &C::dropout),
-        number_field("batch-size", "sequences per iteration", false, &C::batch_size),
+        number_field("batch-size", "sequences per micro-batch", false, &C::batch_size),
+        number_field("grad-accum",
+                     "micro-batches per rank per iteration, their gradients summed (the global "
+                     "batch is ranks × grad-accum × batch-size)",
+                     false, &C::grad_accum),
+        number_field("zero", "1: shard AdamW's moments across the ranks (ZeRO stage 1)", true,
+                     &C::zero),
         number_field("iters", "training iterations", true, &C::max_iters),
         number_field("lr", "peak learning rate", false, &C::lr),
         number_field("min-lr", "learning rate at the end of the cosine decay", false, &C::min_lr),

@@ -34,8 +34,12 @@ struct TrainConfig {
     int block_size = 64;
     bool bias = false;
     double dropout = 0.0;
-    // Optimization.
+    // Optimization. Each iteration is one optimizer step on a global batch of
+    // ranks × grad_accum × batch_size sequences: every rank of a data-parallel run (mpirun) sums
+    // the gradients of grad_accum micro-batches of batch_size.
     int batch_size = 12;
+    int grad_accum = 1;  // micro-batches per rank per step (nanoGPT's gradient_accumulation_steps)
+    int zero = 0;        // 1: ZeRO stage 1, AdamW's moments sharded across the ranks
     int max_iters = 2000;
     double lr = 1e-3;
     double min_lr = 1e-4;
@@ -54,6 +58,8 @@ struct TrainConfig {
     GptConfig gpt(int vocab_size) const;
     AdamWConfig adamw() const;  // grad_clip is applied apart (clip_grad_norm)
     int decay_iters() const { return lr_decay_iters > 0 ? lr_decay_iters : max_iters; }
+    // Sequences per optimizer step on `ranks` processes.
+    int global_batch(int ranks) const { return ranks * grad_accum * batch_size; }
     double lr_at(int iter) const;  // nanoGPT's get_lr: warmup, cosine to min_lr, then min_lr
     std::string metrics_path() const;
 };

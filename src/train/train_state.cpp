@@ -102,6 +102,7 @@ std::string serialize_train_state(const TrainState& s) {
         w.put(r.ms);
         w.put(r.tokens_per_s);
     }
+    w.put<int32_t>(s.ranks);
     const std::string& payload = w.bytes();
 
     std::string out(kMagic, 8);
@@ -126,9 +127,9 @@ TrainState parse_train_state(std::string_view b, const std::string& path) {
     uint64_t n = 0;
     std::memcpy(&version, b.data() + 8, 4);
     std::memcpy(&n, b.data() + 16, 8);
-    WIGGLE_CHECK(version == kTrainStateVersion, hint,
-                 "training state '{}' has format version {}; this wiggle reads version {}", path,
-                 version, kTrainStateVersion);
+    WIGGLE_CHECK(version == 1 || version == kTrainStateVersion, hint,
+                 "training state '{}' has format version {}; this wiggle reads versions 1 to {}",
+                 path, version, kTrainStateVersion);
     WIGGLE_CHECK(n <= b.size() - kPrefix - 8, hint,
                  "training state '{}' is truncated: {} payload bytes announced, {} present", path,
                  n, b.size() - kPrefix - 8);
@@ -166,9 +167,13 @@ TrainState parse_train_state(std::string_view b, const std::string& path) {
         row.iter = i32;
         s.history.push_back(row);
     }
+    if (version >= 2) {
+        ok = ok && r.get(i32);
+        s.ranks = i32;
+    }
     WIGGLE_CHECK(ok && r.done(), hint, "training state '{}' is corrupted: bad field layout", path);
     WIGGLE_CHECK(s.iter >= 0 && s.adam_t >= 0 && s.batch_rng.index >= 0 &&
-                     s.batch_rng.index <= 625 && s.adam_m.size() == s.adam_v.size(),
+                     s.batch_rng.index <= 625 && s.adam_m.size() == s.adam_v.size() && s.ranks >= 1,
                  hint, "training state '{}' is corrupted: values out of range", path);
     return s;
 }

@@ -24,7 +24,8 @@
 
 namespace wiggle {
 
-inline constexpr uint32_t kTrainStateVersion = 1;
+// Version 2 added the number of ranks (version 1 files, from single-process runs, still load).
+inline constexpr uint32_t kTrainStateVersion = 2;
 
 // One row of the metrics log. Evaluation columns are NaN on iterations without an evaluation;
 // iteration columns are NaN on the evaluation row written before the first iteration.
@@ -52,6 +53,7 @@ struct TrainState {
     uint64_t data_hash = 0;    // fnv1a64 of the training file's bytes
     std::vector<float> adam_m, adam_v;
     std::vector<MetricRow> history;
+    int ranks = 1;  // processes of the data-parallel run (a resume needs as many)
 };
 
 std::string serialize_train_state(const TrainState& s);

@@ -1,17 +1,21 @@
 // The training loop of `wiggle train`: nanoGPT's train.py for a character GPT on the CPU.
 //
-// Each iteration draws a (B,T) batch from the training split (PyRandom seeded with --seed, so
-// the batches are Python-reproducible), runs forward, backward and an AdamW step with the
-// cosine schedule. Every eval_interval iterations (and at the end) it estimates the train and
-// validation losses over eval_iters batches — always the same batches, from their own seeded
-// generators, so evaluating never changes the training trajectory — keeps best.safetensors when
-// validation improves, and saves the resumable checkpoint <out>/model.safetensors +
-// <out>/model.state, the metrics log and <out>/loss.svg.
+// Each iteration draws a global batch of (B,T) micro-batches from the training split (PyRandom
+// seeded with --seed, so the batches are Python-reproducible), runs forward and backward on each
+// (grad_accum per rank; the ranks of a data-parallel run, dist/world.h, take micro-batches in
+// turn), sums their gradients in a fixed order, and takes an AdamW step with the cosine
+// schedule. N ranks with grad_accum 1 give the bits of one process with grad_accum N. Every
+// eval_interval iterations (and at the end) it estimates the train and validation losses over
+// eval_iters batches — always the same batches, from their own seeded generators, so evaluating
+// never changes the training trajectory — keeps best.safetensors when validation improves, and
+// saves the resumable checkpoint <out>/model.safetensors + <out>/model.state, the metrics log and
+// <out>/loss.svg.
 //
 // Stopping: Ctrl-C (SIGINT) or --stop-after N finish the current iteration, save the checkpoint
 // and return; `--resume` then continues bit for bit (the state has the moments, step, batch
-// generator, dropout counter). A non-finite loss or gradient norm stops with an error naming the
-// iteration, saving nothing, so the last good checkpoint stays as it was.
+// generator, dropout counter), on as many ranks as the run had. A non-finite loss or gradient
+// norm stops with an error naming the iteration, saving nothing, so the last good checkpoint
+// stays as it was. Only rank 0 prints, evaluates and writes files.
 #pragma once
 
 #include <string>
@@ -26,6 +30,7 @@ struct RunOptions {
     bool resume = false;  // continue from <out>/model.safetensors + model.state
     int stop_after = 0;   // > 0: stop (and save) once this many iterations are done
     ProgressMode progress = ProgressMode::Auto;  // Auto: a bar on a terminal, else log lines
+    int debug_nan_at = -1;  // tests: a weight becomes NaN before this iteration, as in divergence
 };
 
 struct TrainOutcome {
@@ -33,6 +38,7 @@ struct TrainOutcome {
     double best_val = 0.0;
     int best_iter = -1;
     bool stopped_early = false;  // interrupted or --stop-after
+    bool interrupted = false;    // by Ctrl-C
 };
 
 // The files of a run folder.

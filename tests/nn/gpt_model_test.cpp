@@ -126,7 +126,7 @@ TEST(Gpt, DropoutGradientMatchesFiniteDifference) {
     GptActivations acts;
     const int B = 2, T = 8;
     const std::vector<int> x = random_tokens(B * T, 11, 1), y = random_tokens(B * T, 11, 2);
-    const Dropout dropout = DropoutStream{0.2f, 11, 99}.next();
+    const Dropout dropout = DropoutStream{0.2f, 11}.forward(100);
     w.params().zero_grad();
     const float loss = gpt_forward(acts, w, x.data(), y.data(), B, T, dropout);
     gpt_backward(w.grads(), w, acts);
@@ -155,15 +155,14 @@ TEST(Gpt, DropoutGradientMatchesFiniteDifference) {
     EXPECT_NE(eval1, loss);
 }
 
-TEST(Gpt, DropoutStreamDrawsNewMasksEachForwardAndCountsThem) {
-    DropoutStream off{0.0f, 5};
-    EXPECT_EQ(off.next().p, 0.0f);
-    EXPECT_EQ(off.forwards, 0u);  // nothing drawn, nothing counted: a run without dropout
-    DropoutStream on{0.1f, 5}, again{0.1f, 5};
-    const Dropout a = on.next(), b = on.next();
-    EXPECT_EQ(on.forwards, 2u);
+TEST(Gpt, DropoutStreamDrawsNewMasksEachForward) {
+    EXPECT_EQ(DropoutStream({0.0f, 5}).forward(1).p, 0.0f);  // a run without dropout
+    const DropoutStream on{0.1f, 5}, other_run{0.1f, 6};
+    const Dropout a = on.forward(1), b = on.forward(2);
+    EXPECT_EQ(a.p, 0.1f);
     EXPECT_NE(a.seed, b.seed);
-    EXPECT_EQ(again.next().seed, a.seed);  // the same run seed, the same masks: exact resume
+    EXPECT_NE(a.seed, other_run.forward(1).seed);
+    EXPECT_EQ(on.forward(1).seed, a.seed);  // the same run and forward, the same masks: resume
 }
 
 TEST(Gpt, BackwardAccumulates) {

@@ -48,7 +48,7 @@ std::vector<float> train(int threads, Case c) {
     for (int step = 0; step < 3; ++step) {
         const std::vector<int> x = tokens(B * T, 37, 30 + step), y = tokens(B * T, 37, 40 + step);
         w.params().zero_grad();
-        out.push_back(gpt_forward(acts, w, x.data(), y.data(), B, T, dropout.next()));
+        out.push_back(gpt_forward(acts, w, x.data(), y.data(), B, T, dropout.forward(step + 1)));
         gpt_backward(w.grads(), w, acts);
         opt.step(3e-3f, clip_grad_norm(w.params(), c.grad_clip).scale);
     }

@@ -57,7 +57,9 @@ class WiggleTool : public ::testing::Test {
     }
     void TearDown() override { std::system(("rm -rf '" + dir_ + "'").c_str()); }
 
-    ProgramResult wiggle(const std::string& args) { return run_program("wiggle", args); }
+    ProgramResult wiggle(const std::string& args, const std::string& env = "") {
+        return run_program("wiggle", args, env);
+    }
     std::string train_args(const std::string& out, const std::string& extra = "") {
         return "train --data " + corpus_ + " --out " + dir_ + "/" + out + kTiny + " " + extra;
     }
@@ -195,7 +197,7 @@ TEST_F(WiggleTool, CtrlCSavesAndResumes) {
     int status = 0;
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
     ASSERT_TRUE(WIFEXITED(status)) << "killed instead of exiting cleanly";
-    EXPECT_EQ(WEXITSTATUS(status), 0);
+    EXPECT_EQ(WEXITSTATUS(status), 130);  // as shells expect after Ctrl-C, once it has saved
     const std::string text = slurp(log);
     const auto at = text.find("interrupted after iteration ");
     ASSERT_NE(at, std::string::npos) << text;
@@ -210,10 +212,9 @@ TEST_F(WiggleTool, CtrlCSavesAndResumes) {
 }
 
 TEST_F(WiggleTool, NonFiniteLossStopsAndKeepsTheLastCheckpoint) {
-    // run_program cannot set the environment; run through the shell.
-    const std::string cmd = "WIGGLE_DEBUG_NAN_AT=6 " + std::string(WIGGLE_BIN_DIR) + "/wiggle " +
-                            train_args("nan2", "--iters 12") + " >" + dir_ + "/nan.out 2>" + dir_ +
-                            "/nan.err";
+    const std::string cmd = std::string(WIGGLE_BIN_DIR) + "/wiggle " +
+                            train_args("nan2", "--iters 12 --debug-nan-at 6") + " >" + dir_ +
+                            "/nan.out 2>" + dir_ + "/nan.err";
     const int status = std::system(cmd.c_str());
     ASSERT_TRUE(WIFEXITED(status));
     EXPECT_EQ(WEXITSTATUS(status), 1);
@@ -262,6 +263,8 @@ TEST_F(WiggleTool, BadFlags) {
     expect_error(wiggle(base + " --batch-size 0"), "--batch-size must be positive, got 0");
     expect_error(wiggle(base + " --n-layer abc"), "--n-layer got 'abc', not a number");
     expect_error(wiggle(base + " --preset huge"), "unknown preset 'huge'");
+    expect_error(wiggle(base + " --grad-accum 0"), "--grad-accum must be in [1, 65536], got 0");
+    expect_error(wiggle(base + " --zero 2"), "--zero must be 0 or 1, got 2");
     expect_error(wiggle(base + " --colour red"), "colour");
     expect_error(wiggle("frobnicate"), "frobnicate");
     ASSERT_EQ(wiggle(train_args("ok", "--iters 4")).exit_code, 0);
@@ -281,12 +284,23 @@ TEST_F(WiggleTool, BadFlags) {
     // A resumed run keeps its settings.
     expect_error(wiggle("train --resume --out " + dir_ + "/ok --lr 0.5"),
                  "--lr cannot change when resuming");
+    expect_error(wiggle("train --resume --out " + dir_ + "/ok --grad-accum 2"),
+                 "--grad-accum cannot change when resuming");
     expect_error(wiggle("train --resume --out " + dir_ + "/nothing-here"), "cannot resume");
     const std::string other = dir_ + "/other.txt";
     spit(other, slurp(corpus_) + "one more line of text.\n");
     expect_error(wiggle("train --resume --out " + dir_ + "/ok --iters 8 --data " + other),
                  "is not the file this run was trained on");
 }
+
+#ifndef WIGGLE_WITH_MPI
+// A wiggle built without MPI, started by mpirun (as its environment says): one clear line, not N
+// processes each training alone on a world of one.
+TEST_F(WiggleTool, UnderMpirunWithoutMpiIsOneClearLine) {
+    const ProgramResult r = wiggle(train_args("mpi"), "OMPI_COMM_WORLD_SIZE=2 ");
+    expect_error(r, "started by mpirun with 2 ranks, but this wiggle was built without MPI");
+}
+#endif
 
 TEST_F(WiggleTool, PromptOutsideTheVocabulary) {
     ASSERT_EQ(wiggle(train_args("v", "--iters 4")).exit_code, 0);

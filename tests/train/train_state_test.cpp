@@ -2,6 +2,8 @@
 // written), and one clear error for each kind of damage.
 #include "train/train_state.h"
 
+#include "train/safetensors.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -42,6 +44,7 @@ TrainState sample_state() {
     b.ms = 21.0;
     b.tokens_per_s = 36000;
     s.history = {a, b};
+    s.ranks = 3;
     return s;
 }
 
@@ -60,6 +63,7 @@ TEST(TrainState, RoundTripIsExact) {
     EXPECT_EQ(t.data_hash, s.data_hash);
     EXPECT_EQ(t.adam_m, s.adam_m);
     EXPECT_EQ(t.adam_v, s.adam_v);
+    EXPECT_EQ(t.ranks, 3);
     ASSERT_EQ(t.history.size(), 2u);
     EXPECT_TRUE(std::isnan(t.history[0].loss));
     EXPECT_EQ(t.history[0].val_loss, 4.17);
@@ -86,7 +90,25 @@ TEST(TrainStateDeath, WrongVersion) {
     const uint32_t v = 99;
     std::memcpy(bytes.data() + 8, &v, 4);
     EXPECT_EXIT(parse_train_state(bytes, "s"), ExitedWithCode(1),
-                "has format version 99; this wiggle reads version 1");
+                "has format version 99; this wiggle reads versions 1 to 2");
+}
+
+TEST(TrainState, Version1FilesStillLoad) {
+    // A version 1 file is version 2 without the ranks at the end: written by one process.
+    const std::string v2 = serialize_train_state(sample_state());
+    uint64_t n = 0;
+    std::memcpy(&n, v2.data() + 16, 8);
+    const std::string payload = v2.substr(24, n - 4);
+    std::string v1 = v2.substr(0, 24) + payload;
+    const uint32_t version = 1;
+    const uint64_t size = payload.size(), hash = fnv1a64(payload.data(), payload.size());
+    std::memcpy(v1.data() + 8, &version, 4);
+    std::memcpy(v1.data() + 16, &size, 8);
+    v1.append(reinterpret_cast<const char*>(&hash), 8);
+    const TrainState t = parse_train_state(v1, "v1");
+    EXPECT_EQ(t.ranks, 1);
+    EXPECT_EQ(t.iter, 500);
+    EXPECT_EQ(t.history.size(), 2u);
 }
 
 TEST(TrainStateDeath, Truncated) {
