@@ -244,25 +244,19 @@ class Stepper {
         WIGGLE_CHECK(std::isfinite(loss), nan_hint, "training loss is {} at iteration {}",
                      show(loss), iter);
 
-        const auto t0 = Clock::now();
         GradClip clip;
         const float max_norm = static_cast<float>(cfg_.grad_clip);
         if (cfg_.zero) {
-            world_.sum_shard(params.grads(), shards_);
+            timed([&] { world_.sum_shard(params.grads(), shards_); });
             clip = clip_from_sum_squares(shard_sum_squares(), max_norm);
         } else {
-            world_.sum(params.grads(), shards_);
+            timed([&] { world_.sum(params.grads(), shards_); });
             clip = clip_grad_norm(params, max_norm);
         }
-        comm_s_ += seconds_since(t0);
         WIGGLE_CHECK(std::isfinite(clip.norm), nan_hint, "gradient norm is {} at iteration {}",
                      show(clip.norm), iter);
         optimizer_.step(static_cast<float>(lr), clip.scale);
-        if (cfg_.zero) {
-            const auto t1 = Clock::now();
-            world_.gather(params.values(), shards_);
-            comm_s_ += seconds_since(t1);
-        }
+        if (cfg_.zero) timed([&] { world_.gather(params.values(), shards_); });
         return {loss, clip};
     }
 
@@ -295,6 +289,14 @@ class Stepper {
     }
 
   private:
+    // Runs a communication, adding its time to comm_s_.
+    template <class F>
+    void timed(F communicate) {
+        const auto t0 = Clock::now();
+        communicate();
+        comm_s_ += seconds_since(t0);
+    }
+
     // Σ g² over every rank's shard of the summed gradient: each rank's chunk parts (shards are
     // whole chunks), gathered and added in order, as kernels::sum_squares adds its chunks.
     double shard_sum_squares() {
@@ -305,8 +307,10 @@ class Stepper {
         kernels::sum_squares_chunks(parts.data(),
                                     weights_.params().grads().data() + shards_.begin(world_.rank()),
                                     static_cast<int>(n));
+        std::vector<double> all;
+        timed([&] { all = world_.all_gather(parts); });
         double s = 0.0;
-        for (double p : world_.all_gather(parts)) s += p;
+        for (double p : all) s += p;
         return s;
     }
 
