@@ -71,6 +71,17 @@ int count(size_t n) {
     return static_cast<int>(n);
 }
 
+// Each rank's shard as MPI's counts and displacements.
+struct Layout {
+    std::vector<int> counts, at;
+    explicit Layout(const Shards& shards) {
+        for (int r = 0; r < shards.ranks(); ++r) {
+            counts.push_back(count(shards.size(r)));
+            at.push_back(count(shards.begin(r)));
+        }
+    }
+};
+
 #endif
 
 }  // namespace
@@ -119,14 +130,10 @@ void World::sum_shard(std::span<float> x, const Shards& shards) {
 #ifdef WIGGLE_WITH_MPI
     const size_t mine = shards.size(rank_);
     received_.resize(mine * static_cast<size_t>(size_));
-    std::vector<int> send_counts(size_), send_at(size_), recv_counts(size_), recv_at(size_);
-    for (int r = 0; r < size_; ++r) {
-        send_counts[r] = count(shards.size(r));
-        send_at[r] = count(shards.begin(r));
-        recv_counts[r] = count(mine);
-        recv_at[r] = count(mine * static_cast<size_t>(r));
-    }
-    MPI_Alltoallv(x.data(), send_counts.data(), send_at.data(), MPI_FLOAT, received_.data(),
+    const Layout send(shards);  // shard r of x to rank r; from every rank, its copy of mine
+    std::vector<int> recv_counts(size_, count(mine)), recv_at(size_);
+    for (int r = 0; r < size_; ++r) recv_at[r] = count(mine * static_cast<size_t>(r));
+    MPI_Alltoallv(x.data(), send.counts.data(), send.at.data(), MPI_FLOAT, received_.data(),
                   recv_counts.data(), recv_at.data(), MPI_FLOAT, MPI_COMM_WORLD);
     // ((g_0 + g_1) + g_2) + ...: the order one process adds its micro-batches in
     float* out = x.data() + shards.begin(rank_);
@@ -144,13 +151,9 @@ void World::sum_shard(std::span<float> x, const Shards& shards) {
 void World::gather(std::span<float> x, const Shards& shards) {
     if (size_ == 1) return;
 #ifdef WIGGLE_WITH_MPI
-    std::vector<int> counts(size_), at(size_);
-    for (int r = 0; r < size_; ++r) {
-        counts[r] = count(shards.size(r));
-        at[r] = count(shards.begin(r));
-    }
-    MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, x.data(), counts.data(), at.data(),
-                   MPI_FLOAT, MPI_COMM_WORLD);
+    const Layout shard(shards);
+    MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, x.data(), shard.counts.data(),
+                   shard.at.data(), MPI_FLOAT, MPI_COMM_WORLD);
 #else
     (void)x;
     (void)shards;
@@ -164,13 +167,9 @@ void World::gather_to_root(std::span<const float> mine, std::span<float> all,
         return;
     }
 #ifdef WIGGLE_WITH_MPI
-    std::vector<int> counts(size_), at(size_);
-    for (int r = 0; r < size_; ++r) {
-        counts[r] = count(shards.size(r));
-        at[r] = count(shards.begin(r));
-    }
-    MPI_Gatherv(mine.data(), counts[rank_], MPI_FLOAT, root() ? all.data() : nullptr, counts.data(),
-                at.data(), MPI_FLOAT, 0, MPI_COMM_WORLD);
+    const Layout shard(shards);
+    MPI_Gatherv(mine.data(), shard.counts[rank_], MPI_FLOAT, root() ? all.data() : nullptr,
+                shard.counts.data(), shard.at.data(), MPI_FLOAT, 0, MPI_COMM_WORLD);
 #else
     (void)shards;
 #endif
@@ -183,13 +182,9 @@ void World::scatter_from_root(std::span<const float> all, std::span<float> mine,
         return;
     }
 #ifdef WIGGLE_WITH_MPI
-    std::vector<int> counts(size_), at(size_);
-    for (int r = 0; r < size_; ++r) {
-        counts[r] = count(shards.size(r));
-        at[r] = count(shards.begin(r));
-    }
-    MPI_Scatterv(root() ? all.data() : nullptr, counts.data(), at.data(), MPI_FLOAT, mine.data(),
-                 counts[rank_], MPI_FLOAT, 0, MPI_COMM_WORLD);
+    const Layout shard(shards);
+    MPI_Scatterv(root() ? all.data() : nullptr, shard.counts.data(), shard.at.data(), MPI_FLOAT,
+                 mine.data(), shard.counts[rank_], MPI_FLOAT, 0, MPI_COMM_WORLD);
 #else
     (void)shards;
 #endif
