@@ -8,9 +8,9 @@
 #include <cmath>
 #include <cstring>
 
-#include "train/json.h"
 #include "util/check.h"
 #include "util/io.h"
+#include "util/json.h"
 
 namespace wiggle {
 

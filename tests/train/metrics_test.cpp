@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "train/json.h"
+#include "util/json.h"
 
 namespace wiggle {
 namespace {

@@ -1,5 +1,5 @@
 // The JSON reader and writer of json.h: a recursive-descent parser with a depth limit.
-#include "train/json.h"
+#include "util/json.h"
 
 #include <fmt/format.h>
 

@@ -1,6 +1,6 @@
 // The JSON reader against values whose parse Python's json module gives (the oracle: each
 // expected value below is what json.loads returns for the same text).
-#include "train/json.h"
+#include "util/json.h"
 
 #include <gtest/gtest.h>
 
