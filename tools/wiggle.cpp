@@ -9,6 +9,8 @@
 // one line naming the flag and exit status 1. The work itself lives in src/train (trainer,
 // checkpoints) and src/nn (the model, sampling); this file only wires flags to it.
 #include <fmt/format.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 
 #include <chrono>
@@ -23,8 +25,10 @@
 #include "kernels/cpu.h"
 #include "nn/gpt_decoder.h"
 #include "nn/gpt_generate.h"
+#include "tools/tokenizer_command.h"
 #include "train/checkpoint.h"
 #include "train/config.h"
+#include "train/corpus.h"
 #include "train/estimate_loss.h"
 #include "train/trainer.h"
 #include "util/check.h"
@@ -226,6 +230,7 @@ int run_sample(SampleArgs& a) {
     LoadedModel m = load_checkpoint(a.checkpoint);
     if (a.dtype == "bf16") m.weights.round_to_bf16();
     const int block = m.weights.config().block_size;
+    const char* unit = m.tokenizer.kind() == Tokenizer::Kind::Char ? "characters" : "tokens";
     WIGGLE_CHECK(a.cache_keep >= 0 && a.cache_keep <= block,
                  "0 keeps half the block; the block size (or --exact) is nanoGPT's exact crop",
                  "--cache-keep must be in [0, {}] (the checkpoint's block_size), got {}", block,
@@ -236,7 +241,9 @@ int run_sample(SampleArgs& a) {
     const ContextWindow window(block, a.exact            ? block
                                       : a.cache_keep > 0 ? a.cache_keep
                                                          : std::max(1, block / 2));
-    const std::vector<int> tokens = m.vocab.encode_utf8(prompt, "the prompt");
+    const std::vector<int> tokens = m.tokenizer.encode(prompt, SpecialTokens::Tokens, "the prompt");
+    WIGGLE_CHECK(!tokens.empty(), "pass at least one character, e.g. --prompt 'ROMEO:'",
+                 "the prompt is empty");
     SamplingOptions opts;
     opts.greedy = a.temperature == 0.0;
     opts.temperature = opts.greedy ? 1.0 : a.temperature;
@@ -250,19 +257,24 @@ int run_sample(SampleArgs& a) {
     const NextRow<float> next_row = a.no_cache
                                         ? recomputed_next_row(acts, m.weights, window)
                                         : cached_next_row(decoder.emplace(m.weights, window));
+    // The text as it is drawn: to a terminal token by token, else through stdout's buffer.
+    const bool terminal = ::isatty(STDOUT_FILENO) != 0;
+    Utf8Stream text;
+    std::fputs(text.push(m.tokenizer.decode(tokens)).c_str(), stdout);
+    auto print = [&](int token) {
+        std::fputs(text.push(m.tokenizer.decode(std::span(&token, 1))).c_str(), stdout);
+        if (terminal) std::fflush(stdout);
+    };
     const auto t0 = std::chrono::steady_clock::now();
-    const std::vector<int> out =
-        generate<float>(tokens, a.num_chars, next_row, RowKind::Logits, sampler, rng);
+    generate<float>(tokens, a.num_chars, next_row, RowKind::Logits, sampler, rng, -1, print);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::fputs(m.vocab.decode(tokens).c_str(), stdout);
-    std::fputs(m.vocab.decode(out).c_str(), stdout);
-    std::fputc('\n', stdout);
+    std::fputs((text.finish() + "\n").c_str(), stdout);
     std::fflush(stdout);
     if (a.stats) {
         fmt::print(stderr,
-                   "sampled {} characters in {:.3f} s: {:.0f} characters/s ({}, window keeps {} "
-                   "of {}, {} weights, {} thread{})\n",
-                   a.num_chars, s, s > 0 ? a.num_chars / s : 0.0,
+                   "sampled {} {} in {:.3f} s: {:.0f} {}/s ({}, window keeps {} of {}, {} "
+                   "weights, {} thread{})\n",
+                   a.num_chars, unit, s, s > 0 ? a.num_chars / s : 0.0, unit,
                    a.no_cache ? "full recompute" : "KV cache", window.keep, block, a.dtype,
                    kernels::num_threads(), kernels::num_threads() == 1 ? "" : "s");
     }
@@ -301,23 +313,30 @@ int run_eval(EvalArgs& a) {
     LoadedModel m = load_checkpoint(a.checkpoint);
     if (a.dtype == "bf16") m.weights.round_to_bf16();
     const std::u32string text = load_text(data, 2);
-    const std::vector<int> tokens = m.vocab.encode(text, fmt::format("data file '{}'", data));
-    const TokenSplit split = split_tokens(tokens);  // the training run's split
-    const std::span<const int> seq = a.split == "train" ? split.train
-                                     : a.split == "val" ? split.val
-                                                        : std::span<const int>(tokens);
+    const std::string source = fmt::format("data file '{}'", data);
+    // the training run's split of the text, tokenized
+    std::vector<int> seq;
+    if (a.split == "all") {
+        seq = tokenize(m.tokenizer, text, source);
+    } else {
+        SplitTokens parts = tokenize_split(m.tokenizer, text, source);
+        seq = a.split == "train" ? std::move(parts.train) : std::move(parts.val);
+    }
     WIGGLE_CHECK(seq.size() >= 2, "use a longer file or --split all",
-                 "the {} split of '{}' has {} characters; evaluating needs at least 2", a.split,
-                 data, seq.size());
-    // every character predicted once, in windows of block_size predictions
+                 "the {} split of '{}' has {} tokens; evaluating needs at least 2", a.split, data,
+                 seq.size());
+    // every token predicted once, in windows of block_size predictions
     GptActivations acts;
     const double loss = estimate_loss(acts, m.weights, seq, a.batch_size,
                                       m.weights.config().block_size, /*batches=*/0);
     const size_t preds = seq.size() - 1;
+    // bits per byte: the bits of every prediction over the bytes of text they predicted
+    const size_t bytes = bytes_of(m.tokenizer, std::span<const int>(seq).subspan(1));
     fmt::print(
-        "{} loss {:.4f} (perplexity {:.3f}, {:.4f} bits/character) over {} predictions of "
-        "'{}'\n",
-        a.split, loss, std::exp(loss), loss / std::log(2.0), preds, data);
+        "{} loss {:.4f} per token (perplexity {:.3f}), {:.4f} bits per byte over {} predictions "
+        "({} bytes) of '{}'\n",
+        a.split, loss, std::exp(loss), loss * double(preds) / (std::log(2.0) * double(bytes)),
+        preds, bytes, data);
     return 0;
 }
 
@@ -326,13 +345,15 @@ int run_eval(EvalArgs& a) {
 
 int main(int argc, char** argv) {
     using namespace wiggle;
-    CLI::App app{"wiggle: train, sample and evaluate character-level GPTs on the CPU"};
+    CLI::App app{"wiggle: train, sample and evaluate GPTs on the CPU, and their tokenizers"};
     app.require_subcommand(1);
     app.footer(
         "examples:\n"
         "  wiggle train --preset baby             # data/tinyshakespeare.txt -> out/\n"
         "  wiggle sample --checkpoint out -n 500  # 500 characters from out/best.safetensors\n"
-        "  wiggle eval --checkpoint out           # validation loss");
+        "  wiggle eval --checkpoint out           # validation loss\n"
+        "  wiggle tokenizer train --data data/tinyshakespeare.txt --vocab-size 512 --out bpe512\n"
+        "  wiggle train --tokenizer bpe:bpe512.model --out out512");
 
     TrainArgs train_args;
     CLI::App* train_cmd = app.add_subcommand(
@@ -346,11 +367,14 @@ int main(int argc, char** argv) {
     CLI::App* eval_cmd =
         app.add_subcommand("eval", "loss of a checkpoint on a text file or one of its splits");
     add_eval_options(eval_cmd, eval_args);
+    TokenizerArgs tokenizer_args;
+    CLI::App* tokenizer_cmd = add_tokenizer_command(app, tokenizer_args);
 
     if (argc >= 2 && argv[1][0] != '-') {
         const std::string command = argv[1];
-        WIGGLE_CHECK(command == "train" || command == "sample" || command == "eval",
-                     "the commands are train, sample and eval; see 'wiggle --help'",
+        WIGGLE_CHECK(command == "train" || command == "sample" || command == "eval" ||
+                         command == "tokenizer",
+                     "the commands are train, sample, eval and tokenizer; see 'wiggle --help'",
                      "unknown command '{}'", command);
     }
     try {
@@ -364,5 +388,6 @@ int main(int argc, char** argv) {
     }
     if (train_cmd->parsed()) return run_train(train_cmd, train_args);
     if (sample_cmd->parsed()) return run_sample(sample_args);
+    if (tokenizer_cmd->parsed()) return run_tokenizer(tokenizer_cmd, tokenizer_args);
     return run_eval(eval_args);
 }

@@ -169,10 +169,14 @@ void check_vocab_size(const CharVocab& vocab, int max_size, const std::string& p
 // ----------------------------------------------------------------------------
 // Corpora and their splits
 
-TokenSplit split_tokens(std::span<const int> tokens, double train_fraction) {
+size_t split_point(size_t n, double train_fraction) {
     assert(train_fraction > 0.0 && train_fraction < 1.0);
     // int(0.9 * len(data)) in Python: the product in double, truncated.
-    const auto n = static_cast<size_t>(train_fraction * static_cast<double>(tokens.size()));
+    return static_cast<size_t>(train_fraction * static_cast<double>(n));
+}
+
+TokenSplit split_tokens(std::span<const int> tokens, double train_fraction) {
+    const size_t n = split_point(tokens.size(), train_fraction);
     return {tokens.first(n), tokens.subspan(n)};
 }
 

@@ -85,6 +85,8 @@ void check_vocab_size(const CharVocab& vocab, int max_size, const std::string& p
 // The lecture's split of a token stream: the first int(0.9 * len(data)) tokens train, the rest
 // validate (Python's product in double, truncated).
 constexpr double kTrainFraction = 0.9;
+// Where the split falls in n items: int(train_fraction * n).
+size_t split_point(size_t n, double train_fraction = kTrainFraction);
 struct TokenSplit {
     std::span<const int> train, val;
 };

@@ -121,6 +121,28 @@ std::string valid_utf8(std::string_view bytes) {
     return out;
 }
 
+std::string Utf8Stream::push(std::string_view bytes) {
+    pending_ += bytes;
+    // hold back a trailing lead byte whose continuation bytes have not all arrived yet
+    size_t keep = 0;
+    for (size_t back = 1; back <= 3 && back <= pending_.size(); ++back) {
+        const auto c = static_cast<uint8_t>(pending_[pending_.size() - back]);
+        if ((c & 0xC0) == 0x80) continue;  // a continuation byte: look further back
+        const size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+        if (need > back) keep = back;
+        break;
+    }
+    std::string out = valid_utf8(std::string_view(pending_).substr(0, pending_.size() - keep));
+    pending_.erase(0, pending_.size() - keep);
+    return out;
+}
+
+std::string Utf8Stream::finish() {
+    std::string out = valid_utf8(pending_);
+    pending_.clear();
+    return out;
+}
+
 // ---- Making one
 // ------------------------------------------------------------------------------------
 

@@ -108,4 +108,17 @@ class Tokenizer {
 // errors="replace", as GPT-2's decoder).
 std::string valid_utf8(std::string_view bytes);
 
+// Decoded bytes as printable text, token by token: complete characters as they arrive, the start of
+// a character held back until its last byte comes (a BPE token may end inside one).
+class Utf8Stream {
+  public:
+    // The text the bytes complete.
+    std::string push(std::string_view bytes);
+    // What is left at the end (an unfinished character: U+FFFD).
+    std::string finish();
+
+  private:
+    std::string pending_;
+};
+
 }  // namespace wiggle

@@ -44,6 +44,41 @@ std::vector<int64_t> torch_shape(const Params<float>::Spec& s) {
     return std::vector<int64_t>(s.shape.dims.begin(), s.shape.dims.begin() + s.shape.rank);
 }
 
+// The tokenizer in a checkpoint's metadata (checkpoint.h), checked against its vocab_size.
+Tokenizer read_tokenizer(const SafetensorsReader& r, int vocab_size) {
+    const std::string& path = r.path();
+    const std::string kind = r.meta("tokenizer").value_or("char");
+    if (kind == "bpe") {
+        const auto model = r.meta("tokenizer.model");
+        WIGGLE_CHECK(model.has_value(), kWrongModel,
+                     "checkpoint '{}' has a BPE tokenizer but no 'tokenizer.model' in its metadata",
+                     path);
+        Tokenizer t =
+            Tokenizer::parse_model(*model, fmt::format("checkpoint '{}' tokenizer", path));
+        WIGGLE_CHECK(t.vocab_size() == vocab_size, kWrongModel,
+                     "checkpoint '{}': its tokenizer has {} tokens but vocab_size is {}", path,
+                     t.vocab_size(), vocab_size);
+        return t;
+    }
+    WIGGLE_CHECK(kind == "char", kWrongModel,
+                 "checkpoint '{}' has tokenizer '{}', not 'char' or 'bpe'", path, kind);
+    // The vocabulary: distinct characters in increasing order, one per token.
+    const auto vocab_text = r.meta("vocab");
+    WIGGLE_CHECK(vocab_text.has_value(), kWrongModel,
+                 "checkpoint '{}' has no 'vocab' in its metadata", path);
+    const std::u32string chars =
+        decode_utf8(*vocab_text, fmt::format("checkpoint '{}' metadata 'vocab'", path));
+    for (size_t i = 1; i < chars.size(); ++i) {
+        WIGGLE_CHECK(chars[i - 1] < chars[i], kWrongModel,
+                     "checkpoint '{}': the 'vocab' metadata is not sorted distinct characters",
+                     path);
+    }
+    WIGGLE_CHECK(static_cast<int>(chars.size()) == vocab_size, kWrongModel,
+                 "checkpoint '{}': 'vocab' has {} characters but vocab_size is {}", path,
+                 chars.size(), vocab_size);
+    return Tokenizer::chars(CharVocab::of_text(chars));
+}
+
 }  // namespace
 
 std::string vocab_to_string(const CharVocab& vocab) {
@@ -57,7 +92,13 @@ uint64_t params_hash(const GptWeights& weights) {
     return fnv1a64(p.data(), p.size() * sizeof(float));
 }
 
-void save_checkpoint(const std::string& path, const GptWeights& weights, const CharVocab& vocab) {
+std::string tokenizer_identity(const Tokenizer& t) {
+    return t.kind() == Tokenizer::Kind::Char ? "char:" + vocab_to_string(t.char_vocab())
+                                             : "bpe:" + t.model_text();
+}
+
+void save_checkpoint(const std::string& path, const GptWeights& weights,
+                     const Tokenizer& tokenizer) {
     const GptConfig& c = weights.config();
     SafetensorsWriter w;
     w.set_metadata("format", "wiggle-gpt");
@@ -68,7 +109,12 @@ void save_checkpoint(const std::string& path, const GptWeights& weights, const C
     w.set_metadata("vocab_size", std::to_string(c.vocab_size));
     w.set_metadata("bias", c.bias ? "true" : "false");
     w.set_metadata("dropout", fmt::format("{}", c.dropout));
-    w.set_metadata("vocab", vocab_to_string(vocab));
+    if (tokenizer.kind() == Tokenizer::Kind::Char) {
+        w.set_metadata("vocab", vocab_to_string(tokenizer.char_vocab()));
+    } else {
+        w.set_metadata("tokenizer", "bpe");
+        w.set_metadata("tokenizer.model", tokenizer.model_text());
+    }
     const Params<float>& params = weights.params();
     for (const auto& t : params.specs()) {
         w.add(t.name, params.values().data() + t.offset, torch_shape(t));
@@ -123,22 +169,7 @@ LoadedModel load_checkpoint(const std::string& given, bool with_grads) {
         c.dropout = static_cast<float>(d);
     }
 
-    // The vocabulary: distinct characters in increasing order, one per token.
-    const auto vocab_text = r.meta("vocab");
-    WIGGLE_CHECK(vocab_text.has_value(), kWrongModel,
-                 "checkpoint '{}' has no 'vocab' in its metadata", path);
-    const std::u32string chars =
-        decode_utf8(*vocab_text, fmt::format("checkpoint '{}' metadata 'vocab'", path));
-    for (size_t i = 1; i < chars.size(); ++i) {
-        WIGGLE_CHECK(chars[i - 1] < chars[i], kWrongModel,
-                     "checkpoint '{}': the 'vocab' metadata is not sorted distinct characters",
-                     path);
-    }
-    WIGGLE_CHECK(static_cast<int>(chars.size()) == c.vocab_size, kWrongModel,
-                 "checkpoint '{}': 'vocab' has {} characters but vocab_size is {}", path,
-                 chars.size(), c.vocab_size);
-
-    LoadedModel out{GptWeights::zeros(c, with_grads), CharVocab::of_text(chars)};
+    LoadedModel out{GptWeights::zeros(c, with_grads), read_tokenizer(r, c.vocab_size)};
     const std::span<float> params = out.weights.params().values();
     std::set<std::string> known;
     for (const auto& t : out.weights.params().specs()) {

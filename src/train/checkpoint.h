@@ -1,10 +1,14 @@
 // GPT checkpoints: the weights as safetensors with nanoGPT's state_dict names and PyTorch's
 // shapes (so `torch.load`-style code, or tests/pytorch_roundtrip.py, reads them), the model's
-// configuration and the character vocabulary in the file's metadata:
+// configuration and its tokenizer in the file's metadata:
 //
 //   __metadata__: {"format": "wiggle-gpt", "n_layer": "4", "n_head": "4", "n_embd": "128",
 //                  "block_size": "64", "vocab_size": "65", "bias": "false", "dropout": "0",
 //                  "vocab": "\n !$&',-.3:;?ABC...xyz", "wiggle.checksum": "fnv1a64:..."}
+//
+// A character model has "vocab" (its characters in token order); a BPE model has
+// "tokenizer": "bpe" and "tokenizer.model", the text of its .model file (text/tokenizer.h). A file
+// without "tokenizer" is a character model.
 //
 // lm_head.weight is written too (a copy of transformer.wte.weight, as nanoGPT's state_dict has
 // both); on load it may be absent, and if present must equal wte (wiggle's GPT ties them).
@@ -18,15 +22,17 @@
 
 #include "data/text.h"
 #include "nn/gpt_weights.h"
+#include "text/tokenizer.h"
 
 namespace wiggle {
 
-// Writes the weights, their config and `vocab` to `path` atomically.
-void save_checkpoint(const std::string& path, const GptWeights& weights, const CharVocab& vocab);
+// Writes the weights, their config and their tokenizer to `path` atomically.
+void save_checkpoint(const std::string& path, const GptWeights& weights,
+                     const Tokenizer& tokenizer);
 
 struct LoadedModel {
     GptWeights weights;
-    CharVocab vocab;
+    Tokenizer tokenizer;
 };
 
 // Reads a checkpoint, checking everything (format, metadata, names, shapes, dtypes, finite
@@ -38,6 +44,8 @@ std::string resolve_checkpoint_path(const std::string& path);
 
 // The vocabulary as one string of its characters in token order (the "vocab" metadata).
 std::string vocab_to_string(const CharVocab& vocab);
+// What makes two tokenizers the same: a character model's characters, a BPE's .model text.
+std::string tokenizer_identity(const Tokenizer& tokenizer);
 
 // fnv1a64 of the parameters (the training state records it to match its model file).
 uint64_t params_hash(const GptWeights& weights);

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "train/corpus.h"
 #include "util/check.h"
 #include "util/schedule.h"
 
@@ -118,6 +119,7 @@ void check_train_config(const TrainConfig& c) {
     WIGGLE_CHECK(c.seed >= 0, "", "--seed must be 0 or more, got {}", c.seed);
     WIGGLE_CHECK(!c.out.empty(), "", "--out must name a folder");
     WIGGLE_CHECK(!c.data.empty(), "", "--data must name a file");
+    check_tokenizer_name(c.tokenizer);
     const std::string m = c.metrics_path();
     const bool csv = m.size() >= 4 && m.substr(m.size() - 4) == ".csv";
     const bool jsonl = m.size() >= 6 && m.substr(m.size() - 6) == ".jsonl";
@@ -208,6 +210,10 @@ const std::vector<TrainField>& train_fields() {
         string_field("out", "folder for checkpoints, metrics and the loss curve", true, &C::out),
         string_field("metrics", "metrics log, *.csv or *.jsonl (default <out>/metrics.csv)", true,
                      &C::metrics),
+        string_field("tokenizer",
+                     "char (the text's characters), bpe:FILE.model (wiggle tokenizer train) or "
+                     "gpt2 (data/gpt2: scripts/fetch-data --gpt2; gpt2:DIR elsewhere)",
+                     false, &C::tokenizer),
         number_field("n-layer", "transformer blocks", false, &C::n_layer),
         number_field("n-head", "attention heads (must divide --n-embd)", false, &C::n_head),
         number_field("n-embd", "embedding width", false, &C::n_embd),

@@ -25,8 +25,9 @@ namespace wiggle {
 struct TrainConfig {
     // Data and files.
     std::string data = "data/tinyshakespeare.txt";
-    std::string out = "out";  // checkpoints, metrics, loss curve
-    std::string metrics;      // metrics log; "" means <out>/metrics.csv (.csv or .jsonl)
+    std::string out = "out";         // checkpoints, metrics, loss curve
+    std::string metrics;             // metrics log; "" means <out>/metrics.csv (.csv or .jsonl)
+    std::string tokenizer = "char";  // char, bpe:FILE.model, gpt2[:DIR] (train/corpus.h)
     // Model.
     int n_layer = 4;
     int n_head = 4;

@@ -23,6 +23,7 @@
 #include "nn/gpt_model.h"
 #include "tensor/optim.h"
 #include "train/checkpoint.h"
+#include "train/corpus.h"
 #include "train/estimate_loss.h"
 #include "train/metrics.h"
 #include "train/safetensors.h"
@@ -127,7 +128,8 @@ struct Resumed {
     GptWeights weights;
     TrainState state;
 };
-Resumed load_run(const TrainConfig& cfg, const CharVocab& vocab, uint64_t data_hash, int ranks) {
+Resumed load_run(const TrainConfig& cfg, const Tokenizer& tokenizer, uint64_t data_hash,
+                 int ranks) {
     const std::string spath = state_path(cfg.out), mpath = model_path(cfg.out);
     WIGGLE_CHECK(file_exists(spath) && file_exists(mpath),
                  "train without --resume first, or pass the run's --out",
@@ -135,7 +137,7 @@ Resumed load_run(const TrainConfig& cfg, const CharVocab& vocab, uint64_t data_h
     TrainState saved = load_train_state(spath);
     LoadedModel loaded = load_checkpoint(mpath, /*with_grads=*/true);
     const char* pair_hint = "both files must come from the same save; train again without --resume";
-    const GptConfig want = cfg.gpt(vocab.size()), got = loaded.weights.config();
+    const GptConfig want = cfg.gpt(tokenizer.vocab_size()), got = loaded.weights.config();
     WIGGLE_CHECK(want.n_layer == got.n_layer && want.n_head == got.n_head &&
                      want.n_embd == got.n_embd && want.block_size == got.block_size &&
                      want.bias == got.bias && want.dropout == got.dropout,
@@ -145,8 +147,9 @@ Resumed load_run(const TrainConfig& cfg, const CharVocab& vocab, uint64_t data_h
                  mpath, got.n_layer, got.n_head, got.n_embd, got.block_size);
     WIGGLE_CHECK(saved.data_hash == data_hash, "resume with the --data the run started with",
                  "data file '{}' is not the file this run was trained on", cfg.data);
-    WIGGLE_CHECK(vocab_to_string(loaded.vocab) == vocab_to_string(vocab), pair_hint,
-                 "checkpoint '{}' has another vocabulary than data file '{}'", mpath, cfg.data);
+    WIGGLE_CHECK(tokenizer_identity(loaded.tokenizer) == tokenizer_identity(tokenizer), pair_hint,
+                 "checkpoint '{}' has another tokenizer than the run ({} on data file '{}')", mpath,
+                 tokenizer.describe(), cfg.data);
     WIGGLE_CHECK(params_hash(loaded.weights) == saved.params_hash, pair_hint,
                  "'{}' does not belong to '{}' (the parameters differ from the ones it was "
                  "saved with)",
@@ -348,11 +351,11 @@ TrainOutcome train(const TrainConfig& cfg, const RunOptions& opts) {
     const int tokens_per_step = cfg.global_batch(world.size()) * T;
 
     // ---- Data ----------------------------------------------------------------------------------
-    TextStream data = load_text_stream(cfg.data, kTrainFraction, 2);
+    Corpus data = load_corpus(cfg.data, cfg.tokenizer);
     WIGGLE_CHECK(data.train.size() >= size_t(T) + 1 && data.val.size() >= size_t(T) + 1,
                  "use a longer text or a smaller --block-size",
                  "data file '{}' is too short for --block-size {}: its splits have {} (train) "
-                 "and {} (validation) characters, each needs at least block_size + 1 = {}",
+                 "and {} (validation) tokens, each needs at least block_size + 1 = {}",
                  cfg.data, T, data.train.size(), data.val.size(), T + 1);
     const std::string data_bytes = read_file(cfg.data, "data file");
     const uint64_t data_hash = fnv1a64(data_bytes.data(), data_bytes.size());
@@ -362,10 +365,10 @@ TrainOutcome train(const TrainConfig& cfg, const RunOptions& opts) {
     const uint64_t seed = static_cast<uint64_t>(cfg.seed);
     std::optional<Resumed> resumed;
     if (opts.resume && world.root()) {
-        resumed.emplace(load_run(cfg, data.vocab, data_hash, world.size()));
+        resumed.emplace(load_run(cfg, data.tokenizer, data_hash, world.size()));
     }
-    GptWeights weights =
-        resumed ? std::move(resumed->weights) : GptWeights(cfg.gpt(data.vocab.size()), seed);
+    GptWeights weights = resumed ? std::move(resumed->weights)
+                                 : GptWeights(cfg.gpt(data.tokenizer.vocab_size()), seed);
     TrainState state;
     if (resumed) state = std::move(resumed->state);
     if (opts.resume && world.size() > 1) {
@@ -394,9 +397,13 @@ TrainOutcome train(const TrainConfig& cfg, const RunOptions& opts) {
     Reporter report(opts.progress, world.root());
     report.say(fmt::format(
         "wiggle train: {} parameters (n_layer {}, n_head {}, n_embd {}, block {}), vocab {}, {} "
-        "train / {} val characters of '{}', batch {}×{}{}{}",
-        weights.num_parameters(), cfg.n_layer, cfg.n_head, cfg.n_embd, T, data.vocab.size(),
-        data.train.size(), data.val.size(), cfg.data, B, T,
+        "train / {} val {} of '{}', batch {}×{}{}{}",
+        weights.num_parameters(), cfg.n_layer, cfg.n_head, cfg.n_embd, T,
+        data.tokenizer.vocab_size(), data.train.size(), data.val.size(),
+        data.tokenizer.kind() == Tokenizer::Kind::Char
+            ? std::string("characters")
+            : "tokens (" + data.tokenizer.describe() + ")",
+        cfg.data, B, T,
         stepper.micro_batches() > 1
             ? fmt::format(" × {} micro-batches ({}{})", stepper.micro_batches(),
                           world.description(),
@@ -418,7 +425,7 @@ TrainOutcome train(const TrainConfig& cfg, const RunOptions& opts) {
         state.batch_rng = rng.state();
         state.params_hash = params_hash(weights);
         state.data_hash = data_hash;
-        save_checkpoint(model_path(cfg.out), weights, data.vocab);
+        save_checkpoint(model_path(cfg.out), weights, data.tokenizer);
         save_train_state(state_path(cfg.out), state);
         write_metrics(metrics, state.history);
         write_loss_curve(curve_path(cfg.out), state.history);
@@ -456,7 +463,7 @@ TrainOutcome train(const TrainConfig& cfg, const RunOptions& opts) {
         if (val < state.best_val) {
             state.best_val = val;
             state.best_iter = done;
-            save_checkpoint(best_path(cfg.out), weights, data.vocab);
+            save_checkpoint(best_path(cfg.out), weights, data.tokenizer);
             note = " (best, saved)";
         }
         return format_step(done, cfg.max_iters, tr, {{"val", val}}) + note;

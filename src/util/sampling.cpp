@@ -133,7 +133,7 @@ int TokenSampler::draw(double uniform) {
 template <typename R>
 std::vector<int> generate(std::span<const int> prompt, int max_new_tokens,
                           const NextRow<R>& next_row, RowKind kind, TokenSampler& sampler,
-                          PyRandom& rng, int stop_token) {
+                          PyRandom& rng, int stop_token, const std::function<void(int)>& on_token) {
     std::vector<int> tokens(prompt.begin(), prompt.end());
     tokens.reserve(prompt.size() + static_cast<size_t>(std::max(max_new_tokens, 0)));
     int added = static_cast<int>(prompt.size());
@@ -143,6 +143,7 @@ std::vector<int> generate(std::span<const int> prompt, int max_new_tokens,
             kind == RowKind::Logits ? sampler.from_logits(row, rng) : sampler.from_probs(row, rng);
         if (next == stop_token) break;
         tokens.push_back(next);
+        if (on_token) on_token(next);
         added = 1;
     }
     return std::vector<int>(tokens.begin() + static_cast<std::ptrdiff_t>(prompt.size()),
@@ -150,8 +151,8 @@ std::vector<int> generate(std::span<const int> prompt, int max_new_tokens,
 }
 
 template std::vector<int> generate(std::span<const int>, int, const NextRow<float>&, RowKind,
-                                   TokenSampler&, PyRandom&, int);
+                                   TokenSampler&, PyRandom&, int, const std::function<void(int)>&);
 template std::vector<int> generate(std::span<const int>, int, const NextRow<double>&, RowKind,
-                                   TokenSampler&, PyRandom&, int);
+                                   TokenSampler&, PyRandom&, int, const std::function<void(int)>&);
 
 }  // namespace wiggle

@@ -76,10 +76,12 @@ template <typename R>
 using NextRow = std::function<std::span<const R>(std::span<const int> tokens, int added)>;
 
 // Draws up to max_new_tokens tokens after the prompt, one row each, and returns them; stops early
-// when it draws stop_token (not included; −1 never stops).
+// when it draws stop_token (not included; −1 never stops). on_token, when given, sees each new
+// token as soon as it is drawn (to print text as it comes).
 template <typename R>
 std::vector<int> generate(std::span<const int> prompt, int max_new_tokens,
                           const NextRow<R>& next_row, RowKind kind, TokenSampler& sampler,
-                          PyRandom& rng, int stop_token = -1);
+                          PyRandom& rng, int stop_token = -1,
+                          const std::function<void(int)>& on_token = nullptr);
 
 }  // namespace wiggle
