@@ -15,6 +15,7 @@
 #include <iostream>
 #include <iterator>
 
+#include "text/split.h"
 #include "train/checkpoint.h"
 #include "train/corpus.h"
 #include "util/check.h"
@@ -69,6 +70,8 @@ int run_train(const TokenizerArgs& a) {
                  "--vocab-size must be in [256, 1048576], got {}", a.vocab_size);
     WIGGLE_CHECK(!a.out.empty(), "e.g. --out shakespeare512 writes shakespeare512.model and .vocab",
                  "pass --out PREFIX");
+    const std::string pattern = pattern_of(a.pattern);
+    if (!pattern.empty()) Splitter(pattern, "--pattern");  // a bad one fails before the reading
     const std::string text = encode_utf8(load_text(a.data));
     const auto t0 = Clock::now();
     int shown = 0;
@@ -78,7 +81,7 @@ int run_train(const TokenizerArgs& a) {
         fmt::print("merge {:>5}: {:>5} + {:<5} -> {:>5}, {} times\n", index + 1, m.left, m.right,
                    m.result, count);
     };
-    Tokenizer t = Tokenizer::train(text, a.vocab_size, pattern_of(a.pattern), progress);
+    Tokenizer t = Tokenizer::train(text, a.vocab_size, pattern, progress);
     const double s = seconds_since(t0);
     std::vector<Tokenizer::Special> specials = t.specials();
     for (const std::string& special : a.specials) {

@@ -16,7 +16,7 @@ struct Splitter::Compiled {
     ~Compiled() { pcre2_code_free(code); }
 };
 
-Splitter::Splitter(std::string_view pattern)
+Splitter::Splitter(std::string_view pattern, std::string_view source)
     : pattern_(pattern), compiled_(std::make_unique<Compiled>()) {
     int error = 0;
     PCRE2_SIZE at = 0;
@@ -27,7 +27,7 @@ Splitter::Splitter(std::string_view pattern)
         PCRE2_UCHAR message[256];
         pcre2_get_error_message(error, message, sizeof message);
         WIGGLE_CHECK(false, "check the pattern's syntax (PCRE2, as Python's regex module)",
-                     "split pattern '{}' does not compile at offset {}: {}", pattern_, at,
+                     "{} '{}' does not compile at offset {}: {}", source, pattern_, at,
                      reinterpret_cast<const char*>(message));
     }
     pcre2_jit_compile(compiled_->code, PCRE2_JIT_COMPLETE);  // when the JIT is missing: interpreted

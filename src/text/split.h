@@ -28,8 +28,9 @@ inline constexpr std::string_view kGpt4Pattern =
 
 class Splitter {
   public:
-    // Exits with an error naming the pattern and the position when it does not compile.
-    explicit Splitter(std::string_view pattern);
+    // Exits with an error naming the pattern, where it came from (`source`: a flag, a file) and
+    // the position when it does not compile.
+    explicit Splitter(std::string_view pattern, std::string_view source = "split pattern");
     ~Splitter();
     Splitter(Splitter&&) noexcept;
     Splitter& operator=(Splitter&&) noexcept;

@@ -159,7 +159,9 @@ Tokenizer Tokenizer::bpe(Bpe bpe, std::string pattern, std::vector<Special> spec
     t.kind_ = Kind::Bpe;
     t.bpe_ = std::move(bpe);
     t.pattern_ = std::move(pattern);
-    if (!t.pattern_.empty()) t.split_ = std::make_unique<Splitter>(t.pattern_);
+    if (!t.pattern_.empty()) {
+        t.split_ = std::make_unique<Splitter>(t.pattern_, fmt::format("{}: split pattern", source));
+    }
     for (const Special& s : specials) {
         WIGGLE_CHECK(!s.text.empty() && s.id >= 0 && !t.bpe_.has(s.id), "",
                      "{}: special token '{}' has id {}, which is empty, negative or another "

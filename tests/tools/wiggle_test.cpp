@@ -81,7 +81,8 @@ std::vector<std::string> loss_columns(const std::string& csv) {
 }
 
 TEST_F(WiggleTool, HelpOnEverySubcommand) {
-    for (const char* sub : {"", "train", "sample", "eval"}) {
+    for (const char* sub : {"", "train", "sample", "eval", "tokenizer", "tokenizer train",
+                            "tokenizer encode", "tokenizer decode"}) {
         const ProgramResult r = wiggle(std::string(sub) + " --help");
         EXPECT_EQ(r.exit_code, 0) << sub;
         EXPECT_NE(r.out.find("Usage:"), std::string::npos) << sub;
