@@ -93,7 +93,7 @@ int run_train(const TokenizerArgs& a) {
     t.save(a.out);
     const size_t tokens = t.encode(text, SpecialTokens::Text).size();
     fmt::print(
-        "trained {} in {:.2f} s on '{}' ({} bytes): {} tokens, {:.2f} bytes per token; wrote "
+        "trained {} in {:.3f} s on '{}' ({} bytes): {} tokens, {:.2f} bytes per token; wrote "
         "{}.model and {}.vocab\n",
         t.describe(), s, a.data, text.size(), tokens, double(text.size()) / double(tokens), a.out,
         a.out);

@@ -3,7 +3,10 @@
 #include "text/bpe.h"
 
 #include <algorithm>
+#include <array>
+#include <cassert>
 #include <queue>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "util/check.h"
@@ -45,7 +48,7 @@ void Bpe::add_merge(const Merge& m, std::string_view source) {
     WIGGLE_CHECK(m.result >= 0 && m.result < kMaxId && !has(m.result), "",
                  "{}: merge {} makes token {}, which is out of range or already exists", source,
                  merges_.size(), m.result);
-    WIGGLE_CHECK(ranks_.emplace(key(m.left, m.right), static_cast<int>(merges_.size())).second, "",
+    WIGGLE_CHECK(add_rank(key(m.left, m.right), static_cast<int>(merges_.size())), "",
                  "{}: merge {} joins tokens {} and {} again", source, merges_.size(), m.left,
                  m.right);
     if (m.result >= vocab_size()) {
@@ -58,13 +61,67 @@ void Bpe::add_merge(const Merge& m, std::string_view source) {
 }
 
 int Bpe::rank_of(int left, int right) const {
-    const auto it = ranks_.find(key(left, right));
-    return it == ranks_.end() ? -1 : it->second;
+    const uint64_t k = key(left, right);
+    for (size_t s = slot_of(k);; s = (s + 1) & (rank_keys_.size() - 1)) {
+        if (rank_keys_[s] == k) return rank_values_[s];
+        if (rank_keys_[s] == kNoPair) return -1;
+    }
+}
+
+bool Bpe::add_rank(uint64_t k, int rank) {
+    if (2 * (merges_.size() + 1) > rank_keys_.size()) {  // grow to keep it at most half full
+        std::vector<uint64_t> keys(2 * rank_keys_.size(), kNoPair);
+        std::vector<int> values(keys.size(), -1);
+        std::swap(keys, rank_keys_);
+        std::swap(values, rank_values_);
+        for (size_t i = 0; i < keys.size(); ++i) {
+            if (keys[i] != kNoPair) add_rank(keys[i], values[i]);
+        }
+    }
+    size_t s = slot_of(k);
+    for (; rank_keys_[s] != kNoPair; s = (s + 1) & (rank_keys_.size() - 1)) {
+        if (rank_keys_[s] == k) return false;
+    }
+    rank_keys_[s] = k;
+    rank_values_[s] = rank;
+    return true;
 }
 
 // ---- Encoding -----------------------------------------------------------------------------------
 
 void Bpe::encode(std::string_view bytes, std::vector<int>& out) const {
+    if (bytes.size() <= kPlainMax) {
+        encode_plain(bytes, out);
+    } else {
+        encode_heap(bytes, out);
+    }
+}
+
+void Bpe::encode_plain(std::string_view bytes, std::vector<int>& out) const {
+    assert(bytes.size() <= kPlainMax);
+    std::array<int, kPlainMax> ids;
+    int n = static_cast<int>(bytes.size());
+    for (int i = 0; i < n; ++i) ids[i] = byte_ids_[static_cast<uint8_t>(bytes[i])];
+    while (n >= 2) {
+        int best = -1;  // the lowest rank among the adjacent pairs
+        for (int i = 0; i + 1 < n; ++i) {
+            const int r = rank_of(ids[i], ids[i + 1]);
+            if (r >= 0 && (best < 0 || r < best)) best = r;
+        }
+        if (best < 0) break;
+        const Merge& m = merges_[best];
+        int kept = 0;
+        for (int i = 0; i < n; ++i) {
+            const bool pair = i + 1 < n && ids[i] == m.left && ids[i + 1] == m.right;
+            ids[kept++] = pair ? m.result : ids[i];
+            i += pair;
+        }
+        n = kept;
+    }
+    out.insert(out.end(), ids.begin(), ids.begin() + n);
+}
+
+void Bpe::encode_heap(std::string_view bytes, std::vector<int>& out) const {
     const int n = static_cast<int>(bytes.size());
     if (n == 0) return;
     std::vector<int> ids(n), next(n), prev(n);

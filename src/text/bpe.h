@@ -27,7 +27,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace wiggle {
@@ -53,8 +52,16 @@ class Bpe {
     const std::array<int, 256>& byte_ids() const { return byte_ids_; }
     const std::vector<Merge>& merges() const { return merges_; }
 
-    // Appends the tokens of `bytes` to out.
+    // Appends the tokens of `bytes` to out: encode_plain for a short piece, encode_heap else.
     void encode(std::string_view bytes, std::vector<int>& out) const;
+    // minbpe's encode, plainly: while some adjacent pair has a merge, merge the pair of the lowest
+    // rank everywhere, left to right. O(n²) in the piece's length, with no allocation.
+    void encode_plain(std::string_view bytes, std::vector<int>& out) const;
+    // The same tokens in O(n log n): the pairs in a heap by (rank, position) (see above), for the
+    // long pieces of a BPE without a split pattern.
+    void encode_heap(std::string_view bytes, std::vector<int>& out) const;
+    // The longest piece encode() gives to encode_plain.
+    static constexpr size_t kPlainMax = 64;
     // Appends the bytes of tokens (which must all be tokens: has(id)).
     void decode(std::span<const int> ids, std::string& out) const;
 
@@ -73,12 +80,21 @@ class Bpe {
     }
     // The rank of merging left and right, or −1.
     int rank_of(int left, int right) const;
+    // Records rank for the pair `k`; false if the pair has one already.
+    bool add_rank(uint64_t k, int rank);
 
     std::array<int, 256> byte_ids_{};
     std::vector<Merge> merges_;
     std::vector<std::string> vocab_;  // id → its bytes
     std::vector<uint8_t> defined_;    // id → 1 if it is a token
-    std::unordered_map<uint64_t, int> ranks_;
+    // pair → rank: open addressing with linear probing, at most half full (encoding looks a pair
+    // up for every adjacent pair of every new piece: a flat table, not a node per entry)
+    static constexpr uint64_t kNoPair = ~uint64_t{0};
+    std::vector<uint64_t> rank_keys_ = std::vector<uint64_t>(1024, kNoPair);
+    std::vector<int> rank_values_ = std::vector<int>(1024, -1);
+    size_t slot_of(uint64_t k) const {  // Fibonacci hashing onto the power-of-two table
+        return static_cast<size_t>((k * 0x9E3779B97F4A7C15ull) >> 32) & (rank_keys_.size() - 1);
+    }
 };
 
 }  // namespace wiggle

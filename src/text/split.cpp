@@ -13,6 +13,7 @@ namespace wiggle {
 
 struct Splitter::Compiled {
     pcre2_code* code = nullptr;
+    bool jit = false;  // compiled to machine code: pcre2_jit_match, without pcre2_match's checks
     ~Compiled() { pcre2_code_free(code); }
 };
 
@@ -30,7 +31,8 @@ Splitter::Splitter(std::string_view pattern, std::string_view source)
                      "{} '{}' does not compile at offset {}: {}", source, pattern_, at,
                      reinterpret_cast<const char*>(message));
     }
-    pcre2_jit_compile(compiled_->code, PCRE2_JIT_COMPLETE);  // when the JIT is missing: interpreted
+    // when the JIT is missing: interpreted
+    compiled_->jit = pcre2_jit_compile(compiled_->code, PCRE2_JIT_COMPLETE) == 0;
 }
 
 Splitter::~Splitter() = default;
@@ -56,7 +58,9 @@ void Splitter::pieces(std::string_view text, std::vector<std::string_view>& out)
     };
     while (at < text.size()) {
         const int rc =
-            pcre2_match(compiled_->code, subject, text.size(), at, 0, match.data, nullptr);
+            compiled_->jit
+                ? pcre2_jit_match(compiled_->code, subject, text.size(), at, 0, match.data, nullptr)
+                : pcre2_match(compiled_->code, subject, text.size(), at, 0, match.data, nullptr);
         if (rc == PCRE2_ERROR_NOMATCH) break;
         WIGGLE_CHECK(rc >= 0, "", "splitting text with pattern '{}' failed (PCRE2 error {})",
                      pattern_, rc);

@@ -336,12 +336,10 @@ std::optional<int> Tokenizer::special_id(std::string_view text) const {
     return std::nullopt;
 }
 
-std::vector<int> Tokenizer::encode_ordinary(std::string_view text) const {
-    std::vector<int> ids;
-    ids.reserve(text.size() / 3);
+void Tokenizer::encode_ordinary(std::string_view text, std::vector<int>& ids) const {
     if (!split_) {
         bpe_.encode(text, ids);
-        return ids;
+        return;
     }
     std::vector<std::string_view> pieces;
     split_->pieces(text, pieces);
@@ -350,7 +348,7 @@ std::vector<int> Tokenizer::encode_ordinary(std::string_view text) const {
             ids.push_back(bpe_.byte_ids()[static_cast<uint8_t>(piece[0])]);
             continue;
         }
-        auto it = cache_.find(std::string(piece));
+        auto it = cache_.find(piece);
         if (it == cache_.end()) {
             std::vector<int> tokens;
             bpe_.encode(piece, tokens);
@@ -358,15 +356,18 @@ std::vector<int> Tokenizer::encode_ordinary(std::string_view text) const {
         }
         ids.insert(ids.end(), it->second.begin(), it->second.end());
     }
-    return ids;
 }
 
 std::vector<int> Tokenizer::encode(std::string_view text, SpecialTokens policy,
                                    std::string_view source) const {
     if (kind_ == Kind::Char) return chars_.encode_utf8(text, source);
-    if (specials_.empty() || policy == SpecialTokens::Text) return encode_ordinary(text);
-    // the text between special tokens, each encoded as ordinary text
     std::vector<int> ids;
+    ids.reserve(text.size() / 3);  // most text is 3-4 bytes a token: one growth at most
+    if (specials_.empty() || policy == SpecialTokens::Text) {
+        encode_ordinary(text, ids);
+        return ids;
+    }
+    // the text between special tokens, each encoded as ordinary text
     size_t at = 0;
     while (at <= text.size()) {
         size_t next = std::string_view::npos;
@@ -379,13 +380,11 @@ std::vector<int> Tokenizer::encode(std::string_view text, SpecialTokens policy,
         WIGGLE_CHECK(policy == SpecialTokens::Tokens,
                      "pass --special tokens to encode it as its token, or --special text",
                      "{} contains the special token '{}' at byte {}", source, found->text, next);
-        const std::vector<int> part = encode_ordinary(text.substr(at, next - at));
-        ids.insert(ids.end(), part.begin(), part.end());
+        encode_ordinary(text.substr(at, next - at), ids);
         ids.push_back(found->id);
         at = next + found->text.size();
     }
-    const std::vector<int> rest = encode_ordinary(text.substr(std::min(at, text.size())));
-    ids.insert(ids.end(), rest.begin(), rest.end());
+    encode_ordinary(text.substr(std::min(at, text.size())), ids);
     return ids;
 }
 

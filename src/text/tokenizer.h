@@ -22,6 +22,7 @@
 // Not thread-safe: encoding caches the tokens of the pieces it has seen.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -93,7 +94,13 @@ class Tokenizer {
     void save(const std::string& prefix) const;
 
   private:
-    std::vector<int> encode_ordinary(std::string_view text) const;
+    // Appends the tokens of text without special tokens.
+    void encode_ordinary(std::string_view text, std::vector<int>& out) const;
+    // Lookups by string_view, without making a std::string of the piece.
+    struct PieceHash {
+        using is_transparent = void;
+        size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    };
 
     Kind kind_ = Kind::Char;
     CharVocab chars_;
@@ -101,7 +108,8 @@ class Tokenizer {
     std::string pattern_;
     std::unique_ptr<Splitter> split_;
     std::vector<Special> specials_;
-    mutable std::unordered_map<std::string, std::vector<int>> cache_;  // piece → its tokens
+    // piece → its tokens
+    mutable std::unordered_map<std::string, std::vector<int>, PieceHash, std::equal_to<>> cache_;
 };
 
 // `bytes` as valid UTF-8: each maximal invalid stretch replaced by U+FFFD (Python's

@@ -13,6 +13,7 @@
 #include "text/split.h"
 #include "util/io.h"
 #include "util/json.h"
+#include "util/py_random.h"
 
 namespace wiggle {
 namespace {
@@ -81,6 +82,37 @@ TEST(Bpe, EncodingReplaysTheMergesInOrder) {
             ids = next;
         }
         EXPECT_EQ(encode(bpe, text), ids) << text;
+        std::vector<int> heap;
+        bpe.encode_heap(text, heap);
+        EXPECT_EQ(heap, ids) << text;
+    }
+}
+
+TEST(Bpe, PlainAndHeapEncodersAgree) {
+    // encode() takes the plain loop for short pieces and the heap for long ones: the same tokens
+    // for every length up to the switch and beyond, on text with long chains of merges.
+    PyRandom rng(11);
+    const std::string alphabet = "aab ab\xc3\xa9";  // 'é' is two bytes: merges inside a character
+    auto text_of = [&](size_t n) {
+        std::string s;
+        for (size_t i = 0; i < n; ++i) s += alphabet[rng.randbelow(alphabet.size())];
+        return s;
+    };
+    const std::string corpus = text_of(4000);
+    const std::vector<std::string_view> pieces{corpus};
+    const Bpe bpe = Bpe::train(pieces, 256 + 200);
+    for (size_t n = 0; n <= 2 * Bpe::kPlainMax; ++n) {
+        for (int repeat = 0; repeat < 20; ++repeat) {
+            const std::string text = text_of(n);
+            std::vector<int> heap;
+            bpe.encode_heap(text, heap);
+            EXPECT_EQ(encode(bpe, text), heap) << text;
+            if (n <= Bpe::kPlainMax) {
+                std::vector<int> plain;
+                bpe.encode_plain(text, plain);
+                ASSERT_EQ(plain, heap) << text;
+            }
+        }
     }
 }
 
