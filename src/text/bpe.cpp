@@ -224,12 +224,11 @@ Bpe Bpe::train(std::span<const std::string_view> pieces, int vocab_size, const P
         const int64_t best = heap.top().first;
         tied.clear();
         while (!heap.empty() && heap.top().first == best) {
-            if (current(heap.top()) &&
-                std::find(tied.begin(), tied.end(), heap.top().second) == tied.end()) {
-                tied.push_back(heap.top().second);
-            }
+            if (current(heap.top())) tied.push_back(heap.top().second);
             heap.pop();
         }
+        std::sort(tied.begin(), tied.end());  // a pair may have been pushed more than once
+        tied.erase(std::unique(tied.begin(), tied.end()), tied.end());
         uint64_t pair = tied[0];
         if (tied.size() > 1) {  // the one that occurs first (minbpe: dict order, max keeps first)
             const std::unordered_set<uint64_t> candidates(tied.begin(), tied.end());
