@@ -79,6 +79,28 @@ TEST(Checkpoint, RoundTripIsBitExact) {
     std::remove(path.c_str());
 }
 
+TEST(Checkpoint, CarriesABpeTokenizer) {
+    // A BPE's checkpoint holds its .model text: the loaded tokenizer encodes as the saved one.
+    const std::string text = "to be or not to be, that is the question; to be, to be.";
+    const Tokenizer bpe = Tokenizer::train(text, 256 + 20, std::string(kGpt4Pattern));
+    GptConfig c;
+    c.vocab_size = bpe.vocab_size();
+    c.block_size = 4;
+    c.n_layer = 1;
+    c.n_head = 1;
+    c.n_embd = 4;
+    const std::string path = temp("bpe.safetensors");
+    save_checkpoint(path, GptWeights(c, 1), bpe);
+    const LoadedModel m = load_checkpoint(path);
+    EXPECT_EQ(m.tokenizer.kind(), Tokenizer::Kind::Bpe);
+    EXPECT_EQ(m.tokenizer.model_text(), bpe.model_text());
+    EXPECT_EQ(m.tokenizer.encode("not the question"), bpe.encode("not the question"));
+    EXPECT_EQ(tokenizer_identity(m.tokenizer), tokenizer_identity(bpe));
+    EXPECT_NE(tokenizer_identity(m.tokenizer),
+              tokenizer_identity(Tokenizer::train(text, 256 + 19, std::string(kGpt4Pattern))));
+    std::remove(path.c_str());
+}
+
 // Rewrites the PyTorch checkpoint with an edit, to `name` in the temp folder.
 std::string edited(const std::string& name,
                    const std::function<void(std::map<std::string, std::string>& meta,
@@ -113,6 +135,30 @@ TEST(CheckpointDeath, ShapesFromAnotherConfig) {
         "heads.safetensors", [](auto& meta, auto&, auto&) { meta["n_head"] = std::string("3"); });
     EXPECT_EXIT(load_checkpoint(heads), ExitedWithCode(1),
                 "n_embd 16 is not divisible by n_head 3");
+}
+
+TEST(CheckpointDeath, BadTokenizerMetadata) {
+    const std::string no_model = edited("nomodel.safetensors", [](auto& meta, auto&, auto&) {
+        meta["tokenizer"] = std::string("bpe");
+    });
+    EXPECT_EXIT(load_checkpoint(no_model), ExitedWithCode(1),
+                "has a BPE tokenizer but no 'tokenizer.model' in its metadata");
+    const std::string small = edited("smallbpe.safetensors", [](auto& meta, auto&, auto&) {
+        meta["tokenizer"] = std::string("bpe");
+        meta["tokenizer.model"] = std::string("minbpe v1\n\n0\n");  // 256 tokens, not 36
+    });
+    EXPECT_EXIT(load_checkpoint(small), ExitedWithCode(1),
+                "its tokenizer has 256 tokens but vocab_size is 36");
+    const std::string broken = edited("brokenbpe.safetensors", [](auto& meta, auto&, auto&) {
+        meta["tokenizer"] = std::string("bpe");
+        meta["tokenizer.model"] = std::string("minbpe v7\n\n0\n");
+    });
+    EXPECT_EXIT(load_checkpoint(broken), ExitedWithCode(1), "tokenizer.*minbpe v7");
+    const std::string other = edited("wordpiece.safetensors", [](auto& meta, auto&, auto&) {
+        meta["tokenizer"] = std::string("wordpiece");
+    });
+    EXPECT_EXIT(load_checkpoint(other), ExitedWithCode(1),
+                "has tokenizer 'wordpiece', not 'char' or 'bpe'");
 }
 
 TEST(CheckpointDeath, WrongDtype) {
