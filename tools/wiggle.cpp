@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -52,11 +53,24 @@ std::string default_data() {
 
 void set_threads(int threads) {
     WIGGLE_CHECK(threads >= 0 && threads <= 1024, "0 keeps the default (all cores)",
-                 "--threads must be 0 or more, got {}", threads);
+                 "--threads must be in [0, 1024], got {}", threads);
     if (threads > 0) kernels::set_num_threads(threads);
 }
 
 // ---- train -------------------------------------------------------------------------------------
+
+// Why `text` is not a value of field f.
+std::string why_not(const TrainField& f, const std::string& text) {
+    if (f.type == "PATH") return "not a path";
+    const bool integer =
+        !text.empty() &&
+        text.find_first_not_of("0123456789", text[0] == '-') == std::string::npos && text != "-";
+    if (f.type == "INT" && integer) {
+        return fmt::format("out of range (an integer from {} to {})",
+                           std::numeric_limits<int>::min(), std::numeric_limits<int>::max());
+    }
+    return "not a number";
+}
 
 struct TrainArgs {
     std::string preset;
@@ -137,9 +151,8 @@ int run_train(CLI::App* cmd, TrainArgs& a) {
             text = a.values[f.flag];
         }
         TrainConfig changed = cfg;
-        WIGGLE_CHECK(
-            f.set(changed, text), "see wiggle train --help", "--{} got '{}', not a {}", f.flag,
-            text, f.flag == "data" || f.flag == "out" || f.flag == "metrics" ? "path" : "number");
+        WIGGLE_CHECK(f.set(changed, text), "see wiggle train --help", "--{} got '{}', {}", f.flag,
+                     text, why_not(f, text));
         if (a.resume && !f.resumable) {
             WIGGLE_CHECK(f.get(changed) == f.get(cfg),
                          "a resumed run keeps its settings; train a new run in another --out",

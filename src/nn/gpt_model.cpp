@@ -82,6 +82,11 @@ size_t GptActivations::layout(const GptConfig& cfg, int B_, int T_, float* base)
     return off;
 }
 
+size_t GptActivations::bytes_for(const GptConfig& config, int B, int T) {
+    GptActivations probe;
+    return probe.layout(config, B, T, nullptr) * sizeof(float);
+}
+
 void GptActivations::plan(const GptConfig& config, int B_, int T_) {
     if (B == B_ && T == T_ && memory_) return;
     const size_t need = layout(config, B_, T_, nullptr);

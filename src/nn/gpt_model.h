@@ -94,6 +94,8 @@ class GptActivations {
 
     // Points every buffer at memory for (B,T) of this model (allocated when it grows).
     void plan(const GptConfig& config, int B, int T);
+    // The bytes plan() allocates for (B,T).
+    static size_t bytes_for(const GptConfig& config, int B, int T);
     // The logits (B,T,V) of the last forward.
     std::span<const float> last_logits(int V) const;
 

@@ -13,6 +13,12 @@ namespace wiggle {
 double estimate_loss(GptActivations& acts, const GptWeights& weights, std::span<const int> tokens,
                      int B, int T, int batches, PyRandom* rng) {
     assert(batches == 0 || rng != nullptr);
+    if (batches == 0 && tokens.size() >= 2) {  // no more windows at a time than there are, or fit
+        const size_t windows = (tokens.size() - 1 + T - 1) / T;
+        const size_t fit = kMaxEvalBytes / GptActivations::bytes_for(weights.config(), 1, T);
+        B = static_cast<int>(
+            std::clamp<size_t>(std::min<size_t>(B, windows), 1, std::max<size_t>(fit, 1)));
+    }
     const size_t BT = static_cast<size_t>(B) * T;
     std::vector<int> x(BT), y(BT);
     double sum = 0.0, weight = 0.0;

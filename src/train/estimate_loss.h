@@ -9,7 +9,8 @@
 // sample_blocks: nanoGPT's estimate_loss). batches = 0: every prediction of the sequence exactly
 // once, in consecutive windows of T predictions, B windows per forward (the last ones padded with
 // ignored targets). Each forward's mean loss weighs by the share of its positions that have a
-// target, so the estimate is the mean over predictions.
+// target, so the estimate is the mean over predictions. There, B is at most the number of windows
+// and what kMaxEvalBytes of activations hold (the mean does not depend on B).
 #pragma once
 
 #include <span>
@@ -18,6 +19,8 @@
 #include "util/py_random.h"
 
 namespace wiggle {
+
+inline constexpr size_t kMaxEvalBytes = size_t{1} << 30;
 
 double estimate_loss(GptActivations& acts, const GptWeights& weights, std::span<const int> tokens,
                      int B, int T, int batches, PyRandom* rng = nullptr);

@@ -14,6 +14,28 @@ namespace {
 
 FailureHandler g_handler = print_and_exit;
 
+// The text on one line: control characters (a newline in a prompt, a tab in a file name) as
+// escapes, so an error is always exactly one line.
+std::string one_line(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (const char c : text) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '\n') {
+            out += "\\n";
+        } else if (c == '\r') {
+            out += "\\r";
+        } else if (c == '\t') {
+            out += "\\t";
+        } else if (u < 0x20 || u == 0x7F) {
+            out += fmt::format("\\x{:02x}", u);
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
 }  // namespace
 
 void set_failure_handler(FailureHandler handler) {
@@ -30,9 +52,9 @@ void fail(std::string_view what, std::string_view hint, const char* file, int li
         }
     }
     std::fflush(stdout);
-    g_handler(hint.empty()
-                  ? fmt::format("error: {} [{}:{}]\n", what, where, line)
-                  : fmt::format("error: {} (hint: {}) [{}:{}]\n", what, hint, where, line));
+    g_handler(hint.empty() ? fmt::format("error: {} [{}:{}]\n", one_line(what), where, line)
+                           : fmt::format("error: {} (hint: {}) [{}:{}]\n", one_line(what),
+                                         one_line(hint), where, line));
     std::abort();  // a handler that returns breaks its contract
 }
 

@@ -8,7 +8,9 @@
 //   error: --batch must be positive, got 0 (hint: pass --batch 1 or more) [tools/wiggle.cpp:88]
 //
 // The hint may be "" when there is nothing useful to add. The message is formatted (fmt syntax)
-// only when the check fails. Internal invariants, which no input can break, use assert instead.
+// only when the check fails; control characters in it (a newline from a prompt) are printed as
+// escapes (\n), so the error is always one line. Internal invariants, which no input can break, use
+// assert instead.
 #pragma once
 
 #include <fmt/format.h>
