@@ -103,26 +103,52 @@ GptWeights::GptWeights(const GptConfig& config, uint64_t seed, bool with_grads)
     }
 }
 
-void GptWeights::lay_out(std::vector<Init>* inits) {
-    const int C = config_.n_embd;
-    auto add = [&](std::string name, const Shape& shape, Init init) {
-        if (inits) inits->push_back(init);
-        return params_.add(std::move(name), shape, /*decay=*/shape.rank >= 2);
-    };
-    add("transformer.wte.weight", {config_.vocab_size, C}, Init::Normal);
-    add("transformer.wpe.weight", {config_.block_size, C}, Init::Normal);
-    block_offsets_.assign(static_cast<size_t>(config_.n_layer) * kPerBlock, kAbsent);
-    for (int l = 0; l < config_.n_layer; ++l) {
+namespace {
+
+// Calls add(name, shape, init, block, index in the block) for every tensor of a GPT with config
+// c, in state_dict order (block −1: outside the blocks).
+template <typename Add>
+void for_each_tensor(const GptConfig& c, Add add) {
+    const int C = c.n_embd;
+    add("transformer.wte.weight", Shape{c.vocab_size, C}, Init::Normal, -1, 0);
+    add("transformer.wpe.weight", Shape{c.block_size, C}, Init::Normal, -1, 0);
+    for (int l = 0; l < c.n_layer; ++l) {
         for (size_t i = 0; i < kPerBlock; ++i) {
             const BlockTensor<float>& t = kBlockTensors<float>[i];
-            if (t.is_bias() && !config_.bias) continue;
+            if (t.is_bias() && !c.bias) continue;
             const Shape shape = t.cols ? Shape{t.rows * C, t.cols * C} : Shape{t.rows * C};
-            const int id = add(fmt::format("transformer.h.{}.{}", l, t.name), shape, t.init);
-            block_offsets_[l * kPerBlock + i] = params_.spec(id).offset;
+            add(fmt::format("transformer.h.{}.{}", l, t.name), shape, t.init, l, i);
         }
     }
-    ln_f_offset_ = params_.spec(add("transformer.ln_f.weight", {C}, Init::One)).offset;
-    if (config_.bias) add("transformer.ln_f.bias", {C}, Init::Zero);
+    add("transformer.ln_f.weight", Shape{C}, Init::One, -1, 0);
+    if (c.bias) add("transformer.ln_f.bias", Shape{C}, Init::Zero, -1, 0);
+}
+
+}  // namespace
+
+std::vector<GptWeights::TensorInfo> GptWeights::tensor_table(const GptConfig& config) {
+    std::vector<TensorInfo> out;
+    for_each_tensor(config, [&](std::string name, const Shape& shape, Init, int, size_t) {
+        out.push_back({std::move(name),
+                       std::vector<int64_t>(shape.dims.begin(), shape.dims.begin() + shape.rank)});
+    });
+    return out;
+}
+
+void GptWeights::lay_out(std::vector<Init>* inits) {
+    size_t total = 0;
+    for_each_tensor(config_, [&](std::string, const Shape& shape, Init, int, size_t) {
+        total += static_cast<size_t>(shape.numel());
+    });
+    params_.reserve(total);
+    block_offsets_.assign(static_cast<size_t>(config_.n_layer) * kPerBlock, kAbsent);
+    for_each_tensor(config_, [&](std::string name, const Shape& shape, Init init, int l, size_t i) {
+        if (inits) inits->push_back(init);
+        const bool is_ln_f = name == "transformer.ln_f.weight";
+        const int id = params_.add(std::move(name), shape, /*decay=*/shape.rank >= 2);
+        if (l >= 0) block_offsets_[l * kPerBlock + i] = params_.spec(id).offset;
+        if (is_ln_f) ln_f_offset_ = params_.spec(id).offset;
+    });
 }
 
 template <typename F>

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -76,6 +77,13 @@ class GptWeights {
     explicit GptWeights(const GptConfig& config, uint64_t seed = 1337, bool with_grads = true);
     // The same layout with every value 0, for a loader to fill.
     static GptWeights zeros(const GptConfig& config, bool with_grads = true);
+    // Every tensor's state_dict name and PyTorch shape, in order, without allocating them (a
+    // loader checks a file against it before it allocates the model).
+    struct TensorInfo {
+        std::string name;
+        std::vector<int64_t> shape;
+    };
+    static std::vector<TensorInfo> tensor_table(const GptConfig& config);
 
     const GptConfig& config() const { return config_; }
     Params<float>& params() { return params_; }

@@ -40,6 +40,13 @@ class Params {
 
     explicit Params(bool with_grads = true) : with_grads_(with_grads) {}
 
+    // Room for n values (and gradients) in all, so that adding parameters up to n never moves
+    // them (nor holds two copies while it does).
+    void reserve(size_t n) {
+        values_.reserve(n);
+        if (with_grads_) grads_.reserve(n);
+    }
+
     // Adds a zero-initialized parameter; returns its id.
     int add(std::string name, const Shape& shape, bool decay = true) {
         const size_t offset = values_.size(), numel = static_cast<size_t>(shape.numel());

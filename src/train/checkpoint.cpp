@@ -39,6 +39,24 @@ int meta_int(const SafetensorsReader& r, const std::string& key) {
     return out;
 }
 
+const std::set<std::string> kMetadataKeys = {
+    "format", "n_layer", "n_head", "n_embd",    "block_size",      "vocab_size",
+    "bias",   "dropout", "vocab",  "tokenizer", "tokenizer.model", "wiggle.checksum"};
+
+// Exits unless the file has tensor `name` of `shape` in a floating-point dtype.
+void check_tensor(const SafetensorsReader& r, const std::string& name,
+                  const std::vector<int64_t>& shape) {
+    const TensorEntry* e = r.find(name);
+    WIGGLE_CHECK(e != nullptr, kWrongModel, "checkpoint '{}' has no tensor '{}'", r.path(), name);
+    WIGGLE_CHECK(e->shape == shape, "the file may come from another model configuration",
+                 "checkpoint '{}': tensor '{}' has shape {}, the model needs {}", r.path(), name,
+                 shape_string(e->shape), shape_string(shape));
+    WIGGLE_CHECK(e->dtype == "F32" || e->dtype == "F64" || e->dtype == "F16" || e->dtype == "BF16",
+                 "save the weights as float32 (F32), F64, F16 or BF16",
+                 "checkpoint '{}': tensor '{}' has dtype {}, not a floating-point type", r.path(),
+                 name, e->dtype);
+}
+
 // PyTorch's shape of a parameter.
 std::vector<int64_t> torch_shape(const Params<float>::Spec& s) {
     return std::vector<int64_t>(s.shape.dims.begin(), s.shape.dims.begin() + s.shape.rank);
@@ -136,11 +154,21 @@ std::string resolve_checkpoint_path(const std::string& path) {
 }
 
 LoadedModel load_checkpoint(const std::string& given, bool with_grads) {
-    const std::string path = resolve_checkpoint_path(given);
-    const SafetensorsReader r = SafetensorsReader::open(path, "checkpoint");
+    return read_checkpoint(SafetensorsReader::open(resolve_checkpoint_path(given), "checkpoint"),
+                           with_grads);
+}
+
+LoadedModel read_checkpoint(const SafetensorsReader& r, bool with_grads) {
+    const std::string& path = r.path();
     if (auto format = r.meta("format")) {
         WIGGLE_CHECK(*format == "wiggle-gpt", kWrongModel,
                      "checkpoint '{}' has format '{}', expected 'wiggle-gpt'", path, *format);
+    }
+    // Only the keys wiggle writes: a renamed key (the checksum's, say) is damage, not news.
+    for (const auto& [key, value] : r.metadata()) {
+        WIGGLE_CHECK(kMetadataKeys.count(key) > 0, kWrongModel,
+                     "checkpoint '{}' has metadata '{}', which a wiggle checkpoint does not have",
+                     path, key);
     }
     GptConfig c;
     c.n_layer = meta_int(r, "n_layer");
@@ -169,29 +197,17 @@ LoadedModel load_checkpoint(const std::string& given, bool with_grads) {
         c.dropout = static_cast<float>(d);
     }
 
-    LoadedModel out{GptWeights::zeros(c, with_grads), read_tokenizer(r, c.vocab_size)};
-    const std::span<float> params = out.weights.params().values();
+    // The file's tensors against the model's table, before anything is allocated: a small file
+    // whose header claims a big model fails here, not after allocating it.
     std::set<std::string> known;
-    for (const auto& t : out.weights.params().specs()) {
+    for (const GptWeights::TensorInfo& t : GptWeights::tensor_table(c)) {
+        check_tensor(r, t.name, t.shape);
         known.insert(t.name);
-        r.read_floats(t.name, torch_shape(t), params.data() + t.offset);
-        for (size_t i = 0; i < t.numel; ++i) {
-            WIGGLE_CHECK(std::isfinite(params[t.offset + i]), kWrongModel,
-                         "checkpoint '{}': tensor '{}' has a non-finite value at index {}", path,
-                         t.name, i);
-        }
     }
-    const auto& wte = out.weights.spec("transformer.wte.weight");
+    const std::vector<int64_t> wte_shape{c.vocab_size, c.n_embd};
     if (r.find("lm_head.weight") != nullptr) {
+        check_tensor(r, "lm_head.weight", wte_shape);
         known.insert("lm_head.weight");
-        const std::vector<float> head = r.read_floats("lm_head.weight", torch_shape(wte));
-        for (size_t i = 0; i < head.size(); ++i) {
-            WIGGLE_CHECK(head[i] == params[wte.offset + i],
-                         "wiggle's GPT ties lm_head to the token embedding",
-                         "checkpoint '{}': lm_head.weight differs from transformer.wte.weight at "
-                         "index {}",
-                         path, i);
-        }
     }
     for (const TensorEntry& e : r.tensors()) {
         if (known.count(e.name)) continue;
@@ -202,6 +218,29 @@ LoadedModel load_checkpoint(const std::string& given, bool with_grads) {
                      "checkpoint '{}' has tensor '{}' {}, which a GPT with n_layer {}, n_embd {}, "
                      "bias {} does not have",
                      path, e.name, shape_string(e.shape), c.n_layer, c.n_embd, c.bias);
+    }
+    Tokenizer tokenizer = read_tokenizer(r, c.vocab_size);
+
+    LoadedModel out{GptWeights::zeros(c, with_grads), std::move(tokenizer)};
+    const std::span<float> params = out.weights.params().values();
+    for (const auto& t : out.weights.params().specs()) {
+        r.read_floats(t.name, torch_shape(t), params.data() + t.offset);
+        for (size_t i = 0; i < t.numel; ++i) {
+            WIGGLE_CHECK(std::isfinite(params[t.offset + i]), kWrongModel,
+                         "checkpoint '{}': tensor '{}' has a non-finite value at index {}", path,
+                         t.name, i);
+        }
+    }
+    const auto& wte = out.weights.spec("transformer.wte.weight");
+    if (r.find("lm_head.weight") != nullptr) {
+        const std::vector<float> head = r.read_floats("lm_head.weight", wte_shape);
+        for (size_t i = 0; i < head.size(); ++i) {
+            WIGGLE_CHECK(head[i] == params[wte.offset + i],
+                         "wiggle's GPT ties lm_head to the token embedding",
+                         "checkpoint '{}': lm_head.weight differs from transformer.wte.weight at "
+                         "index {}",
+                         path, i);
+        }
     }
     return out;
 }

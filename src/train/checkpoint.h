@@ -23,6 +23,7 @@
 #include "data/text.h"
 #include "nn/gpt_weights.h"
 #include "text/tokenizer.h"
+#include "train/safetensors.h"
 
 namespace wiggle {
 
@@ -40,6 +41,9 @@ struct LoadedModel {
 // `path` may also be a folder: its best.safetensors, else its model.safetensors. with_grads:
 // room for gradients (to train further), else none (to sample or evaluate).
 LoadedModel load_checkpoint(const std::string& path, bool with_grads = false);
+// The same from a parsed file (the fuzz target feeds it bytes). The tensors are checked against
+// the configuration before the model is allocated.
+LoadedModel read_checkpoint(const SafetensorsReader& file, bool with_grads = false);
 std::string resolve_checkpoint_path(const std::string& path);
 
 // The vocabulary as one string of its characters in token order (the "vocab" metadata).

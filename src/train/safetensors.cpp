@@ -7,6 +7,7 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <set>
 
 #include "util/check.h"
 #include "util/io.h"
@@ -21,6 +22,10 @@ namespace {
 
 constexpr uint64_t kMaxHeader = 100'000'000;  // the safetensors library's own limit
 constexpr const char* kChecksumKey = "wiggle.checksum";
+constexpr std::string_view kFileSum = "fnv1a64-file:";  // of the whole file (safetensors.h)
+constexpr std::string_view kDataSum = "fnv1a64:";       // of the data only: earlier wiggles
+// The checksum's entry as the writer writes it, up to its 16 digits.
+const std::string kFileSumEntry = "\"wiggle.checksum\":\"" + std::string(kFileSum);
 
 float half_to_float(uint16_t h) {
     const uint32_t sign = uint32_t(h & 0x8000) << 16;
@@ -42,6 +47,16 @@ float half_to_float(uint16_t h) {
 }
 
 std::string hex64(uint64_t v) { return fmt::format("{:016x}", v); }
+
+// The whole-file checksum of `file`, whose 16 digits start at byte `digits`: the hash of the bytes
+// with those digits read as '0'.
+uint64_t file_checksum(std::string_view file, size_t digits) {
+    const char zeros[16] = {'0', '0', '0', '0', '0', '0', '0', '0',
+                            '0', '0', '0', '0', '0', '0', '0', '0'};
+    uint64_t h = fnv1a64(file.data(), digits);
+    h = fnv1a64(zeros, 16, h);
+    return fnv1a64(file.data() + digits + 16, file.size() - digits - 16, h);
+}
 
 }  // namespace
 
@@ -75,16 +90,26 @@ std::string shape_string(std::span<const int64_t> shape) {
 }
 
 SafetensorsReader SafetensorsReader::open(const std::string& path, std::string_view what) {
-    return parse(read_file(path, what), path, what);
+    auto file = std::make_shared<const MappedFile>(MappedFile::open(path, what, kMaxFileBytes));
+    const std::string_view bytes = file->bytes();
+    return parse_view(std::move(file), bytes, path, what);
 }
 
 SafetensorsReader SafetensorsReader::parse(std::string bytes, const std::string& path,
                                            std::string_view what) {
+    auto owned = std::make_shared<const std::string>(std::move(bytes));
+    const std::string_view view = *owned;
+    return parse_view(std::move(owned), view, path, what);
+}
+
+SafetensorsReader SafetensorsReader::parse_view(std::shared_ptr<const void> storage,
+                                                std::string_view b, const std::string& path,
+                                                std::string_view what) {
     SafetensorsReader r;
     r.path_ = path;
     r.what_ = std::string(what);
-    r.bytes_ = std::move(bytes);
-    const std::string& b = r.bytes_;
+    r.storage_ = std::move(storage);
+    r.bytes_ = b;
     const char* rewrite = "write it again, or check that it is a safetensors file";
 
     WIGGLE_CHECK(b.size() >= 8, rewrite,
@@ -103,7 +128,8 @@ SafetensorsReader SafetensorsReader::parse(std::string bytes, const std::string&
     r.data_start_ = 8 + static_cast<size_t>(n);
     const size_t data_size = b.size() - r.data_start_;
 
-    const JsonParse parsed = parse_json(std::string_view(b).substr(8, static_cast<size_t>(n)));
+    const std::string_view header_text = b.substr(8, static_cast<size_t>(n));
+    const JsonParse parsed = parse_json(header_text);
     WIGGLE_CHECK(parsed.value.has_value(), rewrite,
                  "{} '{}' is corrupted: its safetensors header is not valid JSON ({})", what, path,
                  parsed.error);
@@ -111,7 +137,10 @@ SafetensorsReader SafetensorsReader::parse(std::string bytes, const std::string&
     WIGGLE_CHECK(header.is_object(), rewrite,
                  "{} '{}' is corrupted: its safetensors header is not a JSON object", what, path);
 
+    std::set<std::string_view> names;  // JSON allows a key twice; a file that does is ambiguous
     for (const auto& [name, entry] : header.members) {
+        WIGGLE_CHECK(names.insert(name).second, rewrite,
+                     "{} '{}' is corrupted: its header has '{}' twice", what, path, name);
         if (name == "__metadata__") {
             WIGGLE_CHECK(entry.is_object(), rewrite,
                          "{} '{}' is corrupted: __metadata__ is not an object", what, path);
@@ -119,7 +148,8 @@ SafetensorsReader SafetensorsReader::parse(std::string bytes, const std::string&
                 WIGGLE_CHECK(value.is_string(), rewrite,
                              "{} '{}' is corrupted: metadata '{}' is not a string", what, path,
                              key);
-                r.metadata_[key] = value.text;
+                WIGGLE_CHECK(r.metadata_.emplace(key, value.text).second, rewrite,
+                             "{} '{}' is corrupted: its metadata has '{}' twice", what, path, key);
             }
             continue;
         }
@@ -190,11 +220,25 @@ SafetensorsReader SafetensorsReader::parse(std::string bytes, const std::string&
                  data_size - covered);
 
     if (auto sum = r.meta(kChecksumKey)) {
-        const uint64_t h = fnv1a64(b.data() + r.data_start_, data_size);
-        WIGGLE_CHECK(*sum == "fnv1a64:" + hex64(h), rewrite,
-                     "{} '{}' is corrupted: its tensor data does not match the checksum in its "
-                     "header",
-                     what, path);
+        const std::string corrupted = fmt::format(
+            "{} '{}' is corrupted: it does not match the checksum in its header", what, path);
+        if (sum->starts_with(kFileSum)) {
+            // the entry's digits in the header text (the writer writes it exactly so, once)
+            const size_t at = header_text.find(kFileSumEntry);
+            const bool once = at != std::string_view::npos &&
+                              header_text.find(kFileSumEntry, at + 1) == std::string_view::npos &&
+                              at + kFileSumEntry.size() + 16 <= header_text.size();
+            WIGGLE_CHECK(once, rewrite, "{}", corrupted);
+            const size_t digits = 8 + at + kFileSumEntry.size();
+            WIGGLE_CHECK(*sum == std::string(kFileSum) + hex64(file_checksum(b, digits)), rewrite,
+                         "{}", corrupted);
+        } else {
+            WIGGLE_CHECK(sum->starts_with(kDataSum), rewrite,
+                         "{} '{}' is corrupted: its checksum '{}' is of no known kind", what, path,
+                         *sum);
+            const uint64_t h = fnv1a64(b.data() + r.data_start_, data_size);
+            WIGGLE_CHECK(*sum == std::string(kDataSum) + hex64(h), rewrite, "{}", corrupted);
+        }
     }
     return r;
 }
@@ -212,7 +256,7 @@ std::optional<std::string> SafetensorsReader::meta(const std::string& key) const
 }
 
 std::string_view SafetensorsReader::raw(const TensorEntry& e) const {
-    return std::string_view(bytes_).substr(data_start_ + e.begin, e.end - e.begin);
+    return bytes_.substr(data_start_ + e.begin, e.end - e.begin);
 }
 
 void SafetensorsReader::read_floats(std::string_view name, std::span<const int64_t> shape,
@@ -277,10 +321,8 @@ void SafetensorsWriter::add_raw(std::string name, std::string dtype, std::vector
 }
 
 std::string SafetensorsWriter::serialize() const {
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (const auto& t : tensors_) h = fnv1a64(t.bytes.data(), t.bytes.size(), h);
     std::map<std::string, std::string> metadata = metadata_;
-    metadata[kChecksumKey] = "fnv1a64:" + hex64(h);
+    metadata[kChecksumKey] = std::string(kFileSum) + hex64(0);  // the digits, filled in below
 
     std::string header = "{\"__metadata__\":{";
     bool first = true;
@@ -306,6 +348,9 @@ std::string SafetensorsWriter::serialize() const {
     out.reserve(8 + header.size() + offset);
     out += header;
     for (const auto& t : tensors_) out += t.bytes;
+    const size_t digits = 8 + header.find(kFileSumEntry) + kFileSumEntry.size();
+    const std::string sum = hex64(file_checksum(out, digits));
+    out.replace(digits, 16, sum);
     return out;
 }
 

@@ -8,16 +8,22 @@
 //   [the tensors' raw little-endian bytes; offsets are relative to the end of the header]
 //
 // The reader checks everything a damaged or foreign file can get wrong (truncation, a header that
-// is not JSON, offsets out of range or overlapping, sizes that disagree with shape and dtype, bytes
-// left over) and reports it on one line naming the file. Files written here also carry an FNV-1a
-// checksum of the data in their metadata ("wiggle.checksum"), verified on load, so flipped bits
-// are caught too; files without it (from PyTorch) are read unverified.
-// Not here: memory mapping, integer or boolean tensors beyond reading their header.
+// is not JSON, a key twice, offsets out of range or overlapping, sizes that disagree with shape
+// and dtype, bytes left over) and reports it on one line naming the file. Files written here also
+// carry an FNV-1a checksum of the whole file in their metadata:
+//   "wiggle.checksum": "fnv1a64-file:<16 hex digits>"
+// the hash of every byte of the file (length, header, padding and data) with those 16 digits read
+// as '0', verified on load: a flipped bit anywhere, in a tensor, an offset, a shape or the
+// metadata, is caught. (Files of earlier wiggles carry "fnv1a64:<hex>", the hash of the data
+// alone, still verified.) Files without a checksum (from PyTorch) are read unverified.
+// The file is mapped, not read: tensors are copied out of the mapping once, where they go.
+// Not here: integer or boolean tensors beyond reading their header.
 // reference: https://github.com/huggingface/safetensors (format section of its README).
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -45,9 +51,11 @@ std::string shape_string(std::span<const int64_t> shape);
 
 class SafetensorsReader {
   public:
-    // Reads and validates `path`; exits with one line naming the file (`what` is its role:
+    // Maps and validates `path`; exits with one line naming the file (`what` is its role:
     // "checkpoint") if it is not a well-formed safetensors file.
     static SafetensorsReader open(const std::string& path, std::string_view what = "checkpoint");
+    // The largest file open() takes (GPT-2 XL in float32 is 6.4 GB).
+    static constexpr uint64_t kMaxFileBytes = uint64_t{1} << 36;
     // The same from bytes already in memory; `path` only names it in messages.
     static SafetensorsReader parse(std::string bytes, const std::string& path,
                                    std::string_view what = "checkpoint");
@@ -66,8 +74,12 @@ class SafetensorsReader {
     std::string_view raw(const TensorEntry& e) const;
 
   private:
+    static SafetensorsReader parse_view(std::shared_ptr<const void> storage, std::string_view bytes,
+                                        const std::string& path, std::string_view what);
+
     std::string path_, what_;
-    std::string bytes_;
+    std::shared_ptr<const void> storage_;  // the mapping or the string that bytes_ views
+    std::string_view bytes_;
     size_t data_start_ = 0;
     std::vector<TensorEntry> tensors_;
     std::map<std::string, std::string> metadata_;
@@ -84,7 +96,7 @@ class SafetensorsWriter {
         metadata_[key] = std::move(value);
     }
 
-    // The whole file; adds "wiggle.checksum" to the metadata.
+    // The whole file; adds "wiggle.checksum" (of the whole file) to the metadata.
     std::string serialize() const;
     // serialize(), written atomically (temporary file, then rename).
     void write(const std::string& path) const;

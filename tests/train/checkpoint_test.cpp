@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -159,6 +161,78 @@ TEST(CheckpointDeath, BadTokenizerMetadata) {
     });
     EXPECT_EXIT(load_checkpoint(other), ExitedWithCode(1),
                 "has tokenizer 'wordpiece', not 'char' or 'bpe'");
+}
+
+// A wiggle checkpoint of a tiny model, as bytes.
+std::string tiny_checkpoint_bytes() {
+    GptConfig c;
+    c.vocab_size = 5;
+    c.block_size = 4;
+    c.n_layer = 1;
+    c.n_head = 4;
+    c.n_embd = 8;
+    const std::string path = temp("tiny.safetensors");
+    save_checkpoint(path, GptWeights(c, 3), Tokenizer::chars(CharVocab::of_text(U"!abcd")));
+    return read_file(path, "checkpoint");
+}
+
+std::string written(const std::string& name, const std::string& bytes) {
+    const std::string path = temp(name);
+    write_file_atomic(path, bytes);
+    return path;
+}
+
+TEST(CheckpointDeath, AnEditedHeaderIsCaught) {
+    const std::string good = tiny_checkpoint_bytes();
+    ASSERT_EQ(load_checkpoint(written("good.safetensors", good)).weights.config().n_head, 4);
+    auto edit = [&](const std::string& from, const std::string& to) {
+        std::string bytes = good;
+        const size_t at = bytes.find(from);
+        EXPECT_NE(at, std::string::npos) << from;
+        return bytes.replace(at, from.size(), to);
+    };
+    // n_head 4 -> 8: the shapes do not tell, the checksum does
+    EXPECT_EXIT(
+        load_checkpoint(written("heads.safetensors", edit("\"n_head\":\"4\"", "\"n_head\":\"8\""))),
+        ExitedWithCode(1), "does not match the checksum");
+    // one bit of the vocabulary: '!' becomes '#'
+    EXPECT_EXIT(
+        load_checkpoint(written("vocab.safetensors", edit("\"vocab\":\"!", "\"vocab\":\"#"))),
+        ExitedWithCode(1), "does not match the checksum");
+    // renaming the checksum's key does not turn verification off
+    EXPECT_EXIT(load_checkpoint(written("renamed.safetensors",
+                                        edit("\"wiggle.checksum\"", "\"wiggle.checksuX\""))),
+                ExitedWithCode(1),
+                "has metadata 'wiggle.checksuX', which a wiggle checkpoint does not have");
+}
+
+// load_checkpoint with 1 GiB of address space (not under the sanitizers, which reserve more).
+void load_in_1_gib(const std::string& path) {
+#if defined(__SANITIZE_ADDRESS__)
+    constexpr bool sanitized = true;
+#elif defined(__has_feature)
+    constexpr bool sanitized = __has_feature(address_sanitizer);
+#else
+    constexpr bool sanitized = false;
+#endif
+    if (!sanitized) {
+        const rlimit limit{size_t(1) << 30, size_t(1) << 30};
+        setrlimit(RLIMIT_AS, &limit);
+    }
+    load_checkpoint(path);
+}
+
+TEST(CheckpointDeath, AHeaderClaimingABigModelFailsBeforeAllocatingIt) {
+    // 168 bytes that describe a model of billions of parameters: the tensors are checked against
+    // the configuration before the model is allocated, so this fails at once, in little memory.
+    const std::string header =
+        R"({"__metadata__":{"n_layer":"1000","n_head":"16","n_embd":"16384","block_size":"1024",)"
+        R"("vocab_size":"50257"}})";
+    std::string bytes(8, '\0');
+    const uint64_t n = header.size();
+    std::memcpy(bytes.data(), &n, 8);
+    const std::string path = written("claims.safetensors", bytes + header);
+    EXPECT_EXIT(load_in_1_gib(path), ExitedWithCode(1), "has no tensor 'transformer.wte.weight'");
 }
 
 TEST(CheckpointDeath, WrongDtype) {

@@ -3,6 +3,7 @@
 // every kind of damage a file can have (each must exit with one line naming the problem).
 #include "train/safetensors.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -133,11 +134,83 @@ TEST(SafetensorsDeath, BadOffsetsAndSizes) {
                 ExitedWithCode(1), "bad shape");
 }
 
-TEST(SafetensorsDeath, FlippedDataBitFailsTheChecksum) {
-    std::string bytes = sample_file();
-    bytes[bytes.size() - 2] ^= 0x10;
+TEST(SafetensorsDeath, AFlippedBitAnywhereFailsTheChecksum) {
+    // The checksum covers every byte: the tensor data, the metadata, the shapes, the offsets, the
+    // padding. Each flip below leaves a well-formed file that would load with wrong contents.
+    const std::string good = sample_file();
+    const std::string header = good.substr(8, good.find("}}") + 2 - 8);
+    auto flipped = [&](size_t at, char bit) {
+        std::string bytes = good;
+        bytes[at] ^= bit;
+        return bytes;
+    };
+    const std::string corrupted = "corrupted: it does not match the checksum in its header";
+    EXPECT_EXIT(SafetensorsReader::parse(flipped(good.size() - 2, 0x10), "c.safetensors"),
+                ExitedWithCode(1), corrupted);
+    // '!' (0x21) becomes '#' (0x23) in the vocabulary
+    EXPECT_EXIT(SafetensorsReader::parse(flipped(8 + header.find('!'), 0x02), "c.safetensors"),
+                ExitedWithCode(1), corrupted);
+    // a shape [2,3] becomes [2,1]: then the offsets disagree; [3,2] keeps them agreeing
+    std::string swapped = good;
+    const size_t shape = swapped.find("[2,3]");
+    ASSERT_NE(shape, std::string::npos);
+    swapped.replace(shape, 5, "[3,2]");
+    EXPECT_EXIT(SafetensorsReader::parse(swapped, "c.safetensors"), ExitedWithCode(1), corrupted);
+    // the padding after the JSON: a space that becomes a newline is still valid JSON
+    uint64_t n = 0;
+    std::memcpy(&n, good.data(), 8);
+    ASSERT_GT(n, header.size()) << "no padding to flip";
+    EXPECT_EXIT(SafetensorsReader::parse(flipped(8 + header.size(), 0x2A), "c.safetensors"),
+                ExitedWithCode(1), corrupted);
+}
+
+TEST(SafetensorsDeath, SwappedOffsetsOfTwoSameShapedTensorsFailTheChecksum) {
+    SafetensorsWriter w;
+    const std::vector<float> a = {1, 2}, b = {3, 4};
+    w.add("a", a.data(), {2});
+    w.add("b", b.data(), {2});
+    std::string bytes = w.serialize();
+    const std::string fa = "\"data_offsets\":[0,8]", fb = "\"data_offsets\":[8,16]";
+    const size_t pa = bytes.find(fa), pb = bytes.find(fb);
+    ASSERT_NE(pa, std::string::npos);
+    ASSERT_NE(pb, std::string::npos);
+    ASSERT_LT(pa, pb);
+    // a well-formed file of the same length in which a and b trade their bytes
+    bytes = bytes.substr(0, pa) + fb + bytes.substr(pa + fa.size(), pb - pa - fa.size()) + fa +
+            bytes.substr(pb + fb.size());
     EXPECT_EXIT(SafetensorsReader::parse(bytes, "c.safetensors"), ExitedWithCode(1),
-                "corrupted: its tensor data does not match the checksum");
+                "corrupted: it does not match the checksum");
+}
+
+TEST(SafetensorsDeath, DuplicateKeysAreRefused) {
+    EXPECT_EXIT(SafetensorsReader::parse(
+                    with_header(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+                                R"("a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+                                8),
+                    "s.safetensors"),
+                ExitedWithCode(1), "its header has 'a' twice");
+    EXPECT_EXIT(SafetensorsReader::parse(
+                    with_header(R"({"__metadata__":{"vocab":"ab","vocab":"cd"},)"
+                                R"("a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})",
+                                4),
+                    "s.safetensors"),
+                ExitedWithCode(1), "its metadata has 'vocab' twice");
+}
+
+TEST(Safetensors, EarlierWigglesDataChecksumStillVerifies) {
+    // Files written before the whole-file checksum carry "fnv1a64:<hash of the data>".
+    const std::vector<float> a = {1.5f, -2.0f};
+    std::string data(8, '\0');
+    std::memcpy(data.data(), a.data(), 8);
+    const std::string sum = fmt::format("{:016x}", fnv1a64(data.data(), data.size()));
+    const std::string header = R"({"__metadata__":{"wiggle.checksum":"fnv1a64:)" + sum +
+                               R"("},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
+    const SafetensorsReader r = SafetensorsReader::parse(with_header(header, 0) + data, "old");
+    EXPECT_EQ(r.read_floats("a", std::vector<int64_t>{2}), a);
+    std::string bad = data;
+    bad[3] ^= 1;
+    EXPECT_EXIT(SafetensorsReader::parse(with_header(header, 0) + bad, "old"), ExitedWithCode(1),
+                "corrupted");
 }
 
 TEST(SafetensorsDeath, WrongDtypeOrShapeOrName) {
