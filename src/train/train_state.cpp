@@ -103,6 +103,7 @@ std::string serialize_train_state(const TrainState& s) {
         w.put(r.tokens_per_s);
     }
     w.put<int32_t>(s.ranks);
+    w.put_string(s.weights_file);
     const std::string& payload = w.bytes();
 
     std::string out(kMagic, 8);
@@ -127,7 +128,7 @@ TrainState parse_train_state(std::string_view b, const std::string& path) {
     uint64_t n = 0;
     std::memcpy(&version, b.data() + 8, 4);
     std::memcpy(&n, b.data() + 16, 8);
-    WIGGLE_CHECK(version == 1 || version == kTrainStateVersion, hint,
+    WIGGLE_CHECK(version >= 1 && version <= kTrainStateVersion, hint,
                  "training state '{}' has format version {}; this wiggle reads versions 1 to {}",
                  path, version, kTrainStateVersion);
     WIGGLE_CHECK(n <= b.size() - kPrefix - 8, hint,
@@ -171,9 +172,12 @@ TrainState parse_train_state(std::string_view b, const std::string& path) {
         ok = ok && r.get(i32);
         s.ranks = i32;
     }
+    if (version >= 3) ok = ok && r.get_string(s.weights_file);
     WIGGLE_CHECK(ok && r.done(), hint, "training state '{}' is corrupted: bad field layout", path);
     WIGGLE_CHECK(s.iter >= 0 && s.adam_t >= 0 && s.batch_rng.index >= 0 &&
-                     s.batch_rng.index <= 625 && s.adam_m.size() == s.adam_v.size() && s.ranks >= 1,
+                     s.batch_rng.index <= 625 && s.adam_m.size() == s.adam_v.size() &&
+                     s.ranks >= 1 && s.weights_file.find('/') == std::string::npos &&
+                     s.weights_file != "." && s.weights_file != "..",
                  hint, "training state '{}' is corrupted: values out of range", path);
     return s;
 }

@@ -10,8 +10,9 @@
 //   u64 n                 payload bytes
 //   payload               the fields of TrainState in order (see train_state.cpp)
 //   u64 fnv1a64(payload)  catches any flipped or missing byte
-// The state also records a hash of the parameters it was saved with, so a state file paired with
-// someone else's model.safetensors is refused instead of silently resuming from a mix.
+// The state also records a hash of the parameters it was saved with and the file they are in, so
+// a state file paired with someone else's weights is refused instead of silently resuming from a
+// mix.
 // Not a general serialization format: one struct, one version, rewritten atomically each time.
 #pragma once
 
@@ -24,8 +25,8 @@
 
 namespace wiggle {
 
-// Version 2 added the number of ranks (version 1 files, from single-process runs, still load).
-inline constexpr uint32_t kTrainStateVersion = 2;
+// Version 2 added the number of ranks, version 3 the weights' file (earlier versions still load).
+inline constexpr uint32_t kTrainStateVersion = 3;
 
 // One row of the metrics log. Evaluation columns are NaN on iterations without an evaluation;
 // iteration columns are NaN on the evaluation row written before the first iteration.
@@ -54,6 +55,9 @@ struct TrainState {
     std::vector<float> adam_m, adam_v;
     std::vector<MetricRow> history;
     int ranks = 1;  // processes of the data-parallel run (a resume needs as many)
+    // The file of the weights this state belongs to, in the run's folder (run_folder.h); empty
+    // in states from before version 3 (then model.safetensors).
+    std::string weights_file;
 };
 
 std::string serialize_train_state(const TrainState& s);

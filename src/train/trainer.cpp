@@ -110,19 +110,9 @@ class Reporter {
     Clock::time_point last_draw_ = Clock::now() - std::chrono::seconds(1);
 };
 
-void make_folder(const std::string& path) {
-    struct stat st;
-    if (::stat(path.c_str(), &st) == 0) {
-        WIGGLE_CHECK(S_ISDIR(st.st_mode), "pick another --out", "--out '{}' is not a folder", path);
-        return;
-    }
-    WIGGLE_CHECK(::mkdir(path.c_str(), 0755) == 0, "check the path and its permissions",
-                 "cannot create --out folder '{}': {}", path, std::strerror(errno));
-}
-
 // ---- Resuming -----------------------------------------------------------------------------------
 
-// The weights of <out>/model.safetensors and the state of <out>/model.state, checked to belong
+// The state of <out>/model.state and the weights it names, checked to belong
 // together, to the settings, to the data and to the number of ranks.
 struct Resumed {
     GptWeights weights;
@@ -130,11 +120,13 @@ struct Resumed {
 };
 Resumed load_run(const TrainConfig& cfg, const Tokenizer& tokenizer, uint64_t data_hash,
                  int ranks) {
-    const std::string spath = state_path(cfg.out), mpath = model_path(cfg.out);
-    WIGGLE_CHECK(file_exists(spath) && file_exists(mpath),
-                 "train without --resume first, or pass the run's --out",
-                 "cannot resume: '{}' needs model.safetensors and model.state", cfg.out);
+    const std::string spath = state_path(cfg.out);
+    WIGGLE_CHECK(file_exists(spath), "train without --resume first, or pass the run's --out",
+                 "cannot resume: '{}' does not exist", spath);
     TrainState saved = load_train_state(spath);
+    const std::string mpath = weights_path(cfg.out, saved);
+    WIGGLE_CHECK(file_exists(mpath), "train again without --resume",
+                 "cannot resume: '{}' names weights '{}', which do not exist", spath, mpath);
     LoadedModel loaded = load_checkpoint(mpath, /*with_grads=*/true);
     const char* pair_hint = "both files must come from the same save; train again without --resume";
     const GptConfig want = cfg.gpt(tokenizer.vocab_size()), got = loaded.weights.config();
@@ -331,11 +323,6 @@ class Stepper {
 
 }  // namespace
 
-std::string model_path(const std::string& out) { return out + "/model.safetensors"; }
-std::string state_path(const std::string& out) { return out + "/model.state"; }
-std::string best_path(const std::string& out) { return out + "/best.safetensors"; }
-std::string curve_path(const std::string& out) { return out + "/loss.svg"; }
-
 TrainConfig saved_config(const std::string& out) {
     const std::string path = state_path(out);
     WIGGLE_CHECK(file_exists(path), "train without --resume first, or pass the run's --out",
@@ -359,7 +346,8 @@ TrainOutcome train(const TrainConfig& cfg, const RunOptions& opts) {
                  cfg.data, T, data.train.size(), data.val.size(), T + 1);
     const std::string data_bytes = read_file(cfg.data, "data file");
     const uint64_t data_hash = fnv1a64(data_bytes.data(), data_bytes.size());
-    if (world.root()) make_folder(cfg.out);
+    std::optional<RunFolder> folder;  // rank 0 writes the run's files
+    if (world.root()) folder.emplace(RunFolder::open(cfg.out));
 
     // ---- Model, optimizer and state: rank 0 reads a resumed run and sends it to the others ----
     const uint64_t seed = static_cast<uint64_t>(cfg.seed);
@@ -425,8 +413,7 @@ TrainOutcome train(const TrainConfig& cfg, const RunOptions& opts) {
         state.batch_rng = rng.state();
         state.params_hash = params_hash(weights);
         state.data_hash = data_hash;
-        save_checkpoint(model_path(cfg.out), weights, data.tokenizer);
-        save_train_state(state_path(cfg.out), state);
+        folder->save(weights, data.tokenizer, state);
         write_metrics(metrics, state.history);
         write_loss_curve(curve_path(cfg.out), state.history);
     };

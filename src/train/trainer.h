@@ -21,6 +21,7 @@
 #include <string>
 
 #include "train/config.h"
+#include "train/run_folder.h"  // the files of a run folder
 
 namespace wiggle {
 
@@ -40,12 +41,6 @@ struct TrainOutcome {
     bool stopped_early = false;  // interrupted or --stop-after
     bool interrupted = false;    // by Ctrl-C
 };
-
-// The files of a run folder.
-std::string model_path(const std::string& out);  // <out>/model.safetensors
-std::string state_path(const std::string& out);  // <out>/model.state
-std::string best_path(const std::string& out);   // <out>/best.safetensors
-std::string curve_path(const std::string& out);  // <out>/loss.svg
 
 // The settings a resumable run in `out` was started with (from its model.state).
 TrainConfig saved_config(const std::string& out);

@@ -33,6 +33,8 @@ TrainState sample_state() {
     s.data_hash = 0xfedcba9876543210ULL;
     s.adam_m = {0.1f, -0.2f, 3e-9f};
     s.adam_v = {1e-3f, 2e-3f, 0.0f};
+    s.weights_file = "model.500.safetensors";
+    s.ranks = 3;
     MetricRow a;
     a.iter = 0;
     a.loss = NAN;
@@ -61,6 +63,8 @@ TEST(TrainState, RoundTripIsExact) {
     EXPECT_EQ(t.elapsed_s, s.elapsed_s);
     EXPECT_EQ(t.params_hash, s.params_hash);
     EXPECT_EQ(t.data_hash, s.data_hash);
+    EXPECT_EQ(t.weights_file, s.weights_file);
+    EXPECT_EQ(t.ranks, s.ranks);
     EXPECT_EQ(t.adam_m, s.adam_m);
     EXPECT_EQ(t.adam_v, s.adam_v);
     EXPECT_EQ(t.ranks, 3);
@@ -90,25 +94,43 @@ TEST(TrainStateDeath, WrongVersion) {
     const uint32_t v = 99;
     std::memcpy(bytes.data() + 8, &v, 4);
     EXPECT_EXIT(parse_train_state(bytes, "s"), ExitedWithCode(1),
-                "has format version 99; this wiggle reads versions 1 to 2");
+                "has format version 99; this wiggle reads versions 1 to 3");
 }
 
-TEST(TrainState, Version1FilesStillLoad) {
-    // A version 1 file is version 2 without the ranks at the end: written by one process.
-    const std::string v2 = serialize_train_state(sample_state());
+// The bytes of an earlier version: the current file without its last `drop` payload bytes (the
+// fields later versions added at the end), renumbered and re-checksummed.
+std::string as_version(const std::string& current, uint32_t version, size_t drop) {
     uint64_t n = 0;
-    std::memcpy(&n, v2.data() + 16, 8);
-    const std::string payload = v2.substr(24, n - 4);
-    std::string v1 = v2.substr(0, 24) + payload;
-    const uint32_t version = 1;
+    std::memcpy(&n, current.data() + 16, 8);
+    const std::string payload = current.substr(24, n - drop);
+    std::string out = current.substr(0, 24) + payload;
     const uint64_t size = payload.size(), hash = fnv1a64(payload.data(), payload.size());
-    std::memcpy(v1.data() + 8, &version, 4);
-    std::memcpy(v1.data() + 16, &size, 8);
-    v1.append(reinterpret_cast<const char*>(&hash), 8);
-    const TrainState t = parse_train_state(v1, "v1");
-    EXPECT_EQ(t.ranks, 1);
-    EXPECT_EQ(t.iter, 500);
-    EXPECT_EQ(t.history.size(), 2u);
+    std::memcpy(out.data() + 8, &version, 4);
+    std::memcpy(out.data() + 16, &size, 8);
+    out.append(reinterpret_cast<const char*>(&hash), 8);
+    return out;
+}
+
+TEST(TrainState, EarlierVersionsStillLoad) {
+    // Version 2 is version 3 without the weights' file name (its length and its bytes) at the
+    // end; version 1 is version 2 without the ranks: written by one process.
+    const TrainState s = sample_state();
+    const std::string v3 = serialize_train_state(s);
+    const size_t file_field = 8 + s.weights_file.size();
+    const TrainState t2 = parse_train_state(as_version(v3, 2, file_field), "v2");
+    EXPECT_EQ(t2.ranks, 3);
+    EXPECT_EQ(t2.weights_file, "");  // model.safetensors
+    const TrainState t1 = parse_train_state(as_version(v3, 1, file_field + 4), "v1");
+    EXPECT_EQ(t1.ranks, 1);
+    EXPECT_EQ(t1.iter, 500);
+    EXPECT_EQ(t1.history.size(), 2u);
+}
+
+TEST(TrainStateDeath, AWeightsFileOutsideTheFolderIsRefused) {
+    TrainState s = sample_state();
+    s.weights_file = "../elsewhere.safetensors";
+    EXPECT_EXIT(parse_train_state(serialize_train_state(s), "s"), ExitedWithCode(1),
+                "values out of range");
 }
 
 TEST(TrainStateDeath, Truncated) {
