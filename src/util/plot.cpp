@@ -100,7 +100,8 @@ std::vector<double> nice_ticks(double lo, double hi, int target = 6) {
 }
 
 // Ticks for a log10 axis over [lo, hi] (in log10 units): powers of ten, and 2 and 5 times them
-// when the range spans few decades. Returns the log10 positions.
+// when the range spans few decades; within a decade or so (a loss from 4.2 down to 1.9), round
+// values like 2, 2.5, 3, 4. Returns the log10 positions.
 std::vector<double> log_ticks(double lo, double hi) {
     std::vector<double> ticks;
     const int d0 = static_cast<int>(std::floor(lo)), d1 = static_cast<int>(std::ceil(hi));
@@ -112,8 +113,11 @@ std::vector<double> log_ticks(double lo, double hi) {
             if (t >= lo - 1e-9 && t <= hi + 1e-9) ticks.push_back(t);
         }
     }
-    if (ticks.size() < 2)
-        return nice_ticks(lo, hi);  // less than a decade: plain ticks in log space
+    if (ticks.size() >= 3) return ticks;
+    ticks.clear();  // round values between the ends, placed on the log axis
+    for (double v : nice_ticks(std::pow(10.0, lo), std::pow(10.0, hi), 5)) {
+        if (v > 0.0) ticks.push_back(std::log10(v));
+    }
     return ticks;
 }
 
@@ -221,9 +225,9 @@ std::string Figure::svg() const {
         if (!h.categorical && scale == nullptr) scale = &h;
         if ((!h.row_labels.empty() || !h.col_labels.empty()) && labeled == nullptr) labeled = &h;
     }
-    const double left = 72, top = title_.empty() ? 20 : 40, bottom = 56;
+    const double top = title_.empty() ? 20 : 40, bottom = 56;
     const double right = scale != nullptr ? 100 : 24;
-    const double pw = width_ - left - right, ph = height_ - top - bottom;
+    const double ph = height_ - top - bottom;
 
     // ---- data ranges
     Range xr, yr;
@@ -257,6 +261,14 @@ std::string Figure::svg() const {
         xr.pad(0.0);
         yr.pad(0.0);
     }
+    // the y ticks' labels decide the left margin: they must clear the rotated axis label
+    const std::vector<double> y_ticks = log_y_ ? log_ticks(yr.lo, yr.hi) : nice_ticks(yr.lo, yr.hi);
+    size_t widest = 0;
+    for (double t : y_ticks)
+        widest = std::max(widest, tick_text(log_y_ ? std::pow(10.0, t) : t).size());
+    constexpr double kCharWidth = 7.0;  // a digit of the 12 px sans-serif, rounded up
+    const double left = std::max(72.0, 18.0 + 8.0 + 6.0 + kCharWidth * double(widest) + 8.0);
+    const double pw = width_ - left - right;
     auto px = [&](double x) { return left + (x - xr.lo) / (xr.hi - xr.lo) * pw; };
     auto py = [&](double y_t) { return top + ph - (y_t - yr.lo) / (yr.hi - yr.lo) * ph; };
 
@@ -388,7 +400,7 @@ std::string Figure::svg() const {
                 left - 6, y, escape(h.row_labels[r]));
         }
     } else {
-        for (double t : log_y_ ? log_ticks(yr.lo, yr.hi) : nice_ticks(yr.lo, yr.hi)) {
+        for (double t : y_ticks) {
             const double y = py(t);
             s += fmt::format(
                 "<line x1=\"{0:.2f}\" y1=\"{1:.2f}\" x2=\"{2:.2f}\" y2=\"{1:.2f}\" "

@@ -95,6 +95,54 @@ TEST(Plot, NonFiniteAndNonPositiveOnLogAxisBreakTheLine) {
     EXPECT_TRUE(contains(t, "0.01") && contains(t, "0.1") && contains(t, "1")) << "decade ticks";
 }
 
+TEST(Plot, ALossCurveWithinADecadeGetsRoundTicksClearOfTheAxisLabel) {
+    // A loss from 4.2 down to 1.9 on the log axis: ticks at round values (2, 2.5, 3, ...), not at
+    // 10^0.4 = 2.51189, and the tick labels end before the rotated "loss" label begins.
+    Figure fig("training");
+    std::vector<double> x, y;
+    for (int i = 0; i <= 100; ++i) {
+        x.push_back(i);
+        y.push_back(1.9 + 2.3 * std::exp(-i / 20.0));
+    }
+    fig.log_y().y_label("loss").x_label("iteration").line("train", x, y);
+    ParsedXml p;
+    ASSERT_TRUE(well_formed_svg(fig.svg(), p));
+    const Element& svg = root_of(p);
+    std::vector<double> values;
+    double leftmost = 1e9;
+    for (const Element* g : svg.all("g", "ticks")) {
+        for (const auto& t : g->children) {
+            if (t->name != "text" || t->attr("text-anchor") != "end") continue;  // y ticks only
+            const double v = std::stod(t->text);
+            values.push_back(v);
+            // no more than two significant digits after the leading ones: 2, 2.5, 3.5, 4
+            EXPECT_LE(t->text.size(), 3u) << t->text;
+            EXPECT_NEAR(v * 2, std::round(v * 2), 1e-9) << t->text;
+            leftmost = std::min(leftmost, std::stod(t->attr("x")) - 7.0 * t->text.size());
+        }
+    }
+    ASSERT_GE(values.size(), 3u);
+    const auto labels = svg.all("text", "y-label");
+    ASSERT_EQ(labels.size(), 1u);
+    const double label_x = std::stod(labels[0]->attr("x"));
+    EXPECT_GT(leftmost, label_x + 8.0) << "tick labels run into the axis label";
+}
+
+TEST(Plot, LongTickLabelsWidenTheMargin) {
+    Figure fig("small values");
+    fig.y_label("value").line("a", {0, 1, 2}, {0.000125, 0.000250, 0.000375});
+    ParsedXml p;
+    ASSERT_TRUE(well_formed_svg(fig.svg(), p));
+    const Element& svg = root_of(p);
+    const double label_x = std::stod(svg.all("text", "y-label")[0]->attr("x"));
+    for (const Element* g : svg.all("g", "ticks")) {
+        for (const auto& t : g->children) {
+            if (t->name != "text" || t->attr("text-anchor") != "end") continue;
+            EXPECT_GT(std::stod(t->attr("x")) - 7.0 * t->text.size(), label_x + 8.0) << t->text;
+        }
+    }
+}
+
 TEST(Plot, ScatterColorsPointsByClassWithNamedClassesInTheLegend) {
     Figure fig("points");
     fig.scatter({0, 1, 2, 3}, {0, 1, 0, 1}, {0, 1, 2, 1}, {"a", "b", "c"});
