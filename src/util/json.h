@@ -24,6 +24,15 @@ struct Json {
     std::vector<Json> items;  // Array
     std::vector<std::pair<std::string, Json>> members;  // Object, in file order
 
+    // Declared here, defaulted below where Json is complete (clang needs the members' element
+    // type complete where their destructor is made).
+    Json();
+    Json(const Json&);
+    Json(Json&&) noexcept;
+    Json& operator=(const Json&);
+    Json& operator=(Json&&) noexcept;
+    ~Json();
+
     bool is_object() const { return kind == Kind::Object; }
     bool is_array() const { return kind == Kind::Array; }
     bool is_string() const { return kind == Kind::String; }
@@ -34,6 +43,13 @@ struct Json {
     std::optional<int64_t> as_int() const;
     std::optional<double> as_double() const;
 };
+
+inline Json::Json() = default;
+inline Json::Json(const Json&) = default;
+inline Json::Json(Json&&) noexcept = default;
+inline Json& Json::operator=(const Json&) = default;
+inline Json& Json::operator=(Json&&) noexcept = default;
+inline Json::~Json() = default;
 
 struct JsonParse {
     std::optional<Json> value;
