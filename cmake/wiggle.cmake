@@ -1,19 +1,25 @@
 # Helpers that keep the per-folder CMakeLists short.
 
 # wiggle_layer(NAME folder DEPS ...): the library of one src/ folder, from every .cpp in it.
-# A folder with no .cpp yet (headers only) becomes an INTERFACE library.
+# A folder with no .cpp yet (headers only) becomes an INTERFACE library. Installed (cmake
+# --install) as wiggle::<folder>, its headers under include/wiggle/<folder>/.
 function(wiggle_layer name folder)
     cmake_parse_arguments(ARG "" "" "DEPS" ${ARGN})
     file(GLOB sources CONFIGURE_DEPENDS ${folder}/*.cpp)
+    set(includes $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/src> $<INSTALL_INTERFACE:include/wiggle>)
     if(sources)
         add_library(${name} STATIC ${sources})
-        target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+        target_include_directories(${name} PUBLIC ${includes})
         target_link_libraries(${name} PUBLIC ${ARG_DEPS})
     else()
         add_library(${name} INTERFACE)
-        target_include_directories(${name} INTERFACE ${PROJECT_SOURCE_DIR}/src)
+        target_include_directories(${name} INTERFACE ${includes})
         target_link_libraries(${name} INTERFACE ${ARG_DEPS})
     endif()
+    set_target_properties(${name} PROPERTIES EXPORT_NAME ${folder})
+    install(TARGETS ${name} EXPORT wiggleTargets ARCHIVE DESTINATION lib)
+    install(DIRECTORY ${folder}/ DESTINATION include/wiggle/${folder} FILES_MATCHING
+            PATTERN "*.h")
 endfunction()
 
 # wiggle_program(NAME SOURCES ... LIBS ...): a program in build/bin.
