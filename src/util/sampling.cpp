@@ -135,7 +135,7 @@ std::vector<int> generate(std::span<const int> prompt, int max_new_tokens,
                           const NextRow<R>& next_row, RowKind kind, TokenSampler& sampler,
                           PyRandom& rng, int stop_token, const std::function<void(int)>& on_token) {
     std::vector<int> tokens(prompt.begin(), prompt.end());
-    tokens.reserve(prompt.size() + static_cast<size_t>(std::max(max_new_tokens, 0)));
+    if (!on_token) tokens.reserve(prompt.size() + static_cast<size_t>(std::max(max_new_tokens, 0)));
     int added = static_cast<int>(prompt.size());
     for (int i = 0; i < max_new_tokens; ++i) {
         const std::span<const R> row = next_row(tokens, added);
@@ -143,9 +143,16 @@ std::vector<int> generate(std::span<const int> prompt, int max_new_tokens,
             kind == RowKind::Logits ? sampler.from_logits(row, rng) : sampler.from_probs(row, rng);
         if (next == stop_token) break;
         tokens.push_back(next);
-        if (on_token) on_token(next);
         added = 1;
+        if (on_token) {
+            on_token(next);
+            // streaming: memory stays bounded however many tokens are drawn
+            if (tokens.size() >= 2 * kStreamContext) {
+                tokens.erase(tokens.begin(), tokens.end() - kStreamContext);
+            }
+        }
     }
+    if (on_token) return {};
     return std::vector<int>(tokens.begin() + static_cast<std::ptrdiff_t>(prompt.size()),
                             tokens.end());
 }

@@ -77,7 +77,11 @@ using NextRow = std::function<std::span<const R>(std::span<const int> tokens, in
 
 // Draws up to max_new_tokens tokens after the prompt, one row each, and returns them; stops early
 // when it draws stop_token (not included; −1 never stops). on_token, when given, sees each new
-// token as soon as it is drawn (to print text as it comes).
+// token as soon as it is drawn (to print text as it comes), and then nothing is returned: the
+// tokens are not kept, and next_row sees at least the last kStreamContext of them (more than
+// any context window), so memory stays bounded however many are drawn.
+inline constexpr size_t kStreamContext = 1 << 17;
+
 template <typename R>
 std::vector<int> generate(std::span<const int> prompt, int max_new_tokens,
                           const NextRow<R>& next_row, RowKind kind, TokenSampler& sampler,

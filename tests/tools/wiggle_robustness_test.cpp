@@ -117,6 +117,17 @@ TEST_F(WiggleRobustness, NumbersOutOfRangeSaySo) {
     expect_error(wiggle(train_args("n", "--iters 12x")), "--iters got '12x', not a number");
 }
 
+TEST_F(WiggleRobustness, SampleStreamsItsOutput) {
+    // A hundred million characters: the first thousand arrive at once (the pipe closes after
+    // them), not after the whole sample has been drawn and buffered.
+    ASSERT_EQ(wiggle(train_args("run", "--iters 4")).exit_code, 0);
+    const std::string cmd = "timeout 60 " + std::string(WIGGLE_BIN_DIR) + "/wiggle sample -c " +
+                            dir_ + "/run -n 100000000 --seed 1 --threads 1 | head -c 1000 > " +
+                            dir_ + "/head.txt";
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+    EXPECT_EQ(read_text_file(dir_ + "/head.txt").size(), 1000u);
+}
+
 TEST_F(WiggleRobustness, EvalBatchIsBoundedByMemoryNotByTheFlag) {
     // 65,536 windows of a GPT with a wide vocabulary would be gigabytes of activations; the
     // evaluation takes what fits (and no more windows than the text has), the mean unchanged.
