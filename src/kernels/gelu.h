@@ -1,16 +1,24 @@
-// GELU, exact erf form (PyTorch's default nn.GELU()): gelu(x) = x · Φ(x) = ½·x·(1 + erf(x/√2)).
+// GELU in its two forms, chosen by the model's configuration:
+//   Erf  (PyTorch's nn.GELU(), nanoGPT's):  gelu(x) = x · Φ(x) = ½·x·(1 + erf(x/√2))
+//   Tanh (GPT-2's "gelu_new", llm.c's):     gelu(x) = ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
 // Legend: N elements.
 #pragma once
 
+#include <cstdint>
+
 namespace wiggle::kernels {
 
-void gelu_forward(float* out, const float* inp, int N);
+enum class GeluForm : uint8_t { Erf, Tanh };
+
+void gelu_forward(float* out, const float* inp, int N, GeluForm form = GeluForm::Erf);
 // Accumulates dinp (N) += gelu'(inp) · dout.
-void gelu_backward(float* dinp, const float* inp, const float* dout, int N);
+void gelu_backward(float* dinp, const float* inp, const float* dout, int N,
+                   GeluForm form = GeluForm::Erf);
 
 template <typename T>
-void gelu_forward_naive(T* out, const T* inp, int N);
+void gelu_forward_naive(T* out, const T* inp, int N, GeluForm form = GeluForm::Erf);
 template <typename T>
-void gelu_backward_naive(T* dinp, const T* inp, const T* dout, int N);
+void gelu_backward_naive(T* dinp, const T* inp, const T* dout, int N,
+                         GeluForm form = GeluForm::Erf);
 
 }  // namespace wiggle::kernels

@@ -3,6 +3,7 @@
 // cannot change a bit.
 #pragma once
 
+#include "kernels/gelu.h"
 #include "kernels/simd.h"
 
 namespace wiggle::kernels::WIGGLE_ISA_NS {
@@ -14,6 +15,26 @@ constexpr int kParallelMin = 1 << 15;  // below this, one thread is faster than 
 inline vf gelu(vf x) {
     const vf cdf = vmul(vset1(0.5f), vadd(vset1(1.0f), verf(vmul(x, vset1(0.70710678118654752f)))));
     return vmul(x, cdf);
+}
+// The tanh form through ½·(1 + tanh(z)) = sigmoid(2z) = 1/(1 + e), e = e^(−2z): no cancellation
+// near 0, and e → inf or 0 gives the right limits; 1 − s = e·s, without cancellation either.
+// z = √(2/π)·(x + 0.044715·x³).
+inline vf gelu_tanh_e(vf x) {
+    const vf x3 = vmul(vmul(x, x), x);
+    return vexp(vmul(vset1(-2.0f * 0.79788456080286535588f), vfma(vset1(0.044715f), x3, x)));
+}
+inline vf gelu_tanh(vf x) { return vdiv(x, vadd(vset1(1.0f), gelu_tanh_e(x))); }
+// d/dx x·s = s + x·s·(1 − s)·2·dz/dx, dz/dx = √(2/π)·(1 + 3·0.044715·x²). Past |x| = 40 the
+// derivative is 0 or 1 to float precision: x is clamped there, so x³ and dz/dx stay finite.
+inline vf gelu_tanh_grad(vf x) {
+    const vf xc = vmin(vset1(40.0f), vmax(vset1(-40.0f), x));  // data second: NaN passes through
+    const vf e = gelu_tanh_e(xc);
+    const vf s = vdiv(vset1(1.0f), vadd(vset1(1.0f), e));
+    const vf dz2 = vmul(vset1(2.0f * 0.79788456080286535588f),
+                        vfma(vset1(3.0f * 0.044715f), vmul(xc, xc), vset1(1.0f)));
+    // when e is inf (x near −40), s is 0 and e·s would be inf·0: the term is 0 there
+    const vf one_minus_s = vselect_lt(s, vset1(1e-30f), vzero(), vmul(e, s));
+    return vfma(vmul(vmul(xc, s), one_minus_s), dz2, s);
 }
 // gelu'(x) = Φ(x) + x·φ(x); erf(x/√2) and φ(x) share exp(−x²/2).
 inline vf gelu_grad(vf x) {
@@ -37,19 +58,25 @@ inline void map2(float* out, const float* inp, int begin, int end, F f) {
 }
 }  // namespace gelu_detail
 
-void gelu_forward(float* out, const float* inp, int N) {
+void gelu_forward(float* out, const float* inp, int N, GeluForm form) {
     using namespace gelu_detail;
     const int blocks = (N + kBlock - 1) / kBlock;
     for_items(blocks, N >= kParallelMin, [=](int blk) {
         const int end = (blk + 1) * kBlock < N ? (blk + 1) * kBlock : N;
-        map2(out, inp, blk * kBlock, end, [](vf x) { return gelu(x); });
+        if (form == GeluForm::Erf) {
+            map2(out, inp, blk * kBlock, end, [](vf x) { return gelu(x); });
+        } else {
+            map2(out, inp, blk * kBlock, end, [](vf x) { return gelu_tanh(x); });
+        }
     });
 }
 
 namespace gelu_detail {
 // dinp += gelu'(inp)·dout over [begin, end).
-inline void backward_range(float* dinp, const float* inp, const float* dout, int begin, int end) {
-    auto step = [](vf x, vf d, vf acc) { return vfma(gelu_grad(x), d, acc); };
+template <typename Grad>
+inline void backward_range(float* dinp, const float* inp, const float* dout, int begin, int end,
+                           Grad grad) {
+    auto step = [grad](vf x, vf d, vf acc) { return vfma(grad(x), d, acc); };
     int i = begin;
     for (; i + 2 * kW <= end; i += 2 * kW) {
         const vf a = step(vload(inp + i), vload(dout + i), vload(dinp + i));
@@ -68,12 +95,17 @@ inline void backward_range(float* dinp, const float* inp, const float* dout, int
 }
 }  // namespace gelu_detail
 
-void gelu_backward(float* dinp, const float* inp, const float* dout, int N) {
+void gelu_backward(float* dinp, const float* inp, const float* dout, int N, GeluForm form) {
     using namespace gelu_detail;
     const int blocks = (N + kBlock - 1) / kBlock;
     for_items(blocks, N >= kParallelMin, [=](int blk) {
         const int end = (blk + 1) * kBlock < N ? (blk + 1) * kBlock : N;
-        backward_range(dinp, inp, dout, blk * kBlock, end);
+        if (form == GeluForm::Erf) {
+            backward_range(dinp, inp, dout, blk * kBlock, end, [](vf x) { return gelu_grad(x); });
+        } else {
+            backward_range(dinp, inp, dout, blk * kBlock, end,
+                           [](vf x) { return gelu_tanh_grad(x); });
+        }
     });
 }
 

@@ -286,7 +286,7 @@ void GptDecoder::forward(const int* tokens, int n) {
                             0, C);
             for (int i = r0; i < n; ++i) {
                 const size_t r = static_cast<size_t>(i) * 4 * C + h0 * gs;
-                k::gelu_forward(fch_gelu_ + r, fch_ + r, (h1 - h0) * gs);
+                k::gelu_forward(fch_gelu_ + r, fch_ + r, (h1 - h0) * gs, cfg.gelu);
             }
             for (int g = h0; g < h1; ++g) {
                 pw.mlp_proj.forward(mlp_parts_ + g * part_stride + rC, fch_gelu_ + 4 * rC, nullptr,

@@ -161,7 +161,7 @@ float gpt_forward(GptActivations& a, const GptWeights& w, const int* tokens, con
                                       b.ln_2_weight, b.ln_2_bias, BT, C);
         // mlp(ln_2(x)) = drop(c_proj(gelu(c_fc(ln_2(x)))))
         k::matmul_forward(s.fch, s.ln2, b.c_fc_weight, b.c_fc_bias, BT, C, 4 * C);
-        k::gelu_forward(s.fch_gelu, s.fch, BT * 4 * C);
+        k::gelu_forward(s.fch_gelu, s.fch, BT * 4 * C, cfg.gelu);
         k::matmul_forward(a.proj, s.fch_gelu, b.mlp_proj_weight, b.mlp_proj_bias, BT, 4 * C, C);
         if (p > 0.0f) k::dropout_forward(a.proj, a.proj, p, site_seed(dropout, 3 + 3 * l), BTC);
         // x = x + mlp(ln_2(x)), then the next block's ln_1(x), or ln_f(x) after the last block
@@ -253,7 +253,7 @@ void gpt_backward(const GptGrads& g, const GptWeights& w, GptActivations& a, flo
         k::matmul_backward(a.dbt4c, db.mlp_proj_weight, db.mlp_proj_bias, dproj, s.fch_gelu,
                            b.mlp_proj_weight, BT, 4 * C, C);
         k::zero(a.dbt4c2, 4 * BTC);
-        k::gelu_backward(a.dbt4c2, s.fch, a.dbt4c, BT * 4 * C);
+        k::gelu_backward(a.dbt4c2, s.fch, a.dbt4c, BT * 4 * C, cfg.gelu);
         k::zero(a.dbtc, BTC);
         k::matmul_backward(a.dbtc, db.c_fc_weight, db.c_fc_bias, a.dbt4c2, s.ln2, b.c_fc_weight, BT,
                            C, 4 * C);

@@ -91,7 +91,7 @@ std::span<const float> GptReferenceDecoder::forward(int token, int pos) {
         // ---- x = x + mlp(ln_2(x)) ----
         layernorm(xb_.data(), x, b.ln_2_weight, b.ln_2_bias, C);
         linear(hb_.data(), xb_.data(), b.c_fc_weight, b.c_fc_bias, C, 4 * C);
-        k::gelu_forward_naive(hb2_.data(), hb_.data(), 4 * C);
+        k::gelu_forward_naive(hb2_.data(), hb_.data(), 4 * C, c.gelu);
         linear(xb_.data(), hb2_.data(), b.mlp_proj_weight, b.mlp_proj_bias, 4 * C, C);
         for (int i = 0; i < C; ++i) x[i] += xb_[i];
     }

@@ -55,7 +55,7 @@ class TapeGpt {
 
     // MLP.forward
     Tensor<T> mlp(Tensor<T> x, const std::string& m) {
-        return linear(gelu(linear(x, m + "c_fc.")), m + "c_proj.");
+        return linear(gelu(linear(x, m + "c_fc."), c_.gelu), m + "c_proj.");
     }
 
     // torch.nn.Linear: x · weightᵀ + bias, weight (out, in)

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "kernels/gelu.h"
 #include "tensor/params.h"
 
 namespace wiggle {
@@ -31,6 +32,8 @@ struct GptConfig {
     int n_embd = 128;
     bool bias = false;     // biases in the Linears and LayerNorms (nanoGPT's bias)
     float dropout = 0.0f;  // embedding, attention and residual dropout, training mode only
+    // the MLP's GELU: the erf form (nanoGPT's nn.GELU()), or the tanh form GPT-2 was trained with
+    kernels::GeluForm gelu = kernels::GeluForm::Erf;
 };
 
 // Checks a configuration (sizes positive, n_embd divisible by n_head, dropout in [0,1)); exits

@@ -16,6 +16,7 @@
 #include <limits>
 #include <span>
 
+#include "kernels/gelu.h"
 #include "tensor/tensor.h"
 
 namespace wiggle {
@@ -41,7 +42,8 @@ Tensor<T> tanh(Tensor<T> x);
 template <typename T>
 Tensor<T> relu(Tensor<T> x);
 template <typename T>
-Tensor<T> gelu(Tensor<T> x);  // exact erf form, as nn.GELU()
+Tensor<T> gelu(Tensor<T> x,  // the erf form (nn.GELU()) unless told; GPT-2 used the tanh form
+               kernels::GeluForm form = kernels::GeluForm::Erf);
 
 // ---- reductions over one axis (all elements when no axis is given) -----------------------------
 template <typename T>

@@ -155,19 +155,20 @@ void tensor_ops::backward_unary(Graph<T>& g, const TensorNode<T>& n) {
                   unary_kind(n.op), n.farg, static_cast<int>(n.shape.numel()));
 }
 
-// out = x·Φ(x), the exact (erf) GELU
+// out = x·Φ(x) (the erf form), or ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). arg[0]: the form.
 template <typename T>
-Tensor<T> gelu(Tensor<T> x) {
+Tensor<T> gelu(Tensor<T> x, kernels::GeluForm form) {
     Tensor<T> y = make(x.graph(), TensorOp::Gelu, x.shape(), {x.id()});
-    WIGGLE_KERNEL(gelu_forward, y.data(), x.data(), to_int(x.numel(), "gelu"));
+    x.graph().node(y.id()).arg[0] = static_cast<int32_t>(form);
+    WIGGLE_KERNEL(gelu_forward, y.data(), x.data(), to_int(x.numel(), "gelu"), form);
     return y;
 }
 
-// dx += dout·(Φ(x) + x·φ(x))
+// dx += dout·gelu'(x): Φ(x) + x·φ(x) for the erf form (kernels/gelu.h has both)
 template <typename T>
 void tensor_ops::backward_gelu(Graph<T>& g, const TensorNode<T>& n) {
     WIGGLE_KERNEL(gelu_backward, dinput(g, n, 0), g.node(n.in[0]).data, n.grad,
-                  static_cast<int>(n.shape.numel()));
+                  static_cast<int>(n.shape.numel()), static_cast<kernels::GeluForm>(n.arg[0]));
 }
 
 // ----------------------------------------------------------------------------
@@ -239,7 +240,7 @@ void tensor_ops::backward_reduce(Graph<T>& g, const TensorNode<T>& n) {
     template Tensor<T> log(Tensor<T>);                                          \
     template Tensor<T> tanh(Tensor<T>);                                         \
     template Tensor<T> relu(Tensor<T>);                                         \
-    template Tensor<T> gelu(Tensor<T>);                                         \
+    template Tensor<T> gelu(Tensor<T>, kernels::GeluForm);                                         \
     template Tensor<T> sum(Tensor<T>, int, bool);                               \
     template Tensor<T> mean(Tensor<T>, int, bool);                              \
     template Tensor<T> max(Tensor<T>, int, bool);                               \

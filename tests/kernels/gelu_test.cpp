@@ -1,5 +1,6 @@
-// GELU (erf form): finite differences, fast vs naive, thread invariance, PyTorch's F.gelu, and the
-// vectorized exp/erf against the C library over a wide range.
+// GELU, erf and tanh forms: finite differences, fast vs naive, thread invariance, PyTorch's F.gelu
+// (and F.gelu(approximate="tanh")), and the vectorized exp/erf against the C library over a wide
+// range.
 #include "kernels/gelu.h"
 
 #include <gtest/gtest.h>
@@ -15,82 +16,105 @@
 namespace wiggle {
 namespace {
 
+using kernels::GeluForm;
 using testing::all_close;
 using testing::randn;
 
+constexpr GeluForm kForms[] = {GeluForm::Erf, GeluForm::Tanh};
+const char* name(GeluForm f) { return f == GeluForm::Erf ? "erf" : "tanh"; }
+
 TEST(Gelu, NaiveGradientMatchesFiniteDifferences) {
-    const int N = 41;
-    auto x = randn<double>(N, 1, 3.0);
-    const auto wout = randn<double>(N, 2);
-    std::vector<double> out(N);
-    auto loss = [&] {
-        kernels::gelu_forward_naive(out.data(), x.data(), N);
-        return testing::dot(wout, out);
-    };
-    auto dx = randn<double>(N, 3);
-    const auto dx0 = dx;
-    kernels::gelu_backward_naive(dx.data(), x.data(), wout.data(), N);
-    for (int i = 0; i < N; ++i) dx[i] -= dx0[i];
-    EXPECT_TRUE(testing::grad_check(loss, x, dx));
+    for (GeluForm form : kForms) {
+        SCOPED_TRACE(name(form));
+        const int N = 41;
+        auto x = randn<double>(N, 1, 3.0);
+        const auto wout = randn<double>(N, 2);
+        std::vector<double> out(N);
+        auto loss = [&] {
+            kernels::gelu_forward_naive(out.data(), x.data(), N, form);
+            return testing::dot(wout, out);
+        };
+        auto dx = randn<double>(N, 3);
+        const auto dx0 = dx;
+        kernels::gelu_backward_naive(dx.data(), x.data(), wout.data(), N, form);
+        for (int i = 0; i < N; ++i) dx[i] -= dx0[i];
+        EXPECT_TRUE(testing::grad_check(loss, x, dx));
+    }
 }
 
 TEST(Gelu, FastMatchesNaiveOnAwkwardShapes) {
-    for (int N : {1, 2, 7, 15, 16, 17, 31, 97, 1000, 4099, 65537}) {
-        SCOPED_TRACE(::testing::Message() << "N=" << N);
-        const auto x = randn(N, 5, 4.0), dout = randn(N, 6);
-        std::vector<float> out(N), out_n(N);
-        kernels::gelu_forward(out.data(), x.data(), N);
-        kernels::gelu_forward_naive(out_n.data(), x.data(), N);
-        EXPECT_TRUE(all_close(out, out_n, 2e-6, 1e-6));
-        auto dx = randn(N, 7), dx_n = dx;
-        kernels::gelu_backward(dx.data(), x.data(), dout.data(), N);
-        kernels::gelu_backward_naive(dx_n.data(), x.data(), dout.data(), N);
-        EXPECT_TRUE(all_close(dx, dx_n, 2e-6, 1e-6));
+    for (GeluForm form : kForms) {
+        for (int N : {1, 2, 7, 15, 16, 17, 31, 97, 1000, 4099, 65537}) {
+            SCOPED_TRACE(::testing::Message() << name(form) << " N=" << N);
+            const auto x = randn(N, 5, 4.0), dout = randn(N, 6);
+            std::vector<float> out(N), out_n(N);
+            kernels::gelu_forward(out.data(), x.data(), N, form);
+            kernels::gelu_forward_naive(out_n.data(), x.data(), N, form);
+            EXPECT_TRUE(all_close(out, out_n, 2e-6, 1e-6));
+            auto dx = randn(N, 7), dx_n = dx;
+            kernels::gelu_backward(dx.data(), x.data(), dout.data(), N, form);
+            kernels::gelu_backward_naive(dx_n.data(), x.data(), dout.data(), N, form);
+            EXPECT_TRUE(all_close(dx, dx_n, 2e-6, 1e-6));
+        }
     }
 }
 
 TEST(Gelu, ExtremeInputsStayFinite) {
     const std::vector<float> x = {-1e30f, -1000.f, -40.f, -9.f,   -1e-30f, 0.f,
                                   1e-30f, 9.f,     40.f,  1000.f, 1e30f};
-    const int N = static_cast<int>(x.size());
-    std::vector<float> out(N), out_n(N), dx(N, 0.f), dx_n(N, 0.f), dout(N, 1.f);
-    kernels::gelu_forward(out.data(), x.data(), N);
-    kernels::gelu_forward_naive(out_n.data(), x.data(), N);
-    kernels::gelu_backward(dx.data(), x.data(), dout.data(), N);
-    kernels::gelu_backward_naive(dx_n.data(), x.data(), dout.data(), N);
-    for (int i = 0; i < N; ++i) {
-        EXPECT_TRUE(std::isfinite(out[i]) && std::isfinite(dx[i])) << "x=" << x[i];
+    for (GeluForm form : kForms) {
+        SCOPED_TRACE(name(form));
+        const int N = static_cast<int>(x.size());
+        std::vector<float> out(N), dx(N, 0.f), dout(N, 1.f);
+        kernels::gelu_forward(out.data(), x.data(), N, form);
+        kernels::gelu_backward(dx.data(), x.data(), dout.data(), N, form);
+        for (int i = 0; i < N; ++i) {
+            EXPECT_TRUE(std::isfinite(out[i]) && std::isfinite(dx[i])) << "x=" << x[i];
+        }
+        // against the definition in double (in float, the tanh form's own formula rounds
+        // tanh(z) to ±1 and loses the tails, or makes 0·inf; in double it does so past |z| = 19,
+        // where the fast form's sigmoid still gives the ~1e-28 tail: hence atol 1e-20)
+        const std::vector<double> xd(x.begin(), x.end()), doutd(N, 1.0);
+        std::vector<double> out_d(N), dx_d(N, 0.0);
+        kernels::gelu_forward_naive(out_d.data(), xd.data(), N, form);
+        kernels::gelu_backward_naive(dx_d.data(), xd.data(), doutd.data(), N, form);
+        EXPECT_TRUE(all_close(out, testing::cast<float>(out_d), 2e-6, 1e-20));
+        EXPECT_TRUE(all_close(dx, testing::cast<float>(dx_d), 2e-6, 1e-20));
     }
-    EXPECT_TRUE(all_close(out, out_n, 2e-6, 1e-30));
-    EXPECT_TRUE(all_close(dx, dx_n, 2e-6, 1e-30));
 }
 
 TEST(Gelu, ThreadCountDoesNotChangeBits) {
     const int N = 100003;
     const auto x = randn(N, 8, 3.0), dout = randn(N, 9);
-    testing::expect_thread_invariant([&] {
-        std::vector<float> out(N), dx(N);
-        kernels::gelu_forward(out.data(), x.data(), N);
-        kernels::gelu_backward(dx.data(), x.data(), dout.data(), N);
-        return testing::concat({out, dx});
-    });
+    for (GeluForm form : kForms) {
+        testing::expect_thread_invariant([&] {
+            std::vector<float> out(N), dx(N);
+            kernels::gelu_forward(out.data(), x.data(), N, form);
+            kernels::gelu_backward(dx.data(), x.data(), dout.data(), N, form);
+            return testing::concat({out, dx});
+        });
+    }
 }
 
 TEST(Gelu, MatchesPyTorch) {
     testing::Fixture f("kernels.safetensors");
-    const auto x = f.get<double>("gelu_x"), dout = f.get<double>("gelu_dout");
-    const int N = static_cast<int>(x.size());
-    std::vector<double> out(N), dx(N);
-    kernels::gelu_forward_naive(out.data(), x.data(), N);
-    kernels::gelu_backward_naive(dx.data(), x.data(), dout.data(), N);
-    EXPECT_TRUE(all_close(out, f.get<double>("gelu_out"), 1e-12, 1e-14));
-    EXPECT_TRUE(all_close(dx, f.get<double>("gelu_dx"), 1e-12, 1e-14));
-    const auto xf = testing::cast<float>(x), doutf = testing::cast<float>(dout);
-    std::vector<float> outf(N), dxf(N);
-    kernels::gelu_forward(outf.data(), xf.data(), N);
-    kernels::gelu_backward(dxf.data(), xf.data(), doutf.data(), N);
-    EXPECT_TRUE(all_close(outf, f.get<double>("gelu_out"), 1e-5, 1e-6));
-    EXPECT_TRUE(all_close(dxf, f.get<double>("gelu_dx"), 1e-5, 1e-6));
+    for (GeluForm form : kForms) {
+        SCOPED_TRACE(name(form));
+        const std::string p = form == GeluForm::Erf ? "gelu_" : "gelu_tanh_";
+        const auto x = f.get<double>(p + "x"), dout = f.get<double>(p + "dout");
+        const int N = static_cast<int>(x.size());
+        std::vector<double> out(N), dx(N);
+        kernels::gelu_forward_naive(out.data(), x.data(), N, form);
+        kernels::gelu_backward_naive(dx.data(), x.data(), dout.data(), N, form);
+        EXPECT_TRUE(all_close(out, f.get<double>(p + "out"), 1e-12, 1e-14));
+        EXPECT_TRUE(all_close(dx, f.get<double>(p + "dx"), 1e-12, 1e-14));
+        const auto xf = testing::cast<float>(x), doutf = testing::cast<float>(dout);
+        std::vector<float> outf(N), dxf(N);
+        kernels::gelu_forward(outf.data(), xf.data(), N, form);
+        kernels::gelu_backward(dxf.data(), xf.data(), doutf.data(), N, form);
+        EXPECT_TRUE(all_close(outf, f.get<double>(p + "out"), 1e-5, 1e-6));
+        EXPECT_TRUE(all_close(dxf, f.get<double>(p + "dx"), 1e-5, 1e-6));
+    }
 }
 
 // Distance in units in the last place between two finite floats.

@@ -35,6 +35,16 @@ TEST(GptTape, LossAndEveryGradientEqualTheKernels) {
          8},
         // odd sizes, no biases, a sequence shorter than the block
         {{.vocab_size = 13, .block_size = 11, .n_layer = 3, .n_head = 3, .n_embd = 21}, 3, 7},
+        // GPT-2's GELU (the tanh form)
+        {{.vocab_size = 11,
+          .block_size = 8,
+          .n_layer = 2,
+          .n_head = 2,
+          .n_embd = 16,
+          .bias = true,
+          .gelu = kernels::GeluForm::Tanh},
+         2,
+         8},
     };
     for (const Case& c : cases) {
         SCOPED_TRACE(::testing::Message()
@@ -68,44 +78,52 @@ TEST(GptTape, LossAndEveryGradientEqualTheKernels) {
 }
 
 TEST(GptTape, TheWholeGptsGradientMatchesFiniteDifferencesInDouble) {
-    const GptConfig cfg{
-        .vocab_size = 7, .block_size = 5, .n_layer = 2, .n_head = 2, .n_embd = 6, .bias = true};
-    // The GPT's layout in double, with weights large enough that every nonlinearity bends.
-    const GptWeights layout(cfg, 4);
-    Params<double> params;
-    for (const auto& s : layout.params().specs()) {
-        const int id = params.add(s.name, s.shape, s.decay);
-        for (size_t i = 0; i < s.numel; ++i) {
-            params.values(id)[i] = 20.0 * layout.params().values()[s.offset + i];
+    for (const kernels::GeluForm gelu : {kernels::GeluForm::Erf, kernels::GeluForm::Tanh}) {
+        SCOPED_TRACE(gelu == kernels::GeluForm::Erf ? "erf GELU" : "tanh GELU");
+        const GptConfig cfg{.vocab_size = 7,
+                            .block_size = 5,
+                            .n_layer = 2,
+                            .n_head = 2,
+                            .n_embd = 6,
+                            .bias = true,
+                            .gelu = gelu};
+        // The GPT's layout in double, with weights large enough that every nonlinearity bends.
+        const GptWeights layout(cfg, 4);
+        Params<double> params;
+        for (const auto& s : layout.params().specs()) {
+            const int id = params.add(s.name, s.shape, s.decay);
+            for (size_t i = 0; i < s.numel; ++i) {
+                params.values(id)[i] = 20.0 * layout.params().values()[s.offset + i];
+            }
         }
-    }
-    const int B = 2, T = 5;
-    const std::vector<int> x = random_tokens(B * T, 7, 3), y = random_tokens(B * T, 7, 4);
-    Graph<double> g;
-    auto loss = [&] {
+        const int B = 2, T = 5;
+        const std::vector<int> x = random_tokens(B * T, 7, 3), y = random_tokens(B * T, 7, 4);
+        Graph<double> g;
+        auto loss = [&] {
+            g.reset();
+            return gpt_tape_loss(g, params, cfg, x, y, B, T).item();
+        };
         g.reset();
-        return gpt_tape_loss(g, params, cfg, x, y, B, T).item();
-    };
-    g.reset();
-    params.zero_grad();
-    gpt_tape_loss(g, params, cfg, x, y, B, T).backward();
-    const std::vector<double> analytic(params.grads().begin(), params.grads().end());
-    // every tensor, a few elements of each
-    PyRandom rng(5);
-    const double h = 1e-6;
-    for (const auto& s : params.specs()) {
-        for (int k = 0; k < 3; ++k) {
-            const size_t i = s.offset + rng.randbelow(s.numel);
-            double& v = params.values()[i];
-            const double v0 = v;
-            v = v0 + h;
-            const double up = loss();
-            v = v0 - h;
-            const double down = loss();
-            v = v0;
-            const double numeric = (up - down) / (2 * h);
-            EXPECT_NEAR(analytic[i], numeric, 1e-7 * std::max(1.0, std::fabs(numeric)))
-                << s.name << "[" << i - s.offset << "]";
+        params.zero_grad();
+        gpt_tape_loss(g, params, cfg, x, y, B, T).backward();
+        const std::vector<double> analytic(params.grads().begin(), params.grads().end());
+        // every tensor, a few elements of each
+        PyRandom rng(5);
+        const double h = 1e-6;
+        for (const auto& s : params.specs()) {
+            for (int k = 0; k < 3; ++k) {
+                const size_t i = s.offset + rng.randbelow(s.numel);
+                double& v = params.values()[i];
+                const double v0 = v;
+                v = v0 + h;
+                const double up = loss();
+                v = v0 - h;
+                const double down = loss();
+                v = v0;
+                const double numeric = (up - down) / (2 * h);
+                EXPECT_NEAR(analytic[i], numeric, 1e-7 * std::max(1.0, std::fabs(numeric)))
+                    << s.name << "[" << i - s.offset << "]";
+            }
         }
     }
 }
