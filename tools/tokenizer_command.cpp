@@ -61,7 +61,8 @@ Tokenizer tokenizer_of(const std::string& name) {
     }
     WIGGLE_CHECK(file_exists(name), "gpt2, bpe:FILE.model, char:FILE or a checkpoint",
                  "--tokenizer '{}' is neither a tokenizer name nor a checkpoint", name);
-    return std::move(load_checkpoint(name).tokenizer);
+    LoadedModel m = load_checkpoint(name);
+    return tokenizer_for(m, "", name);
 }
 
 int run_train(const TokenizerArgs& a) {

@@ -180,7 +180,7 @@ void check_dtype(const std::string& dtype) {
 // ---- sample ------------------------------------------------------------------------------------
 
 struct SampleArgs {
-    std::string checkpoint = "out", prompt = "\n", prompt_file, dtype = "fp32";
+    std::string checkpoint = "out", prompt = "\n", prompt_file, dtype = "fp32", tokenizer;
     int num_chars = 500, top_k = 0, threads = 0, cache_keep = 0;
     double temperature = 1.0, top_p = 1.0;
     int64_t seed = 1337;
@@ -192,6 +192,9 @@ void add_sample_options(CLI::App* cmd, SampleArgs& a) {
                     "a .safetensors checkpoint, or a run folder (its best.safetensors)")
         ->capture_default_str();
     cmd->add_option("--prompt,-p", a.prompt, "text to continue (default a newline)");
+    cmd->add_option("--tokenizer", a.tokenizer,
+                    "the checkpoint's tokenizer is used; a GPT-2 file has none: gpt2 (the default "
+                    "for its 50257 tokens), gpt2:DIR or bpe:FILE.model");
     cmd->add_option("--prompt-file", a.prompt_file, "read the prompt from this file instead");
     cmd->add_option("--num-chars,-n", a.num_chars, "characters to generate")->capture_default_str();
     cmd->add_option("--temperature,-t", a.temperature, "divides the logits; 0 is greedy")
@@ -241,9 +244,10 @@ int run_sample(SampleArgs& a) {
                  "the prompt is empty");
 
     LoadedModel m = load_checkpoint(a.checkpoint);
+    const Tokenizer tokenizer = tokenizer_for(m, a.tokenizer, a.checkpoint);
     if (a.dtype == "bf16") m.weights.round_to_bf16();
     const int block = m.weights.config().block_size;
-    const char* unit = m.tokenizer.kind() == Tokenizer::Kind::Char ? "characters" : "tokens";
+    const char* unit = tokenizer.kind() == Tokenizer::Kind::Char ? "characters" : "tokens";
     WIGGLE_CHECK(a.cache_keep >= 0 && a.cache_keep <= block,
                  "0 keeps half the block; the block size (or --exact) is nanoGPT's exact crop",
                  "--cache-keep must be in [0, {}] (the checkpoint's block_size), got {}", block,
@@ -254,7 +258,7 @@ int run_sample(SampleArgs& a) {
     const ContextWindow window(block, a.exact            ? block
                                       : a.cache_keep > 0 ? a.cache_keep
                                                          : std::max(1, block / 2));
-    const std::vector<int> tokens = m.tokenizer.encode(prompt, SpecialTokens::Tokens, "the prompt");
+    const std::vector<int> tokens = tokenizer.encode(prompt, SpecialTokens::Tokens, "the prompt");
     WIGGLE_CHECK(!tokens.empty(), "pass at least one character, e.g. --prompt 'ROMEO:'",
                  "the prompt is empty");
     SamplingOptions opts;
@@ -273,9 +277,9 @@ int run_sample(SampleArgs& a) {
     // The text as it is drawn: to a terminal token by token, else through stdout's buffer.
     const bool terminal = ::isatty(STDOUT_FILENO) != 0;
     Utf8Stream text;
-    std::fputs(text.push(m.tokenizer.decode(tokens)).c_str(), stdout);
+    std::fputs(text.push(tokenizer.decode(tokens)).c_str(), stdout);
     auto print = [&](int token) {
-        std::fputs(text.push(m.tokenizer.decode(std::span(&token, 1))).c_str(), stdout);
+        std::fputs(text.push(tokenizer.decode(std::span(&token, 1))).c_str(), stdout);
         if (terminal) std::fflush(stdout);
     };
     const auto t0 = std::chrono::steady_clock::now();
@@ -297,7 +301,7 @@ int run_sample(SampleArgs& a) {
 // ---- eval --------------------------------------------------------------------------------------
 
 struct EvalArgs {
-    std::string checkpoint = "out", data, split = "val", dtype = "fp32";
+    std::string checkpoint = "out", data, split = "val", dtype = "fp32", tokenizer;
     int batch_size = 32, threads = 0;
 };
 
@@ -306,6 +310,9 @@ void add_eval_options(CLI::App* cmd, EvalArgs& a) {
                     "a .safetensors checkpoint, or a run folder (its best.safetensors)")
         ->capture_default_str();
     cmd->add_option("--data", a.data, "text file (default data/tinyshakespeare.txt)");
+    cmd->add_option("--tokenizer", a.tokenizer,
+                    "the checkpoint's tokenizer is used; a GPT-2 file has none: gpt2 (the default "
+                    "for its 50257 tokens), gpt2:DIR or bpe:FILE.model");
     cmd->add_option("--split", a.split,
                     "val (the last 10%, as in training), train (the first 90%) or all")
         ->capture_default_str();
@@ -324,15 +331,16 @@ int run_eval(EvalArgs& a) {
     check_dtype(a.dtype);
     const std::string data = a.data.empty() ? default_data() : a.data;
     LoadedModel m = load_checkpoint(a.checkpoint);
+    const Tokenizer tokenizer = tokenizer_for(m, a.tokenizer, a.checkpoint);
     if (a.dtype == "bf16") m.weights.round_to_bf16();
     const std::u32string text = load_text(data, 2);
     const std::string source = fmt::format("data file '{}'", data);
     // the training run's split of the text, tokenized
     std::vector<int> seq;
     if (a.split == "all") {
-        seq = tokenize(m.tokenizer, text, source);
+        seq = tokenize(tokenizer, text, source);
     } else {
-        SplitTokens parts = tokenize_split(m.tokenizer, text, source);
+        SplitTokens parts = tokenize_split(tokenizer, text, source);
         seq = a.split == "train" ? std::move(parts.train) : std::move(parts.val);
     }
     WIGGLE_CHECK(seq.size() >= 2, "use a longer file or --split all",
@@ -344,7 +352,7 @@ int run_eval(EvalArgs& a) {
                                       m.weights.config().block_size, /*batches=*/0);
     const size_t preds = seq.size() - 1;
     // bits per byte: the bits of every prediction over the bytes of text they predicted
-    const size_t bytes = bytes_of(m.tokenizer, std::span<const int>(seq).subspan(1));
+    const size_t bytes = bytes_of(tokenizer, std::span<const int>(seq).subspan(1));
     fmt::print(
         "{} loss {:.4f} per token (perplexity {:.3f}), {:.4f} bits per byte over {} predictions "
         "({} bytes) of '{}'\n",

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <set>
 
+#include "train/corpus.h"
 #include "train/safetensors.h"
 #include "util/check.h"
 #include "util/io.h"
@@ -40,22 +41,8 @@ int meta_int(const SafetensorsReader& r, const std::string& key) {
 }
 
 const std::set<std::string> kMetadataKeys = {
-    "format", "n_layer", "n_head", "n_embd",    "block_size",      "vocab_size",
-    "bias",   "dropout", "vocab",  "tokenizer", "tokenizer.model", "wiggle.checksum"};
-
-// Exits unless the file has tensor `name` of `shape` in a floating-point dtype.
-void check_tensor(const SafetensorsReader& r, const std::string& name,
-                  const std::vector<int64_t>& shape) {
-    const TensorEntry* e = r.find(name);
-    WIGGLE_CHECK(e != nullptr, kWrongModel, "checkpoint '{}' has no tensor '{}'", r.path(), name);
-    WIGGLE_CHECK(e->shape == shape, "the file may come from another model configuration",
-                 "checkpoint '{}': tensor '{}' has shape {}, the model needs {}", r.path(), name,
-                 shape_string(e->shape), shape_string(shape));
-    WIGGLE_CHECK(e->dtype == "F32" || e->dtype == "F64" || e->dtype == "F16" || e->dtype == "BF16",
-                 "save the weights as float32 (F32), F64, F16 or BF16",
-                 "checkpoint '{}': tensor '{}' has dtype {}, not a floating-point type", r.path(),
-                 name, e->dtype);
-}
+    "format",  "n_layer", "n_head", "n_embd",    "block_size",      "vocab_size",     "bias",
+    "dropout", "gelu",    "vocab",  "tokenizer", "tokenizer.model", "wiggle.checksum"};
 
 // PyTorch's shape of a parameter.
 std::vector<int64_t> torch_shape(const Params<float>::Spec& s) {
@@ -110,6 +97,26 @@ uint64_t params_hash(const GptWeights& weights) {
     return fnv1a64(p.data(), p.size() * sizeof(float));
 }
 
+Tokenizer tokenizer_for(LoadedModel& m, const std::string& flag, const std::string& checkpoint) {
+    const int V = m.weights.config().vocab_size;
+    if (flag.empty()) {
+        if (m.tokenizer) return std::move(*m.tokenizer);
+        WIGGLE_CHECK(V == 50257, "pass --tokenizer (gpt2, bpe:FILE.model, ...)",
+                     "checkpoint '{}' has no tokenizer, and its {} tokens are not GPT-2's 50257",
+                     checkpoint, V);
+        return make_tokenizer("gpt2", U"");
+    }
+    Tokenizer t = make_tokenizer(flag, U"");
+    WIGGLE_CHECK(t.vocab_size() == V, "pass the tokenizer the model was trained with",
+                 "--tokenizer '{}' has {} tokens, the model in '{}' has {}", flag, t.vocab_size(),
+                 checkpoint, V);
+    WIGGLE_CHECK(!m.tokenizer || tokenizer_identity(*m.tokenizer) == tokenizer_identity(t),
+                 "leave --tokenizer out to use the checkpoint's",
+                 "--tokenizer '{}' is not the tokenizer checkpoint '{}' was trained with ({})",
+                 flag, checkpoint, m.tokenizer ? m.tokenizer->describe() : "");
+    return t;
+}
+
 std::string tokenizer_identity(const Tokenizer& t) {
     return t.kind() == Tokenizer::Kind::Char ? "char:" + vocab_to_string(t.char_vocab())
                                              : "bpe:" + t.model_text();
@@ -127,6 +134,7 @@ void save_checkpoint(const std::string& path, const GptWeights& weights,
     w.set_metadata("vocab_size", std::to_string(c.vocab_size));
     w.set_metadata("bias", c.bias ? "true" : "false");
     w.set_metadata("dropout", fmt::format("{}", c.dropout));
+    if (c.gelu == kernels::GeluForm::Tanh) w.set_metadata("gelu", "tanh");
     if (tokenizer.kind() == Tokenizer::Kind::Char) {
         w.set_metadata("vocab", vocab_to_string(tokenizer.char_vocab()));
     } else {
@@ -159,6 +167,7 @@ LoadedModel load_checkpoint(const std::string& given, bool with_grads) {
 }
 
 LoadedModel read_checkpoint(const SafetensorsReader& r, bool with_grads) {
+    if (is_hf_gpt2(r)) return read_hf_gpt2(r, with_grads);
     const std::string& path = r.path();
     if (auto format = r.meta("format")) {
         WIGGLE_CHECK(*format == "wiggle-gpt", kWrongModel,
@@ -189,6 +198,11 @@ LoadedModel read_checkpoint(const SafetensorsReader& r, bool with_grads) {
     } else {
         c.bias = r.find("transformer.ln_f.bias") != nullptr;
     }
+    if (auto gelu = r.meta("gelu")) {
+        WIGGLE_CHECK(*gelu == "tanh" || *gelu == "erf", kWrongModel,
+                     "checkpoint '{}': metadata 'gelu' is '{}', not tanh or erf", path, *gelu);
+        c.gelu = *gelu == "tanh" ? kernels::GeluForm::Tanh : kernels::GeluForm::Erf;
+    }
     if (auto dropout = r.meta("dropout")) {
         char* end = nullptr;
         const double d = std::strtod(dropout->c_str(), &end);
@@ -201,12 +215,12 @@ LoadedModel read_checkpoint(const SafetensorsReader& r, bool with_grads) {
     // whose header claims a big model fails here, not after allocating it.
     std::set<std::string> known;
     for (const GptWeights::TensorInfo& t : GptWeights::tensor_table(c)) {
-        check_tensor(r, t.name, t.shape);
+        r.expect_floats(t.name, t.shape);
         known.insert(t.name);
     }
     const std::vector<int64_t> wte_shape{c.vocab_size, c.n_embd};
     if (r.find("lm_head.weight") != nullptr) {
-        check_tensor(r, "lm_head.weight", wte_shape);
+        r.expect_floats("lm_head.weight", wte_shape);
         known.insert("lm_head.weight");
     }
     for (const TensorEntry& e : r.tensors()) {

@@ -8,7 +8,15 @@
 //
 // A character model has "vocab" (its characters in token order); a BPE model has
 // "tokenizer": "bpe" and "tokenizer.model", the text of its .model file (text/tokenizer.h). A file
-// without "tokenizer" is a character model.
+// without "tokenizer" is a character model. "gelu": "tanh" marks a model whose MLP uses GELU's
+// tanh form (GPT-2's, and models fine-tuned from it); without it, the erf form.
+//
+// GPT-2 checkpoints in Hugging Face's layout load too (hf_checkpoint.cpp): model.safetensors with
+// names with or without "transformer." (h.0.attn.c_attn.weight, wte.weight, ...), Conv1D weights
+// stored (in, out) (transposed on load), biases everywhere, lm_head tied to wte, the causal-mask
+// buffers of older files (attn.bias, attn.masked_bias) ignored. The configuration comes from the
+// shapes (n_head from GPT-2's sizes: 12, 16, 20 or 25 heads of 64) or from a config.json beside
+// the file, which must agree with them; GELU is the tanh form. Such a file has no tokenizer.
 //
 // lm_head.weight is written too (a copy of transformer.wte.weight, as nanoGPT's state_dict has
 // both); on load it may be absent, and if present must equal wte (wiggle's GPT ties them).
@@ -18,6 +26,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "data/text.h"
@@ -33,7 +42,7 @@ void save_checkpoint(const std::string& path, const GptWeights& weights,
 
 struct LoadedModel {
     GptWeights weights;
-    Tokenizer tokenizer;
+    std::optional<Tokenizer> tokenizer;  // none in a Hugging Face GPT-2 file
 };
 
 // Reads a checkpoint, checking everything (format, metadata, names, shapes, dtypes, finite
@@ -44,6 +53,17 @@ LoadedModel load_checkpoint(const std::string& path, bool with_grads = false);
 // The same from a parsed file (the fuzz target feeds it bytes). The tensors are checked against
 // the configuration before the model is allocated.
 LoadedModel read_checkpoint(const SafetensorsReader& file, bool with_grads = false);
+// Whether the file is a GPT-2 checkpoint in Hugging Face's layout, and its reader (the same
+// checks, against the configuration its shapes and config.json give).
+bool is_hf_gpt2(const SafetensorsReader& file);
+LoadedModel read_hf_gpt2(const SafetensorsReader& file, bool with_grads);
+
+// The tokenizer to use with a loaded model: `flag` (a --tokenizer value: train/corpus.h's names;
+// empty: none given) or the checkpoint's own, which must agree; GPT-2's (data/gpt2) for a
+// checkpoint without one whose vocabulary is GPT-2's 50,257 tokens. Exits with one line when they
+// disagree, when the tokenizer's vocabulary is not the model's, or when there is none. Takes the
+// model's tokenizer out of it.
+Tokenizer tokenizer_for(LoadedModel& model, const std::string& flag, const std::string& checkpoint);
 std::string resolve_checkpoint_path(const std::string& path);
 
 // The vocabulary as one string of its characters in token order (the "vocab" metadata).

@@ -259,8 +259,7 @@ std::string_view SafetensorsReader::raw(const TensorEntry& e) const {
     return bytes_.substr(data_start_ + e.begin, e.end - e.begin);
 }
 
-void SafetensorsReader::read_floats(std::string_view name, std::span<const int64_t> shape,
-                                    float* out) const {
+void SafetensorsReader::expect_floats(std::string_view name, std::span<const int64_t> shape) const {
     const TensorEntry* e = find(name);
     WIGGLE_CHECK(e != nullptr, "the file may come from another model; check its tensor names",
                  "{} '{}' has no tensor '{}'", what_, path_, name);
@@ -268,6 +267,16 @@ void SafetensorsReader::read_floats(std::string_view name, std::span<const int64
                  "the file may come from another model configuration",
                  "{} '{}': tensor '{}' has shape {}, the model needs {}", what_, path_, name,
                  shape_string(e->shape), shape_string(shape));
+    WIGGLE_CHECK(e->dtype == "F32" || e->dtype == "F64" || e->dtype == "F16" || e->dtype == "BF16",
+                 "save the weights as float32 (F32), F64, F16 or BF16",
+                 "{} '{}': tensor '{}' has dtype {}, not a floating-point type", what_, path_, name,
+                 e->dtype);
+}
+
+void SafetensorsReader::read_floats(std::string_view name, std::span<const int64_t> shape,
+                                    float* out) const {
+    expect_floats(name, shape);
+    const TensorEntry* e = find(name);
     const char* p = bytes_.data() + data_start_ + e->begin;
     const size_t n = static_cast<size_t>(e->numel());
     if (e->dtype == "F32") {
@@ -291,10 +300,6 @@ void SafetensorsReader::read_floats(std::string_view name, std::span<const int64
             const uint32_t bits = uint32_t(h) << 16;
             std::memcpy(&out[i], &bits, 4);
         }
-    } else {
-        WIGGLE_CHECK(false, "save the weights as float32 (F32), F64, F16 or BF16",
-                     "{} '{}': tensor '{}' has dtype {}, not a floating-point type", what_, path_,
-                     name, e->dtype);
     }
 }
 

@@ -66,8 +66,11 @@ class SafetensorsReader {
     const std::map<std::string, std::string>& metadata() const { return metadata_; }
     std::optional<std::string> meta(const std::string& key) const;
 
-    // Copies tensor `name` into `out` as float (converting F64, F16 and BF16). Exits naming the
-    // file and the tensor if it is missing, not floating point, or its shape is not `shape`.
+    // Exits naming the file and the tensor if it is missing, not floating point, or its shape is
+    // not `shape` (what read_floats checks, without reading).
+    void expect_floats(std::string_view name, std::span<const int64_t> shape) const;
+    // Copies tensor `name` into `out` as float (converting F64, F16 and BF16), after the checks of
+    // expect_floats.
     void read_floats(std::string_view name, std::span<const int64_t> shape, float* out) const;
     std::vector<float> read_floats(std::string_view name, std::span<const int64_t> shape) const;
     // The raw bytes of a tensor (any dtype).

@@ -139,9 +139,10 @@ Resumed load_run(const TrainConfig& cfg, const Tokenizer& tokenizer, uint64_t da
                  mpath, got.n_layer, got.n_head, got.n_embd, got.block_size);
     WIGGLE_CHECK(saved.data_hash == data_hash, "resume with the --data the run started with",
                  "data file '{}' is not the file this run was trained on", cfg.data);
-    WIGGLE_CHECK(tokenizer_identity(loaded.tokenizer) == tokenizer_identity(tokenizer), pair_hint,
-                 "checkpoint '{}' has another tokenizer than the run ({} on data file '{}')", mpath,
-                 tokenizer.describe(), cfg.data);
+    WIGGLE_CHECK(
+        loaded.tokenizer && tokenizer_identity(*loaded.tokenizer) == tokenizer_identity(tokenizer),
+        pair_hint, "checkpoint '{}' has another tokenizer than the run ({} on data file '{}')",
+        mpath, tokenizer.describe(), cfg.data);
     WIGGLE_CHECK(params_hash(loaded.weights) == saved.params_hash, pair_hint,
                  "'{}' does not belong to '{}' (the parameters differ from the ones it was "
                  "saved with)",

@@ -39,8 +39,8 @@ TEST(Checkpoint, LoadsAPyTorchCheckpointAndMatchesItsLogits) {
     EXPECT_EQ(c.n_embd, 16);
     EXPECT_EQ(c.block_size, 8);
     EXPECT_TRUE(c.bias);
-    EXPECT_EQ(m.tokenizer.vocab_size(), c.vocab_size);
-    EXPECT_EQ(m.tokenizer.char_vocab().char_of(c.vocab_size - 1), U'\u00e9');  // sorted: é is last
+    EXPECT_EQ(m.tokenizer->vocab_size(), c.vocab_size);
+    EXPECT_EQ(m.tokenizer->char_vocab().char_of(c.vocab_size - 1), U'\u00e9');  // sorted: é is last
 
     Fixture f("gpt_checkpoint_torch_io.safetensors");
     const std::vector<int> tokens = f.get<int>("tokens"), targets = f.get<int>("targets");
@@ -68,7 +68,7 @@ TEST(Checkpoint, RoundTripIsBitExact) {
     LoadedModel m = load_checkpoint(path);
     EXPECT_EQ(m.weights.config().dropout, 0.125f);
     EXPECT_TRUE(m.weights.config().bias);
-    EXPECT_EQ(vocab_to_string(m.tokenizer.char_vocab()), "\n\"abc");
+    EXPECT_EQ(vocab_to_string(m.tokenizer->char_vocab()), "\n\"abc");
     ASSERT_EQ(m.weights.num_parameters(), model.num_parameters());
     EXPECT_EQ(0, std::memcmp(m.weights.params().values().data(), model.params().values().data(),
                              model.num_parameters() * sizeof(float)));
@@ -94,11 +94,11 @@ TEST(Checkpoint, CarriesABpeTokenizer) {
     const std::string path = temp("bpe.safetensors");
     save_checkpoint(path, GptWeights(c, 1), bpe);
     const LoadedModel m = load_checkpoint(path);
-    EXPECT_EQ(m.tokenizer.kind(), Tokenizer::Kind::Bpe);
-    EXPECT_EQ(m.tokenizer.model_text(), bpe.model_text());
-    EXPECT_EQ(m.tokenizer.encode("not the question"), bpe.encode("not the question"));
-    EXPECT_EQ(tokenizer_identity(m.tokenizer), tokenizer_identity(bpe));
-    EXPECT_NE(tokenizer_identity(m.tokenizer),
+    EXPECT_EQ(m.tokenizer->kind(), Tokenizer::Kind::Bpe);
+    EXPECT_EQ(m.tokenizer->model_text(), bpe.model_text());
+    EXPECT_EQ(m.tokenizer->encode("not the question"), bpe.encode("not the question"));
+    EXPECT_EQ(tokenizer_identity(*m.tokenizer), tokenizer_identity(bpe));
+    EXPECT_NE(tokenizer_identity(*m.tokenizer),
               tokenizer_identity(Tokenizer::train(text, 256 + 19, std::string(kGpt4Pattern))));
     std::remove(path.c_str());
 }
