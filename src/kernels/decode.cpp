@@ -3,6 +3,7 @@
 // reference: llm.c's matmul_forward and attention_forward, specialized to one query row.
 #include "kernels/decode.h"
 
+#include <cassert>
 #include <cmath>
 
 #include "kernels/simd_dispatch.h"
@@ -149,6 +150,23 @@ void pack_linear_bf16(bf16* packed, const float* weight, int K, int N) {
                     n < N && k < K ? to_bf16(weight[static_cast<long>(n) * K + k]) : bf16{};
             }
         }
+    }
+}
+
+void unpack_column(float* out, const float* packed, int K, int N, int n) {
+    assert(n >= 0 && n < N);
+    (void)N;
+    const float* block = packed + static_cast<long>(n / kPackedCols) * K * kPackedCols;
+    for (int k = 0; k < K; ++k) out[k] = block[static_cast<long>(k) * kPackedCols + n % kPackedCols];
+}
+
+void unpack_column(float* out, const bf16* packed, int K, int N, int n) {
+    assert(n >= 0 && n < N);
+    (void)N;
+    const bf16* block = packed + static_cast<long>(n / kPackedCols) * (K + K % 2) * kPackedCols;
+    for (int k = 0; k < K; ++k) {
+        out[k] = to_float(block[static_cast<long>(k / 2) * 2 * kPackedCols +
+                                2 * (n % kPackedCols) + k % 2]);
     }
 }
 

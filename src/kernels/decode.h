@@ -7,8 +7,8 @@
 // (kernels/cpu.h's parallel_team).
 //
 // The weights can also be kept in bfloat16 (half the bytes to stream per token; the arithmetic
-// stays float). Not here: batched decoding, integer-quantized weights, the cache's bookkeeping
-// (src/nn does that).
+// stays float) or in int8 with a scale per group of inputs (a little over a quarter of the bytes;
+// integer dot products). Not here: batched decoding, the cache's bookkeeping (src/nn does that).
 //
 // Every fast kernel has a naive twin (`_naive`, templated on float/double) it is tested against.
 // The kernels run on the calling thread, on a range of independent outputs; the bits of an output
@@ -32,6 +32,9 @@ inline long packed_linear_size(int K, int N) {
     return static_cast<long>((N + kPackedCols - 1) / kPackedCols) * K * kPackedCols;
 }
 void pack_linear(float* packed, const float* weight, int K, int N);
+// Column n (K) of a packed weight, its row n of (N,K) (an embedding row when the weight is the
+// tied wte).
+void unpack_column(float* out, const float* packed, int K, int N, int n);
 
 // out (M,N) = inp (M,K) · weight (N,K)ᵀ + bias (N), columns [n0, n1) only, summed over the inputs
 // [k0, k1) only (0, K: the whole product), on the calling thread; weight packed by pack_linear,
@@ -62,11 +65,45 @@ inline long packed_linear_bf16_size(int K, int N) {
     return static_cast<long>((N + kPackedCols - 1) / kPackedCols) * (K + K % 2) * kPackedCols;
 }
 void pack_linear_bf16(bf16* packed, const float* weight, int K, int N);  // rounds by to_bf16
+void unpack_column(float* out, const bf16* packed, int K, int N, int n);  // widened, exact
 
 // linear_packed_forward on bf16 weights: the same arithmetic on the widened weights, so exactly
 // the bits linear_packed_forward gives on the weights rounded to bf16 (and kept as floats).
 void linear_packed_forward(float* out, const float* inp, const bf16* packed, const float* bias,
                            int M, int K, int N, int n0, int n1, int k0, int k1);
+
+// int8 weights, llama2.c's runq.c: symmetric quantization in groups of G consecutive inputs,
+//   w ≈ q·s,  s = max|w| / 127 over the group,  q = round(w / s) in [−127, 127]
+// (a group of zeros has s = 0, q = 0). The inputs of a product are quantized the same way, row by
+// row, as it runs; each group's products are summed in int32 (exact, so the order of that sum does
+// not matter), and the groups are added in order in float:
+//   out[m, n] = Σ_g float(Σ_{k in g} xq[m, k] · q[n, k]) · (sx[m, g] · s[n, g]) + bias[n]
+// with each term added by one fused multiply-add. G divides K and is at most kQ8MaxGroup.
+constexpr int kQ8MaxGroup = 64;
+// Quantizes x (n, a multiple of G) group by group: q (n), scale (n / G). Returns the largest
+// |x − q·s| (what the quantization lost).
+float quantize_q8(std::int8_t* q, float* scale, const float* x, int n, int G);
+
+// A weight (N,K) packed for int8 decoding: per block of kPackedCols columns and group of G rows,
+// the block's kPackedCols scales (float), then the rows in quads (G rounded up to 4, the extra
+// rows zero), a quad's 4 rows of a column in 4 consecutive bytes (row k of column j of a quad at
+// byte 4j + k%4), each as q + 128 (an unsigned byte: the integer dot product's operand), so a
+// block's group is one contiguous stretch and a quad of it one 64-byte load.
+long packed_linear_q8_bytes(int K, int N, int G);
+// Packs `weight` (N,K) quantized; returns the largest |w − q·s| over it.
+float pack_linear_q8(std::uint8_t* packed, const float* weight, int K, int N, int G);
+// Column n of the packed weight dequantized: out (K) = q[n, k]·s[n, g] (an embedding row when
+// the weight is the tied wte).
+void unpack_column_q8(float* out, const std::uint8_t* packed, int K, int N, int G, int n);
+
+// linear_packed_forward on int8 weights (the formula above), over the inputs [k0, k1) (multiples
+// of G) and the columns [n0, n1). With AVX512-VNNI the group sums are vpdpbusd; elsewhere plain
+// loops. Both are exact in the integer part, so every path, split and row count gives the same
+// bits as the naive twin.
+void linear_q8_forward(float* out, const float* inp, const std::uint8_t* packed, const float* bias,
+                       int M, int K, int N, int G, int n0, int n1, int k0, int k1);
+// Whether linear_q8_forward uses int8 dot-product instructions on this CPU (AVX512-VNNI).
+bool q8_dot_products();
 
 // Single-query causal attention for one new position, heads [h0, h1) of NH (a team member's
 // share; the others' channels of out and rows of att are not touched), over P cached positions
@@ -90,11 +127,19 @@ void linear_packed_forward_isa(Isa isa, float* out, const float* inp, const bf16
                                int k1);
 void attention_decode_forward_isa(Isa isa, float* out, float* att, const float* q, const float* kt,
                                   const float* v, int P, int NH, int hs, int ldk, int h0, int h1);
+// Avx512 takes the VNNI path when the CPU has it; anything else the portable loops.
+void linear_q8_forward_isa(Isa isa, float* out, const float* inp, const std::uint8_t* packed,
+                           const float* bias, int M, int K, int N, int G, int n0, int n1, int k0,
+                           int k1);
 
 // Naive twins: the definitions (plain loops, sums in index order). F is float or double.
 template <typename F>
 void linear_forward_naive(F* out, const F* inp, const F* weight, const F* bias, int M, int K,
                           int N);
+// The int8 product on unpacked weights: q (N,K) and scale (N, K/G) from quantize_q8 of each row
+// of the weight; the inputs quantized by quantize_q8 too.
+void linear_q8_forward_naive(float* out, const float* inp, const std::int8_t* q,
+                             const float* scale, const float* bias, int M, int K, int N, int G);
 template <typename F>
 void attention_decode_forward_naive(F* out, F* att, const F* q, const F* kt, const F* v, int P,
                                     int NH, int hs, int ldk);

@@ -4,10 +4,14 @@
 // numbers one token at a time in plain loops.
 #include "nn/gpt_decoder.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cassert>
+#include <cmath>
 #include <cstring>
-#include <tuple>
+#include <numeric>
+#include <string>
 #include <utility>
 
 #include "kernels/cpu.h"
@@ -46,64 +50,148 @@ ContextWindow::ContextWindow(int block_size, int keep_tokens)
                  "the context window keeps {} tokens, out of range [1, {}]", keep, block);
 }
 
-// A weight packed for decoding: floats (kernels::pack_linear), or bf16 when the model's weights
-// are rounded to it (pack_linear_bf16: half the bytes, the same values).
+int int8_group_size(const GptConfig& config) {
+    return std::gcd(config.n_embd / config.n_head, k::kQ8MaxGroup);
+}
+
+// A weight matrix packed for decoding, as floats (kernels::pack_linear), bf16 (pack_linear_bf16:
+// half the bytes, the same values when the model's weights are rounded to bf16) or int8
+// (pack_linear_q8, groups of G inputs).
 struct GptDecoder::Packed {
     struct Matrix {
-        float* f32 = nullptr;
-        k::bf16* b16 = nullptr;
-        void pack(const float* weight, int K, int N) const {
-            if (b16) return k::pack_linear_bf16(b16, weight, K, N);
-            k::pack_linear(f32, weight, K, N);
+        DecodeWeights dtype = DecodeWeights::Fp32;  // Fp32, Bf16 or Int8
+        int K = 0, N = 0, G = 0;                    // G: int8's group size
+        void* data = nullptr;
+
+        float* f32() const { return static_cast<float*>(data); }
+        k::bf16* b16() const { return static_cast<k::bf16*>(data); }
+        std::uint8_t* q8() const { return static_cast<std::uint8_t*>(data); }
+        size_t bytes() const {
+            switch (dtype) {
+                case DecodeWeights::Int8:
+                    return k::packed_linear_q8_bytes(K, N, G);
+                case DecodeWeights::Bf16:
+                    return k::packed_linear_bf16_size(K, N) * sizeof(k::bf16);
+                default:
+                    return k::packed_linear_size(K, N) * sizeof(float);
+            }
+        }
+        // Packs weight (N,K); returns the quantization error (int8), else 0.
+        float pack(const float* weight) const {
+            switch (dtype) {
+                case DecodeWeights::Int8:
+                    return k::pack_linear_q8(q8(), weight, K, N, G);
+                case DecodeWeights::Bf16:
+                    k::pack_linear_bf16(b16(), weight, K, N);
+                    return 0.0f;
+                default:
+                    k::pack_linear(f32(), weight, K, N);
+                    return 0.0f;
+            }
         }
         // out (M,N) = inp (M,K) · weightᵀ + bias, columns [n0, n1), inputs [k0, k1)
-        void forward(float* out, const float* inp, const float* bias, int M, int K, int N, int n0,
-                     int n1, int k0, int k1) const {
-            if (b16) return k::linear_packed_forward(out, inp, b16, bias, M, K, N, n0, n1, k0, k1);
-            k::linear_packed_forward(out, inp, f32, bias, M, K, N, n0, n1, k0, k1);
+        void forward(float* out, const float* inp, const float* bias, int M, int n0, int n1,
+                     int k0, int k1) const {
+            switch (dtype) {
+                case DecodeWeights::Int8:
+                    return k::linear_q8_forward(out, inp, q8(), bias, M, K, N, G, n0, n1, k0, k1);
+                case DecodeWeights::Bf16:
+                    return k::linear_packed_forward(out, inp, b16(), bias, M, K, N, n0, n1, k0,
+                                                    k1);
+                default:
+                    return k::linear_packed_forward(out, inp, f32(), bias, M, K, N, n0, n1, k0,
+                                                    k1);
+            }
+        }
+        // Column n (K) of the weight, as the products see it: the output layer's column n is
+        // the token embedding wte[n] (tied).
+        void column(float* out, int n) const {
+            switch (dtype) {
+                case DecodeWeights::Int8:
+                    return k::unpack_column_q8(out, q8(), K, N, G, n);
+                case DecodeWeights::Bf16:
+                    return k::unpack_column(out, b16(), K, N, n);
+                default:
+                    return k::unpack_column(out, f32(), K, N, n);
+            }
         }
     };
     struct Block {
         Matrix c_attn, attn_proj, c_fc, mlp_proj;
+        BlockView<const float> small;  // biases and layer norms (copies); the matrices null
     };
     std::vector<Block> blocks;
     Matrix lm_head;
+    EmbeddingView<const float> small;  // wpe and ln_f (copies); wte null: lm_head's columns
     AlignedArray<char> memory;
+    AlignedArray<float> small_memory;
 
-    Packed(const GptConfig& cfg, bool bf16) : blocks(cfg.n_layer) {
-        // every product's (K, N), each packed on its own cache lines
-        const int C = cfg.n_embd;
-        std::vector<std::tuple<Matrix*, int, int>> all;
+    Packed(const GptConfig& cfg, DecodeWeights dtype) : blocks(cfg.n_layer) {
+        assert(dtype != DecodeWeights::AsStored);
+        const int C = cfg.n_embd, G = dtype == DecodeWeights::Int8 ? int8_group_size(cfg) : 0;
+        std::vector<Matrix*> all;
         for (Block& b : blocks) {
-            all.insert(all.end(), {{&b.c_attn, C, 3 * C},
-                                   {&b.attn_proj, C, C},
-                                   {&b.c_fc, C, 4 * C},
-                                   {&b.mlp_proj, 4 * C, C}});
+            b.c_attn = {dtype, C, 3 * C, G};
+            b.attn_proj = {dtype, C, C, G};
+            b.c_fc = {dtype, C, 4 * C, G};
+            b.mlp_proj = {dtype, 4 * C, C, G};
+            all.insert(all.end(), {&b.c_attn, &b.attn_proj, &b.c_fc, &b.mlp_proj});
         }
-        all.emplace_back(&lm_head, C, cfg.vocab_size);
-        auto bytes = [&](int K, int N) {
-            return round_up_to_line(
-                bf16 ? static_cast<size_t>(k::packed_linear_bf16_size(K, N)) * sizeof(k::bf16)
-                     : static_cast<size_t>(k::packed_linear_size(K, N)) * sizeof(float));
-        };
-        size_t total = 0;
-        for (auto& [m, K, N] : all) total += bytes(K, N);
+        lm_head = {dtype, C, cfg.vocab_size, G};
+        all.push_back(&lm_head);
+        size_t total = 0;  // each matrix on its own cache lines
+        for (Matrix* m : all) total += round_up_to_line(m->bytes());
         memory = aligned_zeros<char>(total, "the packed weights");
         char* at = memory.get();
-        for (auto& [m, K, N] : all) {
-            if (bf16) {
-                m->b16 = reinterpret_cast<k::bf16*>(at);
-            } else {
-                m->f32 = reinterpret_cast<float*>(at);
-            }
-            at += bytes(K, N);
+        for (Matrix* m : all) {
+            m->data = at;
+            at += round_up_to_line(m->bytes());
+        }
+    }
+
+    // Copies the tensors that are not packed (biases, layer norms, wpe) and points the views at
+    // the copies.
+    void copy_small(const GptWeights& w) {
+        const GptConfig& cfg = w.config();
+        const size_t C = cfg.n_embd, T = cfg.block_size;
+        std::vector<std::pair<const float**, size_t>> tensors;
+        for (int l = 0; l < cfg.n_layer; ++l) {
+            BlockView<const float>& s = blocks[l].small;
+            s = w.block(l);
+            s.c_attn_weight = s.attn_proj_weight = s.c_fc_weight = s.mlp_proj_weight = nullptr;
+            tensors.insert(tensors.end(), {{&s.ln_1_weight, C},
+                                           {&s.ln_1_bias, C},
+                                           {&s.c_attn_bias, 3 * C},
+                                           {&s.attn_proj_bias, C},
+                                           {&s.ln_2_weight, C},
+                                           {&s.ln_2_bias, C},
+                                           {&s.c_fc_bias, 4 * C},
+                                           {&s.mlp_proj_bias, C}});
+        }
+        small = w.embedding();
+        small.wte = nullptr;
+        tensors.insert(tensors.end(),
+                       {{&small.wpe, T * C}, {&small.ln_f_weight, C}, {&small.ln_f_bias, C}});
+        size_t total = 0;
+        for (auto& [p, n] : tensors) total += *p ? n : 0;  // a model without biases has none
+        small_memory = aligned_zeros<float>(total, "the decoder's copy of the biases");
+        float* at = small_memory.get();
+        for (auto& [p, n] : tensors) {
+            if (!*p) continue;
+            std::memcpy(at, *p, n * sizeof(float));
+            *p = at;
+            at += n;
         }
     }
 };
 
-GptDecoder::GptDecoder(const GptWeights& weights, ContextWindow window)
-    : w_(weights), window_(window) {
-    const GptConfig& cfg = w_.config();
+GptDecoder::GptDecoder(const GptWeights& weights, ContextWindow window, DecodeWeights dtype)
+    : cfg_(weights.config()),
+      window_(window),
+      dtype_(dtype != DecodeWeights::AsStored ? dtype
+             : weights.bf16()                 ? DecodeWeights::Bf16
+                                              : DecodeWeights::Fp32) {
+    const GptConfig& cfg = cfg_;
     WIGGLE_CHECK(window_.block == cfg.block_size, "",
                  "a window of {} tokens for a block_size of {}", window_.block, cfg.block_size);
     const size_t L = cfg.n_layer, T = cfg.block_size, C = cfg.n_embd, NH = cfg.n_head;
@@ -125,34 +213,40 @@ GptDecoder::GptDecoder(const GptWeights& weights, ContextWindow window)
         *p = memory_.get() + off;
         off += floats_in_lines(n);
     }
-    packed_ = std::make_unique<Packed>(cfg, w_.bf16());
-    pack();
+    packed_ = std::make_unique<Packed>(cfg, dtype_);
+    pack(weights);
 }
 
 GptDecoder::~GptDecoder() = default;
 
-void GptDecoder::pack() {
-    const int C = w_.config().n_embd;
-    for (int l = 0; l < w_.config().n_layer; ++l) {
-        const BlockView<const float> b = w_.block(l);
+void GptDecoder::pack(const GptWeights& w) {
+    const bool int8 = dtype_ == DecodeWeights::Int8;
+    auto record = [&](const char* name, int l, const Packed::Matrix& m, const float* weight) {
+        const float err = m.pack(weight);
+        if (!int8) return;
+        float max_abs = 0.0f;
+        for (size_t i = 0; i < static_cast<size_t>(m.K) * m.N; ++i) {
+            max_abs = std::max(max_abs, std::fabs(weight[i]));
+        }
+        const std::string full = l < 0 ? name : fmt::format("transformer.h.{}.{}", l, name);
+        quant_errors_.push_back({full, err, max_abs});
+    };
+    for (int l = 0; l < cfg_.n_layer; ++l) {
+        const BlockView<const float> b = w.block(l);
         const Packed::Block& p = packed_->blocks[l];
-        p.c_attn.pack(b.c_attn_weight, C, 3 * C);
-        p.attn_proj.pack(b.attn_proj_weight, C, C);
-        p.c_fc.pack(b.c_fc_weight, C, 4 * C);
-        p.mlp_proj.pack(b.mlp_proj_weight, 4 * C, C);
+        record("attn.c_attn.weight", l, p.c_attn, b.c_attn_weight);
+        record("attn.c_proj.weight", l, p.attn_proj, b.attn_proj_weight);
+        record("mlp.c_fc.weight", l, p.c_fc, b.c_fc_weight);
+        record("mlp.c_proj.weight", l, p.mlp_proj, b.mlp_proj_weight);
     }
-    packed_->lm_head.pack(w_.embedding().wte, C, w_.config().vocab_size);
-}
-
-void GptDecoder::reset() {
-    len_ = 0;
-    pack();
+    record("transformer.wte.weight", -1, packed_->lm_head, w.embedding().wte);
+    packed_->copy_small(w);
 }
 
 void GptDecoder::reserve_ranks(int n) {
     if (n <= ranks_) return;
     ranks_ = n;
-    const GptConfig& cfg = w_.config();
+    const GptConfig& cfg = cfg_;
     const size_t T = cfg.block_size, C = cfg.n_embd, NH = cfg.n_head;
     rank_stride_ = floats_in_lines(2 * T * C + 2 * T + NH * T + C);
     rank_memory_ = aligned_zeros<float>(rank_stride_ * ranks_, "the decoding threads' scratch");
@@ -160,7 +254,7 @@ void GptDecoder::reserve_ranks(int n) {
 
 GptDecoder::RankScratch GptDecoder::rank_scratch(int rank) const {
     assert(rank < ranks_);
-    const GptConfig& cfg = w_.config();
+    const GptConfig& cfg = cfg_;
     const size_t T = cfg.block_size, C = cfg.n_embd, NH = cfg.n_head;
     float* x = rank_memory_.get() + rank_stride_ * rank;
     float* ln = x + T * C;
@@ -177,7 +271,7 @@ std::span<const float> GptDecoder::append(std::span<const int> tokens) {
     if (n > 0) {
         const int w = window_.after(len_, n);
         if (w == len_ + n) {
-            forward(tokens.data(), n);
+            forward(tokens.data(), n, /*every_row=*/false);
         } else {
             // The window slides: every position changes, so recompute the cache for the last w
             // tokens of the context followed by the new tokens (nanoGPT's generate crops idx the
@@ -188,10 +282,22 @@ std::span<const float> GptDecoder::append(std::span<const int> tokens) {
             std::memcpy(tokens_.get() + from_old, tokens.data() + (n - from_new),
                         static_cast<size_t>(from_new) * sizeof(int));
             len_ = 0;
-            forward(tokens_.get(), w);
+            forward(tokens_.get(), w, /*every_row=*/false);
         }
     }
-    return {logits_, static_cast<size_t>(w_.config().vocab_size)};
+    return {logits_, static_cast<size_t>(cfg_.vocab_size)};
+}
+
+std::span<const float> GptDecoder::append_every_row(std::span<const int> tokens) {
+    const int n = static_cast<int>(tokens.size());
+    WIGGLE_CHECK(n > 0 && len_ + n <= cfg_.block_size, "",
+                 "{} tokens after {} do not fit a block of {}", n, len_, cfg_.block_size);
+    if (!row_logits_) {
+        row_logits_ = aligned_zeros<float>(
+            static_cast<size_t>(cfg_.block_size) * cfg_.vocab_size, "the logits of every row");
+    }
+    forward(tokens.data(), n, /*every_row=*/true);
+    return {row_logits_.get(), static_cast<size_t>(n) * cfg_.vocab_size};
 }
 
 // Runs n new tokens through the model at positions len..len+n−1, attending to the cached keys
@@ -213,13 +319,14 @@ std::span<const float> GptDecoder::append(std::span<const int> tokens) {
 // the hidden units it computes are the ones it reads. The products run on the weights packed once
 // for decoding, for one row (a decoded token) and for the rows of a recompute after the window
 // slides alike. Every output is computed with the same arithmetic whatever the team's size and
-// the number of rows, so n rows at once give the same bits as one at a time.
-void GptDecoder::forward(const int* tokens, int n) {
-    const GptConfig& cfg = w_.config();
+// the number of rows, so n rows at once give the same bits as one at a time. every_row: the
+// logits of all n rows go to row_logits_ (n,V); else only the last row's, to logits_.
+void GptDecoder::forward(const int* tokens, int n, bool every_row) {
+    const GptConfig& cfg = cfg_;
     const int C = cfg.n_embd, V = cfg.vocab_size, NH = cfg.n_head, hs = C / NH;
     const int T = cfg.block_size, pos0 = len_, gs = 4 * hs;  // gs: hidden units per group
     assert(n > 0 && pos0 + n <= T);
-    const EmbeddingView<const float> e = w_.embedding();
+    const EmbeddingView<const float> e = packed_->small;  // wte: the columns of lm_head
     for (int i = 0; i < n; ++i) {
         const int tok = tokens[i];
         WIGGLE_CHECK(tok >= 0 && tok < V, "", "token {} out of the vocabulary [0, {})", tok, V);
@@ -235,28 +342,28 @@ void GptDecoder::forward(const int* tokens, int n) {
         const auto [v0, v1] = team.share(V, kLine);
         const int q0 = h0 * hs, q1 = h1 * hs;  // channels of this rank's heads
         for (int i = 0; i < n; ++i) {          // x = wte[token] + wpe[position], this rank's copy
-            const float* te = e.wte + static_cast<size_t>(tokens_[pos0 + i]) * C;
-            const float* pe = e.wpe + static_cast<size_t>(pos0 + i) * C;
             float* x = s.x + static_cast<size_t>(i) * C;
-            for (int j = 0; j < C; ++j) x[j] = te[j] + pe[j];
+            packed_->lm_head.column(x, tokens_[pos0 + i]);
+            const float* pe = e.wpe + static_cast<size_t>(pos0 + i) * C;
+            for (int j = 0; j < C; ++j) x[j] += pe[j];
         }
         for (int l = 0; l < cfg.n_layer; ++l) {
-            const BlockView<const float> b = w_.block(l);
             const Packed::Block& pw = packed_->blocks[l];
+            const BlockView<const float>& b = pw.small;
             float* kt = kt_ + static_cast<size_t>(l) * C * T;  // (C,T) keys of this layer
             float* vc = v_ + static_cast<size_t>(l) * T * C;   // (T,C) values
             // Every row's key and value are cached, but only the last row's output is needed past
-            // the last layer's keys and values: there the rows from r0 on are the last one.
-            const int r0 = l + 1 < cfg.n_layer ? 0 : n - 1, rows = n - r0;
+            // the last layer's keys and values (unless every row's logits are): there the rows
+            // from r0 on are the last one.
+            const int r0 = l + 1 < cfg.n_layer || every_row ? 0 : n - 1, rows = n - r0;
             const size_t rC = static_cast<size_t>(r0) * C;
             // x = x + attn(ln_1(x)): q, k, v of this rank's heads (the same channels of each third
             // of c_attn's output), their keys and values into the cache, then their attention
             k::layernorm_forward(s.ln, s.mean, s.rstd, s.x, b.ln_1_weight, b.ln_1_bias, n, C);
-            pw.c_attn.forward(qkv_ + 3 * rC, s.ln + rC, b.c_attn_bias, rows, C, 3 * C, q0, q1, 0,
-                              C);
+            pw.c_attn.forward(qkv_ + 3 * rC, s.ln + rC, b.c_attn_bias, rows, q0, q1, 0, C);
             for (int third = 1; third < 3; ++third) {
-                pw.c_attn.forward(qkv_, s.ln, b.c_attn_bias, n, C, 3 * C, third * C + q0,
-                                  third * C + q1, 0, C);
+                pw.c_attn.forward(qkv_, s.ln, b.c_attn_bias, n, third * C + q0, third * C + q1, 0,
+                                  C);
             }
             for (int ch = q0; ch < q1; ++ch) {  // keys: rows of kt, written front to back
                 float* key = kt + static_cast<size_t>(ch) * T + pos0;
@@ -274,7 +381,7 @@ void GptDecoder::forward(const int* tokens, int n) {
             }
             for (int h = h0; h < h1; ++h) {  // c_proj's partial sums over each head's channels
                 pw.attn_proj.forward(attn_parts_ + h * part_stride + rC, atty_ + rC, nullptr, rows,
-                                     C, C, 0, C, h * hs, (h + 1) * hs);
+                                     0, C, h * hs, (h + 1) * hs);
             }
             team.barrier();  // every head's partial sums
             add_partial_sums(s.x + rC, s.sum, attn_parts_ + rC, b.attn_proj_bias, rows, C, NH,
@@ -282,24 +389,25 @@ void GptDecoder::forward(const int* tokens, int n) {
             // x = x + mlp(ln_2(x)): this rank's groups of hidden units, then their partial sums
             k::layernorm_forward(s.ln + rC, s.mean, s.rstd, s.x + rC, b.ln_2_weight, b.ln_2_bias,
                                  rows, C);
-            pw.c_fc.forward(fch_ + 4 * rC, s.ln + rC, b.c_fc_bias, rows, C, 4 * C, h0 * gs, h1 * gs,
-                            0, C);
+            pw.c_fc.forward(fch_ + 4 * rC, s.ln + rC, b.c_fc_bias, rows, h0 * gs, h1 * gs, 0, C);
             for (int i = r0; i < n; ++i) {
                 const size_t r = static_cast<size_t>(i) * 4 * C + h0 * gs;
                 k::gelu_forward(fch_gelu_ + r, fch_ + r, (h1 - h0) * gs, cfg.gelu);
             }
             for (int g = h0; g < h1; ++g) {
                 pw.mlp_proj.forward(mlp_parts_ + g * part_stride + rC, fch_gelu_ + 4 * rC, nullptr,
-                                    rows, 4 * C, C, 0, C, g * gs, (g + 1) * gs);
+                                    rows, 0, C, g * gs, (g + 1) * gs);
             }
             team.barrier();  // every group's partial sums
             add_partial_sums(s.x + rC, s.sum, mlp_parts_ + rC, b.mlp_proj_bias, rows, C, NH,
                              part_stride);
         }
-        // Only the last position's logits are needed for the next token.
-        const float* x_last = s.x + static_cast<size_t>(n - 1) * C;
-        k::layernorm_forward(s.ln, s.mean, s.rstd, x_last, e.ln_f_weight, e.ln_f_bias, 1, C);
-        packed_->lm_head.forward(logits_, s.ln, nullptr, 1, C, V, v0, v1, 0, C);
+        // Only the last position's logits are needed for the next token (unless every row's).
+        const int f0 = every_row ? 0 : n - 1, frows = n - f0;
+        k::layernorm_forward(s.ln, s.mean, s.rstd, s.x + static_cast<size_t>(f0) * C, e.ln_f_weight,
+                             e.ln_f_bias, frows, C);
+        packed_->lm_head.forward(every_row ? row_logits_.get() : logits_, s.ln, nullptr, frows, v0,
+                                 v1, 0, C);
     };
     k::parallel_team(threads, member);
     len_ = pos0 + n;

@@ -11,8 +11,10 @@
 // T = block_size, V = vocab_size, L = n_layer, NH = n_head, hs = C/NH.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "kernels/decode.h"
@@ -38,12 +40,30 @@ struct ContextWindow {
     int after(int len, int n) const { return len + n <= block ? len + n : keep; }
 };
 
+// The precision of the weight matrices a decoder streams (wte, which is also the output layer,
+// and every block's c_attn, attn.c_proj, c_fc and mlp.c_proj): float; bfloat16 (half the bytes,
+// the same float arithmetic on the rounded weights); or int8 in groups of int8_group_size inputs
+// (kernels/decode.h: llama2.c's runq, the inputs quantized too, integer dot products). AsStored:
+// bf16 when the weights were rounded to it (GptWeights::round_to_bf16), else float.
+enum class DecodeWeights : uint8_t { AsStored, Fp32, Bf16, Int8 };
+// The int8 quantization groups: the largest divisor of the head size up to kQ8MaxGroup (64 for
+// GPT-2), so a head's or an MLP group's share of a product is whole groups.
+int int8_group_size(const GptConfig& config);
+
+// What int8 quantization did to one weight matrix: the largest |w − q·s| and the largest |w|.
+struct QuantizationError {
+    std::string name;  // its state_dict name
+    float max_error;
+    float max_abs;
+};
+
 class GptDecoder {
   public:
-    // Packs the weights for decoding (as much memory again as the weight matrices, half as much
-    // when they are rounded to bf16: the packed copy is bf16 then). The weights must outlive the
-    // decoder; after changing them, call reset().
-    GptDecoder(const GptWeights& weights, ContextWindow window);
+    // Packs the weight matrices for decoding and copies the rest (biases, layer norms, wpe): the
+    // decoder keeps no reference to `weights`, which may be freed (sampling then holds one copy
+    // of the model). The token embeddings are read back from the packed output layer (tied).
+    GptDecoder(const GptWeights& weights, ContextWindow window,
+               DecodeWeights dtype = DecodeWeights::AsStored);
     ~GptDecoder();
 
     // Appends tokens (n ≥ 1, or 0 to read the current logits again) to the cached context and
@@ -51,20 +71,27 @@ class GptDecoder {
     // cache keeps window().after(length(), n) tokens, recomputed. Allocates nothing after the
     // first call at a thread count.
     std::span<const float> append(std::span<const int> tokens);
+    // The same, returning the logits (n,V) after each of the n tokens (to evaluate a loss with
+    // the decoder's arithmetic). The tokens must fit the block: length() + n ≤ block_size.
+    std::span<const float> append_every_row(std::span<const int> tokens);
     // Empties the cache.
     void clear() { len_ = 0; }
-    // Empties the cache and packs the weights again (after they changed).
-    void reset();
     int length() const { return len_; }  // tokens in the cached context (≤ block_size)
     const ContextWindow& window() const { return window_; }
+    const GptConfig& config() const { return cfg_; }
+    DecodeWeights dtype() const { return dtype_; }
+    // Int8: each weight matrix's quantization error, in state_dict order (empty otherwise).
+    const std::vector<QuantizationError>& quantization_errors() const { return quant_errors_; }
 
   private:
     struct Packed;
-    void forward(const int* tokens, int n);
-    void pack();
+    void forward(const int* tokens, int n, bool every_row);
+    void pack(const GptWeights& weights);
 
-    const GptWeights& w_;
+    GptConfig cfg_;
     ContextWindow window_;
+    DecodeWeights dtype_;
+    std::vector<QuantizationError> quant_errors_;
     int len_ = 0;
     std::unique_ptr<int[]> tokens_;  // (T) the cached tokens, for the recompute when it slides
     AlignedArray<float> memory_;
@@ -75,6 +102,7 @@ class GptDecoder {
     // (NH,T,C), which all ranks read (two buffers: a rank may write the MLP's while another still
     // reads attention's)
     float *qkv_, *atty_, *fch_, *fch_gelu_, *attn_parts_, *mlp_parts_, *logits_;
+    AlignedArray<float> row_logits_;  // (T,V) append_every_row's, allocated on its first call
     std::unique_ptr<Packed> packed_;
     // Each rank of a decoding team keeps its own copy of the residual stream x (T,C), normalizes
     // it itself (ln (T,C), mean and rstd (T)), and has its own attention probabilities att (NH,T)

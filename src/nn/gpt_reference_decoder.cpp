@@ -7,6 +7,7 @@
 #include "kernels/decode.h"
 #include "kernels/gelu.h"
 #include "kernels/layernorm.h"
+#include "nn/gpt_decoder.h"
 #include "util/check.h"
 
 namespace wiggle {
@@ -21,16 +22,38 @@ void layernorm(float* out, const float* x, const float* weight, const float* bia
     k::layernorm_forward_naive(out, &mean, &rstd, x, weight, bias, 1, C);
 }
 
-// out (N) = weight (N,K) · x (K) + bias: torch.nn.Linear on one row
-void linear(float* out, const float* x, const float* weight, const float* bias, int K, int N) {
-    k::linear_forward_naive(out, x, weight, bias, 1, K, N);
-}
-
 }  // namespace
 
-GptReferenceDecoder::GptReferenceDecoder(const GptWeights& weights) : w_(weights) {
+// torch.nn.Linear on one row, or its int8 form
+void GptReferenceDecoder::linear(float* out, const float* x, const float* weight,
+                                 const float* bias, int K, int N) {
+    if (group_ == 0) return k::linear_forward_naive(out, x, weight, bias, 1, K, N);
+    const Int8Matrix& m = int8_.at(weight);
+    k::linear_q8_forward_naive(out, x, m.q.data(), m.scale.data(), bias, 1, K, N, group_);
+}
+
+GptReferenceDecoder::GptReferenceDecoder(const GptWeights& weights, bool int8) : w_(weights) {
     const GptConfig& c = w_.config();
     const size_t C = c.n_embd, T = c.block_size;
+    if (int8) {  // every weight matrix quantized row by row
+        group_ = int8_group_size(c);
+        auto quantize = [&](const float* weight, size_t K, size_t N) {
+            Int8Matrix& m = int8_[weight];
+            m.q.resize(N * K), m.scale.resize(N * K / group_);
+            for (size_t n = 0; n < N; ++n) {
+                k::quantize_q8(m.q.data() + n * K, m.scale.data() + n * K / group_,
+                               weight + n * K, static_cast<int>(K), group_);
+            }
+        };
+        for (int l = 0; l < c.n_layer; ++l) {
+            const BlockView<const float> b = w_.block(l);
+            quantize(b.c_attn_weight, C, 3 * C);
+            quantize(b.attn_proj_weight, C, C);
+            quantize(b.c_fc_weight, C, 4 * C);
+            quantize(b.mlp_proj_weight, 4 * C, C);
+        }
+        quantize(w_.embedding().wte, C, c.vocab_size);
+    }
     x_.resize(C), xb_.resize(C), qkv_.resize(3 * C), att_.resize(T), y_.resize(C);
     hb_.resize(4 * C), hb2_.resize(4 * C), logits_.resize(c.vocab_size);
     key_cache_.resize(c.n_layer * T * C), value_cache_.resize(c.n_layer * T * C);
@@ -44,8 +67,14 @@ std::span<const float> GptReferenceDecoder::forward(int token, int pos) {
     const EmbeddingView<const float> e = w_.embedding();
     float* x = x_.data();
 
-    // x = wte[token] + wpe[pos]: what the token is, and where it is
+    // x = wte[token] + wpe[pos]: what the token is, and where it is (int8: wte's row dequantized)
     for (int i = 0; i < C; ++i) x[i] = e.wte[token * C + i] + e.wpe[pos * C + i];
+    if (group_ > 0) {
+        const Int8Matrix& wte = int8_.at(e.wte);
+        for (int i = 0; i < C; ++i) {
+            x[i] = wte.q[token * C + i] * wte.scale[(token * C + i) / group_] + e.wpe[pos * C + i];
+        }
+    }
 
     for (int l = 0; l < c.n_layer; ++l) {
         const BlockView<const float> b = w_.block(l);

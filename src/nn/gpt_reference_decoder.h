@@ -10,7 +10,9 @@
 // no window: positions run from 0 to block_size − 1.
 #pragma once
 
+#include <cstdint>
 #include <span>
+#include <unordered_map>
 #include <vector>
 
 #include "nn/gpt_weights.h"
@@ -19,13 +21,25 @@ namespace wiggle {
 
 class GptReferenceDecoder {
   public:
-    explicit GptReferenceDecoder(const GptWeights& weights);
+    // int8: the weight matrices quantized as the fast decoder's DecodeWeights::Int8 does
+    // (kernels/decode.h; the embeddings the dequantized rows of wte), and products through
+    // kernels::linear_q8_forward_naive.
+    explicit GptReferenceDecoder(const GptWeights& weights, bool int8 = false);
     // The logits (V) after `token` at position `pos` (0 ≤ pos < block_size), attending to the
     // tokens forwarded before at positions 0..pos−1, whose keys and values are cached.
     std::span<const float> forward(int token, int pos);
 
   private:
+    struct Int8Matrix {
+        std::vector<int8_t> q;  // (N,K)
+        std::vector<float> scale;  // (N, K/G)
+    };
+    // out (N) = weight (N,K) · x (K) + bias, on the float weight or its int8 copy
+    void linear(float* out, const float* x, const float* weight, const float* bias, int K, int N);
+
     const GptWeights& w_;
+    int group_ = 0;  // int8's group size, 0 for float
+    std::unordered_map<const float*, Int8Matrix> int8_;  // each weight matrix's int8 copy
     std::vector<float> x_, xb_, qkv_, att_, y_, hb_, hb2_, logits_;  // one token's activations
     std::vector<float> key_cache_, value_cache_;                     // (L, T, C) each
 };

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cmath>
 #include <vector>
 
 #include "data/text.h"
@@ -53,6 +54,27 @@ double estimate_loss(GptActivations& acts, const GptWeights& weights, std::span<
         add(counted);
     }
     return sum / weight;
+}
+
+double decoder_loss(GptDecoder& decoder, std::span<const int> tokens) {
+    WIGGLE_CHECK(tokens.size() >= 2, "use a longer text", "{} tokens make no prediction to score",
+                 tokens.size());
+    const size_t T = decoder.config().block_size, V = decoder.config().vocab_size;
+    const size_t predictions = tokens.size() - 1;
+    double sum = 0.0;
+    for (size_t start = 0; start < predictions; start += T) {
+        const size_t len = std::min(T, predictions - start);
+        decoder.clear();
+        const std::span<const float> logits = decoder.append_every_row(tokens.subspan(start, len));
+        for (size_t t = 0; t < len; ++t) {  // −log softmax(row)[target], in double
+            const float* row = logits.data() + t * V;
+            const double mx = *std::max_element(row, row + V);
+            double z = 0.0;
+            for (size_t v = 0; v < V; ++v) z += std::exp(double(row[v]) - mx);
+            sum += mx + std::log(z) - double(row[tokens[start + t + 1]]);
+        }
+    }
+    return sum / static_cast<double>(predictions);
 }
 
 }  // namespace wiggle

@@ -15,6 +15,7 @@
 
 #include <span>
 
+#include "nn/gpt_decoder.h"
 #include "nn/gpt_model.h"
 #include "util/py_random.h"
 
@@ -24,5 +25,9 @@ inline constexpr size_t kMaxEvalBytes = size_t{1} << 30;
 
 double estimate_loss(GptActivations& acts, const GptWeights& weights, std::span<const int> tokens,
                      int B, int T, int batches, PyRandom* rng = nullptr);
+
+// The same exact estimate (every prediction once, windows of block_size) with the decoder's
+// arithmetic: its packed, bf16 or int8 weights (`wiggle eval --dtype int8`). Clears the cache.
+double decoder_loss(GptDecoder& decoder, std::span<const int> tokens);
 
 }  // namespace wiggle

@@ -8,6 +8,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <memory>
 #include <vector>
 
 #include "fixture.h"
@@ -40,6 +43,11 @@ std::vector<int> random_tokens(int n, int V, uint64_t seed) {
 }
 
 std::vector<float> copy(std::span<const float> s) { return {s.begin(), s.end()}; }
+
+constexpr DecodeWeights kDtypes[] = {DecodeWeights::Fp32, DecodeWeights::Bf16, DecodeWeights::Int8};
+const char* name(DecodeWeights d) {
+    return d == DecodeWeights::Int8 ? "int8" : d == DecodeWeights::Bf16 ? "bf16" : "fp32";
+}
 
 TEST(ContextWindow, GrowsToTheBlockThenKeepsItsLastTokens) {
     const ContextWindow exact(8, 8);  // nanoGPT's crop
@@ -111,15 +119,15 @@ TEST(GptDecoder, CachedLogitsEqualAForwardOverTheWindow) {
 
 TEST(GptDecoder, ManyRowsAtOnceEqualOneAtATime) {
     // Every row goes through the same kernels with the same arithmetic, however many come at
-    // once (a recompute after a slide is many): the same bits, on float and bf16 weights.
-    for (bool bf16 : {false, true}) {
+    // once (a recompute after a slide is many): the same bits, on float, bf16 and int8 weights.
+    for (DecodeWeights dtype : kDtypes) {
         GptWeights w(odd(), 9);
-        if (bf16) w.round_to_bf16();
-        GptDecoder decoder(w, ContextWindow(11, 11));
+        if (dtype == DecodeWeights::Bf16) w.round_to_bf16();
+        GptDecoder decoder(w, ContextWindow(11, 11), dtype);
         const std::vector<int> tokens = random_tokens(11, 13, 3);
         for (int first : {1, 2, 4, 5, 9, 11}) {
             SCOPED_TRACE(::testing::Message()
-                         << "first " << first << " tokens at once, bf16 " << bf16);
+                         << "first " << first << " tokens at once, " << name(dtype));
             decoder.clear();
             std::vector<float> together = copy(decoder.append(std::span(tokens.data(), first)));
             decoder.clear();
@@ -198,10 +206,10 @@ TEST(GptDecoder, ExactWindowIsNanoGptsGenerate) {
 
 TEST(GptDecoder, SameBitsForAnyThreadCount) {
     // A team of 1, 2 or 3 threads, each with its own heads and groups of hidden units (4 split
-    // 1/1/2 at 3), decoding and recomputing after slides (keep 8 of 16), on float weights and on
-    // bf16 ones.
-    for (bool bf16 : {false, true}) {
-        SCOPED_TRACE(bf16 ? "bf16 weights" : "float weights");
+    // 1/1/2 at 3), decoding and recomputing after slides (keep 8 of 16), on float, bf16 and int8
+    // weights (int8 groups of 8: the head size is 40).
+    for (DecodeWeights dtype : kDtypes) {
+        SCOPED_TRACE(name(dtype));
         GptWeights w(GptConfig{.vocab_size = 13,
                                .block_size = 16,
                                .n_layer = 2,
@@ -209,8 +217,8 @@ TEST(GptDecoder, SameBitsForAnyThreadCount) {
                                .n_embd = 160,
                                .bias = true},
                      6);
-        if (bf16) w.round_to_bf16();
-        GptDecoder decoder(w, ContextWindow(16, 8));
+        if (dtype == DecodeWeights::Bf16) w.round_to_bf16();
+        GptDecoder decoder(w, ContextWindow(16, 8), dtype);
         const std::vector<int> tokens = random_tokens(40, 13, 4);
         testing::expect_thread_invariant([&] {
             std::vector<float> all;
@@ -222,6 +230,97 @@ TEST(GptDecoder, SameBitsForAnyThreadCount) {
             }
             return all;
         });
+    }
+}
+
+// int8: the fast decoder against the reference decoder's int8 form (the same quantization, plain
+// loops; the fast one adds the heads' and groups' partial sums in another order, hence the
+// tolerance), and both near the float model: quantization moves the logits a little, not far.
+TEST(GptDecoder, Int8EqualsTheReferenceDecoderAndStaysNearFloat) {
+    for (const GptConfig& cfg : {tiny(), odd(), GptConfig{.vocab_size = 40,
+                                                          .block_size = 12,
+                                                          .n_layer = 2,
+                                                          .n_head = 2,
+                                                          .n_embd = 128,
+                                                          .bias = true}}) {
+        SCOPED_TRACE(::testing::Message() << "n_embd " << cfg.n_embd << ", groups of "
+                                          << int8_group_size(cfg));
+        GptWeights w(cfg, 5, /*with_grads=*/false);
+        const std::vector<int> tokens = random_tokens(cfg.block_size, cfg.vocab_size, 2);
+        GptReferenceDecoder reference(w, /*int8=*/true), reference_f32(w);
+        GptDecoder fast(w, ContextWindow(cfg.block_size, cfg.block_size), DecodeWeights::Int8);
+        double worst = 0.0;
+        for (int pos = 0; pos < cfg.block_size; ++pos) {
+            const std::vector<float> want = copy(reference.forward(tokens[pos], pos));
+            const std::vector<float> got = copy(fast.append(std::span(&tokens[pos], 1)));
+            ASSERT_TRUE(testing::all_close(got, want, 1e-5, 1e-5)) << "position " << pos;
+            const std::vector<float> f32 = copy(reference_f32.forward(tokens[pos], pos));
+            for (size_t i = 0; i < f32.size(); ++i) worst = std::max(worst, double(std::fabs(got[i] - f32[i])));
+        }
+        EXPECT_LT(worst, 0.05) << "int8 logits far from float";
+        EXPECT_GT(worst, 0.0) << "int8 changed nothing: not quantized?";
+    }
+}
+
+// The quantization errors reported: every weight matrix by name, each at most half a step of
+// its largest group (max|w| / 254).
+TEST(GptDecoder, Int8ReportsEachMatrixsError) {
+    GptWeights w(tiny(), 5, /*with_grads=*/false);
+    GptDecoder fast(w, ContextWindow(8, 8), DecodeWeights::Int8);
+    const std::vector<QuantizationError>& errors = fast.quantization_errors();
+    ASSERT_EQ(errors.size(), 4u * tiny().n_layer + 1);
+    EXPECT_EQ(errors[0].name, "transformer.h.0.attn.c_attn.weight");
+    EXPECT_EQ(errors[7].name, "transformer.h.1.mlp.c_proj.weight");
+    EXPECT_EQ(errors.back().name, "transformer.wte.weight");
+    for (const QuantizationError& e : errors) {
+        const std::span<float> v = w.values(e.name);
+        float max_abs = 0.0f;
+        for (float x : v) max_abs = std::max(max_abs, std::fabs(x));
+        EXPECT_EQ(e.max_abs, max_abs) << e.name;
+        EXPECT_GT(e.max_error, 0.0f) << e.name;
+        EXPECT_LE(e.max_error, max_abs / 254.0f * 1.0001f) << e.name;
+    }
+    GptDecoder f32(w, ContextWindow(8, 8));
+    EXPECT_TRUE(f32.quantization_errors().empty());
+}
+
+// The decoder keeps no reference to the weights: freed after it is built, it decodes the same.
+TEST(GptDecoder, NeedsNoWeightsOnceBuilt) {
+    for (DecodeWeights dtype : kDtypes) {
+        SCOPED_TRACE(name(dtype));
+        auto w = std::make_unique<GptWeights>(tiny(), 3, /*with_grads=*/false);
+        if (dtype == DecodeWeights::Bf16) w->round_to_bf16();
+        GptDecoder kept(*w, ContextWindow(8, 4), dtype);
+        GptDecoder alone(*w, ContextWindow(8, 4), dtype);
+        const std::vector<int> tokens = random_tokens(20, 11, 6);
+        std::vector<std::vector<float>> want;
+        for (int t : tokens) want.push_back(copy(kept.append(std::span(&t, 1))));
+        w.reset();
+        for (size_t i = 0; i < tokens.size(); ++i) {
+            ASSERT_EQ(copy(alone.append(std::span(&tokens[i], 1))), want[i]) << "token " << i;
+        }
+    }
+}
+
+// Every row's logits at once (for a loss) are the logits append gives token by token.
+TEST(GptDecoder, EveryRowsLogitsAreEachAppendsLogits) {
+    for (DecodeWeights dtype : kDtypes) {
+        for (const GptConfig& cfg : {tiny(), odd()}) {
+            SCOPED_TRACE(::testing::Message() << name(dtype) << " n_embd " << cfg.n_embd);
+            GptWeights w(cfg, 4, /*with_grads=*/false);
+            if (dtype == DecodeWeights::Bf16) w.round_to_bf16();
+            GptDecoder decoder(w, ContextWindow(cfg.block_size, cfg.block_size), dtype);
+            const std::vector<int> tokens = random_tokens(cfg.block_size, cfg.vocab_size, 8);
+            const std::vector<float> rows = copy(decoder.append_every_row(tokens));
+            ASSERT_EQ(rows.size(), tokens.size() * cfg.vocab_size);
+            decoder.clear();
+            for (size_t i = 0; i < tokens.size(); ++i) {
+                const std::vector<float> one = copy(decoder.append(std::span(&tokens[i], 1)));
+                const std::vector<float> row(rows.begin() + i * cfg.vocab_size,
+                                             rows.begin() + (i + 1) * cfg.vocab_size);
+                ASSERT_EQ(row, one) << "row " << i;
+            }
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -15,6 +16,7 @@
 #include "nn/gpt_decoder.h"
 #include "nn/gpt_model.h"
 #include "train/checkpoint.h"
+#include "train/estimate_loss.h"
 #include "util/io.h"
 
 namespace wiggle {
@@ -56,6 +58,33 @@ TEST(HfGpt2, ConfigurationFromTheShapesAndConfigJson) {
         EXPECT_TRUE(c.bias);
         EXPECT_EQ(c.gelu, kernels::GeluForm::Tanh);
         EXPECT_FALSE(m.tokenizer.has_value());
+    }
+}
+
+// The loss of the fixture's token sequences with the weights in fp32, bf16 and int8, as `wiggle
+// eval --dtype` computes it: the decoder's loss equals the training forward's on the same weights
+// (fp32; bf16 rounded), and int8 stays within 1% of fp32. The stated tolerance for int8.
+constexpr double kInt8LossTolerance = 0.01;
+TEST(HfGpt2, LossInEveryPrecision) {
+    for (const Expect& e : kModels) {
+        SCOPED_TRACE(e.name);
+        LoadedModel m = load_checkpoint(model_path(e.name));
+        Fixture f("gpt2_hf/" + std::string(e.name) + "/expected.safetensors");
+        const std::vector<int> tokens = f.get<int>("tokens");  // S sequences, one text
+        GptActivations acts;
+        const ContextWindow window(e.block, e.block);
+        const double fp32 = estimate_loss(acts, m.weights, tokens, 4, e.block, 0);
+        GptDecoder f32(m.weights, window, DecodeWeights::Fp32);
+        EXPECT_NEAR(decoder_loss(f32, tokens), fp32, 1e-5 * fp32);
+        GptDecoder int8(m.weights, window, DecodeWeights::Int8);
+        const double q8 = decoder_loss(int8, tokens);
+        EXPECT_NEAR(q8, fp32, kInt8LossTolerance * fp32);
+        EXPECT_NE(q8, fp32);
+        m.weights.round_to_bf16();
+        const double bf16 = estimate_loss(acts, m.weights, tokens, 4, e.block, 0);
+        GptDecoder b16(m.weights, window);
+        EXPECT_NEAR(decoder_loss(b16, tokens), bf16, 1e-5 * bf16);
+        std::printf("%s: loss fp32 %.6f, bf16 %.6f, int8 %.6f\n", e.name, fp32, bf16, q8);
     }
 }
 
