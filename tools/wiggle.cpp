@@ -31,6 +31,7 @@
 #include "train/config.h"
 #include "train/corpus.h"
 #include "train/estimate_loss.h"
+#include "train/init_from.h"
 #include "train/trainer.h"
 #include "util/check.h"
 #include "util/io.h"
@@ -62,6 +63,9 @@ void set_threads(int threads) {
 // Why `text` is not a value of field f.
 std::string why_not(const TrainField& f, const std::string& text) {
     if (f.type == "PATH") return "not a path";
+    if (const size_t bar = f.type.find('|'); bar != std::string::npos) {  // names: "erf|tanh"
+        return "not " + f.type.substr(0, bar) + " or " + f.type.substr(bar + 1);
+    }
     const bool integer =
         !text.empty() &&
         text.find_first_not_of("0123456789", text[0] == '-') == std::string::npos && text != "-";
@@ -89,7 +93,7 @@ void add_train_options(CLI::App* cmd, TrainArgs& a) {
         TrainConfig defaults;
         std::string help = f.help + " (baby: " + f.get(defaults) + ")";
         if (f.flag == "data") help = f.help + " (default data/tinyshakespeare.txt)";
-        if (f.flag == "metrics") help = f.help;
+        if (f.flag == "metrics" || f.flag == "init-from") help = f.help;
         cmd->add_option("--" + f.flag, a.values[f.flag], help)
             ->type_name(f.type)
             ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
@@ -161,8 +165,15 @@ int run_train(CLI::App* cmd, TrainArgs& a) {
         }
         cfg = changed;
     }
+    // A new run from a checkpoint: the flags not given take its values (read once, here).
+    std::optional<LoadedModel> init;
+    if (!a.resume && !cfg.init_from.empty()) {
+        init.emplace(init_from_checkpoint(cfg, [&](std::string_view flag) {
+            return flag == "bias" ? a.bias || a.no_bias : given(std::string(flag));
+        }));
+    }
     // 130 after Ctrl-C, as shells expect of a program stopped by SIGINT (it saved first)
-    return train(cfg, opts).interrupted ? 130 : 0;
+    return train(cfg, opts, std::move(init)).interrupted ? 130 : 0;
 }
 
 // --dtype of sample and eval: the precision of the weight matrices.

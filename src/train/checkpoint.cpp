@@ -117,6 +117,13 @@ Tokenizer tokenizer_for(LoadedModel& m, const std::string& flag, const std::stri
     return t;
 }
 
+std::optional<Tokenizer> checkpoint_tokenizer(const std::string& given) {
+    const SafetensorsReader r =
+        SafetensorsReader::open(resolve_checkpoint_path(given), "checkpoint");
+    if (is_hf_gpt2(r)) return std::nullopt;
+    return read_tokenizer(r, meta_int(r, "vocab_size"));
+}
+
 std::string tokenizer_identity(const Tokenizer& t) {
     return t.kind() == Tokenizer::Kind::Char ? "char:" + vocab_to_string(t.char_vocab())
                                              : "bpe:" + t.model_text();

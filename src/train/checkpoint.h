@@ -64,6 +64,9 @@ LoadedModel read_hf_gpt2(const SafetensorsReader& file, bool with_grads);
 // disagree, when the tokenizer's vocabulary is not the model's, or when there is none. Takes the
 // model's tokenizer out of it.
 Tokenizer tokenizer_for(LoadedModel& model, const std::string& flag, const std::string& checkpoint);
+// The tokenizer in a checkpoint's metadata (none for a Hugging Face GPT-2 file), without reading
+// its weights: a resumed fine-tuning run reads it from the checkpoint it started from.
+std::optional<Tokenizer> checkpoint_tokenizer(const std::string& path);
 std::string resolve_checkpoint_path(const std::string& path);
 
 // The vocabulary as one string of its characters in token order (the "vocab" metadata).

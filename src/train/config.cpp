@@ -22,6 +22,7 @@ GptConfig TrainConfig::gpt(int vocab_size) const {
     g.n_embd = n_embd;
     g.bias = bias;
     g.dropout = static_cast<float>(dropout);
+    g.gelu = gelu;
     return g;
 }
 
@@ -119,7 +120,13 @@ void check_train_config(const TrainConfig& c) {
     WIGGLE_CHECK(c.seed >= 0, "", "--seed must be 0 or more, got {}", c.seed);
     WIGGLE_CHECK(!c.out.empty(), "", "--out must name a folder");
     WIGGLE_CHECK(!c.data.empty(), "", "--data must name a file");
-    check_tokenizer_name(c.tokenizer);
+    if (c.tokenizer == "checkpoint") {
+        WIGGLE_CHECK(!c.init_from.empty(), "pass --init-from CHECKPOINT, or another --tokenizer",
+                     "--tokenizer checkpoint names the tokenizer of --init-from's checkpoint, and "
+                     "there is no --init-from");
+    } else {
+        check_tokenizer_name(c.tokenizer);
+    }
     const std::string m = c.metrics_path();
     const bool csv = m.size() >= 4 && m.substr(m.size() - 4) == ".csv";
     const bool jsonl = m.size() >= 6 && m.substr(m.size() - 6) == ".jsonl";
@@ -201,6 +208,24 @@ TrainField bool_field(std::string flag, std::string help, bool resumable, bool T
     return f;
 }
 
+TrainField gelu_field(std::string flag, std::string help, bool resumable,
+                      kernels::GeluForm TrainConfig::*m) {
+    TrainField f;
+    f.flag = std::move(flag);
+    f.help = std::move(help);
+    f.resumable = resumable;
+    f.type = "erf|tanh";
+    f.get = [m](const TrainConfig& c) {
+        return std::string(c.*m == kernels::GeluForm::Tanh ? "tanh" : "erf");
+    };
+    f.set = [m](TrainConfig& c, std::string_view text) {
+        if (text != "erf" && text != "tanh") return false;
+        c.*m = text == "tanh" ? kernels::GeluForm::Tanh : kernels::GeluForm::Erf;
+        return true;
+    };
+    return f;
+}
+
 }  // namespace
 
 const std::vector<TrainField>& train_fields() {
@@ -212,14 +237,24 @@ const std::vector<TrainField>& train_fields() {
                      &C::metrics),
         string_field("tokenizer",
                      "char (the text's characters), bpe:FILE.model (wiggle tokenizer train) or "
-                     "gpt2 (data/gpt2: scripts/fetch-data --gpt2; gpt2:DIR elsewhere)",
+                     "gpt2 (data/gpt2: scripts/fetch-data --gpt2; gpt2:DIR elsewhere); with "
+                     "--init-from the checkpoint's is the default (checkpoint: the BPE inside it)",
                      false, &C::tokenizer),
+        string_field("init-from",
+                     "start from this checkpoint's weights instead of a random init (fine-tuning, "
+                     "nanoGPT's init_from): a wiggle checkpoint or run folder, or a GPT-2 "
+                     "model.safetensors in Hugging Face's layout. The model's shape, GELU and "
+                     "tokenizer come from it (flags given must agree); --block-size may be smaller "
+                     "(the position embeddings are cropped), --dropout anything",
+                     false, &C::init_from),
         number_field("n-layer", "transformer blocks", false, &C::n_layer),
         number_field("n-head", "attention heads (must divide --n-embd)", false, &C::n_head),
         number_field("n-embd", "embedding width", false, &C::n_embd),
         number_field("block-size", "context length in characters", false, &C::block_size),
         bool_field("bias", "biases in the Linears and LayerNorms", false, &C::bias),
         number_field("dropout", "dropout probability in [0, 1)", false, &C::dropout),
+        gelu_field("gelu", "the MLP's GELU: erf (nanoGPT's nn.GELU) or tanh (GPT-2's gelu_new)",
+                   false, &C::gelu),
         number_field("batch-size", "sequences per micro-batch", false, &C::batch_size),
         number_field("grad-accum",
                      "micro-batches per rank per iteration, their gradients summed (the global "

@@ -27,7 +27,9 @@ struct TrainConfig {
     std::string data = "data/tinyshakespeare.txt";
     std::string out = "out";         // checkpoints, metrics, loss curve
     std::string metrics;             // metrics log; "" means <out>/metrics.csv (.csv or .jsonl)
-    std::string tokenizer = "char";  // char, bpe:FILE.model, gpt2[:DIR] (train/corpus.h)
+    std::string tokenizer = "char";  // char, bpe:FILE.model, gpt2[:DIR] (train/corpus.h), or
+                                     // checkpoint: --init-from's own (train/init_from.h)
+    std::string init_from;           // "": a random init; else the checkpoint the run starts from
     // Model.
     int n_layer = 4;
     int n_head = 4;
@@ -35,6 +37,7 @@ struct TrainConfig {
     int block_size = 64;
     bool bias = false;
     double dropout = 0.0;
+    kernels::GeluForm gelu = kernels::GeluForm::Erf;  // nanoGPT's; GPT-2's is the tanh form
     // Optimization. Each iteration is one optimizer step on a global batch of
     // ranks × grad_accum × batch_size sequences: every rank of a data-parallel run (mpirun) sums
     // the gradients of grad_accum micro-batches of batch_size.
@@ -77,7 +80,7 @@ struct TrainField {
     std::string flag;  // "n-embd"
     std::string help;
     bool resumable;    // may a --resume run change it?
-    std::string type;  // for --help: "INT", "FLOAT", "PATH" or "BOOL"
+    std::string type;  // for --help: "INT", "FLOAT", "PATH", "BOOL" or the names, "erf|tanh"
     std::function<std::string(const TrainConfig&)> get;
     // Sets the field from text; false if the text is not a value of the field's type.
     std::function<bool(TrainConfig&, std::string_view)> set;

@@ -25,6 +25,7 @@
 #include "train/checkpoint.h"
 #include "train/corpus.h"
 #include "train/estimate_loss.h"
+#include "train/init_from.h"
 #include "train/metrics.h"
 #include "train/safetensors.h"
 #include "train/train_state.h"
@@ -130,13 +131,15 @@ Resumed load_run(const TrainConfig& cfg, const Tokenizer& tokenizer, uint64_t da
     LoadedModel loaded = load_checkpoint(mpath, /*with_grads=*/true);
     const char* pair_hint = "both files must come from the same save; train again without --resume";
     const GptConfig want = cfg.gpt(tokenizer.vocab_size()), got = loaded.weights.config();
+    // The GELU too: a run fine-tuned from GPT-2 goes on with GPT-2's tanh form.
     WIGGLE_CHECK(want.n_layer == got.n_layer && want.n_head == got.n_head &&
                      want.n_embd == got.n_embd && want.block_size == got.block_size &&
-                     want.bias == got.bias && want.dropout == got.dropout,
+                     want.bias == got.bias && want.dropout == got.dropout && want.gelu == got.gelu,
                  pair_hint,
                  "checkpoint '{}' comes from another configuration (n_layer {}, n_head {}, "
-                 "n_embd {}, block_size {}) than its training state",
-                 mpath, got.n_layer, got.n_head, got.n_embd, got.block_size);
+                 "n_embd {}, block_size {}, gelu {}) than its training state",
+                 mpath, got.n_layer, got.n_head, got.n_embd, got.block_size,
+                 got.gelu == kernels::GeluForm::Tanh ? "tanh" : "erf");
     WIGGLE_CHECK(saved.data_hash == data_hash, "resume with the --data the run started with",
                  "data file '{}' is not the file this run was trained on", cfg.data);
     WIGGLE_CHECK(
@@ -332,14 +335,34 @@ TrainConfig saved_config(const std::string& out) {
     return config_from_text(s.config_text, fmt::format("training state '{}'", path));
 }
 
-TrainOutcome train(const TrainConfig& cfg, const RunOptions& opts) {
+TrainOutcome train(const TrainConfig& cfg, const RunOptions& opts,
+                   std::optional<LoadedModel> init) {
     check_train_config(cfg);
     World& world = World::get();
     const int B = cfg.batch_size, T = cfg.block_size;
     const int tokens_per_step = cfg.global_batch(world.size()) * T;
+    // A new run from a checkpoint (a resumed one has its own weights); every rank reads it.
+    const bool from_checkpoint = !cfg.init_from.empty() && !opts.resume;
+    if (!from_checkpoint) {
+        init.reset();
+    } else if (!init) {
+        WIGGLE_CHECK(file_exists(cfg.init_from),
+                     "pass a wiggle checkpoint or run folder, or a GPT-2 model.safetensors",
+                     "--init-from '{}' does not exist", cfg.init_from);
+        init.emplace(load_checkpoint(cfg.init_from, /*with_grads=*/false));
+    }
+    if (init) check_init_config(cfg, init->weights.config());
 
     // ---- Data ----------------------------------------------------------------------------------
-    Corpus data = load_corpus(cfg.data, cfg.tokenizer);
+    Corpus data;
+    {
+        const std::u32string text = load_text(cfg.data);
+        data.tokenizer = run_tokenizer(cfg, text, init ? &*init : nullptr);
+        SplitTokens parts =
+            tokenize_split(data.tokenizer, text, fmt::format("data file '{}'", cfg.data));
+        data.train = std::move(parts.train);
+        data.val = std::move(parts.val);
+    }
     WIGGLE_CHECK(data.train.size() >= size_t(T) + 1 && data.val.size() >= size_t(T) + 1,
                  "use a longer text or a smaller --block-size",
                  "data file '{}' is too short for --block-size {}: its splits have {} (train) "
@@ -356,8 +379,11 @@ TrainOutcome train(const TrainConfig& cfg, const RunOptions& opts) {
     if (opts.resume && world.root()) {
         resumed.emplace(load_run(cfg, data.tokenizer, data_hash, world.size()));
     }
+    const GptConfig model_config = cfg.gpt(data.tokenizer.vocab_size());
     GptWeights weights = resumed ? std::move(resumed->weights)
-                                 : GptWeights(cfg.gpt(data.tokenizer.vocab_size()), seed);
+                         : init  ? initial_weights(model_config, init->weights)
+                                 : GptWeights(model_config, seed);
+    init.reset();  // the run has its own copy
     TrainState state;
     if (resumed) state = std::move(resumed->state);
     if (opts.resume && world.size() > 1) {
@@ -400,7 +426,9 @@ TrainOutcome train(const TrainConfig& cfg, const RunOptions& opts) {
                                                  2.0 * stepper.optimizer().m().size() * 4 / 1e6)
                                    : "")
             : "",
-        opts.resume ? fmt::format(", resuming at iteration {}", state.iter) : ""));
+        opts.resume       ? fmt::format(", resuming at iteration {}", state.iter)
+        : from_checkpoint ? fmt::format(", starting from '{}'", cfg.init_from)
+                          : ""));
 
     const std::string metrics = cfg.metrics_path();
     // Saves the resumable checkpoint: every rank takes part (ZeRO gathers the moments), rank 0

@@ -11,6 +11,9 @@
 // saves the resumable checkpoint <out>/model.safetensors + <out>/model.state, the metrics log and
 // <out>/loss.svg.
 //
+// Fine-tuning: with --init-from the weights at iteration 0 are a checkpoint's (init_from.h), the
+// rest is the same; such a run saves, resumes and stops like any other.
+//
 // Stopping: Ctrl-C (SIGINT) or --stop-after N finish the current iteration, save the checkpoint
 // and return; `--resume` then continues bit for bit (the state has the moments, step, batch
 // generator, dropout counter), on as many ranks as the run had. A non-finite loss or gradient
@@ -18,8 +21,10 @@
 // stays as it was. Only rank 0 prints, evaluates and writes files.
 #pragma once
 
+#include <optional>
 #include <string>
 
+#include "train/checkpoint.h"
 #include "train/config.h"
 #include "train/run_folder.h"  // the files of a run folder
 
@@ -46,6 +51,10 @@ struct TrainOutcome {
 TrainConfig saved_config(const std::string& out);
 
 // Trains; exits with a clear error on bad input. Installs a SIGINT handler for its duration.
-TrainOutcome train(const TrainConfig& config, const RunOptions& options);
+// A new run with config.init_from starts from that checkpoint's weights: `init` when given
+// (init_from.h's init_from_checkpoint loaded it and settled the config by it), else read here;
+// either way the settings must fit it (check_init_config).
+TrainOutcome train(const TrainConfig& config, const RunOptions& options,
+                   std::optional<LoadedModel> init = std::nullopt);
 
 }  // namespace wiggle
