@@ -7,9 +7,13 @@
 // at 1 and 2 threads; Token and Recompute also on weights rounded to bf16 (`wiggle sample --dtype
 // bf16`: the cache streams half the bytes). Once its window is full, `wiggle sample` decodes 31
 // tokens and recomputes once per 32 tokens: about 32 / (31·Token + Recompute) tokens/s.
+// Gpt2Token: one token of a model of GPT-2 124M's shapes (12 layers, n_embd 768, vocab 50257) at
+// position 64, in fp32, bf16 and int8 (`wiggle sample --dtype`): decoding streams every weight
+// once per token, so the bytes per weight set the speed.
 // Not here: timed assertions (speed is reported, never tested).
 #include <benchmark/benchmark.h>
 
+#include <optional>
 #include <vector>
 
 #include "kernels/cpu.h"
@@ -78,8 +82,42 @@ void BM_FullForward(benchmark::State& state) {
         benchmark::Counter(1, benchmark::Counter::kIsIterationInvariantRate);
 }
 
+void BM_Gpt2Token(benchmark::State& state) {
+    k::set_num_threads(static_cast<int>(state.range(0)));
+    const auto dtype = static_cast<wiggle::DecodeWeights>(state.range(1));
+    const wiggle::GptConfig gpt2{.vocab_size = 50257, .block_size = 1024, .n_layer = 12,
+                                 .n_head = 12, .n_embd = 768, .bias = true,
+                                 .gelu = k::GeluForm::Tanh};
+    std::optional<wiggle::GptDecoder> dec;
+    {
+        wiggle::GptWeights w(gpt2, 1337, /*with_grads=*/false);
+        if (dtype == wiggle::DecodeWeights::Bf16) w.round_to_bf16();
+        dec.emplace(w, wiggle::ContextWindow(1024, 1024), dtype);
+    }
+    std::vector<int> ctx(128);
+    for (int i = 0; i < 128; ++i) ctx[i] = (i * 7919 + 13) % gpt2.vocab_size;
+    for (auto _ : state) {
+        if (dec->length() == 0 || dec->length() == 128) {
+            state.PauseTiming();
+            dec->clear();
+            dec->append(std::span(ctx.data(), 64));
+            state.ResumeTiming();
+        }
+        const int next = ctx[dec->length()];
+        benchmark::DoNotOptimize(dec->append(std::span(&next, 1)).data());
+    }
+    state.counters["tokens/s"] =
+        benchmark::Counter(1, benchmark::Counter::kIsIterationInvariantRate);
+}
+
 }  // namespace
 
+// {threads, dtype: 1 fp32, 2 bf16, 3 int8 (wiggle::DecodeWeights)}
+BENCHMARK(BM_Gpt2Token)
+    ->ArgNames({"threads", "dtype"})
+    ->ArgsProduct({{1, 2}, {1, 2, 3}})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 // {threads, bf16}
 BENCHMARK(BM_Token)
     ->ArgNames({"threads", "bf16"})

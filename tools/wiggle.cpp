@@ -179,13 +179,29 @@ int run_train(CLI::App* cmd, TrainArgs& a) {
 // --dtype of sample and eval: the precision of the weight matrices.
 void add_dtype_option(CLI::App* cmd, std::string& dtype) {
     cmd->add_option("--dtype", dtype,
-                    "fp32, or bf16: round the weight matrices to bfloat16 (arithmetic stays fp32; "
-                    "sampling streams half the bytes per character)")
+                    "fp32; bf16: the weight matrices rounded to bfloat16 (arithmetic stays fp32; "
+                    "half the bytes per token); int8: quantized in groups (llama2.c's runq: "
+                    "integer dot products, about a quarter of the bytes)")
         ->capture_default_str();
 }
 
-void check_dtype(const std::string& dtype) {
-    WIGGLE_CHECK(dtype == "fp32" || dtype == "bf16", "fp32 or bf16", "unknown --dtype '{}'", dtype);
+DecodeWeights check_dtype(const std::string& dtype) {
+    WIGGLE_CHECK(dtype == "fp32" || dtype == "bf16" || dtype == "int8", "fp32, bf16 or int8",
+                 "unknown --dtype '{}'", dtype);
+    return dtype == "int8"   ? DecodeWeights::Int8
+           : dtype == "bf16" ? DecodeWeights::Bf16
+                             : DecodeWeights::Fp32;
+}
+
+// int8's quantization error, matrix by matrix, on stderr.
+void report_quantization(const GptDecoder& decoder) {
+    fmt::print(stderr, "int8 weights in groups of {} ({}); the largest |w - q*s| of each matrix:\n",
+               int8_group_size(decoder.config()),
+               kernels::q8_dot_products() ? "AVX512-VNNI dot products" : "portable loops");
+    for (const QuantizationError& e : decoder.quantization_errors()) {
+        fmt::print(stderr, "  {:<40} {:.3g} ({:.2f}% of max |w| {:.3g})\n", e.name, e.max_error,
+                   e.max_abs > 0 ? 100.0 * e.max_error / e.max_abs : 0.0, e.max_abs);
+    }
 }
 
 // ---- sample ------------------------------------------------------------------------------------
@@ -248,7 +264,10 @@ int run_sample(SampleArgs& a) {
     WIGGLE_CHECK(a.top_p > 0.0 && a.top_p <= 1.0, "top-p is a probability like 0.9",
                  "--top-p must be in (0, 1], got {}", a.top_p);
     WIGGLE_CHECK(a.seed >= 0, "", "--seed must be 0 or more, got {}", a.seed);
-    check_dtype(a.dtype);
+    const DecodeWeights dtype = check_dtype(a.dtype);
+    WIGGLE_CHECK(!(a.no_cache && dtype == DecodeWeights::Int8),
+                 "int8 weights are for the KV-cache decoder; drop --no-cache",
+                 "--no-cache and --dtype int8 cannot be combined");
     const std::string prompt =
         a.prompt_file.empty() ? a.prompt : read_file(a.prompt_file, "prompt file");
     WIGGLE_CHECK(!prompt.empty(), "pass at least one character, e.g. --prompt 'ROMEO:'",
@@ -256,8 +275,9 @@ int run_sample(SampleArgs& a) {
 
     LoadedModel m = load_checkpoint(a.checkpoint);
     const Tokenizer tokenizer = tokenizer_for(m, a.tokenizer, a.checkpoint);
-    if (a.dtype == "bf16") m.weights.round_to_bf16();
-    const int block = m.weights.config().block_size;
+    std::optional<GptWeights> weights(std::move(m.weights));
+    if (dtype == DecodeWeights::Bf16) weights->round_to_bf16();
+    const int block = weights->config().block_size;
     const char* unit = tokenizer.kind() == Tokenizer::Kind::Char ? "characters" : "tokens";
     WIGGLE_CHECK(a.cache_keep >= 0 && a.cache_keep <= block,
                  "0 keeps half the block; the block size (or --exact) is nanoGPT's exact crop",
@@ -282,9 +302,15 @@ int run_sample(SampleArgs& a) {
     PyRandom rng(static_cast<uint64_t>(a.seed));
     std::optional<GptDecoder> decoder;
     GptActivations acts;
-    const NextRow<float> next_row = a.no_cache
-                                        ? recomputed_next_row(acts, m.weights, window)
-                                        : cached_next_row(decoder.emplace(m.weights, window));
+    NextRow<float> next_row;
+    if (a.no_cache) {
+        next_row = recomputed_next_row(acts, *weights, window);
+    } else {
+        // the decoder packs its own copy of the weights: the loaded ones are freed
+        next_row = cached_next_row(decoder.emplace(*weights, window, dtype));
+        weights.reset();
+        if (a.stats && dtype == DecodeWeights::Int8) report_quantization(*decoder);
+    }
     // The text as it is drawn: to a terminal token by token, else through stdout's buffer.
     const bool terminal = ::isatty(STDOUT_FILENO) != 0;
     Utf8Stream text;
@@ -339,11 +365,13 @@ int run_eval(EvalArgs& a) {
                  "unknown --split '{}'", a.split);
     WIGGLE_CHECK(a.batch_size > 0 && a.batch_size <= 65536, "pass --batch-size 1 or more",
                  "--batch-size must be positive, got {}", a.batch_size);
-    check_dtype(a.dtype);
+    const DecodeWeights dtype = check_dtype(a.dtype);
     const std::string data = a.data.empty() ? default_data() : a.data;
     LoadedModel m = load_checkpoint(a.checkpoint);
     const Tokenizer tokenizer = tokenizer_for(m, a.tokenizer, a.checkpoint);
-    if (a.dtype == "bf16") m.weights.round_to_bf16();
+    std::optional<GptWeights> weights(std::move(m.weights));
+    if (dtype == DecodeWeights::Bf16) weights->round_to_bf16();
+    const int block = weights->config().block_size;
     const std::u32string text = load_text(data, 2);
     const std::string source = fmt::format("data file '{}'", data);
     // the training run's split of the text, tokenized
@@ -357,18 +385,26 @@ int run_eval(EvalArgs& a) {
     WIGGLE_CHECK(seq.size() >= 2, "use a longer file or --split all",
                  "the {} split of '{}' has {} tokens; evaluating needs at least 2", a.split, data,
                  seq.size());
-    // every token predicted once, in windows of block_size predictions
-    GptActivations acts;
-    const double loss = estimate_loss(acts, m.weights, seq, a.batch_size,
-                                      m.weights.config().block_size, /*batches=*/0);
+    // every token predicted once, in windows of block_size predictions: by the training forward
+    // (fp32, bf16), or by the decoder for int8 (its arithmetic is not the training kernels')
+    double loss = 0.0;
+    if (dtype == DecodeWeights::Int8) {
+        GptDecoder decoder(*weights, ContextWindow(block, block), dtype);
+        weights.reset();  // the decoder holds its own (int8) copy
+        report_quantization(decoder);
+        loss = decoder_loss(decoder, seq);
+    } else {
+        GptActivations acts;
+        loss = estimate_loss(acts, *weights, seq, a.batch_size, block, /*batches=*/0);
+    }
     const size_t preds = seq.size() - 1;
     // bits per byte: the bits of every prediction over the bytes of text they predicted
     const size_t bytes = bytes_of(tokenizer, std::span<const int>(seq).subspan(1));
     fmt::print(
         "{} loss {:.4f} per token (perplexity {:.3f}), {:.4f} bits per byte over {} predictions "
-        "({} bytes) of '{}'\n",
+        "({} bytes) of '{}'{}\n",
         a.split, loss, std::exp(loss), loss * double(preds) / (std::log(2.0) * double(bytes)),
-        preds, bytes, data);
+        preds, bytes, data, a.dtype == "fp32" ? "" : ", " + a.dtype + " weights");
     return 0;
 }
 
