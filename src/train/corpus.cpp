@@ -1,8 +1,6 @@
 // Tokenized corpora (corpus.h).
 #include "train/corpus.h"
 
-#include <fmt/format.h>
-
 #include "util/check.h"
 
 namespace wiggle {
@@ -40,13 +38,6 @@ SplitTokens tokenize_split(const Tokenizer& tokenizer, std::u32string_view text,
     const size_t n = split_point(text.size());  // in characters
     return {tokenize(tokenizer, text.substr(0, n), source),
             tokenize(tokenizer, text.substr(n), source)};
-}
-
-Corpus load_corpus(const std::string& path, std::string_view name) {
-    const std::u32string text = load_text(path);
-    Tokenizer tokenizer = make_tokenizer(name, text);
-    SplitTokens parts = tokenize_split(tokenizer, text, fmt::format("data file '{}'", path));
-    return {std::move(tokenizer), std::move(parts.train), std::move(parts.val)};
 }
 
 size_t bytes_of(const Tokenizer& tokenizer, std::span<const int> ids) {

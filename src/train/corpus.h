@@ -3,8 +3,8 @@
 // file's characters train, the rest validate), whatever the tokenizer, so that every model sees the
 // same validation text and bits per byte compare across tokenizers.
 //
-//   Corpus c = load_corpus("data/tinyshakespeare.txt", "bpe:out/shakespeare512.model");
-//   c.tokenizer.vocab_size();   c.train;   c.val;
+//   Tokenizer t = make_tokenizer("bpe:out/shakespeare512.model", text);
+//   SplitTokens parts = tokenize_split(t, text, "data file 'input.txt'");  // parts.train, .val
 //
 // Tokenizer names: "char" (the file's own characters, parts 4 to 9), "bpe:PATH" (a .model file
 // from `wiggle tokenizer train` or minbpe), "gpt2" or "gpt2:DIR" (GPT-2's encoder.json and
@@ -32,14 +32,11 @@ struct Corpus {
     std::vector<int> train, val;
 };
 
-// Reads and tokenizes the UTF-8 file at `path`; exits naming it when it cannot.
-Corpus load_corpus(const std::string& path, std::string_view tokenizer);
-
 // The tokens of `text` (special tokens in it become their tokens); `source` names it in errors.
 std::vector<int> tokenize(const Tokenizer& tokenizer, std::u32string_view text,
                           std::string_view source);
 
-// The tokens of each part of the split of `text` (the same split as load_corpus).
+// The tokens of each part of the split of `text` (split_point: the first 90% of its characters).
 struct SplitTokens {
     std::vector<int> train, val;
 };
