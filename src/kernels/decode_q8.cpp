@@ -54,12 +54,20 @@ struct QuantizedRows {
     std::vector<std::int32_t> sum;
     int groups = 0, Gp = 0;
 
-    void quantize(const float* inp, int M, int K, int G, int k0, int k1) {
+    // Room for M rows of the groups of [k0, k1), the padding zero.
+    void reserve(int M, int G, int k0, int k1) {
         groups = (k1 - k0) / G;
         Gp = padded_group(G);
-        q.assign(static_cast<size_t>(M) * groups * Gp, 0);
+        if (Gp != G) {
+            q.assign(static_cast<size_t>(M) * groups * Gp, 0);
+        } else {
+            q.resize(static_cast<size_t>(M) * groups * Gp);
+        }
         scale.resize(static_cast<size_t>(M) * groups);
         sum.resize(static_cast<size_t>(M) * groups);
+    }
+    void quantize(const float* inp, int M, int K, int G, int k0, int k1) {
+        reserve(M, G, k0, k1);
         for (int m = 0; m < M; ++m) {
             for (int g = 0; g < groups; ++g) {
                 const size_t r = static_cast<size_t>(m) * groups + g;
@@ -116,7 +124,45 @@ void linear_q8_portable(float* out, const QuantizedRows& x, const std::uint8_t* 
 }
 
 #if defined(__x86_64__)
-#define WIGGLE_VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
+#define WIGGLE_VNNI __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")))
+
+// QuantizedRows::quantize in AVX-512, the same bits: max|x| is the same in any order, and the
+// division, the rounding (to nearest even, as nearbyint) and the clamp are the scalar ones per
+// lane.
+WIGGLE_VNNI void quantize_rows_avx512(QuantizedRows& x, const float* inp, int M, int K, int G,
+                                      int k0, int k1) {
+    x.reserve(M, G, k0, k1);
+    const __m512 sign = _mm512_set1_ps(-0.0f), lo = _mm512_set1_ps(-127.0f),
+                 hi = _mm512_set1_ps(127.0f);
+    for (int m = 0; m < M; ++m) {
+        for (int g = 0; g < x.groups; ++g) {
+            const float* xg = inp + static_cast<long>(m) * K + k0 + g * G;
+            const size_t r = x.at(m, g);
+            __m512 amax = _mm512_setzero_ps();
+            for (int i = 0; i < G; i += 16) {
+                const __mmask16 live = G - i >= 16 ? 0xFFFF : (1u << (G - i)) - 1;
+                amax = _mm512_max_ps(amax, _mm512_andnot_ps(sign, _mm512_maskz_loadu_ps(live, xg + i)));
+            }
+            const float s = _mm512_reduce_max_ps(amax) / 127.0f;
+            x.scale[r] = s;
+            std::int8_t* qg = x.q.data() + r * x.Gp;
+            __m512i total = _mm512_setzero_si512();
+            const __m512 vs = _mm512_set1_ps(s);
+            for (int i = 0; i < G; i += 16) {
+                const __mmask16 live = G - i >= 16 ? 0xFFFF : (1u << (G - i)) - 1;
+                __m512i qi = _mm512_setzero_si512();
+                if (s > 0.0f) {
+                    __m512 v = _mm512_div_ps(_mm512_maskz_loadu_ps(live, xg + i), vs);
+                    v = _mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+                    qi = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, lo), hi));
+                }
+                total = _mm512_add_epi32(total, qi);
+                _mm_mask_storeu_epi8(qg + i, live, _mm512_cvtepi32_epi8(qi));
+            }
+            x.sum[r] = _mm512_reduce_add_epi32(total);
+        }
+    }
+}
 
 // NB blocks of kPackedCols columns from block b of row m: one vpdpbusd per quad and block, the
 // group's int32 sums then scaled into float accumulators.
@@ -171,8 +217,12 @@ WIGGLE_VNNI void linear_q8_vnni(float* out, const QuantizedRows& x, const std::u
                                 const float* bias, int M, int K, int N, int G, int n0, int n1,
                                 int k0) {
     const int b0 = n0 / kPackedCols, b1 = (n1 + kPackedCols - 1) / kPackedCols, g0 = k0 / G;
-    // Blocks outer, rows inner: a recompute's rows read a block's weights from cache.
+    // Blocks outer, rows inner: a recompute's rows read a block's weights from cache. One row
+    // (decoding): 8 blocks at a time, 8 streams of weights in flight.
     int b = b0;
+    if (M == 1) {
+        for (; b + 8 <= b1; b += 8) q8_tile_vnni<8>(out, x, packed, bias, K, G, 0, b, n0, n1, g0);
+    }
     for (; b + 4 <= b1; b += 4) {
         for (int m = 0; m < M; ++m) {
             q8_tile_vnni<4>(out + static_cast<long>(m) * N, x, packed, bias, K, G, m, b, n0, n1,
@@ -188,9 +238,10 @@ WIGGLE_VNNI void linear_q8_vnni(float* out, const QuantizedRows& x, const std::u
 }
 
 bool cpu_has_vnni() {
-    static const bool has = __builtin_cpu_supports("avx512f") &&
-                            __builtin_cpu_supports("avx512bw") &&
-                            __builtin_cpu_supports("avx512vnni");
+    static const bool has =
+        __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512vnni");
     return has;
 }
 #else
@@ -290,12 +341,13 @@ void linear_q8_forward_isa(Isa isa, float* out, const float* inp, const std::uin
     }
     assert(k0 % G == 0 && k1 % G == 0 && k1 <= K);
     QuantizedRows& x = t_rows;
-    x.quantize(inp, M, K, G, k0, k1);
 #if defined(__x86_64__)
     if (isa == Isa::Avx512 && cpu_isa() == Isa::Avx512 && cpu_has_vnni()) {
+        quantize_rows_avx512(x, inp, M, K, G, k0, k1);
         return linear_q8_vnni(out, x, packed, bias, M, K, N, G, n0, n1, k0);
     }
 #endif
+    x.quantize(inp, M, K, G, k0, k1);
     linear_q8_portable(out, x, packed, bias, M, K, N, G, n0, n1, k0);
 }
 
