@@ -150,10 +150,10 @@ void save_checkpoint(const std::string& path, const GptWeights& weights,
     }
     const Params<float>& params = weights.params();
     for (const auto& t : params.specs()) {
-        w.add(t.name, params.values().data() + t.offset, torch_shape(t));
+        w.add_view(t.name, params.values().data() + t.offset, torch_shape(t));
     }
     const auto& wte = weights.spec("transformer.wte.weight");
-    w.add("lm_head.weight", params.values().data() + wte.offset, torch_shape(wte));
+    w.add_view("lm_head.weight", params.values().data() + wte.offset, torch_shape(wte));
     w.write(path);
 }
 

@@ -315,9 +315,19 @@ std::vector<float> SafetensorsReader::read_floats(std::string_view name,
 void SafetensorsWriter::add(std::string name, const float* data, std::vector<int64_t> shape) {
     int64_t n = 1;
     for (int64_t d : shape) n *= d;
-    std::string bytes(static_cast<size_t>(n) * 4, '\0');
+    std::string bytes(static_cast<size_t>(n) * sizeof(float), '\0');
     if (n > 0) std::memcpy(bytes.data(), data, bytes.size());
     add_raw(std::move(name), "F32", std::move(shape), std::move(bytes));
+}
+
+void SafetensorsWriter::add_view(std::string name, const float* data,
+                                 std::vector<int64_t> shape) {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    Pending t{std::move(name), "F32", std::move(shape), {}, reinterpret_cast<const char*>(data),
+              static_cast<size_t>(n) * sizeof(float)};
+    if (t.size == 0) t.data = "";
+    tensors_.push_back(std::move(t));
 }
 
 void SafetensorsWriter::add_raw(std::string name, std::string dtype, std::vector<int64_t> shape,
@@ -325,7 +335,7 @@ void SafetensorsWriter::add_raw(std::string name, std::string dtype, std::vector
     tensors_.push_back({std::move(name), std::move(dtype), std::move(shape), std::move(bytes)});
 }
 
-std::string SafetensorsWriter::serialize() const {
+FileParts SafetensorsWriter::parts() const {
     std::map<std::string, std::string> metadata = metadata_;
     metadata[kChecksumKey] = std::string(kFileSum) + hex64(0);  // the digits, filled in below
 
@@ -341,26 +351,28 @@ std::string SafetensorsWriter::serialize() const {
     for (const auto& t : tensors_) {
         header += fmt::format(",{}:{{\"dtype\":\"{}\",\"shape\":[{}],\"data_offsets\":[{},{}]}}",
                               json_quote(t.name), t.dtype, fmt::join(t.shape, ","), offset,
-                              offset + t.bytes.size());
-        offset += t.bytes.size();
+                              offset + t.bytes().size());
+        offset += t.bytes().size();
     }
     header += '}';
     header.append((8 - header.size() % 8) % 8, ' ');  // keeps the data 8-byte aligned
 
-    std::string out(8, '\0');
+    std::string head(8, '\0');
     const uint64_t n = header.size();
-    std::memcpy(out.data(), &n, 8);
-    out.reserve(8 + header.size() + offset);
-    out += header;
-    for (const auto& t : tensors_) out += t.bytes;
+    std::memcpy(head.data(), &n, 8);
+    head += header;
+    // file_checksum of the whole file, summed piece by piece: the head with the digits zero,
+    // then every tensor's bytes
     const size_t digits = 8 + header.find(kFileSumEntry) + kFileSumEntry.size();
-    const std::string sum = hex64(file_checksum(out, digits));
-    out.replace(digits, 16, sum);
-    return out;
+    uint64_t h = file_checksum(head, digits);
+    for (const auto& t : tensors_) h = fnv1a64(t.bytes().data(), t.bytes().size(), h);
+    head.replace(digits, 16, hex64(h));
+    FileParts file;
+    file.append(std::move(head));
+    for (const auto& t : tensors_) file.append_view(t.bytes().data(), t.bytes().size());
+    return file;
 }
 
-void SafetensorsWriter::write(const std::string& path) const {
-    write_file_atomic(path, serialize());
-}
+void SafetensorsWriter::write(const std::string& path) const { write_file_atomic(path, parts()); }
 
 }  // namespace wiggle

@@ -21,6 +21,8 @@
 // reference: https://github.com/huggingface/safetensors (format section of its README).
 #pragma once
 
+#include "util/io.h"
+
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -92,6 +94,9 @@ class SafetensorsWriter {
   public:
     // Adds a float tensor (copied) with PyTorch's `shape`; the product of shape must be its size.
     void add(std::string name, const float* data, std::vector<int64_t> shape);
+    // The same without a copy: `data` must stay valid until the file is written (a model's
+    // weights, saved without doubling the memory).
+    void add_view(std::string name, const float* data, std::vector<int64_t> shape);
     // Adds a tensor of any dtype from its raw little-endian bytes (tests write odd files this way).
     void add_raw(std::string name, std::string dtype, std::vector<int64_t> shape,
                  std::string bytes);
@@ -99,16 +104,21 @@ class SafetensorsWriter {
         metadata_[key] = std::move(value);
     }
 
-    // The whole file; adds "wiggle.checksum" (of the whole file) to the metadata.
-    std::string serialize() const;
-    // serialize(), written atomically (temporary file, then rename).
+    // The file in pieces (its header, then each tensor's bytes where they lie); adds
+    // "wiggle.checksum" (of the whole file) to the metadata.
+    FileParts parts() const;
+    std::string serialize() const { return parts().join(); }
+    // The file, written atomically (temporary file, then rename) without a copy of the tensors.
     void write(const std::string& path) const;
 
   private:
     struct Pending {
         std::string name, dtype;
         std::vector<int64_t> shape;
-        std::string bytes;
+        std::string owned;               // add_raw's bytes
+        const char* data = nullptr;      // add's, not owned
+        size_t size = 0;
+        std::string_view bytes() const { return data ? std::string_view(data, size) : owned; }
     };
     std::vector<Pending> tensors_;
     std::map<std::string, std::string> metadata_;

@@ -17,26 +17,38 @@ namespace {
 constexpr char kMagic[8] = {'W', 'I', 'G', 'G', 'L', 'E', 'S', 'T'};
 constexpr size_t kPrefix = 8 + 4 + 4 + 8;  // magic, version, reserved, payload size
 
+// The payload as pieces: small fields gathered in text, big vectors (the moments) as views of
+// their buffers, so a save never copies them.
 class Writer {
   public:
     template <typename T>
     void put(const T& v) {
         static_assert(std::is_trivially_copyable_v<T>);
-        out_.append(reinterpret_cast<const char*>(&v), sizeof v);
+        text_.append(reinterpret_cast<const char*>(&v), sizeof v);
     }
     void put_string(const std::string& s) {
         put<uint64_t>(s.size());
-        out_ += s;
+        text_ += s;
     }
     template <typename T>
     void put_vector(const std::vector<T>& v) {
         put<uint64_t>(v.size());
-        if (!v.empty()) out_.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
+        if (v.empty()) return;
+        flush();
+        file_.append_view(v.data(), v.size() * sizeof(T));
     }
-    std::string& bytes() { return out_; }
+    FileParts take() {
+        flush();
+        return std::move(file_);
+    }
 
   private:
-    std::string out_;
+    void flush() {
+        if (!text_.empty()) file_.append(std::move(text_));
+        text_.clear();
+    }
+    std::string text_;
+    FileParts file_;
 };
 
 class Reader {
@@ -74,7 +86,7 @@ class Reader {
 
 }  // namespace
 
-std::string serialize_train_state(const TrainState& s) {
+FileParts train_state_parts(const TrainState& s) {
     Writer w;
     w.put_string(s.config_text);
     w.put<int32_t>(s.iter);
@@ -104,19 +116,24 @@ std::string serialize_train_state(const TrainState& s) {
     }
     w.put<int32_t>(s.ranks);
     w.put_string(s.weights_file);
-    const std::string& payload = w.bytes();
+    FileParts payload = w.take();
+    uint64_t h = fnv1a64(nullptr, 0);
+    for (std::string_view p : payload.parts()) h = fnv1a64(p.data(), p.size(), h);
 
-    std::string out(kMagic, 8);
-    Writer head;
+    Writer head;  // magic, version, 0, the payload's size; then the payload and its checksum
+    for (char c : kMagic) head.put(c);
     head.put<uint32_t>(kTrainStateVersion);
     head.put<uint32_t>(0);
     head.put<uint64_t>(payload.size());
-    out += head.bytes();
-    out += payload;
-    const uint64_t h = fnv1a64(payload.data(), payload.size());
-    out.append(reinterpret_cast<const char*>(&h), 8);
-    return out;
+    FileParts file = head.take();
+    file.append(std::move(payload));
+    Writer tail;
+    tail.put(h);
+    file.append(tail.take());
+    return file;
 }
+
+std::string serialize_train_state(const TrainState& s) { return train_state_parts(s).join(); }
 
 TrainState parse_train_state(std::string_view b, const std::string& path) {
     const char* hint = "resume from another checkpoint, or train again without --resume";
@@ -183,7 +200,7 @@ TrainState parse_train_state(std::string_view b, const std::string& path) {
 }
 
 void save_train_state(const std::string& path, const TrainState& s) {
-    write_file_atomic(path, serialize_train_state(s));
+    write_file_atomic(path, train_state_parts(s));
 }
 
 TrainState load_train_state(const std::string& path) {

@@ -21,6 +21,8 @@
 #include <string>
 #include <vector>
 
+#include "util/io.h"
+
 #include "util/py_random.h"
 
 namespace wiggle {
@@ -61,6 +63,9 @@ struct TrainState {
 };
 
 std::string serialize_train_state(const TrainState& s);
+// The same file in pieces, the moments as views of s's vectors (save_train_state writes them
+// without a copy).
+FileParts train_state_parts(const TrainState& s);
 // Exits with one line naming `path` if the bytes are truncated, corrupted, have the wrong magic
 // or an unknown version.
 TrainState parse_train_state(std::string_view bytes, const std::string& path);

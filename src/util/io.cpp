@@ -136,23 +136,53 @@ void sync_folder(const std::string& folder) {
     WIGGLE_CHECK(ok, "check the disk", "cannot sync folder '{}': {}", folder, std::strerror(err));
 }
 
+std::vector<std::string_view> FileParts::parts() const {
+    std::vector<std::string_view> out;
+    out.reserve(pieces_.size());
+    for (const Piece& p : pieces_) {
+        out.push_back(p.data ? std::string_view(p.data, p.size) : std::string_view(p.owned));
+    }
+    return out;
+}
+
+uint64_t FileParts::size() const {
+    uint64_t n = 0;
+    for (std::string_view p : parts()) n += p.size();
+    return n;
+}
+
+std::string FileParts::join() const {
+    std::string out;
+    out.reserve(size());
+    for (std::string_view p : parts()) out += p;
+    return out;
+}
+
 void write_file_atomic(const std::string& path, std::string_view bytes) {
+    FileParts file;
+    file.append_view(bytes.data(), bytes.size());
+    write_file_atomic(path, file);
+}
+
+void write_file_atomic(const std::string& path, const FileParts& file) {
     const std::string tmp = path + ".tmp." + std::to_string(::getpid());
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     WIGGLE_CHECK(fd >= 0, "check that the folder exists and is writable", "cannot create '{}': {}",
                  tmp, std::strerror(errno));
-    size_t done = 0;
-    while (done < bytes.size()) {
-        const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            const int err = errno;
-            ::close(fd);
-            ::unlink(tmp.c_str());
-            WIGGLE_CHECK(false, "check the free disk space", "cannot write '{}': {}", tmp,
-                         std::strerror(err));
+    for (std::string_view bytes : file.parts()) {
+        size_t done = 0;
+        while (done < bytes.size()) {
+            const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) {
+                const int err = errno;
+                ::close(fd);
+                ::unlink(tmp.c_str());
+                WIGGLE_CHECK(false, "check the free disk space", "cannot write '{}': {}", tmp,
+                             std::strerror(err));
+            }
+            done += static_cast<size_t>(n);
         }
-        done += static_cast<size_t>(n);
     }
     const bool synced = ::fsync(fd) == 0;
     int err = errno;

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace wiggle {
 
@@ -48,10 +49,37 @@ class MappedFile {
     size_t size_ = 0;
 };
 
+// A file to write as a sequence of pieces, never joined in memory: text it owns, and views of
+// big buffers (a model's weights, an optimizer's moments) that must outlive the write.
+class FileParts {
+  public:
+    void append(std::string text) { pieces_.push_back({std::move(text), nullptr, 0}); }
+    void append_view(const void* data, size_t n) {
+        pieces_.push_back({{}, static_cast<const char*>(data), n});
+    }
+    void append(FileParts&& more) {
+        for (Piece& p : more.pieces_) pieces_.push_back(std::move(p));
+    }
+    // The pieces in order (valid until this changes).
+    std::vector<std::string_view> parts() const;
+    uint64_t size() const;
+    std::string join() const;  // the whole file in one string (tests, a broadcast)
+
+  private:
+    struct Piece {
+        std::string owned;
+        const char* data;  // a view when not null
+        size_t size;
+    };
+    std::vector<Piece> pieces_;
+};
+
 // Writes `bytes` to `path` atomically: `path.tmp.<pid>`, fsync, rename, fsync of the folder (so
 // the rename survives a power cut). Exits with a clear error (and removes the temporary file) if
 // any step fails.
 void write_file_atomic(const std::string& path, std::string_view bytes);
+// The same for a file given in pieces, written one after another.
+void write_file_atomic(const std::string& path, const FileParts& file);
 
 // Makes the folder's entries (renames, links, removals) durable.
 void sync_folder(const std::string& folder);
