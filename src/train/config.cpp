@@ -156,11 +156,8 @@ bool parse_number(std::string_view text, T& out) {
 
 template <typename T>
 TrainField number_field(std::string flag, std::string help, bool resumable, T TrainConfig::*m) {
-    TrainField f;
-    f.flag = std::move(flag);
-    f.help = std::move(help);
-    f.resumable = resumable;
-    f.type = std::is_floating_point_v<T> ? "FLOAT" : "INT";
+    TrainField f{std::move(flag), std::move(help), resumable,
+                 std::is_floating_point_v<T> ? "FLOAT" : "INT", {}, {}};
     f.get = [m](const TrainConfig& c) {
         if constexpr (std::is_floating_point_v<T>) {
             return fmt::format("{}", c.*m);  // shortest round-trip form
@@ -174,11 +171,7 @@ TrainField number_field(std::string flag, std::string help, bool resumable, T Tr
 
 TrainField string_field(std::string flag, std::string help, bool resumable,
                         std::string TrainConfig::*m) {
-    TrainField f;
-    f.flag = std::move(flag);
-    f.help = std::move(help);
-    f.resumable = resumable;
-    f.type = "PATH";
+    TrainField f{std::move(flag), std::move(help), resumable, "PATH", {}, {}};
     f.get = [m](const TrainConfig& c) { return c.*m; };
     f.set = [m](TrainConfig& c, std::string_view text) {
         if (text.find('\n') != std::string_view::npos) return false;
@@ -189,11 +182,7 @@ TrainField string_field(std::string flag, std::string help, bool resumable,
 }
 
 TrainField bool_field(std::string flag, std::string help, bool resumable, bool TrainConfig::*m) {
-    TrainField f;
-    f.flag = std::move(flag);
-    f.help = std::move(help);
-    f.resumable = resumable;
-    f.type = "BOOL";
+    TrainField f{std::move(flag), std::move(help), resumable, "BOOL", {}, {}};
     f.get = [m](const TrainConfig& c) { return std::string(c.*m ? "true" : "false"); };
     f.set = [m](TrainConfig& c, std::string_view text) {
         if (text == "true" || text == "1") {
@@ -210,11 +199,7 @@ TrainField bool_field(std::string flag, std::string help, bool resumable, bool T
 
 TrainField gelu_field(std::string flag, std::string help, bool resumable,
                       kernels::GeluForm TrainConfig::*m) {
-    TrainField f;
-    f.flag = std::move(flag);
-    f.help = std::move(help);
-    f.resumable = resumable;
-    f.type = "erf|tanh";
+    TrainField f{std::move(flag), std::move(help), resumable, "erf|tanh", {}, {}};
     f.get = [m](const TrainConfig& c) {
         return std::string(c.*m == kernels::GeluForm::Tanh ? "tanh" : "erf");
     };
