@@ -85,8 +85,12 @@ void BM_FullForward(benchmark::State& state) {
 void BM_Gpt2Token(benchmark::State& state) {
     k::set_num_threads(static_cast<int>(state.range(0)));
     const auto dtype = static_cast<wiggle::DecodeWeights>(state.range(1));
-    const wiggle::GptConfig gpt2{.vocab_size = 50257, .block_size = 1024, .n_layer = 12,
-                                 .n_head = 12, .n_embd = 768, .bias = true,
+    const wiggle::GptConfig gpt2{.vocab_size = 50257,
+                                 .block_size = 1024,
+                                 .n_layer = 12,
+                                 .n_head = 12,
+                                 .n_embd = 768,
+                                 .bias = true,
                                  .gelu = k::GeluForm::Tanh};
     std::optional<wiggle::GptDecoder> dec;
     {

@@ -157,7 +157,8 @@ void unpack_column(float* out, const float* packed, int K, int N, int n) {
     assert(n >= 0 && n < N);
     (void)N;
     const float* block = packed + static_cast<long>(n / kPackedCols) * K * kPackedCols;
-    for (int k = 0; k < K; ++k) out[k] = block[static_cast<long>(k) * kPackedCols + n % kPackedCols];
+    for (int k = 0; k < K; ++k)
+        out[k] = block[static_cast<long>(k) * kPackedCols + n % kPackedCols];
 }
 
 void unpack_column(float* out, const bf16* packed, int K, int N, int n) {
@@ -165,8 +166,8 @@ void unpack_column(float* out, const bf16* packed, int K, int N, int n) {
     (void)N;
     const bf16* block = packed + static_cast<long>(n / kPackedCols) * (K + K % 2) * kPackedCols;
     for (int k = 0; k < K; ++k) {
-        out[k] = to_float(block[static_cast<long>(k / 2) * 2 * kPackedCols +
-                                2 * (n % kPackedCols) + k % 2]);
+        out[k] = to_float(
+            block[static_cast<long>(k / 2) * 2 * kPackedCols + 2 * (n % kPackedCols) + k % 2]);
     }
 }
 

@@ -64,7 +64,7 @@ inline float to_float(bf16 x) { return std::bit_cast<float>(std::uint32_t(x) << 
 inline long packed_linear_bf16_size(int K, int N) {
     return static_cast<long>((N + kPackedCols - 1) / kPackedCols) * (K + K % 2) * kPackedCols;
 }
-void pack_linear_bf16(bf16* packed, const float* weight, int K, int N);  // rounds by to_bf16
+void pack_linear_bf16(bf16* packed, const float* weight, int K, int N);   // rounds by to_bf16
 void unpack_column(float* out, const bf16* packed, int K, int N, int n);  // widened, exact
 
 // linear_packed_forward on bf16 weights: the same arithmetic on the widened weights, so exactly
@@ -138,8 +138,8 @@ void linear_forward_naive(F* out, const F* inp, const F* weight, const F* bias, 
                           int N);
 // The int8 product on unpacked weights: q (N,K) and scale (N, K/G) from quantize_q8 of each row
 // of the weight; the inputs quantized by quantize_q8 too.
-void linear_q8_forward_naive(float* out, const float* inp, const std::int8_t* q,
-                             const float* scale, const float* bias, int M, int K, int N, int G);
+void linear_q8_forward_naive(float* out, const float* inp, const std::int8_t* q, const float* scale,
+                             const float* bias, int M, int K, int N, int G);
 template <typename F>
 void attention_decode_forward_naive(F* out, F* att, const F* q, const F* kt, const F* v, int P,
                                     int NH, int hs, int ldk);

@@ -141,7 +141,8 @@ WIGGLE_VNNI void quantize_rows_avx512(QuantizedRows& x, const float* inp, int M,
             __m512 amax = _mm512_setzero_ps();
             for (int i = 0; i < G; i += 16) {
                 const __mmask16 live = G - i >= 16 ? 0xFFFF : (1u << (G - i)) - 1;
-                amax = _mm512_max_ps(amax, _mm512_andnot_ps(sign, _mm512_maskz_loadu_ps(live, xg + i)));
+                amax = _mm512_max_ps(amax,
+                                     _mm512_andnot_ps(sign, _mm512_maskz_loadu_ps(live, xg + i)));
             }
             const float s = _mm512_reduce_max_ps(amax) / 127.0f;
             x.scale[r] = s;
@@ -285,7 +286,8 @@ float pack_linear_q8(std::uint8_t* packed, const float* weight, int K, int N, in
             std::uint8_t* quads = base + kPackedCols * sizeof(float);
             for (int i = 0; i < padded_group(G); ++i) {
                 const int v = i < G ? q[g * G + i] : 0;
-                quads[(i / 4) * 4 * kPackedCols + 4 * j + i % 4] = static_cast<std::uint8_t>(v + 128);
+                quads[(i / 4) * 4 * kPackedCols + 4 * j + i % 4] =
+                    static_cast<std::uint8_t>(v + 128);
             }
         }
     }
@@ -307,8 +309,8 @@ void unpack_column_q8(float* out, const std::uint8_t* packed, int K, int N, int 
     }
 }
 
-void linear_q8_forward_naive(float* out, const float* inp, const std::int8_t* q,
-                             const float* scale, const float* bias, int M, int K, int N, int G) {
+void linear_q8_forward_naive(float* out, const float* inp, const std::int8_t* q, const float* scale,
+                             const float* bias, int M, int K, int N, int G) {
     std::vector<std::int8_t> xq(K);
     std::vector<float> xs(K / G);
     for (int m = 0; m < M; ++m) {
@@ -317,9 +319,10 @@ void linear_q8_forward_naive(float* out, const float* inp, const std::int8_t* q,
             float acc = 0.0f;
             for (int g = 0; g < K / G; ++g) {
                 std::int32_t dot = 0;
-                for (int i = g * G; i < (g + 1) * G; ++i) dot += xq[i] * q[static_cast<long>(n) * K + i];
-                acc = std::fma(static_cast<float>(dot), xs[g] * scale[static_cast<long>(n) * (K / G) + g],
-                               acc);
+                for (int i = g * G; i < (g + 1) * G; ++i)
+                    dot += xq[i] * q[static_cast<long>(n) * K + i];
+                acc = std::fma(static_cast<float>(dot),
+                               xs[g] * scale[static_cast<long>(n) * (K / G) + g], acc);
             }
             out[static_cast<long>(m) * N + n] = acc + (bias ? bias[n] : 0.0f);
         }
@@ -334,7 +337,8 @@ void linear_q8_forward_isa(Isa isa, float* out, const float* inp, const std::uin
     if (M <= 0 || n0 >= n1 || k0 >= k1) {
         if (M > 0 && k0 >= k1) {  // an empty sum: the bias alone
             for (int m = 0; m < M; ++m) {
-                for (int n = n0; n < n1; ++n) out[static_cast<long>(m) * N + n] = bias ? bias[n] : 0.0f;
+                for (int n = n0; n < n1; ++n)
+                    out[static_cast<long>(m) * N + n] = bias ? bias[n] : 0.0f;
             }
         }
         return;

@@ -22,7 +22,8 @@ void gelu_forward_naive(T* out, const T* inp, int N, GeluForm form) {
         if (form == GeluForm::Erf) {
             out[i] = T(0.5) * x * (T(1) + std::erf(x * inv_sqrt2));
         } else {
-            out[i] = T(0.5) * x * (T(1) + std::tanh(sqrt_2_over_pi * (x + T(0.044715) * x * x * x)));
+            out[i] =
+                T(0.5) * x * (T(1) + std::tanh(sqrt_2_over_pi * (x + T(0.044715) * x * x * x)));
         }
     }
 }

@@ -90,17 +90,15 @@ struct GptDecoder::Packed {
             }
         }
         // out (M,N) = inp (M,K) · weightᵀ + bias, columns [n0, n1), inputs [k0, k1)
-        void forward(float* out, const float* inp, const float* bias, int M, int n0, int n1,
-                     int k0, int k1) const {
+        void forward(float* out, const float* inp, const float* bias, int M, int n0, int n1, int k0,
+                     int k1) const {
             switch (dtype) {
                 case DecodeWeights::Int8:
                     return k::linear_q8_forward(out, inp, q8(), bias, M, K, N, G, n0, n1, k0, k1);
                 case DecodeWeights::Bf16:
-                    return k::linear_packed_forward(out, inp, b16(), bias, M, K, N, n0, n1, k0,
-                                                    k1);
+                    return k::linear_packed_forward(out, inp, b16(), bias, M, K, N, n0, n1, k0, k1);
                 default:
-                    return k::linear_packed_forward(out, inp, f32(), bias, M, K, N, n0, n1, k0,
-                                                    k1);
+                    return k::linear_packed_forward(out, inp, f32(), bias, M, K, N, n0, n1, k0, k1);
             }
         }
         // Column n (K) of the weight, as the products see it: the output layer's column n is
@@ -293,8 +291,8 @@ std::span<const float> GptDecoder::append_every_row(std::span<const int> tokens)
     WIGGLE_CHECK(n > 0 && len_ + n <= cfg_.block_size, "",
                  "{} tokens after {} do not fit a block of {}", n, len_, cfg_.block_size);
     if (!row_logits_) {
-        row_logits_ = aligned_zeros<float>(
-            static_cast<size_t>(cfg_.block_size) * cfg_.vocab_size, "the logits of every row");
+        row_logits_ = aligned_zeros<float>(static_cast<size_t>(cfg_.block_size) * cfg_.vocab_size,
+                                           "the logits of every row");
     }
     forward(tokens.data(), n, /*every_row=*/true);
     return {row_logits_.get(), static_cast<size_t>(n) * cfg_.vocab_size};

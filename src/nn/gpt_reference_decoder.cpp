@@ -25,8 +25,8 @@ void layernorm(float* out, const float* x, const float* weight, const float* bia
 }  // namespace
 
 // torch.nn.Linear on one row, or its int8 form
-void GptReferenceDecoder::linear(float* out, const float* x, const float* weight,
-                                 const float* bias, int K, int N) {
+void GptReferenceDecoder::linear(float* out, const float* x, const float* weight, const float* bias,
+                                 int K, int N) {
     if (group_ == 0) return k::linear_forward_naive(out, x, weight, bias, 1, K, N);
     const Int8Matrix& m = int8_.at(weight);
     k::linear_q8_forward_naive(out, x, m.q.data(), m.scale.data(), bias, 1, K, N, group_);
@@ -41,8 +41,8 @@ GptReferenceDecoder::GptReferenceDecoder(const GptWeights& weights, bool int8) :
             Int8Matrix& m = int8_[weight];
             m.q.resize(N * K), m.scale.resize(N * K / group_);
             for (size_t n = 0; n < N; ++n) {
-                k::quantize_q8(m.q.data() + n * K, m.scale.data() + n * K / group_,
-                               weight + n * K, static_cast<int>(K), group_);
+                k::quantize_q8(m.q.data() + n * K, m.scale.data() + n * K / group_, weight + n * K,
+                               static_cast<int>(K), group_);
             }
         };
         for (int l = 0; l < c.n_layer; ++l) {

@@ -31,14 +31,14 @@ class GptReferenceDecoder {
 
   private:
     struct Int8Matrix {
-        std::vector<int8_t> q;  // (N,K)
+        std::vector<int8_t> q;     // (N,K)
         std::vector<float> scale;  // (N, K/G)
     };
     // out (N) = weight (N,K) · x (K) + bias, on the float weight or its int8 copy
     void linear(float* out, const float* x, const float* weight, const float* bias, int K, int N);
 
     const GptWeights& w_;
-    int group_ = 0;  // int8's group size, 0 for float
+    int group_ = 0;                                      // int8's group size, 0 for float
     std::unordered_map<const float*, Int8Matrix> int8_;  // each weight matrix's int8 copy
     std::vector<float> x_, xb_, qkv_, att_, y_, hb_, hb2_, logits_;  // one token's activations
     std::vector<float> key_cache_, value_cache_;                     // (L, T, C) each

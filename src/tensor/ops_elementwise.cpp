@@ -240,7 +240,7 @@ void tensor_ops::backward_reduce(Graph<T>& g, const TensorNode<T>& n) {
     template Tensor<T> log(Tensor<T>);                                          \
     template Tensor<T> tanh(Tensor<T>);                                         \
     template Tensor<T> relu(Tensor<T>);                                         \
-    template Tensor<T> gelu(Tensor<T>, kernels::GeluForm);                                         \
+    template Tensor<T> gelu(Tensor<T>, kernels::GeluForm);                      \
     template Tensor<T> sum(Tensor<T>, int, bool);                               \
     template Tensor<T> mean(Tensor<T>, int, bool);                              \
     template Tensor<T> max(Tensor<T>, int, bool);                               \

@@ -156,8 +156,12 @@ bool parse_number(std::string_view text, T& out) {
 
 template <typename T>
 TrainField number_field(std::string flag, std::string help, bool resumable, T TrainConfig::*m) {
-    TrainField f{std::move(flag), std::move(help), resumable,
-                 std::is_floating_point_v<T> ? "FLOAT" : "INT", {}, {}};
+    TrainField f{std::move(flag),
+                 std::move(help),
+                 resumable,
+                 std::is_floating_point_v<T> ? "FLOAT" : "INT",
+                 {},
+                 {}};
     f.get = [m](const TrainConfig& c) {
         if constexpr (std::is_floating_point_v<T>) {
             return fmt::format("{}", c.*m);  // shortest round-trip form

@@ -320,11 +320,14 @@ void SafetensorsWriter::add(std::string name, const float* data, std::vector<int
     add_raw(std::move(name), "F32", std::move(shape), std::move(bytes));
 }
 
-void SafetensorsWriter::add_view(std::string name, const float* data,
-                                 std::vector<int64_t> shape) {
+void SafetensorsWriter::add_view(std::string name, const float* data, std::vector<int64_t> shape) {
     int64_t n = 1;
     for (int64_t d : shape) n *= d;
-    Pending t{std::move(name), "F32", std::move(shape), {}, reinterpret_cast<const char*>(data),
+    Pending t{std::move(name),
+              "F32",
+              std::move(shape),
+              {},
+              reinterpret_cast<const char*>(data),
               static_cast<size_t>(n) * sizeof(float)};
     if (t.size == 0) t.data = "";
     tensors_.push_back(std::move(t));

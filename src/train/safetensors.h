@@ -115,8 +115,8 @@ class SafetensorsWriter {
     struct Pending {
         std::string name, dtype;
         std::vector<int64_t> shape;
-        std::string owned;               // add_raw's bytes
-        const char* data = nullptr;      // add's, not owned
+        std::string owned;           // add_raw's bytes
+        const char* data = nullptr;  // add's, not owned
         size_t size = 0;
         std::string_view bytes() const { return data ? std::string_view(data, size) : owned; }
     };

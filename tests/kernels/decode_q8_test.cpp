@@ -30,7 +30,8 @@ TEST(QuantizeQ8, HandWorkedGroups) {
     quantize_q8(q.data(), s.data(), x.data(), 8, 4);
     EXPECT_FLOAT_EQ(s[0], 0.01f);
     EXPECT_EQ(s[1], 0.0f);
-    EXPECT_EQ((std::vector<int>(q.begin(), q.end())), (std::vector<int>{50, -127, 0, 127, 0, 0, 0, 0}));
+    EXPECT_EQ((std::vector<int>(q.begin(), q.end())),
+              (std::vector<int>{50, -127, 0, 127, 0, 0, 0, 0}));
 }
 
 TEST(QuantizeQ8, ErrorIsAtMostHalfAStepAndReported) {
@@ -60,8 +61,8 @@ Quantized quantize_rows(const std::vector<float>& w, int N, int K, int G) {
                 std::vector<float>(static_cast<size_t>(N) * (K / G))};
     for (int n = 0; n < N; ++n) {
         quantize_q8(r.q.data() + static_cast<size_t>(n) * K,
-                    r.s.data() + static_cast<size_t>(n) * (K / G), w.data() + static_cast<size_t>(n) * K,
-                    K, G);
+                    r.s.data() + static_cast<size_t>(n) * (K / G),
+                    w.data() + static_cast<size_t>(n) * K, K, G);
     }
     return r;
 }
@@ -80,7 +81,8 @@ TEST(LinearQ8, NaiveIsTheProductOfTheDequantizedValues) {
         const auto x = randn(M * K, 1), w = randn(N * K, 2, 0.1), b = randn(N, 3);
         const Quantized qw = quantize_rows(w, N, K, G), qx = quantize_rows(x, M, K, G);
         std::vector<float> got(M * N);
-        linear_q8_forward_naive(got.data(), x.data(), qw.q.data(), qw.s.data(), b.data(), M, K, N, G);
+        linear_q8_forward_naive(got.data(), x.data(), qw.q.data(), qw.s.data(), b.data(), M, K, N,
+                                G);
         for (int m = 0; m < M; ++m) {
             for (int n = 0; n < N; ++n) {
                 double want = b[n];
@@ -110,7 +112,8 @@ void expect_q8_matches_naive(const std::vector<float>& x, const std::vector<floa
     for (bool with_bias : {true, false}) {
         const float* bias = with_bias ? b.data() : nullptr;
         std::vector<float> want(static_cast<size_t>(M) * N);
-        linear_q8_forward_naive(want.data(), xs.data(), qw.q.data(), qw.s.data(), bias, M, Ks, N, G);
+        linear_q8_forward_naive(want.data(), xs.data(), qw.q.data(), qw.s.data(), bias, M, Ks, N,
+                                G);
         for (Isa isa : available_isas()) {
             std::vector<float> got(static_cast<size_t>(M) * N, -7.0f);
             linear_q8_forward_isa(isa, got.data(), x.data(), pw.data(), bias, M, K, N, G, n0, n1,
@@ -130,8 +133,8 @@ void expect_q8_matches_naive(const std::vector<float>& x, const std::vector<floa
 
 TEST(LinearQ8, EveryPathGivesTheNaiveBitsOnAwkwardSizes) {
     for (int M : {1, 2, 5}) {
-        for (auto [K, G] : {std::pair{4, 4}, {6, 2}, {12, 3}, {64, 64}, {96, 32}, {192, 64},
-                            {40, 8}, {7, 1}}) {
+        for (auto [K, G] :
+             {std::pair{4, 4}, {6, 2}, {12, 3}, {64, 64}, {96, 32}, {192, 64}, {40, 8}, {7, 1}}) {
             for (int N : {1, 5, 16, 17, 40, 70}) {
                 SCOPED_TRACE(::testing::Message()
                              << "M=" << M << " K=" << K << " G=" << G << " N=" << N);
@@ -151,9 +154,9 @@ TEST(LinearQ8, SharesOfColumnsAndGroupsAreTheSlicesProducts) {
             const auto x = randn(M * K, 21), w = randn(N * K, 22, 0.1), b = randn(N, 23);
             for (auto [n0, n1] : {std::pair{0, 1}, {3, 19}, {16, 48}, {17, 70}, {69, 70}, {5, 6}}) {
                 for (auto [g0, g1] : {std::pair{0, K / G}, {1, K / G}, {0, 1}, {1, 2}}) {
-                    SCOPED_TRACE(::testing::Message() << "G=" << G << " M=" << M << " columns "
-                                                      << n0 << ".." << n1 << " groups " << g0
-                                                      << ".." << g1);
+                    SCOPED_TRACE(::testing::Message()
+                                 << "G=" << G << " M=" << M << " columns " << n0 << ".." << n1
+                                 << " groups " << g0 << ".." << g1);
                     expect_q8_matches_naive(x, w, b, M, K, N, G, n0, n1, g0 * G, g1 * G);
                 }
             }

@@ -237,14 +237,15 @@ TEST(GptDecoder, SameBitsForAnyThreadCount) {
 // loops; the fast one adds the heads' and groups' partial sums in another order, hence the
 // tolerance), and both near the float model: quantization moves the logits a little, not far.
 TEST(GptDecoder, Int8EqualsTheReferenceDecoderAndStaysNearFloat) {
-    for (const GptConfig& cfg : {tiny(), odd(), GptConfig{.vocab_size = 40,
-                                                          .block_size = 12,
-                                                          .n_layer = 2,
-                                                          .n_head = 2,
-                                                          .n_embd = 128,
-                                                          .bias = true}}) {
-        SCOPED_TRACE(::testing::Message() << "n_embd " << cfg.n_embd << ", groups of "
-                                          << int8_group_size(cfg));
+    for (const GptConfig& cfg : {tiny(), odd(),
+                                 GptConfig{.vocab_size = 40,
+                                 .block_size = 12,
+                                 .n_layer = 2,
+                                 .n_head = 2,
+                                 .n_embd = 128,
+                                 .bias = true}}) {
+        SCOPED_TRACE(::testing::Message()
+                     << "n_embd " << cfg.n_embd << ", groups of " << int8_group_size(cfg));
         GptWeights w(cfg, 5, /*with_grads=*/false);
         const std::vector<int> tokens = random_tokens(cfg.block_size, cfg.vocab_size, 2);
         GptReferenceDecoder reference(w, /*int8=*/true), reference_f32(w);
@@ -255,7 +256,8 @@ TEST(GptDecoder, Int8EqualsTheReferenceDecoderAndStaysNearFloat) {
             const std::vector<float> got = copy(fast.append(std::span(&tokens[pos], 1)));
             ASSERT_TRUE(testing::all_close(got, want, 1e-5, 1e-5)) << "position " << pos;
             const std::vector<float> f32 = copy(reference_f32.forward(tokens[pos], pos));
-            for (size_t i = 0; i < f32.size(); ++i) worst = std::max(worst, double(std::fabs(got[i] - f32[i])));
+            for (size_t i = 0; i < f32.size(); ++i)
+                worst = std::max(worst, double(std::fabs(got[i] - f32[i])));
         }
         EXPECT_LT(worst, 0.05) << "int8 logits far from float";
         EXPECT_GT(worst, 0.0) << "int8 changed nothing: not quantized?";

@@ -159,8 +159,7 @@ TEST_F(WiggleTool, TrainSampleEval) {
     // int8 weights: the loss through the decoder's int8 arithmetic within 1% of the float one,
     // every matrix's quantization error reported; sampling is reproducible and any thread count
     // gives the same text.
-    const ProgramResult e8 =
-        wiggle("eval" + ckpt + " --data " + corpus_ + " --dtype int8");
+    const ProgramResult e8 = wiggle("eval" + ckpt + " --data " + corpus_ + " --dtype int8");
     ASSERT_EQ(e8.exit_code, 0) << e8.err;
     EXPECT_NEAR(std::stod(e8.out.substr(9)), l1, 0.01 * l1);
     EXPECT_NE(e8.out.find("int8 weights"), std::string::npos) << e8.out;
