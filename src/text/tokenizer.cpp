@@ -237,8 +237,8 @@ Tokenizer Tokenizer::gpt2(const std::string& encoder_json, const std::string& vo
         merges.push_back(
             {id_of(left, "merge part"), id_of(right, "merge part"), id_of(left + right, "merge")});
     }
-    WIGGLE_CHECK(merges.size() == 50000 && encoder.size() == 50257, hint,
-                 "'{}' and '{}' hold {} merges and {} tokens, not GPT-2's 50,000 and 50,257",
+    WIGGLE_CHECK(merges.size() == 50000 && encoder.size() == static_cast<size_t>(kGpt2VocabSize),
+                 hint, "'{}' and '{}' hold {} merges and {} tokens, not GPT-2's 50,000 and 50,257",
                  vocab_bpe, encoder_json, merges.size(), encoder.size());
     Bpe bpe(byte_ids, std::move(merges), vocab_bpe);
     return Tokenizer::bpe(std::move(bpe), std::string(kGpt2Pattern),

@@ -101,7 +101,7 @@ Tokenizer tokenizer_for(LoadedModel& m, const std::string& flag, const std::stri
     const int V = m.weights.config().vocab_size;
     if (flag.empty()) {
         if (m.tokenizer) return std::move(*m.tokenizer);
-        WIGGLE_CHECK(V == 50257, "pass --tokenizer (gpt2, bpe:FILE.model, ...)",
+        WIGGLE_CHECK(V == Tokenizer::kGpt2VocabSize, "pass --tokenizer (gpt2, bpe:FILE.model, ...)",
                      "checkpoint '{}' has no tokenizer, and its {} tokens are not GPT-2's 50257",
                      checkpoint, V);
         return make_tokenizer("gpt2", U"");

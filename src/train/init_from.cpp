@@ -16,8 +16,6 @@ namespace wiggle {
 
 namespace {
 
-constexpr int kGpt2Vocab = 50257;
-
 const char* gelu_name(kernels::GeluForm g) { return g == kernels::GeluForm::Tanh ? "tanh" : "erf"; }
 
 bool is_gpt2_name(const std::string& name) { return name == "gpt2" || name.starts_with("gpt2:"); }
@@ -86,10 +84,10 @@ LoadedModel init_from_checkpoint(TrainConfig& cfg,
         if (m.tokenizer) {
             cfg.tokenizer = m.tokenizer->kind() == Tokenizer::Kind::Char ? "char" : "checkpoint";
         } else {
-            WIGGLE_CHECK(c.vocab_size == kGpt2Vocab,
+            WIGGLE_CHECK(c.vocab_size == Tokenizer::kGpt2VocabSize,
                          fmt::format("pass the --tokenizer of its {} tokens", c.vocab_size),
                          "--init-from '{}' has no tokenizer, and its {} tokens are not GPT-2's {}",
-                         cfg.init_from, c.vocab_size, kGpt2Vocab);
+                         cfg.init_from, c.vocab_size, Tokenizer::kGpt2VocabSize);
             cfg.tokenizer = "gpt2";
         }
     }
@@ -125,7 +123,7 @@ Tokenizer run_tokenizer(const TrainConfig& cfg, std::u32string_view text, Loaded
         return t;
     }
     // A Hugging Face GPT-2 file: GPT-2's tokenizer, if its vocabulary is GPT-2's.
-    WIGGLE_CHECK(V != kGpt2Vocab || is_gpt2_name(cfg.tokenizer),
+    WIGGLE_CHECK(V != Tokenizer::kGpt2VocabSize || is_gpt2_name(cfg.tokenizer),
                  "leave --tokenizer out (gpt2), or pass gpt2:DIR",
                  "--tokenizer '{}' is not GPT-2's, the tokenizer of --init-from '{}' (a GPT-2 "
                  "checkpoint in Hugging Face's layout)",
