@@ -17,9 +17,9 @@
 // NH heads, hs head size, C = NH·hs channels.
 #pragma once
 
-#include <bit>
 #include <cstdint>
 
+#include "kernels/bf16.h"
 #include "kernels/cpu.h"
 
 namespace wiggle::kernels {
@@ -46,17 +46,7 @@ void unpack_column(float* out, const float* packed, int K, int N, int n);
 void linear_packed_forward(float* out, const float* inp, const float* packed, const float* bias,
                            int M, int K, int N, int n0, int n1, int k0, int k1);
 
-// bfloat16: the upper half of a float (its sign, exponent and top 7 mantissa bits), so widening
-// one to a float is exact.
-enum class bf16 : std::uint16_t {};
-// The nearest bf16, ties to even (PyTorch's .to(torch.bfloat16)); NaN stays NaN, and values past
-// the largest bf16 round to ±inf.
-inline bf16 to_bf16(float x) {
-    const auto b = std::bit_cast<std::uint32_t>(x);
-    if ((b & 0x7FFFFFFFu) > 0x7F800000u) return bf16((b >> 16) | 0x40u);  // a quiet NaN
-    return bf16((b + 0x7FFFu + ((b >> 16) & 1u)) >> 16);
-}
-inline float to_float(bf16 x) { return std::bit_cast<float>(std::uint32_t(x) << 16); }
+// bf16 (kernels/bf16.h): bfloat16, to_bf16 (round to nearest even) and to_float (exact).
 
 // A weight packed by pack_linear, in bf16 and with rows in pairs: inside each block of
 // kPackedCols columns, rows 2i and 2i+1 of a column side by side (one 32-bit lane holds both, and

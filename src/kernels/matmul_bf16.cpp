@@ -1,0 +1,357 @@
+// The bf16 gemm (matmul_bf16.h): the naive definition, the blocked and threaded driver, its
+// portable microkernel and, on x86-64 CPUs with AVX512_BF16, its vdpbf16ps microkernel.
+//
+// Loop nest (the fp32 gemm's, matmul_driver.h), for C (M,N) (+)= op(A) (M,K) · op(B) (K,N):
+//   jc over N in equal blocks of at most NC columns
+//     pc over K in KC steps (in order, never split across threads)
+//       pack op(B)[pc:pc+kc, jc:jc+nc] into NR-wide panels, K in pairs (one item per panel)
+//       C tiles: one item per group of MR-row tiles × NR-column panels; per item, the A
+//       micro-panels of up to MC rows are packed (K in pairs), then each B panel (in L1) meets
+//       every A micro-panel (in L2) of the group, one microkernel call per tile
+// Packed layout: 32-bit lanes, the bf16 of k = 2p in the low half and of k = 2p+1 in the high half
+// (zero past K), so a lane of A broadcast against a vector of B is one vdpbf16ps. A tile's
+// accumulators start from C when an earlier K block (or the caller) put a sum there, so every
+// output is the single running sum that matmul_bf16.h defines, whatever the blocking and the
+// thread count. x86 code is compiled only for x86-64 (target attributes, no per-file flags), so
+// the browser build keeps the portable path alone.
+#include "kernels/matmul_bf16.h"
+
+#include <algorithm>
+#include <bit>
+#include <cassert>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+#include "kernels/cpu.h"
+#include "kernels/matmul.h"
+
+#if defined(__x86_64__)
+#if defined(__GNUC__) && !defined(__clang__)
+// GCC 12 warns inside its own intrinsics (_mm512_undefined_*): a known false positive.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+#include <immintrin.h>
+#endif
+
+namespace wiggle::kernels {
+
+void gemm_bf16_naive(float* C, const bf16* A, const bf16* B, int M, int N, int K, bool trans_a,
+                     bool trans_b, bool accumulate) {
+    auto a = [&](int i, int k) {
+        return to_float(trans_a ? A[static_cast<long>(k) * M + i]
+                                : A[static_cast<long>(i) * K + k]);
+    };
+    auto b = [&](int k, int j) {
+        return to_float(trans_b ? B[static_cast<long>(j) * K + k]
+                                : B[static_cast<long>(k) * N + j]);
+    };
+    for (int i = 0; i < M; i++) {
+        for (int j = 0; j < N; j++) {
+            float& c = C[static_cast<long>(i) * N + j];
+            float s = accumulate ? c : 0.0f;
+            for (int k = 0; k < K; k += 2) {
+                s += k + 1 < K ? a(i, k + 1) * b(k + 1, j) : 0.0f;  // the odd one of the pair first
+                s += a(i, k) * b(k, j);
+            }
+            c = s;
+        }
+    }
+}
+
+namespace {
+
+using u16 = std::uint16_t;
+using u32 = std::uint32_t;
+
+struct Bf16Args {
+    float* C;
+    const u16* A;
+    const u16* B;
+    int M, N, K;
+    bool trans_a, trans_b, accumulate;
+};
+
+// A 64-byte aligned buffer owned by one thread: grows when needed, never shrinks.
+struct Scratch {
+    u32* data = nullptr;
+    size_t size = 0;
+    u32* get(size_t n) {
+        if (n > size) {
+            std::free(data);
+            size = (n + 1023) & ~static_cast<size_t>(1023);
+            data = static_cast<u32*>(std::aligned_alloc(64, size * sizeof(u32)));
+        }
+        return data;
+    }
+    ~Scratch() { std::free(data); }
+};
+Scratch& a_scratch() {
+    static thread_local Scratch s;
+    return s;
+}
+Scratch& b_scratch() {
+    static thread_local Scratch s;
+    return s;
+}
+
+// Packs R rows (rv valid, the rest zero) × kc of x into pairs: dst[p*R + r] = x(r, 2p) in the low
+// half, x(r, 2p+1) in the high half (zero at k = kc when kc is odd). Two layouts of x:
+//   pack_k_contiguous: x(r, k) = s[r*ld + k]   (a pair is one 32-bit read)
+//   pack_k_strided:    x(r, k) = s[k*ld + r]   (a pair interleaves two rows of s)
+void pack_k_contiguous(u32* dst, int R, int rv, const u16* s, long ld, int kc) {
+    const int full = kc / 2, kcp = (kc + 1) / 2;
+    for (int r = 0; r < rv; r++) {
+        const u16* row = s + r * ld;
+        for (int p = 0; p < full; p++) {
+            u32 v;
+            std::memcpy(&v, row + 2 * p, sizeof v);
+            dst[p * R + r] = v;
+        }
+        if (kc % 2) dst[full * R + r] = row[kc - 1];
+    }
+    for (int p = 0; p < kcp; p++) {
+        for (int r = rv; r < R; r++) dst[p * R + r] = 0;
+    }
+}
+void pack_k_strided(u32* dst, int R, int rv, const u16* s, long ld, int kc) {
+    const int full = kc / 2;
+    for (int p = 0; p < full; p++) {
+        const u16* r0 = s + 2 * p * ld;
+        const u16* r1 = r0 + ld;
+        u32* d = dst + p * R;
+        for (int r = 0; r < rv; r++) d[r] = r0[r] | (static_cast<u32>(r1[r]) << 16);
+        for (int r = rv; r < R; r++) d[r] = 0;
+    }
+    if (kc % 2) {
+        const u16* r0 = s + (kc - 1) * ld;
+        u32* d = dst + full * R;
+        for (int r = 0; r < rv; r++) d[r] = r0[r];
+        for (int r = rv; r < R; r++) d[r] = 0;
+    }
+}
+
+// Ker provides MR, NR, KC (even), MC, NC and
+//   tile(kcp, a, b, c, ldc, m_valid, n_valid, load_c, c_next): the C tile (m_valid, n_valid) =
+//   (load_c ? C tile : 0) + A micro-panel (MR, kcp pairs) · B panel (kcp pairs, NR), in the order
+//   of matmul_bf16.h; c_next is the C tile computed next (to prefetch), or null.
+template <class Ker>
+struct Driver {
+    static constexpr int MR = Ker::MR, NR = Ker::NR, KC = Ker::KC, MC = Ker::MC, NC = Ker::NC;
+    static_assert(KC % 2 == 0 && MC % MR == 0 && NC % NR == 0);
+
+    static void pack_a(u32* dst, const Bf16Args& g, int i0, int mr, int pc, int kc) {
+        if (g.trans_a) {  // A (K,M): op(A)(i,k) = A[k*M + i]
+            pack_k_strided(dst, MR, mr, g.A + static_cast<long>(pc) * g.M + i0, g.M, kc);
+        } else {  // A (M,K)
+            pack_k_contiguous(dst, MR, mr, g.A + static_cast<long>(i0) * g.K + pc, g.K, kc);
+        }
+    }
+    static void pack_b(u32* dst, const Bf16Args& g, int j0, int nr, int pc, int kc) {
+        if (g.trans_b) {  // B (N,K): op(B)(k,j) = B[j*K + k]
+            pack_k_contiguous(dst, NR, nr, g.B + static_cast<long>(j0) * g.K + pc, g.K, kc);
+        } else {  // B (K,N)
+            pack_k_strided(dst, NR, nr, g.B + static_cast<long>(pc) * g.N + j0, g.N, kc);
+        }
+    }
+
+    static void run(const Bf16Args& g, int threads) {
+        if (g.M <= 0 || g.N <= 0) return;
+        if (g.K <= 0) {  // empty sum
+            if (!g.accumulate) std::memset(g.C, 0, sizeof(float) * g.M * static_cast<size_t>(g.N));
+            return;
+        }
+        const int mt = (g.M + MR - 1) / MR;  // row tiles
+        const int nblocks = (g.N + NC - 1) / NC;
+        const int ncb = ((g.N + nblocks - 1) / nblocks + NR - 1) / NR * NR;
+        u32* Bp = b_scratch().get(static_cast<size_t>(ncb) * ((std::min(KC, g.K) + 1) / 2));
+        for (int jc = 0; jc < g.N; jc += ncb) {
+            const int nc = std::min(ncb, g.N - jc);
+            const int np = (nc + NR - 1) / NR;  // column panels
+            // Items as in the fp32 gemm: rc groups of row tiles × ngroups groups of panels, with
+            // several threads at least 4 per thread and a multiple of the thread count.
+            int rc = (mt + MC / MR - 1) / (MC / MR), ngroups = 1;
+            if (threads > 1) {
+                const int want = 4 * threads;
+                if (rc < want) rc = std::min(mt, want);
+                if (rc < want) ngroups = std::min(np, (want + rc - 1) / rc);
+                if (rc * ngroups % threads != 0 && rc < mt) {
+                    rc = std::min(mt, (rc + threads - 1) / threads * threads);
+                }
+            }
+            const int pg = (np + ngroups - 1) / ngroups;
+            ngroups = (np + pg - 1) / pg;
+            for (int pc = 0; pc < g.K; pc += KC) {
+                const int kc = std::min(KC, g.K - pc), kcp = (kc + 1) / 2;
+                const bool load_c = pc > 0 || g.accumulate;
+                auto pack = [&](int p) {
+                    pack_b(Bp + static_cast<long>(p) * kcp * NR, g, jc + p * NR,
+                           std::min(NR, nc - p * NR), pc, kc);
+                };
+                parallel_items(np, threads, pack);
+                auto compute = [&](int item) {
+                    const int rg = item / ngroups;
+                    const int r0 = static_cast<int>(static_cast<long>(mt) * rg / rc);
+                    const int r1 = static_cast<int>(static_cast<long>(mt) * (rg + 1) / rc);
+                    const int q0 = (item % ngroups) * pg, q1 = std::min(q0 + pg, np);
+                    compute_tiles(g, Bp, jc, nc, pc, kc, load_c, r0, r1, q0, q1);
+                };
+                parallel_items(rc * ngroups, threads, compute);
+            }
+        }
+    }
+
+    // C tiles of row tiles [r0, r1) × panels [q0, q1) of block (jc, pc).
+    static void compute_tiles(const Bf16Args& g, const u32* Bp, int jc, int nc, int pc, int kc,
+                              bool load_c, int r0, int r1, int q0, int q1) {
+        const int kcp = (kc + 1) / 2;
+        const long ldc = g.N;
+        u32* Ap = a_scratch().get(static_cast<size_t>(MC) * kcp);
+        for (int ic = r0; ic < r1; ic += MC / MR) {
+            const int ic1 = std::min(ic + MC / MR, r1);
+            for (int r = ic; r < ic1; r++) {
+                pack_a(Ap + static_cast<long>(r - ic) * MR * kcp, g, r * MR,
+                       std::min(MR, g.M - r * MR), pc, kc);
+            }
+            for (int q = q0; q < q1; q++) {
+                const u32* bp = Bp + static_cast<long>(q) * kcp * NR;
+                const int n_valid = std::min(NR, nc - q * NR);
+                for (int r = ic; r < ic1; r++) {
+                    float* c = g.C + static_cast<long>(r) * MR * ldc + jc + q * NR;
+                    const float* c_next =
+                        r + 1 < ic1  ? c + MR * ldc
+                        : q + 1 < q1 ? g.C + static_cast<long>(ic) * MR * ldc + jc + (q + 1) * NR
+                                     : nullptr;
+                    Ker::tile(kcp, Ap + static_cast<long>(r - ic) * MR * kcp, bp, c, ldc,
+                              std::min(MR, g.M - r * MR), n_valid, load_c,
+                              load_c ? c_next : nullptr);
+                }
+            }
+        }
+    }
+};
+
+inline float lo_half(u32 v) { return std::bit_cast<float>(v << 16); }
+inline float hi_half(u32 v) { return std::bit_cast<float>(v & 0xFFFF0000u); }
+
+// Portable C++: a 4×16 tile of float sums, the odd product of each pair added first.
+struct GenericKernel {
+    static constexpr int MR = 4, NR = 16, KC = 256, MC = 64, NC = 1024;
+    static void tile(int kcp, const u32* a, const u32* b, float* c, long ldc, int m_valid,
+                     int n_valid, bool load_c, const float* /*c_next*/) {
+        float acc[MR][NR];
+        for (int i = 0; i < MR; i++) {
+            for (int j = 0; j < NR; j++) {
+                acc[i][j] = load_c && i < m_valid && j < n_valid ? c[i * ldc + j] : 0.0f;
+            }
+        }
+        for (int p = 0; p < kcp; p++) {
+            const u32* bp = b + p * NR;
+            for (int i = 0; i < MR; i++) {
+                const u32 av = a[p * MR + i];
+                const float a0 = lo_half(av), a1 = hi_half(av);
+                for (int j = 0; j < NR; j++) {
+                    acc[i][j] += a1 * hi_half(bp[j]);
+                    acc[i][j] += a0 * lo_half(bp[j]);
+                }
+            }
+        }
+        for (int i = 0; i < m_valid; i++) {
+            for (int j = 0; j < n_valid; j++) c[i * ldc + j] = acc[i][j];
+        }
+    }
+};
+
+#if defined(__x86_64__)
+#define WIGGLE_BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16")))
+
+// vdpbf16ps: a register tile of MR rows × NR = 16·NV columns; per pair of k, NV loads of B, MR
+// broadcasts of a 32-bit lane of A and MR·NV vdpbf16ps (each 32 multiply-adds).
+template <int MR_, int NV, int MC_>
+struct Avx512Bf16Kernel {
+    static constexpr int MR = MR_, NR = 16 * NV, KC = 256, MC = MC_, NC = 1024;
+    WIGGLE_BF16_TARGET static void tile(int kcp, const u32* a, const u32* b, float* c, long ldc,
+                                        int m_valid, int n_valid, bool load_c,
+                                        const float* c_next) {
+        __mmask16 mask[NV];
+#pragma GCC unroll 4
+        for (int j = 0; j < NV; j++) {
+            const int left = n_valid - 16 * j;
+            mask[j] = left >= 16  ? 0xFFFF
+                      : left <= 0 ? 0
+                                  : static_cast<__mmask16>((1u << left) - 1);
+        }
+        __m512 acc[MR][NV];
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; i++) {
+#pragma GCC unroll 4
+            for (int j = 0; j < NV; j++) {
+                acc[i][j] = load_c && i < m_valid
+                                ? _mm512_maskz_loadu_ps(mask[j], c + i * ldc + 16 * j)
+                                : _mm512_setzero_ps();
+            }
+        }
+        if (c_next) {  // the next tile starts by loading its C: fetch it while this one computes
+#pragma GCC unroll 16
+            for (int i = 0; i < MR; i++) {
+#pragma GCC unroll 4
+                for (int j = 0; j < NV; j++) {
+                    _mm_prefetch(reinterpret_cast<const char*>(c_next + i * ldc + 16 * j),
+                                 _MM_HINT_T0);
+                }
+            }
+        }
+#pragma GCC unroll 2
+        for (int p = 0; p < kcp; p++) {
+            __m512i bv[NV];
+#pragma GCC unroll 4
+            for (int j = 0; j < NV; j++) bv[j] = _mm512_load_si512(b + p * NR + 16 * j);
+#pragma GCC unroll 16
+            for (int i = 0; i < MR; i++) {
+                const __m512i av = _mm512_set1_epi32(static_cast<int>(a[p * MR + i]));
+#pragma GCC unroll 4
+                for (int j = 0; j < NV; j++) {
+                    acc[i][j] = _mm512_dpbf16_ps(acc[i][j], (__m512bh)av, (__m512bh)bv[j]);
+                }
+            }
+        }
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; i++) {
+            if (i >= m_valid) break;
+#pragma GCC unroll 4
+            for (int j = 0; j < NV; j++) {
+                _mm512_mask_storeu_ps(c + i * ldc + 16 * j, mask[j], acc[i][j]);
+            }
+        }
+    }
+};
+
+using Bf16Kernel = Avx512Bf16Kernel<6, 4, 96>;
+#endif
+
+void gemm_bf16_run(Isa isa, const Bf16Args& g) {
+    assert(g.M >= 0 && g.N >= 0 && g.K >= 0);
+    const double flops = 2.0 * g.M * g.N * g.K;
+    const int threads = flops < kGemmMinParallelFlops ? 1 : num_threads();
+#if defined(__x86_64__)
+    if (isa == Isa::Avx512 && bf16_instructions()) return Driver<Bf16Kernel>::run(g, threads);
+#endif
+    (void)isa;
+    Driver<GenericKernel>::run(g, threads);
+}
+
+}  // namespace
+
+void gemm_bf16_isa(Isa isa, float* C, const bf16* A, const bf16* B, int M, int N, int K,
+                   bool trans_a, bool trans_b, bool accumulate) {
+    gemm_bf16_run(isa, {C, reinterpret_cast<const u16*>(A), reinterpret_cast<const u16*>(B), M, N,
+                        K, trans_a, trans_b, accumulate});
+}
+
+void gemm_bf16(float* C, const bf16* A, const bf16* B, int M, int N, int K, bool trans_a,
+               bool trans_b, bool accumulate) {
+    gemm_bf16_isa(cpu_isa(), C, A, B, M, N, K, trans_a, trans_b, accumulate);
+}
+
+}  // namespace wiggle::kernels

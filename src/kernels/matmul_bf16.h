@@ -1,0 +1,48 @@
+// The bf16 gemm: bf16 inputs, float accumulation, for mixed-precision training (the matmuls read
+// bf16 copies of weights and activations; everything else stays float).
+//
+// All matrices are row-major and contiguous; the transposes are gemm's (matmul.h). Legend: M rows
+// of the output, N its columns, K the length of each dot product.
+//
+// The arithmetic, on every path: each output is a running float sum, started at C (accumulate) or
+// at 0, to which the products are added in pairs along K, the odd one of a pair first:
+//   s = accumulate ? C[i][j] : 0
+//   for k = 0, 2, 4, ...:  s = s + a(i,k+1)·b(k+1,j);  s = s + a(i,k)·b(k,j)
+// (a product past an odd K counts as +0), one float rounding per addition; each product of two
+// bf16 is exact in float (unless it underflows). That is the order of vdpbf16ps (Intel SDM; the
+// AVX512_BF16 path, which Zen 4 follows bit for bit), of the portable path and of gemm_bf16_naive,
+// so all three give the same bits, with one exception: vdpbf16ps treats denormal inputs as zero
+// and flushes denormal sums to zero (DAZ, FTZ), the other two do not. On data whose products and
+// partial sums stay above FLT_MIN (2^-126) in magnitude or are zero, the paths are bit-equal; else
+// they may differ by flushed amounts below 2^-126 each.
+//
+// The fast gemm packs A and B into register tiles with K in pairs (one 32-bit lane holds two bf16
+// of the same row or column), threads over output tiles like gemm (parallel_items in
+// kernels/cpu.h; never splits K, blocking from the shape only), so its results are bit-identical
+// for any thread count. CPUs without AVX512_BF16 (or WIGGLE_ISA=avx2|generic) run the portable
+// path: correct, the same bits, slower. C must not alias A or B.
+// Not here: bf16 outputs, fused epilogues (bias), split-K.
+#pragma once
+
+#include "kernels/bf16.h"
+#include "kernels/cpu.h"
+
+namespace wiggle::kernels {
+
+// C (M,N) = op(A) · op(B)           when accumulate is false
+// C (M,N) += op(A) · op(B)          when accumulate is true (added into C's running sum, above)
+// op(A) is A (M,K) or, with trans_a, Aᵀ where A is stored (K,M); likewise op(B) is B (K,N) or,
+// with trans_b, Bᵀ where B is stored (N,K).
+void gemm_bf16(float* C, const bf16* A, const bf16* B, int M, int N, int K, bool trans_a,
+               bool trans_b, bool accumulate);
+
+// gemm_bf16 on a chosen instruction set (tests and benchmarks compare the paths): Avx512 runs
+// vdpbf16ps when bf16_instructions(), anything else the portable path.
+void gemm_bf16_isa(Isa isa, float* C, const bf16* A, const bf16* B, int M, int N, int K,
+                   bool trans_a, bool trans_b, bool accumulate);
+
+// The definition above as a plain triple loop: the oracle, not for hot loops.
+void gemm_bf16_naive(float* C, const bf16* A, const bf16* B, int M, int N, int K, bool trans_a,
+                     bool trans_b, bool accumulate);
+
+}  // namespace wiggle::kernels

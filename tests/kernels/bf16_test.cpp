@@ -1,0 +1,80 @@
+// Tests of the bf16 buffer conversions (kernels/bf16.h). Oracle: the scalar to_bf16 (itself tested
+// on hand-picked cases in decode_test.cpp), which every path must match bit for bit, denormals,
+// NaNs and infinities included.
+#include "kernels/bf16.h"
+
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "kernels/kernel_testing.h"
+
+namespace wiggle::kernels {
+namespace {
+
+// Floats of every kind: random bit patterns (all exponents, NaNs and denormals among them), the
+// special values, ties, and ordinary values in [-1, 1].
+std::vector<float> awkward_floats(size_t n, uint32_t seed) {
+    std::mt19937 rng(seed);
+    const uint32_t specials[] = {0x00000000u, 0x80000000u, 0x7F800000u, 0xFF800000u, 0x7FC00000u,
+                                 0x7F800001u, 0xFF800001u, 0x00000001u, 0x807FFFFFu, 0x00008000u,
+                                 0x00018000u, 0x7F7FFFFFu, 0xFF7FFFFFu, 0x3F808000u, 0x3F818000u,
+                                 0x00800000u, 0x80800000u, 0x007FFFFFu};
+    std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
+    std::vector<float> v(n);
+    for (size_t i = 0; i < n; i++) {
+        switch (rng() % 4) {
+            case 0:
+                v[i] = std::bit_cast<float>(static_cast<uint32_t>(rng()));
+                break;
+            case 1:
+                v[i] = std::bit_cast<float>(specials[rng() % std::size(specials)]);
+                break;
+            default:
+                v[i] = unit(rng);
+        }
+    }
+    return v;
+}
+
+TEST(Bf16Buffers, EveryPathRoundsLikeTheScalarToBf16) {
+    const std::vector<float> in = awkward_floats(4096 + 37, 7);
+    std::vector<bf16> want(in.size());
+    to_bf16_naive(want.data(), in.data(), static_cast<long>(in.size()));
+    for (size_t i = 0; i < in.size(); i++) ASSERT_EQ(want[i], to_bf16(in[i]));
+    for (Isa isa : testing::available_isas()) {
+        // every length up to a few vectors, from unaligned starts, then the whole buffer
+        for (long off : {0L, 1L, 3L}) {
+            for (long n = 0; n <= 100; n++) {
+                std::vector<bf16> got(n + 1, bf16(0x1234));
+                to_bf16_isa(isa, got.data(), in.data() + off, n);
+                for (long i = 0; i < n; i++) {
+                    ASSERT_EQ(static_cast<uint16_t>(got[i]), static_cast<uint16_t>(want[off + i]))
+                        << isa_name(isa) << ": n " << n << ", offset " << off << ", element " << i
+                        << ", input bits 0x" << std::hex << std::bit_cast<uint32_t>(in[off + i]);
+                }
+                EXPECT_EQ(static_cast<uint16_t>(got[n]), 0x1234u) << "wrote past the end";
+            }
+        }
+        std::vector<bf16> got(in.size());
+        to_bf16_isa(isa, got.data(), in.data(), static_cast<long>(in.size()));
+        EXPECT_EQ(got, want) << isa_name(isa);
+    }
+    std::vector<bf16> got(in.size());
+    to_bf16(got.data(), in.data(), static_cast<long>(in.size()));
+    EXPECT_EQ(got, want);
+}
+
+TEST(Bf16Buffers, WideningIsExact) {
+    std::vector<bf16> in(1 << 16);
+    for (uint32_t i = 0; i < in.size(); i++) in[i] = bf16(i);  // every bf16
+    std::vector<float> out(in.size());
+    to_float(out.data(), in.data(), static_cast<long>(in.size()));
+    for (uint32_t i = 0; i < in.size(); i++) ASSERT_EQ(std::bit_cast<uint32_t>(out[i]), i << 16);
+}
+
+}  // namespace
+}  // namespace wiggle::kernels

@@ -1,0 +1,227 @@
+// Tests of the bf16 gemm (kernels/matmul_bf16.h). Oracles: gemm_bf16_naive (the definition: a
+// running float sum, pairs along K, the odd product first), checked by hand on a small product;
+// the fp32 gemm on the same rounded inputs (a different summation order, so within a bound
+// derived from K); and the thread count (bit-identical results).
+//
+// What "equal" means here: the portable path and the naive twin do the same float operations in
+// the same order, so they are bit-equal on any input. vdpbf16ps does them in that order too
+// (Intel SDM; measured bit-equal on Zen 4) but treats denormal inputs as zero and flushes denormal
+// sums to zero: on data whose products and partial sums stay clear of the denormal range (random
+// values in [-1, 1]: the smallest nonzero partial sum is far above 2^-126) it is bit-equal as
+// well, and on denormal data it is tested within the flushed amounts.
+#include "kernels/matmul_bf16.h"
+
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/cpu.h"
+#include "kernels/kernel_testing.h"
+#include "kernels/matmul.h"
+
+namespace wiggle::kernels {
+namespace {
+
+std::vector<bf16> random_bf16(size_t n, uint32_t seed, float scale = 1.0f) {
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> dist(-scale, scale);
+    std::vector<bf16> v(n);
+    for (auto& x : v) x = to_bf16(dist(rng));
+    return v;
+}
+
+std::vector<float> widen(const std::vector<bf16>& v) {
+    std::vector<float> out(v.size());
+    to_float(out.data(), v.data(), static_cast<long>(v.size()));
+    return out;
+}
+
+// The paths to test: the portable one, and vdpbf16ps where the CPU has it.
+std::vector<Isa> bf16_paths() {
+    std::vector<Isa> paths = {Isa::Generic};
+    if (bf16_instructions()) paths.push_back(Isa::Avx512);
+    return paths;
+}
+
+struct Shape {
+    int M, N, K;
+};
+// Awkward shapes: 1s, K odd, sizes just off the tiles (4×16 portable, 6×64 AVX-512), K across
+// the 256-deep K blocks, N across several panels.
+const Shape kShapes[] = {{1, 1, 1},      {1, 1, 2},      {1, 17, 3},   {5, 1, 7},
+                         {2, 3, 0},      {7, 65, 33},    {6, 64, 256}, {13, 64, 257},
+                         {37, 129, 300}, {12, 200, 513}, {97, 70, 64}, {64, 130, 601},
+                         {3, 1100, 9}};
+
+std::string describe(Isa isa, const Shape& s, bool ta, bool tb, bool acc) {
+    return std::string(isa_name(isa)) + " M=" + std::to_string(s.M) + " N=" + std::to_string(s.N) +
+           " K=" + std::to_string(s.K) + (ta ? " Aᵀ" : " A") + (tb ? " Bᵀ" : " B") +
+           (acc ? " accumulate" : "");
+}
+
+// Expects the same bits (NaN-free data), reporting the first difference.
+void expect_bits(const std::vector<float>& got, const std::vector<float>& want,
+                 const std::string& what) {
+    ASSERT_EQ(got.size(), want.size()) << what;
+    for (size_t i = 0; i < got.size(); i++) {
+        if (std::bit_cast<uint32_t>(got[i]) != std::bit_cast<uint32_t>(want[i])) {
+            FAIL() << what << ": element " << i << " expected " << want[i] << ", got " << got[i]
+                   << " (difference " << got[i] - want[i] << ")";
+        }
+    }
+}
+
+TEST(GemmBf16, NaiveMatchesHandComputedProduct) {
+    // A (2,3) · B (3,2), small integers (exact in bf16 and in every sum)
+    const float a[] = {1, 2, 3, 4, 5, 6}, b[] = {7, 8, 9, 10, 11, 12};
+    bf16 A[6], B[6];
+    for (int i = 0; i < 6; i++) A[i] = to_bf16(a[i]), B[i] = to_bf16(b[i]);
+    float C[4] = {1, 1, 1, 1};
+    gemm_bf16_naive(C, A, B, 2, 2, 3, false, false, false);
+    EXPECT_EQ(C[0], 58);
+    EXPECT_EQ(C[1], 64);
+    EXPECT_EQ(C[2], 139);
+    EXPECT_EQ(C[3], 154);
+    gemm_bf16_naive(C, A, B, 2, 2, 3, false, false, true);
+    EXPECT_EQ(C[0], 116);
+    EXPECT_EQ(C[3], 308);
+}
+
+TEST(GemmBf16, NaiveSumsThePairsOddProductFirst) {
+    // K = 2: p0 = 2^-24 (k = 0), p1 = 1 (k = 1), accumulated onto C = 2^-24. The documented
+    // order gives (2^-24 + 1) + 2^-24 = 1 (each addition a tie, to even); the even product
+    // first would give (2^-24 + 2^-24) + 1 = 1 + 2^-23.
+    const bf16 A[] = {to_bf16(std::ldexp(1.0f, -12)), to_bf16(1.0f)};
+    const bf16 B[] = {to_bf16(std::ldexp(1.0f, -12)), to_bf16(1.0f)};
+    for (Isa isa : bf16_paths()) {
+        float C = std::ldexp(1.0f, -24);
+        gemm_bf16_isa(isa, &C, A, B, 1, 1, 2, false, false, true);
+        EXPECT_EQ(C, 1.0f) << isa_name(isa);
+    }
+    float C = std::ldexp(1.0f, -24);
+    gemm_bf16_naive(&C, A, B, 1, 1, 2, false, false, true);
+    EXPECT_EQ(C, 1.0f);
+}
+
+TEST(GemmBf16, EveryPathEqualsTheNaiveTwinBitForBit) {
+    uint32_t seed = 1;
+    for (const Shape& s : kShapes) {
+        const auto A = random_bf16(static_cast<size_t>(s.M) * s.K, seed++);
+        const auto B = random_bf16(static_cast<size_t>(s.K) * s.N, seed++);
+        const auto C0 = widen(random_bf16(static_cast<size_t>(s.M) * s.N, seed++));
+        for (int t = 0; t < 8; t++) {
+            const bool ta = t & 1, tb = t & 2, acc = t & 4;
+            std::vector<float> want = C0;
+            gemm_bf16_naive(want.data(), A.data(), B.data(), s.M, s.N, s.K, ta, tb, acc);
+            for (Isa isa : bf16_paths()) {
+                std::vector<float> got = C0;
+                gemm_bf16_isa(isa, got.data(), A.data(), B.data(), s.M, s.N, s.K, ta, tb, acc);
+                expect_bits(got, want, describe(isa, s, ta, tb, acc));
+            }
+        }
+    }
+}
+
+TEST(GemmBf16, AgreesWithTheFp32GemmOnTheSameRoundedInputs) {
+    // Both sum the same exact products (a product of two bf16 is exact in float) and C, in
+    // different orders (the fp32 gemm adds C after its own blocked sum). Each is within
+    // γ_n·Σ|terms| of the exact sum (recursive summation of n = K + 1 terms, γ_n = n·u/(1 − n·u),
+    // u = 2^-24, whatever the order), so they differ by at most 2·γ_n·(|C| + Σ_k |a_k·b_k|).
+    uint32_t seed = 100;
+    for (const Shape& s : kShapes) {
+        const auto A = random_bf16(static_cast<size_t>(s.M) * s.K, seed++);
+        const auto B = random_bf16(static_cast<size_t>(s.K) * s.N, seed++);
+        const auto C0 = widen(random_bf16(static_cast<size_t>(s.M) * s.N, seed++));
+        const auto Af = widen(A), Bf = widen(B);
+        std::vector<double> Aabs(Af.size()), Babs(Bf.size());
+        for (size_t i = 0; i < Af.size(); i++) Aabs[i] = std::fabs(Af[i]);
+        for (size_t i = 0; i < Bf.size(); i++) Babs[i] = std::fabs(Bf[i]);
+        const double u = std::ldexp(1.0, -24), n = s.K + 1.0;
+        const double gamma = n * u / (1 - n * u);
+        for (int t = 0; t < 8; t++) {
+            const bool ta = t & 1, tb = t & 2, acc = t & 4;
+            std::vector<float> want = C0;
+            gemm(want.data(), Af.data(), Bf.data(), s.M, s.N, s.K, ta, tb, acc);
+            std::vector<double> mass(C0.size());  // Σ_k |a_k·b_k| (+ |C|)
+            gemm_naive<double>(mass.data(), Aabs.data(), Babs.data(), s.M, s.N, s.K, ta, tb, false);
+            for (Isa isa : bf16_paths()) {
+                std::vector<float> got = C0;
+                gemm_bf16_isa(isa, got.data(), A.data(), B.data(), s.M, s.N, s.K, ta, tb, acc);
+                for (size_t i = 0; i < got.size(); i++) {
+                    const double tol = 2 * gamma * (mass[i] + (acc ? std::fabs(C0[i]) : 0.0));
+                    ASSERT_LE(std::fabs(static_cast<double>(got[i]) - want[i]), tol)
+                        << describe(isa, s, ta, tb, acc) << ": element " << i << ", fp32 gemm "
+                        << want[i] << ", bf16 gemm " << got[i];
+                }
+            }
+        }
+    }
+}
+
+TEST(GemmBf16, SameBitsForAnyThreadCount) {
+    // Big enough to be threaded (2·M·N·K ≥ kGemmMinParallelFlops), K over several blocks.
+    const int M = 131, N = 150, K = 700;
+    static_assert(2.0 * M * N * K >= kGemmMinParallelFlops);
+    const auto A = random_bf16(static_cast<size_t>(M) * K, 11);
+    const auto B = random_bf16(static_cast<size_t>(K) * N, 12);
+    const auto C0 = widen(random_bf16(static_cast<size_t>(M) * N, 13));
+    for (Isa isa : bf16_paths()) {
+        for (int t = 0; t < 8; t++) {
+            const bool ta = t & 1, tb = t & 2, acc = t & 4;
+            testing::expect_thread_invariant([&] {
+                std::vector<float> C = C0;
+                gemm_bf16_isa(isa, C.data(), A.data(), B.data(), M, N, K, ta, tb, acc);
+                return C;
+            });
+        }
+    }
+}
+
+TEST(GemmBf16, EmptyProducts) {
+    const bf16 one = to_bf16(1.0f);
+    for (Isa isa : bf16_paths()) {
+        float C[6] = {1, 2, 3, 4, 5, 6};
+        gemm_bf16_isa(isa, C, &one, &one, 2, 3, 0, false, false, true);  // C += nothing
+        EXPECT_EQ(C[5], 6.0f);
+        gemm_bf16_isa(isa, C, &one, &one, 2, 3, 0, false, false, false);  // C = the empty sum
+        for (float c : C) EXPECT_EQ(c, 0.0f);
+        gemm_bf16_isa(isa, C, &one, &one, 0, 3, 5, false, false, false);  // no rows: no-op
+    }
+}
+
+TEST(GemmBf16, DenormalsAreFlushedOnlyByTheBf16Instructions) {
+    // Inputs around 2^-64 (some bf16 denormals among them), so that products and sums fall in
+    // and below the denormal range. The portable path stays bit-equal to the naive twin; the
+    // vdpbf16ps path flushes denormal inputs and sums to zero, each flush changing a sum by less
+    // than 2^-126: it may differ from the naive twin by at most 2·(K + 1) of those.
+    const int M = 9, N = 33, K = 41;
+    std::mt19937 rng(5);
+    std::vector<bf16> A(M * K), B(K * N);
+    for (auto& x : A) x = to_bf16(std::ldexp(static_cast<float>(rng() % 255) - 127, -64 - 7));
+    for (auto& x : B) x = to_bf16(std::ldexp(static_cast<float>(rng() % 255) - 127, -64 - 7));
+    A[0] = bf16(0x0001);  // the smallest bf16 denormal
+    B[0] = bf16(0x8042);
+    std::vector<float> want(M * N);
+    gemm_bf16_naive(want.data(), A.data(), B.data(), M, N, K, false, false, false);
+    for (Isa isa : bf16_paths()) {
+        std::vector<float> got(M * N);
+        gemm_bf16_isa(isa, got.data(), A.data(), B.data(), M, N, K, false, false, false);
+        if (isa == Isa::Generic) {
+            expect_bits(got, want, "portable path on denormals");
+            continue;
+        }
+        for (int i = 0; i < M * N; i++) {
+            EXPECT_LE(std::fabs(got[i] - want[i]), 2.0 * (K + 1) * std::ldexp(1.0, -126))
+                << "element " << i;
+        }
+    }
+}
+
+}  // namespace
+}  // namespace wiggle::kernels
