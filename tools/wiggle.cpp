@@ -208,7 +208,7 @@ void report_quantization(const GptDecoder& decoder) {
 
 struct SampleArgs {
     std::string checkpoint = "out", prompt = "\n", prompt_file, dtype = "fp32", tokenizer;
-    int num_chars = 500, top_k = 0, threads = 0, cache_keep = 0;
+    int num_chars = 500, num_samples = 1, top_k = 0, threads = 0, cache_keep = 0;
     double temperature = 1.0, top_p = 1.0;
     int64_t seed = 1337;
     bool no_cache = false, stats = false, exact = false;
@@ -224,6 +224,12 @@ void add_sample_options(CLI::App* cmd, SampleArgs& a) {
                     "for its 50257 tokens), gpt2:DIR or bpe:FILE.model");
     cmd->add_option("--prompt-file", a.prompt_file, "read the prompt from this file instead");
     cmd->add_option("--num-chars,-n", a.num_chars, "characters to generate")->capture_default_str();
+    cmd->add_option("--num-samples", a.num_samples,
+                    "samples to draw, decoded together (one pass over the weights per character "
+                    "for all of them); sample i draws with seed --seed + i, so it is the text a "
+                    "single sample with that seed gives. Printed one after another, each followed "
+                    "by a line of dashes")
+        ->capture_default_str();
     cmd->add_option("--temperature,-t", a.temperature, "divides the logits; 0 is greedy")
         ->capture_default_str();
     cmd->add_option("--top-k", a.top_k, "keep the k most likely characters (0: all)")
@@ -250,6 +256,61 @@ void add_sample_options(CLI::App* cmd, SampleArgs& a) {
                     "fast)");
 }
 
+// Prints --stats' line: the rate of all samples together.
+void print_sample_stats(const SampleArgs& a, double seconds, const char* unit,
+                        const ContextWindow& window) {
+    const double drawn = static_cast<double>(a.num_chars) * a.num_samples;
+    fmt::print(stderr,
+               "sampled {} {} in {:.3f} s: {:.0f} {}/s ({}{}, window keeps {} of {}, {} weights, "
+               "{} thread{})\n",
+               drawn, unit, seconds, seconds > 0 ? drawn / seconds : 0.0, unit,
+               a.no_cache ? "full recompute" : "KV cache",
+               a.num_samples > 1 ? fmt::format(", {} samples", a.num_samples) : "", window.keep,
+               window.block, a.dtype, kernels::num_threads(),
+               kernels::num_threads() == 1 ? "" : "s");
+}
+
+// --num-samples N > 1: N sequences drawn together through one decoder (with --no-cache, one after
+// another), sample i with seed --seed + i; printed at the end, one after another.
+int sample_many(const SampleArgs& a, std::optional<GptWeights>& weights,
+                const ContextWindow& window, DecodeWeights dtype, const Tokenizer& tokenizer,
+                const std::vector<int>& prompt, TokenSampler& sampler) {
+    const int N = a.num_samples;
+    std::vector<PyRandom> rngs;
+    for (int i = 0; i < N; ++i) rngs.emplace_back(static_cast<uint64_t>(a.seed) + i);
+    std::vector<Utf8Stream> streams(N);
+    std::vector<std::string> texts(N);
+    for (int i = 0; i < N; ++i) texts[i] = streams[i].push(tokenizer.decode(prompt));
+    auto add = [&](int i, int token) {
+        texts[i] += streams[i].push(tokenizer.decode(std::span(&token, 1)));
+    };
+    const auto t0 = std::chrono::steady_clock::now();
+    if (a.no_cache) {
+        GptActivations acts;
+        for (int i = 0; i < N; ++i) {
+            generate<float>(prompt, a.num_chars, recomputed_next_row(acts, *weights, window),
+                            RowKind::Logits, sampler, rngs[i], -1,
+                            [&](int token) { add(i, token); });
+        }
+    } else {
+        GptDecoder decoder(*weights, window, dtype, N);
+        weights.reset();  // the decoder packed its own copy
+        if (a.stats && dtype == DecodeWeights::Int8) report_quantization(decoder);
+        generate_batch<float>(prompt, a.num_chars, cached_next_rows(decoder), RowKind::Logits,
+                              sampler, rngs, add);
+    }
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    for (int i = 0; i < N; ++i) {
+        std::fputs((texts[i] + streams[i].finish() + "\n---------------\n").c_str(), stdout);
+    }
+    std::fflush(stdout);
+    if (a.stats) {
+        print_sample_stats(
+            a, s, tokenizer.kind() == Tokenizer::Kind::Char ? "characters" : "tokens", window);
+    }
+    return 0;
+}
+
 int run_sample(SampleArgs& a) {
     // All cores by default: a decoded token streams every weight once, and each thread of the
     // decoding team keeps its share of the weights in its own core's cache.
@@ -264,6 +325,9 @@ int run_sample(SampleArgs& a) {
     WIGGLE_CHECK(a.top_p > 0.0 && a.top_p <= 1.0, "top-p is a probability like 0.9",
                  "--top-p must be in (0, 1], got {}", a.top_p);
     WIGGLE_CHECK(a.seed >= 0, "", "--seed must be 0 or more, got {}", a.seed);
+    WIGGLE_CHECK(a.num_samples >= 1 && a.num_samples <= GptDecoder::kMaxBatch,
+                 "draw 1 to 1024 samples", "--num-samples must be in [1, {}], got {}",
+                 GptDecoder::kMaxBatch, a.num_samples);
     const DecodeWeights dtype = check_dtype(a.dtype);
     WIGGLE_CHECK(!(a.no_cache && dtype == DecodeWeights::Int8),
                  "int8 weights are for the KV-cache decoder; drop --no-cache",
@@ -299,6 +363,8 @@ int run_sample(SampleArgs& a) {
     opts.top_p = a.top_p;
     check_sampling_options(opts);
     TokenSampler sampler(opts);
+    if (a.num_samples > 1)
+        return sample_many(a, weights, window, dtype, tokenizer, tokens, sampler);
     PyRandom rng(static_cast<uint64_t>(a.seed));
     std::optional<GptDecoder> decoder;
     GptActivations acts;
@@ -324,14 +390,7 @@ int run_sample(SampleArgs& a) {
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::fputs((text.finish() + "\n").c_str(), stdout);
     std::fflush(stdout);
-    if (a.stats) {
-        fmt::print(stderr,
-                   "sampled {} {} in {:.3f} s: {:.0f} {}/s ({}, window keeps {} of {}, {} "
-                   "weights, {} thread{})\n",
-                   a.num_chars, unit, s, s > 0 ? a.num_chars / s : 0.0, unit,
-                   a.no_cache ? "full recompute" : "KV cache", window.keep, block, a.dtype,
-                   kernels::num_threads(), kernels::num_threads() == 1 ? "" : "s");
-    }
+    if (a.stats) print_sample_stats(a, s, unit, window);
     return 0;
 }
 

@@ -183,26 +183,27 @@ struct GptDecoder::Packed {
     }
 };
 
-GptDecoder::GptDecoder(const GptWeights& weights, ContextWindow window, DecodeWeights dtype)
+GptDecoder::GptDecoder(const GptWeights& weights, ContextWindow window, DecodeWeights dtype,
+                       int batch)
     : cfg_(weights.config()),
       window_(window),
       dtype_(dtype != DecodeWeights::AsStored ? dtype
              : weights.bf16()                 ? DecodeWeights::Bf16
-                                              : DecodeWeights::Fp32) {
+                                              : DecodeWeights::Fp32),
+      batch_(batch) {
     const GptConfig& cfg = cfg_;
     WIGGLE_CHECK(window_.block == cfg.block_size, "",
                  "a window of {} tokens for a block_size of {}", window_.block, cfg.block_size);
+    WIGGLE_CHECK(batch_ >= 1 && batch_ <= kMaxBatch, "decode 1 to 1024 sequences together",
+                 "a batch of {} sequences", batch_);
     const size_t L = cfg.n_layer, T = cfg.block_size, C = cfg.n_embd, NH = cfg.n_head;
-    tokens_.reset(new int[T]());
-    std::pair<float**, size_t> parts[] = {{&kt_, L * C * T},
-                                          {&v_, L * T * C},
-                                          {&qkv_, T * 3 * C},
-                                          {&atty_, T * C},
-                                          {&fch_, T * 4 * C},
-                                          {&fch_gelu_, T * 4 * C},
-                                          {&attn_parts_, NH * T * C},
-                                          {&mlp_parts_, NH * T * C},
-                                          {&logits_, static_cast<size_t>(cfg.vocab_size)}};
+    const size_t B = batch_, TB = T * B;  // TB: the most rows a forward runs
+    tokens_.reset(new int[B * T]());
+    std::pair<float**, size_t> parts[] = {{&kt_, B * L * C * T},         {&v_, B * L * T * C},
+                                          {&qkv_, TB * 3 * C},           {&atty_, TB * C},
+                                          {&fch_, TB * 4 * C},           {&fch_gelu_, TB * 4 * C},
+                                          {&attn_parts_, NH * TB * C},   {&mlp_parts_, NH * TB * C},
+                                          {&logits_, B * cfg.vocab_size}};
     size_t total = 0;
     for (auto& [p, n] : parts) total += floats_in_lines(n);
     memory_ = aligned_zeros<float>(total, "the KV cache");
@@ -245,48 +246,56 @@ void GptDecoder::reserve_ranks(int n) {
     if (n <= ranks_) return;
     ranks_ = n;
     const GptConfig& cfg = cfg_;
-    const size_t T = cfg.block_size, C = cfg.n_embd, NH = cfg.n_head;
-    rank_stride_ = floats_in_lines(2 * T * C + 2 * T + NH * T + C);
+    const size_t T = cfg.block_size, TB = T * batch_, C = cfg.n_embd, NH = cfg.n_head;
+    rank_stride_ = floats_in_lines(2 * TB * C + 2 * TB + NH * T + C);
     rank_memory_ = aligned_zeros<float>(rank_stride_ * ranks_, "the decoding threads' scratch");
 }
 
 GptDecoder::RankScratch GptDecoder::rank_scratch(int rank) const {
     assert(rank < ranks_);
     const GptConfig& cfg = cfg_;
-    const size_t T = cfg.block_size, C = cfg.n_embd, NH = cfg.n_head;
+    const size_t T = cfg.block_size, TB = T * batch_, C = cfg.n_embd, NH = cfg.n_head;
     float* x = rank_memory_.get() + rank_stride_ * rank;
-    float* ln = x + T * C;
-    float* mean = ln + T * C;
-    float* rstd = mean + T;
-    float* att = rstd + T;
+    float* ln = x + TB * C;
+    float* mean = ln + TB * C;
+    float* rstd = mean + TB;
+    float* att = rstd + TB;
     return {x, ln, mean, rstd, att, att + NH * T};
 }
 
 std::span<const float> GptDecoder::append(std::span<const int> tokens) {
-    const int n = static_cast<int>(tokens.size());
+    WIGGLE_CHECK(tokens.size() % batch_ == 0, "give each sequence the same number of tokens",
+                 "{} tokens for {} sequences", tokens.size(), batch_);
+    const int n = static_cast<int>(tokens.size() / batch_);
     WIGGLE_CHECK(n > 0 || (n == 0 && len_ > 0), "give at least one token of context",
                  "empty context");
     if (n > 0) {
         const int w = window_.after(len_, n);
         if (w == len_ + n) {
-            forward(tokens.data(), n, /*every_row=*/false);
+            forward(tokens.data(), n, n, /*every_row=*/false);
         } else {
             // The window slides: every position changes, so recompute the cache for the last w
-            // tokens of the context followed by the new tokens (nanoGPT's generate crops idx the
+            // tokens of each context followed by its new tokens (nanoGPT's generate crops idx the
             // same way when w is block_size). Assembled in place: no allocation.
             const int from_new = std::min(n, w), from_old = w - from_new;
-            std::memmove(tokens_.get(), tokens_.get() + (len_ - from_old),
-                         static_cast<size_t>(from_old) * sizeof(int));
-            std::memcpy(tokens_.get() + from_old, tokens.data() + (n - from_new),
-                        static_cast<size_t>(from_new) * sizeof(int));
+            const size_t T = cfg_.block_size;
+            for (int b = 0; b < batch_; ++b) {
+                int* kept = tokens_.get() + b * T;
+                const int* added = tokens.data() + static_cast<size_t>(b) * n;
+                std::memmove(kept, kept + (len_ - from_old),
+                             static_cast<size_t>(from_old) * sizeof(int));
+                std::memcpy(kept + from_old, added + (n - from_new),
+                            static_cast<size_t>(from_new) * sizeof(int));
+            }
             len_ = 0;
-            forward(tokens_.get(), w, /*every_row=*/false);
+            forward(tokens_.get(), T, w, /*every_row=*/false);
         }
     }
-    return {logits_, static_cast<size_t>(cfg_.vocab_size)};
+    return {logits_, static_cast<size_t>(batch_) * cfg_.vocab_size};
 }
 
 std::span<const float> GptDecoder::append_every_row(std::span<const int> tokens) {
+    assert(batch_ == 1);
     const int n = static_cast<int>(tokens.size());
     WIGGLE_CHECK(n > 0 && len_ + n <= cfg_.block_size, "",
                  "{} tokens after {} do not fit a block of {}", n, len_, cfg_.block_size);
@@ -294,13 +303,13 @@ std::span<const float> GptDecoder::append_every_row(std::span<const int> tokens)
         row_logits_ = aligned_zeros<float>(static_cast<size_t>(cfg_.block_size) * cfg_.vocab_size,
                                            "the logits of every row");
     }
-    forward(tokens.data(), n, /*every_row=*/true);
+    forward(tokens.data(), n, n, /*every_row=*/true);
     return {row_logits_.get(), static_cast<size_t>(n) * cfg_.vocab_size};
 }
 
-// Runs n new tokens through the model at positions len..len+n−1, attending to the cached keys
-// and values of the earlier positions, and appends their keys and values to the cache. Leaves the
-// logits after the last new token in logits_.
+// Runs n new tokens of each sequence through the model at positions len..len+n−1, attending to
+// the sequence's cached keys and values of the earlier positions, and appends their keys and
+// values to its cache. Leaves the logits after each sequence's last new token in logits_ (B,V).
 //
 // The rows run through the model on a team of threads (kernels/cpu.h), split by heads: a rank
 // owns heads [h0, h1) and, in each layer,
@@ -315,93 +324,105 @@ std::span<const float> GptDecoder::append_every_row(std::span<const int> tokens)
 // identical, and no rank waits for another before a layer norm. 2 barriers per layer. A rank
 // reads the same slice of the weights token after token, so the slice stays in its core's L2, and
 // the hidden units it computes are the ones it reads. The products run on the weights packed once
-// for decoding, for one row (a decoded token) and for the rows of a recompute after the window
+// for decoding, for the B rows of a decoded token and for the rows of a recompute after the window
 // slides alike. Every output is computed with the same arithmetic whatever the team's size and
-// the number of rows, so n rows at once give the same bits as one at a time. every_row: the
-// logits of all n rows go to row_logits_ (n,V); else only the last row's, to logits_.
-void GptDecoder::forward(const int* tokens, int n, bool every_row) {
+// the number of rows, so n rows at once give the same bits as one at a time, and a sequence
+// decoded in a batch the same bits as alone. every_row (B = 1): the logits of all n rows go to
+// row_logits_ (n,V); else only the last position's, to logits_.
+void GptDecoder::forward(const int* tokens, size_t ld, int n, bool every_row) {
     const GptConfig& cfg = cfg_;
     const int C = cfg.n_embd, V = cfg.vocab_size, NH = cfg.n_head, hs = C / NH;
     const int T = cfg.block_size, pos0 = len_, gs = 4 * hs;  // gs: hidden units per group
-    assert(n > 0 && pos0 + n <= T);
+    const int B = batch_, N = n * B;  // N new rows, row i·B + b: sequence b at position pos0 + i
+    assert(n > 0 && pos0 + n <= T && (!every_row || B == 1));
     const EmbeddingView<const float> e = packed_->small;  // wte: the columns of lm_head
-    for (int i = 0; i < n; ++i) {
-        const int tok = tokens[i];
-        WIGGLE_CHECK(tok >= 0 && tok < V, "", "token {} out of the vocabulary [0, {})", tok, V);
-        tokens_[pos0 + i] = tok;  // (tokens may be tokens_ itself: then this changes nothing)
+    for (int b = 0; b < B; ++b) {
+        for (int i = 0; i < n; ++i) {
+            const int tok = tokens[b * ld + i];
+            WIGGLE_CHECK(tok >= 0 && tok < V, "", "token {} out of the vocabulary [0, {})", tok, V);
+            tokens_[static_cast<size_t>(b) * T + pos0 + i] = tok;  // (a no-op when recomputing)
+        }
     }
+    const size_t LCT = static_cast<size_t>(cfg.n_layer) * C * T;  // one sequence's keys (values)
     const int threads = k::num_threads();
     reserve_ranks(threads);
-    const size_t part_stride = static_cast<size_t>(T) * C;  // one head's (T,C) partial sums
+    const size_t part_stride = static_cast<size_t>(T) * B * C;  // one head's (T·B,C) partial sums
     constexpr int kLine = 16;  // logit shares in whole cache lines: no line written by two ranks
     auto member = [&](const k::Team& team) {
         const RankScratch s = rank_scratch(team.rank());
         const auto [h0, h1] = team.share(NH);  // heads, and groups of hidden units
         const auto [v0, v1] = team.share(V, kLine);
         const int q0 = h0 * hs, q1 = h1 * hs;  // channels of this rank's heads
-        for (int i = 0; i < n; ++i) {          // x = wte[token] + wpe[position], this rank's copy
-            float* x = s.x + static_cast<size_t>(i) * C;
-            packed_->lm_head.column(x, tokens_[pos0 + i]);
+        for (int r = 0; r < N; ++r) {          // x = wte[token] + wpe[position], this rank's copy
+            const int i = r / B, b = r % B;
+            float* x = s.x + static_cast<size_t>(r) * C;
+            packed_->lm_head.column(x, tokens_[static_cast<size_t>(b) * T + pos0 + i]);
             const float* pe = e.wpe + static_cast<size_t>(pos0 + i) * C;
             for (int j = 0; j < C; ++j) x[j] += pe[j];
         }
         for (int l = 0; l < cfg.n_layer; ++l) {
             const Packed::Block& pw = packed_->blocks[l];
-            const BlockView<const float>& b = pw.small;
-            float* kt = kt_ + static_cast<size_t>(l) * C * T;  // (C,T) keys of this layer
-            float* vc = v_ + static_cast<size_t>(l) * T * C;   // (T,C) values
-            // Every row's key and value are cached, but only the last row's output is needed past
-            // the last layer's keys and values (unless every row's logits are): there the rows
-            // from r0 on are the last one.
-            const int r0 = l + 1 < cfg.n_layer || every_row ? 0 : n - 1, rows = n - r0;
+            const BlockView<const float>& bw = pw.small;
+            // sequence b's (C,T) keys and (T,C) values of this layer
+            auto keys = [&](int b) { return kt_ + b * LCT + static_cast<size_t>(l) * C * T; };
+            auto values = [&](int b) { return v_ + b * LCT + static_cast<size_t>(l) * T * C; };
+            // Every row's key and value are cached, but only the last position's outputs are
+            // needed past the last layer's keys and values (unless every row's logits are):
+            // there the rows from r0 on are the last B.
+            const int r0 = l + 1 < cfg.n_layer || every_row ? 0 : N - B, rows = N - r0;
             const size_t rC = static_cast<size_t>(r0) * C;
             // x = x + attn(ln_1(x)): q, k, v of this rank's heads (the same channels of each third
             // of c_attn's output), their keys and values into the cache, then their attention
-            k::layernorm_forward(s.ln, s.mean, s.rstd, s.x, b.ln_1_weight, b.ln_1_bias, n, C);
-            pw.c_attn.forward(qkv_ + 3 * rC, s.ln + rC, b.c_attn_bias, rows, q0, q1, 0, C);
+            k::layernorm_forward(s.ln, s.mean, s.rstd, s.x, bw.ln_1_weight, bw.ln_1_bias, N, C);
+            pw.c_attn.forward(qkv_ + 3 * rC, s.ln + rC, bw.c_attn_bias, rows, q0, q1, 0, C);
             for (int third = 1; third < 3; ++third) {
-                pw.c_attn.forward(qkv_, s.ln, b.c_attn_bias, n, third * C + q0, third * C + q1, 0,
+                pw.c_attn.forward(qkv_, s.ln, bw.c_attn_bias, N, third * C + q0, third * C + q1, 0,
                                   C);
             }
-            for (int ch = q0; ch < q1; ++ch) {  // keys: rows of kt, written front to back
-                float* key = kt + static_cast<size_t>(ch) * T + pos0;
-                for (int i = 0; i < n; ++i) key[i] = qkv_[static_cast<size_t>(i) * 3 * C + C + ch];
+            for (int b = 0; b < B; ++b) {
+                for (int ch = q0; ch < q1; ++ch) {  // keys: rows of kt, written front to back
+                    float* key = keys(b) + static_cast<size_t>(ch) * T + pos0;
+                    for (int i = 0; i < n; ++i) {
+                        key[i] = qkv_[static_cast<size_t>(i * B + b) * 3 * C + C + ch];
+                    }
+                }
+                for (int i = 0; i < n; ++i) {
+                    std::memcpy(values(b) + static_cast<size_t>(pos0 + i) * C + q0,
+                                qkv_ + static_cast<size_t>(i * B + b) * 3 * C + 2 * C + q0,
+                                (q1 - q0) * sizeof(float));
+                }
             }
-            for (int i = 0; i < n; ++i) {
-                std::memcpy(vc + static_cast<size_t>(pos0 + i) * C + q0,
-                            qkv_ + static_cast<size_t>(i) * 3 * C + 2 * C + q0,
-                            (q1 - q0) * sizeof(float));
-            }
-            for (int i = r0; i < n; ++i) {  // query pos0+i attends to positions 0..pos0+i
-                k::attention_decode_forward(atty_ + static_cast<size_t>(i) * C, s.att,
-                                            qkv_ + static_cast<size_t>(i) * 3 * C, kt, vc,
-                                            pos0 + i + 1, NH, hs, T, h0, h1);
+            for (int r = r0; r < N; ++r) {  // query pos0+i attends to positions 0..pos0+i
+                const int i = r / B, b = r % B;
+                k::attention_decode_forward(atty_ + static_cast<size_t>(r) * C, s.att,
+                                            qkv_ + static_cast<size_t>(r) * 3 * C, keys(b),
+                                            values(b), pos0 + i + 1, NH, hs, T, h0, h1);
             }
             for (int h = h0; h < h1; ++h) {  // c_proj's partial sums over each head's channels
                 pw.attn_proj.forward(attn_parts_ + h * part_stride + rC, atty_ + rC, nullptr, rows,
                                      0, C, h * hs, (h + 1) * hs);
             }
             team.barrier();  // every head's partial sums
-            add_partial_sums(s.x + rC, s.sum, attn_parts_ + rC, b.attn_proj_bias, rows, C, NH,
+            add_partial_sums(s.x + rC, s.sum, attn_parts_ + rC, bw.attn_proj_bias, rows, C, NH,
                              part_stride);
             // x = x + mlp(ln_2(x)): this rank's groups of hidden units, then their partial sums
-            k::layernorm_forward(s.ln + rC, s.mean, s.rstd, s.x + rC, b.ln_2_weight, b.ln_2_bias,
+            k::layernorm_forward(s.ln + rC, s.mean, s.rstd, s.x + rC, bw.ln_2_weight, bw.ln_2_bias,
                                  rows, C);
-            pw.c_fc.forward(fch_ + 4 * rC, s.ln + rC, b.c_fc_bias, rows, h0 * gs, h1 * gs, 0, C);
-            for (int i = r0; i < n; ++i) {
-                const size_t r = static_cast<size_t>(i) * 4 * C + h0 * gs;
-                k::gelu_forward(fch_gelu_ + r, fch_ + r, (h1 - h0) * gs, cfg.gelu);
+            pw.c_fc.forward(fch_ + 4 * rC, s.ln + rC, bw.c_fc_bias, rows, h0 * gs, h1 * gs, 0, C);
+            for (int r = r0; r < N; ++r) {
+                const size_t at = static_cast<size_t>(r) * 4 * C + h0 * gs;
+                k::gelu_forward(fch_gelu_ + at, fch_ + at, (h1 - h0) * gs, cfg.gelu);
             }
             for (int g = h0; g < h1; ++g) {
                 pw.mlp_proj.forward(mlp_parts_ + g * part_stride + rC, fch_gelu_ + 4 * rC, nullptr,
                                     rows, 0, C, g * gs, (g + 1) * gs);
             }
             team.barrier();  // every group's partial sums
-            add_partial_sums(s.x + rC, s.sum, mlp_parts_ + rC, b.mlp_proj_bias, rows, C, NH,
+            add_partial_sums(s.x + rC, s.sum, mlp_parts_ + rC, bw.mlp_proj_bias, rows, C, NH,
                              part_stride);
         }
-        // Only the last position's logits are needed for the next token (unless every row's).
-        const int f0 = every_row ? 0 : n - 1, frows = n - f0;
+        // Only the last position's logits are needed for the next tokens (unless every row's).
+        const int f0 = every_row ? 0 : N - B, frows = N - f0;
         k::layernorm_forward(s.ln, s.mean, s.rstd, s.x + static_cast<size_t>(f0) * C, e.ln_f_weight,
                              e.ln_f_bias, frows, C);
         packed_->lm_head.forward(every_row ? row_logits_.get() : logits_, s.ln, nullptr, frows, v0,

@@ -6,9 +6,13 @@
 //   std::span<const float> logits = dec.append(prompt);   // the logits after the prompt
 //   logits = dec.append(std::span(&next, 1));             // and after one more token
 //
+// It can also decode a batch of B sequences together (nanoGPT's num_samples): each product then
+// runs on B rows, one pass over the weights for all of them, and each sequence gets the bits it
+// would get alone, since no output's arithmetic depends on the number of rows.
+//
 // The plain version, one token at a time on one thread in reading order, is GptReferenceDecoder
 // (gpt_reference_decoder.h): the same numbers, and the place to read first. Legend: C = n_embd,
-// T = block_size, V = vocab_size, L = n_layer, NH = n_head, hs = C/NH.
+// T = block_size, V = vocab_size, L = n_layer, NH = n_head, hs = C/NH, B = batch().
 #pragma once
 
 #include <cstdint>
@@ -59,24 +63,28 @@ struct QuantizationError {
 
 class GptDecoder {
   public:
+    static constexpr int kMaxBatch = 1024;
     // Packs the weight matrices for decoding and copies the rest (biases, layer norms, wpe): the
     // decoder keeps no reference to `weights`, which may be freed (sampling then holds one copy
     // of the model). The token embeddings are read back from the packed output layer (tied).
+    // batch: the sequences decoded together, each with its own cache (1 ≤ B ≤ kMaxBatch).
     GptDecoder(const GptWeights& weights, ContextWindow window,
-               DecodeWeights dtype = DecodeWeights::AsStored);
+               DecodeWeights dtype = DecodeWeights::AsStored, int batch = 1);
     ~GptDecoder();
 
-    // Appends tokens (n ≥ 1, or 0 to read the current logits again) to the cached context and
-    // returns the logits (V) after the last one. When the context would outgrow the window, the
+    // Appends n tokens to each sequence's cached context (n ≥ 1, or 0 to read the current logits
+    // again) and returns the logits after each sequence's last token, (B,V). `tokens` is (B,n):
+    // sequence b's new tokens at [b·n, (b+1)·n). When the context would outgrow the window, the
     // cache keeps window().after(length(), n) tokens, recomputed. Allocates nothing after the
     // first call at a thread count.
     std::span<const float> append(std::span<const int> tokens);
-    // The same, returning the logits (n,V) after each of the n tokens (to evaluate a loss with
-    // the decoder's arithmetic). The tokens must fit the block: length() + n ≤ block_size.
+    // One sequence (B = 1): the logits (n,V) after each of its n new tokens (to evaluate a loss
+    // with the decoder's arithmetic). The tokens must fit the block: length() + n ≤ block_size.
     std::span<const float> append_every_row(std::span<const int> tokens);
     // Empties the cache.
     void clear() { len_ = 0; }
-    int length() const { return len_; }  // tokens in the cached context (≤ block_size)
+    int length() const { return len_; }  // tokens in each cached context (≤ block_size)
+    int batch() const { return batch_; }
     const ContextWindow& window() const { return window_; }
     const GptConfig& config() const { return cfg_; }
     DecodeWeights dtype() const { return dtype_; }
@@ -85,29 +93,33 @@ class GptDecoder {
 
   private:
     struct Packed;
-    void forward(const int* tokens, int n, bool every_row);
+    // n new tokens of each sequence b at tokens[b·ld .. b·ld + n)
+    void forward(const int* tokens, size_t ld, int n, bool every_row);
     void pack(const GptWeights& weights);
 
     GptConfig cfg_;
     ContextWindow window_;
     DecodeWeights dtype_;
+    int batch_;
     std::vector<QuantizationError> quant_errors_;
     int len_ = 0;
-    std::unique_ptr<int[]> tokens_;  // (T) the cached tokens, for the recompute when it slides
+    std::unique_ptr<int[]> tokens_;  // (B,T) the cached tokens, for the recompute when it slides
     AlignedArray<float> memory_;
-    float* kt_;  // (L, C, T) keys, transposed: position t, channel c at [l][c][t]
-    float* v_;   // (L, T, C) values
-    // scratch for up to T new rows: every rank writes its own columns of qkv, atty, fch and
-    // fch_gelu, and its own heads' (T,C) blocks of the partial sums of attn.c_proj and mlp.c_proj
-    // (NH,T,C), which all ranks read (two buffers: a rank may write the MLP's while another still
-    // reads attention's)
+    float* kt_;  // (B, L, C, T) keys, transposed: position t, channel c at [b][l][c][t]
+    float* v_;   // (B, L, T, C) values
+    // The new rows of a forward run position by position, the sequences inside: row i·B + b is
+    // sequence b's token at position len + i, so the last position's rows are the last B.
+    // Scratch for up to T·B new rows: every rank writes its own columns of qkv, atty, fch and
+    // fch_gelu, and its own heads' (T·B,C) blocks of the partial sums of attn.c_proj and
+    // mlp.c_proj (NH,T·B,C), which all ranks read (two buffers: a rank may write the MLP's while
+    // another still reads attention's)
     float *qkv_, *atty_, *fch_, *fch_gelu_, *attn_parts_, *mlp_parts_, *logits_;
     AlignedArray<float> row_logits_;  // (T,V) append_every_row's, allocated on its first call
     std::unique_ptr<Packed> packed_;
-    // Each rank of a decoding team keeps its own copy of the residual stream x (T,C), normalizes
-    // it itself (ln (T,C), mean and rstd (T)), and has its own attention probabilities att (NH,T)
-    // and a row to add partial sums in, sum (C); the ranks' blocks `rank_stride_` floats (whole
-    // cache lines) apart.
+    // Each rank of a decoding team keeps its own copy of the residual stream x (T·B,C), normalizes
+    // it itself (ln (T·B,C), mean and rstd (T·B)), and has its own attention probabilities att
+    // (NH,T) and a row to add partial sums in, sum (C); the ranks' blocks `rank_stride_` floats
+    // (whole cache lines) apart.
     struct RankScratch {
         float *x, *ln, *mean, *rstd, *att, *sum;
     };

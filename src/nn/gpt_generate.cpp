@@ -11,6 +11,14 @@ NextRow<float> cached_next_row(GptDecoder& decoder) {
     };
 }
 
+NextRows<float> cached_next_rows(GptDecoder& decoder) {
+    return [&decoder, first = true](std::span<const int> tokens, int) mutable {
+        if (first) decoder.clear();
+        first = false;
+        return decoder.append(tokens);
+    };
+}
+
 NextRow<float> recomputed_next_row(GptActivations& acts, const GptWeights& weights,
                                    ContextWindow window) {
     return [&acts, &weights, window, len = 0](std::span<const int> tokens, int added) mutable {

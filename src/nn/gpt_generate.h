@@ -18,6 +18,8 @@ namespace wiggle {
 
 // Appends the new tokens to the decoder's cache (emptied at the first call).
 NextRow<float> cached_next_row(GptDecoder& decoder);
+// The same for generate_batch: the decoder's batch() sequences decoded together.
+NextRows<float> cached_next_rows(GptDecoder& decoder);
 // A full forward over the window, in acts, for every token.
 NextRow<float> recomputed_next_row(GptActivations& acts, const GptWeights& weights,
                                    ContextWindow window);

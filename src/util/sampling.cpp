@@ -4,6 +4,7 @@
 #include "util/sampling.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <numeric>
 
@@ -156,6 +157,33 @@ std::vector<int> generate(std::span<const int> prompt, int max_new_tokens,
     return std::vector<int>(tokens.begin() + static_cast<std::ptrdiff_t>(prompt.size()),
                             tokens.end());
 }
+
+template <typename R>
+void generate_batch(std::span<const int> prompt, int max_new_tokens, const NextRows<R>& next_rows,
+                    RowKind kind, TokenSampler& sampler, std::span<PyRandom> rngs,
+                    const std::function<void(int, int)>& on_token) {
+    const int B = static_cast<int>(rngs.size());
+    std::vector<int> tokens;  // (B, added): the prompt for each sequence, then each one's draw
+    for (int b = 0; b < B; ++b) tokens.insert(tokens.end(), prompt.begin(), prompt.end());
+    int added = static_cast<int>(prompt.size());
+    for (int i = 0; i < max_new_tokens; ++i) {
+        const std::span<const R> rows = next_rows(tokens, added);
+        assert(rows.size() % B == 0);
+        const size_t V = rows.size() / B;
+        tokens.resize(B);
+        for (int b = 0; b < B; ++b) {
+            const std::span<const R> row = rows.subspan(b * V, V);
+            tokens[b] = kind == RowKind::Logits ? sampler.from_logits(row, rngs[b])
+                                                : sampler.from_probs(row, rngs[b]);
+            on_token(b, tokens[b]);
+        }
+        added = 1;
+    }
+}
+
+template void generate_batch(std::span<const int>, int, const NextRows<float>&, RowKind,
+                             TokenSampler&, std::span<PyRandom>,
+                             const std::function<void(int, int)>&);
 
 template std::vector<int> generate(std::span<const int>, int, const NextRow<float>&, RowKind,
                                    TokenSampler&, PyRandom&, int, const std::function<void(int)>&);

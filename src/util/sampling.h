@@ -15,7 +15,7 @@
 // Temperature divides the logits (equivalently raises probabilities to 1/temperature); top-k keeps
 // the k heaviest tokens; top-p then keeps the smallest set of heaviest tokens whose mass reaches
 // p; ties are broken towards the lower token id. Greedy takes the argmax and draws nothing.
-// Not here: repetition penalties, beam search, batched sampling.
+// Not here: repetition penalties, beam search.
 #pragma once
 
 #include <cstdint>
@@ -87,5 +87,18 @@ std::vector<int> generate(std::span<const int> prompt, int max_new_tokens,
                           const NextRow<R>& next_row, RowKind kind, TokenSampler& sampler,
                           PyRandom& rng, int stop_token = -1,
                           const std::function<void(int)>& on_token = nullptr);
+
+// Batched generation: B sequences continue the same prompt together, sequence b drawing from
+// rngs[b] (B = rngs.size()). `next_rows(tokens, added)` gets the new tokens of every sequence,
+// (B, added) sequence by sequence (the prompt for each at the first call, then each one's last
+// draw), and returns the next rows of all of them, (B, V). on_token(b, token) sees each draw. When
+// next_rows gives each sequence the row next_row would give it alone, every sequence draws what
+// generate() draws for it alone with the same rng.
+template <typename R>
+using NextRows = std::function<std::span<const R>(std::span<const int> tokens, int added)>;
+template <typename R>
+void generate_batch(std::span<const int> prompt, int max_new_tokens, const NextRows<R>& next_rows,
+                    RowKind kind, TokenSampler& sampler, std::span<PyRandom> rngs,
+                    const std::function<void(int sequence, int token)>& on_token);
 
 }  // namespace wiggle

@@ -145,6 +145,79 @@ TEST(GptDecoder, ManyRowsAtOnceEqualOneAtATime) {
     }
 }
 
+TEST(GptDecoder, ABatchGivesEachSequenceItsOwnBits) {
+    // B sequences decoded together, each with different tokens, through prompts, single tokens
+    // and window slides (keep 4 of 11), give each sequence the logits a decoder of its own gives
+    // it, bit for bit: on float, bf16 and int8 weights, on 1 and 2 threads.
+    constexpr int B = 3, kSteps = 30;
+    for (DecodeWeights dtype : kDtypes) {
+        GptWeights w(odd(), 12);
+        if (dtype == DecodeWeights::Bf16) w.round_to_bf16();
+        const ContextWindow window(11, 4);
+        std::vector<std::vector<int>> seqs;
+        for (int b = 0; b < B; ++b) seqs.push_back(random_tokens(5 + kSteps, 13, 20 + b));
+        const int saved = kernels::num_threads();
+        for (int threads : {1, 2}) {
+            SCOPED_TRACE(::testing::Message() << name(dtype) << ", " << threads << " thread(s)");
+            kernels::set_num_threads(threads);
+            std::vector<std::vector<float>> alone(B);  // every step's logits, sequence by sequence
+            for (int b = 0; b < B; ++b) {
+                GptDecoder d(w, window, dtype);
+                auto l = copy(d.append(std::span(seqs[b].data(), 5)));
+                alone[b] = l;
+                for (int i = 5; i < 5 + kSteps; ++i) {
+                    l = copy(d.append(std::span(&seqs[b][i], 1)));
+                    alone[b].insert(alone[b].end(), l.begin(), l.end());
+                }
+            }
+            GptDecoder batch(w, window, dtype, B);
+            ASSERT_EQ(batch.batch(), B);
+            std::vector<std::vector<float>> together(B);
+            for (int i = 0; i <= kSteps; ++i) {
+                const int n = i == 0 ? 5 : 1, from = i == 0 ? 0 : 4 + i;
+                std::vector<int> step;  // (B, n): 5 prompt tokens each, then one
+                for (int b = 0; b < B; ++b) {
+                    for (int j = 0; j < n; ++j) step.push_back(seqs[b][from + j]);
+                }
+                const std::span<const float> l = batch.append(step);
+                ASSERT_EQ(l.size(), static_cast<size_t>(B) * 13);
+                for (int b = 0; b < B; ++b) {
+                    together[b].insert(together[b].end(), l.begin() + b * 13,
+                                       l.begin() + (b + 1) * 13);
+                }
+            }
+            for (int b = 0; b < B; ++b) EXPECT_EQ(together[b], alone[b]) << "sequence " << b;
+        }
+        kernels::set_num_threads(saved);
+    }
+}
+
+TEST(GptDecoder, BatchedSamplingDrawsEachSequencesOwnText) {
+    // generate_batch through a batch decoder draws, for each sequence, the tokens that generate
+    // draws for it alone with the same seed (and the uncached path the same).
+    GptWeights w(tiny(), 5);
+    const ContextWindow window(8, 4);
+    const std::vector<int> prompt = random_tokens(3, 11, 9);
+    SamplingOptions opts;
+    opts.temperature = 1.3;
+    constexpr int B = 4, kNew = 25;
+    std::vector<PyRandom> rngs;
+    for (int b = 0; b < B; ++b) rngs.emplace_back(100 + b);
+    GptDecoder batch(w, window, DecodeWeights::AsStored, B);
+    TokenSampler sampler(opts);
+    std::vector<std::vector<int>> drawn(B);
+    generate_batch<float>(prompt, kNew, cached_next_rows(batch), RowKind::Logits, sampler, rngs,
+                          [&](int b, int token) { drawn[b].push_back(token); });
+    GptActivations acts;
+    for (int b = 0; b < B; ++b) {
+        TokenSampler s(opts);
+        PyRandom r(100 + b);
+        EXPECT_EQ(drawn[b], generate<float>(prompt, kNew, recomputed_next_row(acts, w, window),
+                                            RowKind::Logits, s, r))
+            << "sequence " << b;
+    }
+}
+
 TEST(GptDecoder, CachedAndUncachedSampleTheSameTokensInEveryMode) {
     for (const GptConfig& cfg : {tiny(), odd()}) {
         for (bool bf16 : {false, true}) {
@@ -333,6 +406,11 @@ TEST(GptDecoderDeathTest, RejectsBadTokensAndPositions) {
     EXPECT_EXIT(decoder.append(bad), ::testing::ExitedWithCode(1),
                 "token 11 out of the vocabulary");
     EXPECT_EXIT(decoder.append({}), ::testing::ExitedWithCode(1), "empty context");
+    GptDecoder batch(w, ContextWindow(8, 4), DecodeWeights::AsStored, 2);
+    const std::vector<int> three{1, 2, 3};
+    EXPECT_EXIT(batch.append(three), ::testing::ExitedWithCode(1), "3 tokens for 2 sequences");
+    EXPECT_EXIT(GptDecoder(w, ContextWindow(8, 4), DecodeWeights::AsStored, 0),
+                ::testing::ExitedWithCode(1), "a batch of 0 sequences");
     GptReferenceDecoder reference(w);
     EXPECT_EXIT(reference.forward(0, 8), ::testing::ExitedWithCode(1),
                 "position 8 out of the block");

@@ -93,7 +93,7 @@ TEST_F(WiggleTool, HelpOnEverySubcommand) {
     const std::string sample = wiggle("sample --help").out;
     for (const char* flag :
          {"--checkpoint", "--prompt", "--num-chars", "--temperature", "--top-k", "--top-p",
-          "--seed", "--cache-keep", "--exact", "--no-cache", "--dtype"})
+          "--seed", "--cache-keep", "--exact", "--no-cache", "--dtype", "--num-samples"})
         EXPECT_NE(sample.find(flag), std::string::npos) << flag;
 }
 
@@ -137,6 +137,19 @@ TEST_F(WiggleTool, TrainSampleEval) {
         const ProgramResult cached = wiggle("sample" + ckpt + args);
         ASSERT_EQ(cached.exit_code, 0) << mode << cached.err;
         EXPECT_EQ(cached.out, wiggle("sample" + ckpt + args + " --no-cache").out) << mode;
+    }
+    // --num-samples: sample i, decoded in the batch, is the text of a single sample with seed
+    // --seed + i, each followed by a line of dashes, through slides, in every dtype, cached or not.
+    for (const char* mode : {"", " --dtype bf16", " --dtype int8", " --no-cache", " --exact"}) {
+        const std::string args = " -n 30 --top-k 5 --prompt 'to be'" + std::string(mode);
+        const ProgramResult many = wiggle("sample" + ckpt + args + " --seed 7 --num-samples 3");
+        ASSERT_EQ(many.exit_code, 0) << mode << many.err;
+        std::string want;
+        for (int seed : {7, 8, 9}) {
+            want += wiggle("sample" + ckpt + args + " --seed " + std::to_string(seed)).out +
+                    "---------------\n";
+        }
+        EXPECT_EQ(many.out, want) << mode;
     }
     const ProgramResult stats = wiggle("sample" + ckpt + " -n 30 --stats");
     EXPECT_NE(stats.err.find("characters/s (KV cache, window keeps 4 of 8, "), std::string::npos)
@@ -290,6 +303,8 @@ TEST_F(WiggleTool, BadFlags) {
     expect_error(wiggle("sample" + ckpt + " --top-p 0"), "--top-p must be in (0, 1]");
     expect_error(wiggle("sample" + ckpt + " --top-k -3"), "--top-k must be 0 or more");
     expect_error(wiggle("sample" + ckpt + " -n -5"), "--num-chars must be 0 or more");
+    expect_error(wiggle("sample" + ckpt + " --num-samples 0"),
+                 "--num-samples must be in [1, 1024], got 0");
     expect_error(wiggle("sample" + ckpt + " --cache-keep 9"),
                  "--cache-keep must be in [0, 8] (the checkpoint's block_size), got 9");
     expect_error(wiggle("sample" + ckpt + " --exact --cache-keep 3"),
