@@ -37,8 +37,21 @@ std::vector<std::string_view> split_fields(std::string_view line) {
 bool parse_double(std::string_view s, double& out) {
     if (!s.empty() && s.front() == '+') s.remove_prefix(1);
     if (s.empty()) return false;
+#if defined(__cpp_lib_to_chars)
     const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
     return ec == std::errc() && end == s.data() + s.size() && std::isfinite(out);
+#else
+    // A standard library without floating-point from_chars (libc++ 14: the browser build): strtod
+    // (the "C" locale there), refusing what from_chars refuses and strtod takes (spaces, hex).
+    if (std::isspace(static_cast<unsigned char>(s.front())) ||
+        s.find_first_of("xX") != std::string_view::npos) {
+        return false;
+    }
+    const std::string copy(s);
+    char* end = nullptr;
+    out = std::strtod(copy.c_str(), &end);
+    return end == copy.c_str() + copy.size() && std::isfinite(out);
+#endif
 }
 
 bool parse_int(std::string_view s, long long& out) {

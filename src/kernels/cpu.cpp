@@ -1,7 +1,9 @@
 #include "kernels/cpu.h"
 
-#include <immintrin.h>
 #include <sched.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <atomic>
@@ -18,6 +20,7 @@ namespace wiggle::kernels {
 
 static Isa detect_isa() {
     Isa best = Isa::Generic;
+#if defined(__x86_64__)
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) best = Isa::Avx2;
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -29,6 +32,7 @@ static Isa detect_isa() {
         if (std::strcmp(forced, "generic") == 0) best = Isa::Generic;
         if (std::strcmp(forced, "avx2") == 0 && best == Isa::Avx512) best = Isa::Avx2;
     }
+#endif  // else the browser build: only the portable kernels are compiled
     return best;
 }
 
@@ -54,6 +58,9 @@ namespace {
 // WIGGLE_NUM_THREADS when it is a positive number, else the CPUs in this process's affinity mask
 // (what `taskset` or a container allows, not every core of the machine).
 int default_threads() {
+#if defined(__EMSCRIPTEN__)
+    return 1;  // the page runs in one Web Worker, without SharedArrayBuffer: no threads to start
+#else
     if (const char* env = std::getenv("WIGGLE_NUM_THREADS")) {
         const int n = std::atoi(env);
         if (n > 0) return n;
@@ -61,6 +68,7 @@ int default_threads() {
     cpu_set_t set;
     if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
     return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+#endif
 }
 
 std::atomic<int> g_threads{0};  // 0: not chosen yet
@@ -75,7 +83,12 @@ int num_threads() {
     }
     return n;
 }
-void set_num_threads(int n) { g_threads.store(n < 1 ? 1 : n, std::memory_order_relaxed); }
+void set_num_threads(int n) {
+#if defined(__EMSCRIPTEN__)
+    n = 1;  // see default_threads
+#endif
+    g_threads.store(n < 1 ? 1 : n, std::memory_order_relaxed);
+}
 
 // ---- The item pool
 // -------------------------------------------------------------------------------
@@ -89,12 +102,19 @@ namespace {
 
 thread_local bool tl_in_item = false;
 
+// One instant of a spin-wait: x86's pause hint (lets the sibling hyperthread run), else nothing.
+inline void cpu_relax() {
+#if defined(__x86_64__)
+    _mm_pause();
+#endif
+}
+
 // Waits until done() holds: spins (~tens of µs), then yields the core.
 template <class Done>
 void wait_until(Done done) {
     for (int spin = 0; !done(); spin++) {
         if (spin < 2000) {
-            _mm_pause();
+            cpu_relax();
         } else {
             sched_yield();
         }
@@ -157,7 +177,7 @@ struct Pool {
             auto t0 = std::chrono::steady_clock::now();
             for (int spin = 0; gen_of(s) == gen_of(seen); spin++) {
                 if (spin < 1000) {
-                    _mm_pause();
+                    cpu_relax();
                 } else if (std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(2)) {
                     sched_yield();
                 } else {
@@ -241,6 +261,9 @@ void run_job(Pool& p, bool team, int n_items, int threads, void (*fn)(void*, int
 
 void parallel_items(int n_items, int threads, void (*fn)(void* ctx, int item), void* ctx) {
     if (n_items <= 0) return;
+#if defined(__EMSCRIPTEN__)
+    threads = 1;  // the browser build never starts a thread (see default_threads)
+#endif
     if (threads <= 1 || n_items == 1 || tl_in_item || n_items > static_cast<int>(kItemMask)) {
         return run_inline(n_items, fn, ctx);
     }
@@ -251,6 +274,9 @@ void parallel_items(int n_items, int threads, void (*fn)(void* ctx, int item), v
 }
 
 void parallel_team(int threads, void (*fn)(void* ctx, const Team& team), void* ctx) {
+#if defined(__EMSCRIPTEN__)
+    threads = 1;  // the browser build never starts a thread (see default_threads)
+#endif
     if (threads <= 1 || tl_in_item) return fn(ctx, Team(0, 1));
     Pool& p = pool();
     std::unique_lock<std::mutex> lock(p.master, std::try_to_lock);

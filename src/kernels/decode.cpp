@@ -76,6 +76,7 @@ WIGGLE_ISA_DECLARE(void attention_decode_forward(float* out, float* att, const f
 
 namespace {
 
+#if defined(__x86_64__)
 // Never an instruction set the CPU lacks, whatever the caller asked for.
 Isa lowered(Isa isa) {
     const Isa best = cpu_isa();
@@ -83,11 +84,13 @@ Isa lowered(Isa isa) {
     if (isa == Isa::Avx2 && best == Isa::Generic) return best;
     return isa;
 }
+#endif
 
 // linear_packed_forward_isa on float (W = float) or bf16 weights.
 template <typename W>
 void linear_packed_on(Isa isa, float* out, const float* inp, const W* packed, const float* bias,
                       int M, int K, int N, int n0, int n1, int k0, int k1) {
+#if defined(__x86_64__)
     switch (lowered(isa)) {
         case Isa::Avx512:
             return avx512::linear_packed_forward(out, inp, packed, bias, M, K, N, n0, n1, k0, k1);
@@ -96,6 +99,9 @@ void linear_packed_on(Isa isa, float* out, const float* inp, const W* packed, co
         case Isa::Generic:
             break;
     }
+#else
+    (void)isa;
+#endif
     return generic::linear_packed_forward(out, inp, packed, bias, M, K, N, n0, n1, k0, k1);
 }
 
@@ -115,6 +121,7 @@ void linear_packed_forward_isa(Isa isa, float* out, const float* inp, const bf16
 
 void attention_decode_forward_isa(Isa isa, float* out, float* att, const float* q, const float* kt,
                                   const float* v, int P, int NH, int hs, int ldk, int h0, int h1) {
+#if defined(__x86_64__)
     switch (lowered(isa)) {
         case Isa::Avx512:
             return avx512::attention_decode_forward(out, att, q, kt, v, P, NH, hs, ldk, h0, h1);
@@ -123,6 +130,9 @@ void attention_decode_forward_isa(Isa isa, float* out, float* att, const float* 
         case Isa::Generic:
             break;
     }
+#else
+    (void)isa;
+#endif
     return generic::attention_decode_forward(out, att, q, kt, v, P, NH, hs, ldk, h0, h1);
 }
 

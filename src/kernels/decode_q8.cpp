@@ -7,7 +7,9 @@
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
+#if defined(__x86_64__)
 #include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <cassert>
@@ -350,6 +352,8 @@ void linear_q8_forward_isa(Isa isa, float* out, const float* inp, const std::uin
         quantize_rows_avx512(x, inp, M, K, G, k0, k1);
         return linear_q8_vnni(out, x, packed, bias, M, K, N, G, n0, n1, k0);
     }
+#else
+    (void)isa;
 #endif
     x.quantize(inp, M, K, G, k0, k1);
     linear_q8_portable(out, x, packed, bias, M, K, N, G, n0, n1, k0);

@@ -159,6 +159,7 @@ void gemm_run(Isa isa, const detail::GemmArgs& g) {
     const Isa best = cpu_isa();
     if (isa == Isa::Avx512 && best != Isa::Avx512) isa = best;
     if (isa == Isa::Avx2 && best == Isa::Generic) isa = best;
+#if defined(__x86_64__)
     switch (isa) {
         case Isa::Avx512:
             return detail::gemm_avx512(g, threads);
@@ -167,6 +168,9 @@ void gemm_run(Isa isa, const detail::GemmArgs& g) {
         case Isa::Generic:
             return Driver<GenericKernel>::run(g, threads);
     }
+#else  // the portable microkernel only (the browser build): no x86 unit is compiled
+    return Driver<GenericKernel>::run(g, threads);
+#endif
 }
 
 }  // namespace

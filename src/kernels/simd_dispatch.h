@@ -6,6 +6,7 @@
 
 #include "kernels/cpu.h"
 
+#if defined(__x86_64__)
 // WIGGLE_ISA_DECLARE(void f(int)) declares avx512::f and avx2::f.
 #define WIGGLE_ISA_DECLARE(...) \
     namespace avx512 {          \
@@ -28,3 +29,8 @@
         }                                         \
         return generic::fn(__VA_ARGS__);          \
     } while (0)
+#else
+// Not x86 (the browser build): only the portable build of each kernel exists.
+#define WIGGLE_ISA_DECLARE(...)
+#define WIGGLE_DISPATCH(fn, ...) return generic::fn(__VA_ARGS__)
+#endif

@@ -2,6 +2,8 @@
 // glibc's exact decimal expansion (printf prints the exact binary value to any precision).
 #include "util/format.h"
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -26,8 +28,22 @@ std::string py_repr(double x) {
 
     // Shortest digits in scientific form: "-d.ddde+XX".
     char buf[64];
+#if defined(__cpp_lib_to_chars)
     const auto res = std::to_chars(buf, buf + sizeof buf, x, std::chars_format::scientific);
     std::string_view s(buf, static_cast<size_t>(res.ptr - buf));
+#else
+    // A standard library without floating-point to_chars (libc++ 14: the browser build): the same
+    // shortest digits from fmt's Dragonbox, written in to_chars's scientific form.
+    const auto dec = fmt::detail::dragonbox::to_decimal(std::abs(x));
+    const std::string sig = std::to_string(dec.significand);
+    const int exp10_sci = dec.exponent + static_cast<int>(sig.size()) - 1;
+    std::string sci = x < 0 ? "-" : "";
+    sci += sig[0];
+    if (sig.size() > 1) sci += "." + sig.substr(1);
+    sci += fmt::format("e{}{:02d}", exp10_sci < 0 ? '-' : '+', std::abs(exp10_sci));
+    const size_t n = sci.copy(buf, sizeof buf);
+    std::string_view s(buf, n);
+#endif
     std::string out;
     if (s.front() == '-') {
         out += '-';
