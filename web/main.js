@@ -1,0 +1,121 @@
+// The page's controller: part 1 on the page's own module instance (each update is a few
+// microseconds), parts 2-3 through the training worker (worker.js). Errors from either end up as
+// one line in the page's error box, never as a frozen tab.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const t0 = performance.now();
+
+function showError(line) {
+  $("errors").hidden = false;
+  $("error-line").textContent = line;
+}
+
+// ---- Part 1 ------------------------------------------------------------------------------------
+let page = null;  // the page's instance of the module
+
+function updateNeuron() {
+  const f = new FormData($("p1-inputs"));
+  const v = ["x1", "x2", "w1", "w2", "b", "y"].map((k) => Number(f.get(k)));
+  if (v.some((x) => !isFinite(x))) return showError("part 1: every input must be a number");
+  const json = page.ccall("neuron_graph", "string", Array(6).fill("number"), v);
+  drawNeuronGraph($("p1-graph"), JSON.parse(json));
+}
+
+// ---- Parts 2-3 ---------------------------------------------------------------------------------
+const worker = new Worker("worker.js");
+let points = [], losses = [], vals = [], log = [];
+
+function knobs() {
+  const f = new FormData($("p2-knobs"));
+  const a = {};
+  for (const [k, v] of f.entries()) a[k] = Number(v);
+  return a;
+}
+
+function newRun() {
+  const a = knobs();
+  const bad = Object.entries(a).find(([, v]) => !isFinite(v));
+  if (bad) return showError(`parts 2-3: ${bad[0]} must be a number`);
+  losses = [];
+  vals = [];
+  log = [];
+  $("p2-log").textContent = "";
+  $("p2-result").textContent = "";
+  worker.postMessage({ cmd: "mlp_new", args: a });
+}
+
+function setRunning(on) {
+  $("p2-train").disabled = on;
+  $("p2-step").disabled = on;
+  $("p2-pause").disabled = !on;
+}
+
+worker.onmessage = (ev) => {
+  const m = ev.data;
+  if (m.type === "ready") {
+    newRun();
+  } else if (m.type === "mlp_new") {
+    points = m.points;
+    $("p2-result").textContent = m.desc;
+    drawBoundary($("p2-boundary"), m.grid, m.res, points, m.bounds);
+    drawCurves($("p2-loss"), [], "loss");
+    document.body.dataset.mlpReady = "1";
+  } else if (m.type === "mlp_step") {
+    const s = m.step;
+    losses.push(s.loss);
+    vals.push(s.val);
+    const every = Math.max(1, Math.round(knobs().steps / 10));
+    if (s.step % every === 0 || s.step === knobs().steps - 1) {
+      log.push(s.line);
+      $("p2-log").textContent = log.join("\n");
+    }
+  } else if (m.type === "mlp_grid" || m.type === "mlp_done") {
+    drawBoundary($("p2-boundary"), m.grid, m.res, points, m.bounds);
+    drawCurves($("p2-loss"), [{ name: "train", color: "#3060c0", ys: losses },
+      { name: "val", color: "#d06030", ys: vals }], "loss (log scale)");
+    if (m.type === "mlp_done") {
+      $("p2-result").textContent = `MLP: ${m.accuracy} after ${losses.length} steps`;
+      setRunning(false);
+    }
+  } else if (m.type === "paused") {
+    setRunning(false);
+  } else if (m.type === "error") {
+    setRunning(false);
+    showError(m.line);
+  }
+};
+worker.onerror = (e) => showError(`worker: ${e.message}`);
+
+$("p2-train").onclick = () => {
+  setRunning(true);
+  worker.postMessage({ cmd: "mlp_run" });
+};
+$("p2-step").onclick = () => worker.postMessage({ cmd: "mlp_run", steps: 1 });
+$("p2-pause").onclick = () => worker.postMessage({ cmd: "pause" });
+$("p2-reset").onclick = () => {
+  setRunning(false);
+  newRun();
+};
+$("p2-knobs").addEventListener("change", () => {
+  setRunning(false);
+  newRun();
+});
+
+// ---- Start -------------------------------------------------------------------------------------
+createWiggle().then((mod) => {
+  page = mod;
+  page._web_init();
+  $("p1-article").textContent = page.ccall("neuron_article", "string", [], []).trimEnd();
+  $("p1-inputs").addEventListener("input", () => {
+    try {
+      updateNeuron();
+    } catch (e) {
+      showError(page.lastError || String(e));
+    }
+  });
+  updateNeuron();
+  const ms = performance.now() - t0;
+  $("status").textContent = `ready in ${ms.toFixed(0)} ms`;
+  document.body.dataset.ready = ms.toFixed(1);
+}, (e) => showError(`could not load wiggle.wasm: ${e}`));

@@ -1,0 +1,345 @@
+// The page's binding to the library (web/index.html, web/worker.js): plain `extern "C"` functions
+// that build the ladder's models from wiggle's own pieces (the Value engine, scalar/nn.h's MLP,
+// the toy data sets, the schedules) and hand their numbers to JavaScript as JSON text or as a
+// float array in the module's memory.
+//
+// Deliberately thin: no math of its own beyond part 1's two plain-double functions, which are the
+// article's (ladder/01_neuron.cpp has the same two); every model, loss, gradient and step is the
+// library's, run the way the ladder programs run them, so the same seed gives the same numbers.
+// One model of each kind at a time; called from one thread (the page's worker, or the page).
+// reference: ladder/01_neuron.cpp, ladder/02_mlp.cpp, ladder/03_learn_well.cpp.
+#include <emscripten/emscripten.h>
+#include <fmt/format.h>
+
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "data/toy.h"
+#include "scalar/loss.h"
+#include "scalar/nn.h"
+#include "scalar/optim.h"
+#include "scalar/value.h"
+#include "util/check.h"
+#include "util/format.h"
+#include "util/log.h"
+#include "util/py_random.h"
+#include "util/schedule.h"
+
+namespace {
+
+using wiggle::Value;
+
+std::string g_out;  // the text the last call returned (valid until the next call)
+
+const char* out(std::string s) {
+    g_out = std::move(s);
+    return g_out.c_str();
+}
+
+// A user error (WIGGLE_CHECK) in the page: hand the one line to JavaScript, which shows it, then
+// end this module instance (the worker starts a fresh one). Never returns.
+EM_JS(void, web_report_error, (const char* line), { Module["lastError"] = UTF8ToString(line); });
+
+[[noreturn]] void web_failure(const std::string& line) {
+    web_report_error(line.c_str());
+    std::abort();
+}
+
+// ---- Part 1: the neuron ------------------------------------------------------------------------
+// The article's four examples, hand-picked weights, seed, learning rate and steps
+// (ladder/01_neuron.cpp).
+constexpr std::array<std::array<double, 2>, 4> kXs = {
+    {{2.0, 1.0}, {1.0, -1.0}, {-1.0, 1.0}, {-2.0, -1.0}}};
+constexpr std::array<double, 4> kYs = {1.0, -1.0, -1.0, -1.0};
+constexpr std::array<double, 3> kHandPicked = {-0.6, 0.8, 0.1};
+
+double neuron(double x1, double x2, double w1, double w2, double b) {
+    return std::tanh(x1 * w1 + x2 * w2 + b);
+}
+
+double plain_loss(const std::array<double, 3>& p) {
+    double total = 0.0;
+    for (size_t i = 0; i < kXs.size(); ++i)
+        total += std::pow(neuron(kXs[i][0], kXs[i][1], p[0], p[1], p[2]) - kYs[i], 2);
+    return total / static_cast<double>(kXs.size());
+}
+
+Value mse(Value w1, Value w2, Value b) {
+    Value total = 0.0;
+    for (size_t i = 0; i < kXs.size(); ++i) {
+        Value diff = (w1 * kXs[i][0] + w2 * kXs[i][1] + b).tanh() - kYs[i];
+        total = total + diff * diff;
+    }
+    return total * (1.0 / static_cast<double>(kXs.size()));
+}
+
+std::string json_number(double x) { return std::isfinite(x) ? wiggle::py_repr(x) : "null"; }
+
+// ---- Parts 2 and 3: an MLP on a toy data set ---------------------------------------------------
+enum class Loss { Svm, CrossEntropy, Mse };
+
+struct MlpRun {
+    wiggle::Dataset2D train, val;
+    std::unique_ptr<wiggle::MLP> model;
+    std::unique_ptr<wiggle::SGD> sgd;
+    wiggle::Schedule schedule;
+    Loss loss = Loss::Svm;
+    double alpha = 1e-4;
+    int steps = 100, step = 0;
+    std::vector<int> train_pm1, val_pm1;
+    std::vector<float> grid;
+};
+std::unique_ptr<MlpRun> g_mlp;
+
+std::vector<int> pm1(const std::vector<int>& y) {
+    std::vector<int> s;
+    for (int label : y) s.push_back(label == 1 ? 1 : -1);
+    return s;
+}
+
+// Scores of every point: one per point (SVM) or one row of num_classes logits.
+std::vector<Value> scores_of(const wiggle::MLP& model, const wiggle::Dataset2D& d) {
+    std::vector<Value> scores;
+    scores.reserve(d.x.size() * model.nout());
+    for (const auto& x : d.x) {
+        const std::span<const Value> s = model(std::span<const double>(x));
+        scores.insert(scores.end(), s.begin(), s.end());
+    }
+    return scores;
+}
+
+Value loss_of(const MlpRun& r, std::span<const Value> scores, const wiggle::Dataset2D& d,
+              const std::vector<int>& labels_pm1) {
+    const int k = r.model->nout();
+    Value data_loss = r.loss == Loss::Svm   ? wiggle::svm_loss(scores, labels_pm1)
+                      : r.loss == Loss::Mse ? wiggle::mse_one_hot_loss(scores, k, d.y)
+                                            : wiggle::cross_entropy(scores, k, d.y);
+    return data_loss + r.alpha * wiggle::l2_penalty(r.model->parameters());
+}
+
+double accuracy_of(const MlpRun& r, std::span<const Value> scores, const wiggle::Dataset2D& d,
+                   const std::vector<int>& labels_pm1) {
+    return r.loss == Loss::Svm ? wiggle::sign_accuracy(scores, labels_pm1)
+                               : wiggle::argmax_accuracy(scores, r.model->nout(), d.y);
+}
+
+wiggle::Dataset2D make_data(int kind, int n, double noise, uint64_t seed) {
+    switch (kind) {
+        case 1:
+            return wiggle::make_spirals(n / 3, 3, noise, seed);
+        case 2:
+            return wiggle::make_xor(n, noise, seed);
+        case 3:
+            return wiggle::make_circles(n, noise, 0.5, seed);
+        default:
+            return wiggle::make_moons(n, noise, seed);
+    }
+}
+
+}  // namespace
+
+extern "C" {
+
+EMSCRIPTEN_KEEPALIVE void web_init() { wiggle::set_failure_handler(web_failure); }
+
+// Part 1's article lines, as ladder/01_neuron prints them: the hand-picked neuron's output, the
+// wiggled gradient, then the training log of 200 steps from random.seed(1).
+EMSCRIPTEN_KEEPALIVE const char* neuron_article() {
+    std::string s =
+        wiggle::py_repr(neuron(2.0, 1.0, kHandPicked[0], kHandPicked[1], kHandPicked[2])) + "\n";
+    constexpr double kH = 1e-6;
+    std::array<double, 3> numerical{};
+    for (size_t i = 0; i < 3; ++i) {
+        std::array<double, 3> up = kHandPicked, dn = kHandPicked;
+        up[i] += kH;
+        dn[i] -= kH;
+        numerical[i] = (plain_loss(up) - plain_loss(dn)) / (2 * kH);
+    }
+    s += wiggle::py_round_list(numerical, 4) + "\n";
+    wiggle::PyRandom rng(1);
+    std::array<Value, 2> w = {Value(rng.uniform(-1, 1)), Value(rng.uniform(-1, 1))};
+    Value b = 0.0;
+    const std::array<Value, 3> params = {w[0], w[1], b};
+    constexpr int kSteps = 200;
+    for (int step = 0; step < kSteps; ++step) {
+        wiggle::GraphScope graph;
+        Value loss = mse(w[0], w[1], b);
+        for (Value p : params) p.grad() = 0.0;
+        loss.backward();
+        for (Value p : params) p.data() += -0.1 * p.grad();
+        if (step % 40 == 0) s += wiggle::format_step(step, kSteps - 1, loss.data()) + "\n";
+    }
+    return out(s);
+}
+
+// One example through the neuron and its squared error, on Values: every node's value and
+// gradient (after one backward from the loss), as JSON {"name": [data, grad], ...}.
+EMSCRIPTEN_KEEPALIVE const char* neuron_graph(double x1, double x2, double w1, double w2, double b,
+                                              double y) {
+    wiggle::GraphScope graph;
+    Value vx1 = x1, vx2 = x2, vw1 = w1, vw2 = w2, vb = b, vy = y;
+    Value x1w1 = vx1 * vw1, x2w2 = vx2 * vw2;
+    Value sum = x1w1 + x2w2;
+    Value act = sum + vb;
+    Value o = act.tanh();
+    Value diff = o - vy;
+    Value loss = diff * diff;
+    loss.backward();
+    const std::array<std::pair<const char*, Value>, 13> nodes = {{{"x1", vx1},
+                                                                  {"x2", vx2},
+                                                                  {"w1", vw1},
+                                                                  {"w2", vw2},
+                                                                  {"b", vb},
+                                                                  {"y", vy},
+                                                                  {"x1w1", x1w1},
+                                                                  {"x2w2", x2w2},
+                                                                  {"sum", sum},
+                                                                  {"act", act},
+                                                                  {"o", o},
+                                                                  {"diff", diff},
+                                                                  {"loss", loss}}};
+    std::string s = "{";
+    for (const auto& [name, v] : nodes) {
+        s += fmt::format("{}\"{}\":[{},{}]", s.size() > 1 ? "," : "", name, json_number(v.data()),
+                         json_number(v.grad()));
+    }
+    return out(s + "}");
+}
+
+// A new MLP run (replacing the last): data set 0 moons, 1 spirals (3 classes), 2 XOR, 3 circles;
+// n training points and n fresh validation points (seed + 1), as ladder/02_mlp draws them; the
+// model 2 -> width x depth ReLU -> 1 score (SVM loss) or one logit per class; SGD with momentum,
+// the learning rate from lr to lr_end over `steps` (schedule 0 constant, 1 linear, 2 cosine),
+// loss + alpha * L2. Returns the model's description, or an error line.
+EMSCRIPTEN_KEEPALIVE const char* mlp_new(int dataset, int n, double noise, int seed, int width,
+                                         int depth, int loss, double lr, double lr_end,
+                                         int schedule, int steps, double momentum, double alpha) {
+    WIGGLE_CHECK(n >= 4 && n <= 2000, "use 4 to 2000 points", "points: {} is out of range", n);
+    WIGGLE_CHECK(width >= 1 && width <= 64 && depth >= 0 && depth <= 4, "",
+                 "width {} x depth {} is out of range", width, depth);
+    WIGGLE_CHECK(steps >= 1 && steps <= 100000 && seed >= 0, "", "bad steps {} or seed {}", steps,
+                 seed);
+    // The old model's parameters leave the tape: everything from its mark on is dropped.
+    static size_t tape_mark = wiggle::g_tape.size();
+    g_mlp.reset();
+    wiggle::g_tape.truncate(tape_mark);
+    auto r = std::make_unique<MlpRun>();
+    r->train = make_data(dataset, n, noise, static_cast<uint64_t>(seed));
+    r->val = make_data(dataset, n, noise, static_cast<uint64_t>(seed) + 1);
+    r->train_pm1 = pm1(r->train.y);
+    r->val_pm1 = pm1(r->val.y);
+    r->loss = loss == 1 ? Loss::CrossEntropy : loss == 2 ? Loss::Mse : Loss::Svm;
+    if (r->train.num_classes > 2 && r->loss == Loss::Svm) r->loss = Loss::CrossEntropy;
+    std::vector<int> sizes(depth, width);
+    sizes.push_back(r->loss == Loss::Svm ? 1 : r->train.num_classes);
+    wiggle::PyRandom rng(static_cast<uint64_t>(seed));
+    r->model = std::make_unique<wiggle::MLP>(2, sizes, rng);
+    r->sgd = std::make_unique<wiggle::SGD>(r->model->parameters(), momentum);
+    const wiggle::ScheduleKind kinds[] = {
+        wiggle::ScheduleKind::Constant, wiggle::ScheduleKind::Linear, wiggle::ScheduleKind::Cosine};
+    r->schedule = {kinds[schedule < 0 || schedule > 2 ? 0 : schedule], lr, lr_end, 0, steps};
+    r->alpha = alpha;
+    r->steps = steps;
+    g_mlp = std::move(r);
+    return out(g_mlp->model->describe());
+}
+
+// One full-batch step, exactly ladder/02_mlp's: the validation loss and accuracy (no backward),
+// then forward, loss, backward, the SGD step. Returns JSON {step, loss, acc, val, val_acc, lr,
+// line} where line is the native program's log line for this step.
+EMSCRIPTEN_KEEPALIVE const char* mlp_step() {
+    WIGGLE_CHECK(g_mlp != nullptr, "", "no MLP: call mlp_new first");
+    MlpRun& r = *g_mlp;
+    double val_loss = 0.0, val_acc = 0.0;
+    {
+        wiggle::GraphScope graph;
+        const std::vector<Value> scores = scores_of(*r.model, r.val);
+        val_loss = loss_of(r, scores, r.val, r.val_pm1).data();
+        val_acc = accuracy_of(r, scores, r.val, r.val_pm1);
+    }
+    wiggle::GraphScope graph;
+    const std::vector<Value> scores = scores_of(*r.model, r.train);
+    Value loss = loss_of(r, scores, r.train, r.train_pm1);
+    const double acc = accuracy_of(r, scores, r.train, r.train_pm1);
+    r.sgd->zero_grad();
+    loss.backward();
+    const double lr = r.schedule.at(r.step);
+    r.sgd->step(lr);
+    const std::string line = wiggle::format_step(r.step, r.steps - 1, loss.data(),
+                                                 {{"acc", 100.0 * acc, 1},
+                                                  {"val", val_loss},
+                                                  {"val_acc", 100.0 * val_acc, 1},
+                                                  {"lr", lr, 3}});
+    const std::string s = fmt::format(
+        "{{\"step\":{},\"loss\":{},\"acc\":{},\"val\":{},\"val_acc\":{},\"lr\":{},\"line\":\"{}\"}"
+        "}",
+        r.step, json_number(loss.data()), json_number(acc), json_number(val_loss),
+        json_number(val_acc), json_number(lr), line);
+    r.step++;
+    return out(s);
+}
+
+// Accuracy on the training and validation points now (after the last step), as ladder/02_mlp's
+// last line prints it.
+EMSCRIPTEN_KEEPALIVE const char* mlp_accuracy() {
+    WIGGLE_CHECK(g_mlp != nullptr, "", "no MLP: call mlp_new first");
+    MlpRun& r = *g_mlp;
+    wiggle::GraphScope graph;
+    const double train = accuracy_of(r, scores_of(*r.model, r.train), r.train, r.train_pm1);
+    const double val = accuracy_of(r, scores_of(*r.model, r.val), r.val, r.val_pm1);
+    return out(
+        fmt::format("train accuracy {:.1f}%, val accuracy {:.1f}%", 100.0 * train, 100.0 * val));
+}
+
+// The training points as JSON [[x1, x2, label], ...].
+EMSCRIPTEN_KEEPALIVE const char* mlp_points() {
+    WIGGLE_CHECK(g_mlp != nullptr, "", "no MLP: call mlp_new first");
+    std::string s = "[";
+    for (size_t i = 0; i < g_mlp->train.x.size(); ++i) {
+        s += fmt::format("{}[{},{},{}]", i ? "," : "", json_number(g_mlp->train.x[i][0]),
+                         json_number(g_mlp->train.x[i][1]), g_mlp->train.y[i]);
+    }
+    return out(s + "]");
+}
+
+// The decision regions on a res x res grid over [x0, x1] x [y0, y1] (row 0 at y1, the top): per
+// cell the predicted class plus a confidence in [0, 1), as class + 0.5 * tanh(|margin|). Returns a
+// pointer to res*res floats in the module's memory (valid until the next call).
+EMSCRIPTEN_KEEPALIVE const float* mlp_grid(int res, double x0, double x1, double y0, double y1) {
+    WIGGLE_CHECK(g_mlp != nullptr, "", "no MLP: call mlp_new first");
+    WIGGLE_CHECK(res >= 2 && res <= 256, "", "grid resolution {} is out of range", res);
+    MlpRun& r = *g_mlp;
+    r.grid.assign(static_cast<size_t>(res) * res, 0.0f);
+    const int k = r.model->nout();
+    for (int i = 0; i < res; ++i) {
+        for (int j = 0; j < res; ++j) {
+            wiggle::GraphScope graph;
+            const std::array<double, 2> x = {x0 + (x1 - x0) * (j + 0.5) / res,
+                                             y1 - (y1 - y0) * (i + 0.5) / res};
+            const std::span<const Value> s = r.model->operator()(std::span<const double>(x));
+            int cls = 0;
+            double margin = 0.0;
+            if (k == 1) {
+                cls = s[0].data() > 0.0 ? 1 : 0;
+                margin = std::abs(s[0].data());
+            } else {
+                cls = wiggle::argmax(s);
+                double second = -INFINITY;
+                for (int c = 0; c < k; ++c)
+                    if (c != cls) second = std::max(second, s[c].data());
+                margin = s[cls].data() - second;
+            }
+            r.grid[static_cast<size_t>(i) * res + j] =
+                static_cast<float>(cls + 0.5 * std::tanh(margin));
+        }
+    }
+    return r.grid.data();
+}
+
+}  // extern "C"

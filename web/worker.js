@@ -1,0 +1,92 @@
+// The page's training worker: its own instance of the WebAssembly module, so a long run never
+// blocks the page. Messages in: {cmd: "mlp_new", args}, {cmd: "mlp_run", steps}, {cmd: "pause"}.
+// Messages out: {type: "ready" | "mlp_new" | "mlp_step" | "mlp_done" | "error", ...}. Steps run in
+// small slices with a macrotask between them, so a "pause" arriving mid-run is seen at once.
+// A user error inside the module (WIGGLE_CHECK) aborts that instance: the worker reports its one
+// line and starts a fresh instance.
+"use strict";
+importScripts("wiggle.js");
+
+let mod = null;
+let running = false;
+const GRID = 64, BOUNDS = { 0: [-1.6, 2.6, -1.1, 1.6], 1: [-1.2, 1.2, -1.2, 1.2],
+  2: [-1.6, 1.6, -1.6, 1.6], 3: [-1.4, 1.4, -1.4, 1.4] };
+let dataset = 0, stepsConfigured = 0, stepsTotal = 0, stepsDone = 0;
+
+async function start() {
+  mod = await createWiggle();
+  mod._web_init();
+  postMessage({ type: "ready" });
+}
+
+function call(name, ret, types, args) {
+  try {
+    return mod.ccall(name, ret, types, args);
+  } catch (e) {
+    const line = mod.lastError || String(e);
+    running = false;
+    postMessage({ type: "error", line });
+    start();  // a fresh instance: the aborted one is done
+    throw new Error("reported");
+  }
+}
+
+function grid() {
+  const b = BOUNDS[dataset] || BOUNDS[0];
+  const ptr = call("mlp_grid", "number", ["number", "number", "number", "number", "number"],
+                   [GRID, b[0], b[1], b[2], b[3]]);
+  return { grid: mod.HEAPF32.slice(ptr >> 2, (ptr >> 2) + GRID * GRID), res: GRID, bounds: b };
+}
+
+function runSlice() {
+  if (!running) return;
+  const t0 = performance.now();
+  try {
+    while (running && stepsDone < stepsTotal && performance.now() - t0 < 30) {
+      const s = JSON.parse(call("mlp_step", "string", [], []));
+      stepsDone++;
+      postMessage({ type: "mlp_step", step: s });
+    }
+    if (stepsDone >= stepsTotal) {
+      running = false;
+      const accuracy = call("mlp_accuracy", "string", [], []);
+      postMessage({ type: "mlp_done", accuracy, ...grid() });
+      return;
+    }
+    postMessage({ type: "mlp_grid", ...grid() });
+  } catch (e) {
+    return;
+  }
+  setTimeout(runSlice, 0);
+}
+
+onmessage = (ev) => {
+  const m = ev.data;
+  try {
+    if (m.cmd === "mlp_new") {
+      running = false;
+      const a = m.args;
+      dataset = a.dataset;
+      stepsConfigured = a.steps;
+      stepsDone = 0;
+      const desc = call("mlp_new", "string",
+        Array(13).fill("number"),
+        [a.dataset, a.n, a.noise, a.seed, a.width, a.depth, a.loss, a.lr, a.lr_end, a.schedule,
+         a.steps, a.momentum, a.alpha]);
+      const points = JSON.parse(call("mlp_points", "string", [], []));
+      postMessage({ type: "mlp_new", desc, points, ...grid() });
+    } else if (m.cmd === "mlp_run") {
+      // "Train" runs to the configured number of steps, "Step" one more
+      stepsTotal = m.steps ? stepsDone + m.steps : Math.max(stepsConfigured, stepsDone);
+      running = true;
+      setTimeout(runSlice, 0);
+    } else if (m.cmd === "pause") {
+      running = false;
+      postMessage({ type: "paused", steps: stepsDone });
+    }
+  } catch (e) {
+    if (e.message !== "reported") postMessage({ type: "error", line: String(e) });
+  }
+};
+
+start();
