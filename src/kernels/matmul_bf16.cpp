@@ -132,10 +132,13 @@ void pack_k_strided(u32* dst, int R, int rv, const u16* s, long ld, int kc) {
     }
 }
 
-// Ker provides MR, NR, KC (even), MC, NC and
-//   tile(kcp, a, b, c, ldc, m_valid, n_valid, load_c, c_next): the C tile (m_valid, n_valid) =
-//   (load_c ? C tile : 0) + A micro-panel (MR, kcp pairs) · B panel (kcp pairs, NR), in the order
-//   of matmul_bf16.h; c_next is the C tile computed next (to prefetch), or null.
+// Ker provides MR, NR, KC (even), MC, NC,
+//   template <bool kInPlace> tile(kc, a, lda, b, c, ldc, m_valid, n_valid, load_c, c_next): the C
+//   tile (m_valid, n_valid) = (load_c ? C tile : 0) + op(A) tile (MR, kc) · B panel (kc, NR), in
+//   the order of matmul_bf16.h, where the A tile is a packed micro-panel (kInPlace false: pairs
+//   a32[p*MR + i], zero-padded) or rows of A itself (kInPlace true: op(A)(i, k) = a[i*lda + k],
+//   m_valid rows, k < kc); c_next is the C tile computed next (to prefetch), or null;
+//   pack_strided(dst, R, rv, s, ld, kc): pack_k_strided, possibly vectorized.
 template <class Ker>
 struct Driver {
     static constexpr int MR = Ker::MR, NR = Ker::NR, KC = Ker::KC, MC = Ker::MC, NC = Ker::NC;
@@ -143,7 +146,7 @@ struct Driver {
 
     static void pack_a(u32* dst, const Bf16Args& g, int i0, int mr, int pc, int kc) {
         if (g.trans_a) {  // A (K,M): op(A)(i,k) = A[k*M + i]
-            pack_k_strided(dst, MR, mr, g.A + static_cast<long>(pc) * g.M + i0, g.M, kc);
+            Ker::pack_strided(dst, MR, mr, g.A + static_cast<long>(pc) * g.M + i0, g.M, kc);
         } else {  // A (M,K)
             pack_k_contiguous(dst, MR, mr, g.A + static_cast<long>(i0) * g.K + pc, g.K, kc);
         }
@@ -152,7 +155,7 @@ struct Driver {
         if (g.trans_b) {  // B (N,K): op(B)(k,j) = B[j*K + k]
             pack_k_contiguous(dst, NR, nr, g.B + static_cast<long>(j0) * g.K + pc, g.K, kc);
         } else {  // B (K,N)
-            pack_k_strided(dst, NR, nr, g.B + static_cast<long>(pc) * g.N + j0, g.N, kc);
+            Ker::pack_strided(dst, NR, nr, g.B + static_cast<long>(pc) * g.N + j0, g.N, kc);
         }
     }
 
@@ -207,10 +210,13 @@ struct Driver {
                               bool load_c, int r0, int r1, int q0, int q1) {
         const int kcp = (kc + 1) / 2;
         const long ldc = g.N;
-        u32* Ap = a_scratch().get(static_cast<size_t>(MC) * kcp);
+        // op(A) = A is read in place (a pair is one 32-bit broadcast), unless its rows alias in
+        // L1 (a stride of a multiple of 4 KiB); op(A) = Aᵀ is packed, rows interleaved in pairs.
+        const bool in_place = !g.trans_a && g.K % 2048 != 0;
+        u32* Ap = in_place ? nullptr : a_scratch().get(static_cast<size_t>(MC) * kcp);
         for (int ic = r0; ic < r1; ic += MC / MR) {
             const int ic1 = std::min(ic + MC / MR, r1);
-            for (int r = ic; r < ic1; r++) {
+            for (int r = ic; r < ic1 && !in_place; r++) {
                 pack_a(Ap + static_cast<long>(r - ic) * MR * kcp, g, r * MR,
                        std::min(MR, g.M - r * MR), pc, kc);
             }
@@ -223,9 +229,17 @@ struct Driver {
                         r + 1 < ic1  ? c + MR * ldc
                         : q + 1 < q1 ? g.C + static_cast<long>(ic) * MR * ldc + jc + (q + 1) * NR
                                      : nullptr;
-                    Ker::tile(kcp, Ap + static_cast<long>(r - ic) * MR * kcp, bp, c, ldc,
-                              std::min(MR, g.M - r * MR), n_valid, load_c,
-                              load_c ? c_next : nullptr);
+                    const int m_valid = std::min(MR, g.M - r * MR);
+                    c_next = load_c ? c_next : nullptr;
+                    if (in_place) {
+                        Ker::template tile<true>(kc, g.A + static_cast<long>(r) * MR * g.K + pc,
+                                                 g.K, bp, c, ldc, m_valid, n_valid, load_c, c_next);
+                    } else {
+                        Ker::template tile<false>(
+                            kc,
+                            reinterpret_cast<const u16*>(Ap + static_cast<long>(r - ic) * MR * kcp),
+                            0, bp, c, ldc, m_valid, n_valid, load_c, c_next);
+                    }
                 }
             }
         }
@@ -238,7 +252,11 @@ inline float hi_half(u32 v) { return std::bit_cast<float>(v & 0xFFFF0000u); }
 // Portable C++: a 4×16 tile of float sums, the odd product of each pair added first.
 struct GenericKernel {
     static constexpr int MR = 4, NR = 16, KC = 256, MC = 64, NC = 1024;
-    static void tile(int kcp, const u32* a, const u32* b, float* c, long ldc, int m_valid,
+    static void pack_strided(u32* dst, int R, int rv, const u16* s, long ld, int kc) {
+        pack_k_strided(dst, R, rv, s, ld, kc);
+    }
+    template <bool kInPlace>
+    static void tile(int kc, const u16* a, long lda, const u32* b, float* c, long ldc, int m_valid,
                      int n_valid, bool load_c, const float* /*c_next*/) {
         float acc[MR][NR];
         for (int i = 0; i < MR; i++) {
@@ -246,10 +264,17 @@ struct GenericKernel {
                 acc[i][j] = load_c && i < m_valid && j < n_valid ? c[i * ldc + j] : 0.0f;
             }
         }
+        const int kcp = (kc + 1) / 2;
         for (int p = 0; p < kcp; p++) {
             const u32* bp = b + p * NR;
             for (int i = 0; i < MR; i++) {
-                const u32 av = a[p * MR + i];
+                u32 av = 0;
+                if (!kInPlace) {
+                    std::memcpy(&av, a + 2 * (p * MR + i), sizeof av);
+                } else if (i < m_valid) {
+                    const u16* ai = a + i * lda + 2 * p;
+                    av = 2 * p + 1 < kc ? ai[0] | (static_cast<u32>(ai[1]) << 16) : ai[0];
+                }
                 const float a0 = lo_half(av), a1 = hi_half(av);
                 for (int j = 0; j < NR; j++) {
                     acc[i][j] += a1 * hi_half(bp[j]);
@@ -271,8 +296,31 @@ struct GenericKernel {
 template <int MR_, int NV, int MC_>
 struct Avx512Bf16Kernel {
     static constexpr int MR = MR_, NR = 16 * NV, KC = 256, MC = MC_, NC = 1024;
-    WIGGLE_BF16_TARGET static void tile(int kcp, const u32* a, const u32* b, float* c, long ldc,
-                                        int m_valid, int n_valid, bool load_c,
+    // pack_k_strided: per pair, 16 columns of two rows widened to 32 bits and interleaved.
+    WIGGLE_BF16_TARGET static void pack_strided(u32* dst, int R, int rv, const u16* s, long ld,
+                                                int kc) {
+        const int kcp = (kc + 1) / 2;
+        for (int p = 0; p < kcp; p++) {
+            const u16* r0 = s + 2 * p * ld;
+            const bool pair = 2 * p + 1 < kc;
+            for (int j = 0; j < R; j += 16) {
+                const int n = std::clamp(rv - j, 0, 16);
+                const __mmask16 m = static_cast<__mmask16>((1u << n) - 1);
+                const __m512i lo = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, r0 + j));
+                const __m512i hi =
+                    pair ? _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, r0 + ld + j))
+                         : _mm512_setzero_si512();
+                const __m512i v = _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16));
+                const int lanes = std::min(16, R - j);
+                _mm512_mask_storeu_epi32(dst + p * R + j, static_cast<__mmask16>((1u << lanes) - 1),
+                                         v);
+            }
+        }
+    }
+
+    template <bool kInPlace>
+    WIGGLE_BF16_TARGET static void tile(int kc, const u16* a, long lda, const u32* b, float* c,
+                                        long ldc, int m_valid, int n_valid, bool load_c,
                                         const float* c_next) {
         __mmask16 mask[NV];
 #pragma GCC unroll 4
@@ -302,20 +350,38 @@ struct Avx512Bf16Kernel {
                 }
             }
         }
-#pragma GCC unroll 2
-        for (int p = 0; p < kcp; p++) {
+        // Rows of A: the packed micro-panel (pairs, MR per k pair), or A's own rows (rows past
+        // m_valid repeat the last valid one, their sums never stored; an odd kc's last pair is
+        // read as one bf16, below).
+        const u16* ap[MR];
+        long astep;  // u16 elements between pairs
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; i++) {
+            ap[i] = kInPlace ? a + std::min(i, m_valid - 1) * lda : a + 2 * i;
+        }
+        astep = kInPlace ? 2 : 2 * MR;
+        const int full = kInPlace ? kc / 2 : (kc + 1) / 2;
+        auto step = [&](int p, auto load_pair) WIGGLE_BF16_TARGET {
             __m512i bv[NV];
 #pragma GCC unroll 4
             for (int j = 0; j < NV; j++) bv[j] = _mm512_load_si512(b + p * NR + 16 * j);
 #pragma GCC unroll 16
             for (int i = 0; i < MR; i++) {
-                const __m512i av = _mm512_set1_epi32(static_cast<int>(a[p * MR + i]));
+                const __m512i av = _mm512_set1_epi32(load_pair(ap[i] + p * astep));
 #pragma GCC unroll 4
                 for (int j = 0; j < NV; j++) {
                     acc[i][j] = _mm512_dpbf16_ps(acc[i][j], (__m512bh)av, (__m512bh)bv[j]);
                 }
             }
-        }
+        };
+        auto load32 = [](const u16* x) {
+            int v;
+            std::memcpy(&v, x, sizeof v);
+            return v;
+        };
+#pragma GCC unroll 2
+        for (int p = 0; p < full; p++) step(p, load32);
+        if (kInPlace && kc % 2) step(full, [](const u16* x) { return static_cast<int>(x[0]); });
 #pragma GCC unroll 16
         for (int i = 0; i < MR; i++) {
             if (i >= m_valid) break;
