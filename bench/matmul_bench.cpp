@@ -8,11 +8,14 @@
 // end a table gives, for each row, the best GFLOP/s over --benchmark_repetitions of the fastest
 // call by wall clock and by process CPU time, and the ratio wiggle/OpenBLAS of each.
 // WIGGLE_BENCH_INTERLEAVE=N alternates the two libraries call by call instead (see
-// run_interleaved). Not here: timed assertions (speed is reported, never tested).
+// run_interleaved). WIGGLE_BENCH_BF16=N compares the bf16 gemm instead, call by call, with
+// wiggle's fp32 gemm and OpenBLAS's cblas_sbgemm (see run_bf16; bench/sbgemm-vs-openblas). Not
+// here: timed assertions (speed is reported, never tested).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -24,9 +27,11 @@
 
 #include "kernels/cpu.h"
 #include "kernels/matmul.h"
+#include "kernels/matmul_bf16.h"
 
 #ifdef WIGGLE_HAVE_OPENBLAS
 #include <cblas.h>
+#include <dlfcn.h>
 #endif
 
 namespace {
@@ -190,6 +195,72 @@ void run_interleaved(int reps) {
 }
 #endif
 
+#ifdef WIGGLE_HAVE_OPENBLAS
+// OpenBLAS's cblas_sbgemm, looked up at run time: cblas.h declares it, but an OpenBLAS built
+// without BUILD_BFLOAT16 (Debian 12's 0.3.21) does not have it, so linking it would fail.
+// bench/sbgemm-vs-openblas puts a build that has it first on the library path.
+using SbgemmFn = void (*)(int order, int trans_a, int trans_b, int m, int n, int k, float alpha,
+                          const std::uint16_t* a, int lda, const std::uint16_t* b, int ldb,
+                          float beta, float* c, int ldc);
+SbgemmFn find_sbgemm() { return reinterpret_cast<SbgemmFn>(dlsym(RTLD_DEFAULT, "cblas_sbgemm")); }
+
+// WIGGLE_BENCH_BF16=N: per shape and product, wiggle's fp32 gemm (on the inputs widened), its
+// bf16 gemm and OpenBLAS's cblas_sbgemm (on the same bf16 inputs, if the loaded OpenBLAS has
+// it), called in turn N times each after a warm-up round; prints the best call of each (wall
+// clock) and the ratios bf16/sbgemm and bf16/fp32 (> 1: the bf16 gemm is faster).
+void run_bf16(int reps) {
+    using wiggle::kernels::bf16;
+    const SbgemmFn sbgemm = find_sbgemm();
+    std::printf("\nbf16 gemm: wiggle %s; OpenBLAS cblas_sbgemm: %s\n",
+                wiggle::kernels::bf16_instructions() ? "vdpbf16ps (AVX512_BF16)" : "portable path",
+                sbgemm ? "found" : "not in this OpenBLAS (built without BUILD_BFLOAT16)");
+    std::printf("best of %d alternating calls, GFLOP/s; M,K,N: inp (M,K), W (N,K)\n", reps);
+    std::printf("%-16s %-5s | %8s %8s %8s | %11s %9s\n", "shape M,K,N", "prod", "fp32", "bf16",
+                "sbgemm", "bf16/sbgemm", "bf16/fp32");
+    for (const Shape& s : kShapes) {
+        for (int p = 0; p < 3; p++) {
+            const Gemm g = product_gemm(s, p);
+            Buffers b(g);
+            std::vector<bf16> A(b.A.size()), B(b.B.size());
+            wiggle::kernels::to_bf16(A.data(), b.A.data(), static_cast<long>(A.size()));
+            wiggle::kernels::to_bf16(B.data(), b.B.data(), static_cast<long>(B.size()));
+            wiggle::kernels::to_float(b.A.data(), A.data(), static_cast<long>(A.size()));
+            wiggle::kernels::to_float(b.B.data(), B.data(), static_cast<long>(B.size()));
+            const int n_impls = sbgemm ? 3 : 2;
+            double wall[3] = {1e30, 1e30, 1e30};
+            for (int r = 0; r <= reps; r++) {  // the first round warms up
+                for (int i = 0; i < n_impls; i++) {
+                    const auto t0 = std::chrono::steady_clock::now();
+                    if (i == 0) {
+                        run_gemm(Impl::kWiggle, g, b);
+                    } else if (i == 1) {
+                        wiggle::kernels::gemm_bf16(b.C.data(), A.data(), B.data(), g.m, g.n, g.k,
+                                                   g.ta, g.tb, g.acc);
+                    } else {
+                        sbgemm(CblasRowMajor, g.ta ? CblasTrans : CblasNoTrans,
+                               g.tb ? CblasTrans : CblasNoTrans, g.m, g.n, g.k, 1.0f,
+                               reinterpret_cast<const std::uint16_t*>(A.data()), g.ta ? g.m : g.k,
+                               reinterpret_cast<const std::uint16_t*>(B.data()), g.tb ? g.k : g.n,
+                               g.acc ? 1.0f : 0.0f, b.C.data(), g.n);
+                    }
+                    const double dt =
+                        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+                            .count();
+                    if (r > 0) wall[i] = std::min(wall[i], dt);
+                }
+            }
+            const double gflop = 2.0 * g.m * g.n * g.k / 1e9;
+            char shape[64];
+            std::snprintf(shape, sizeof shape, "%d,%d,%d", s.M, s.K, s.N);
+            std::printf("%-16s %-5s | %8.1f %8.1f %8.1f | %11.3f %9.3f\n", shape, kProducts[p],
+                        gflop / wall[0], gflop / wall[1], sbgemm ? gflop / wall[2] : 0.0,
+                        sbgemm ? wall[2] / wall[1] : 0.0, wall[0] / wall[1]);
+            std::fflush(stdout);
+        }
+    }
+}
+#endif
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -207,6 +278,10 @@ int main(int argc, char** argv) {
 #ifdef WIGGLE_HAVE_OPENBLAS
     if (const char* e = std::getenv("WIGGLE_BENCH_INTERLEAVE")) {
         run_interleaved(std::max(1, std::atoi(e)));
+        return 0;
+    }
+    if (const char* e = std::getenv("WIGGLE_BENCH_BF16")) {
+        run_bf16(std::max(1, std::atoi(e)));
         return 0;
     }
 #endif
