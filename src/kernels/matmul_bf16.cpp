@@ -135,25 +135,27 @@ void pack_k_strided(u32* dst, int R, int rv, const u16* s, long ld, int kc) {
 // Ker provides MR, NR, KC (even), MC, NC,
 //   template <bool kInPlace> tile(kc, a, lda, b, c, ldc, m_valid, n_valid, load_c, c_next): the C
 //   tile (m_valid, n_valid) = (load_c ? C tile : 0) + op(A) tile (MR, kc) · B panel (kc, NR), in
-//   the order of matmul_bf16.h, where the A tile is a packed micro-panel (kInPlace false: pairs
-//   a32[p*MR + i], zero-padded) or rows of A itself (kInPlace true: op(A)(i, k) = a[i*lda + k],
-//   m_valid rows, k < kc); c_next is the C tile computed next (to prefetch), or null;
-//   pack_strided(dst, R, rv, s, ld, kc): pack_k_strided, possibly vectorized.
+//   the order of matmul_bf16.h, where the A tile is packed (kInPlace false: pairs a32[p*lda + i]
+//   of a group packed by pack_a, zero-padded) or rows of A itself (kInPlace true: op(A)(i, k) =
+//   a[i*lda + k], m_valid rows, k < kc); c_next is the C tile computed next (to prefetch), or null;
+//   pack_strided, pack_contiguous: pack_k_strided and pack_k_contiguous, possibly vectorized.
 template <class Ker>
 struct Driver {
     static constexpr int MR = Ker::MR, NR = Ker::NR, KC = Ker::KC, MC = Ker::MC, NC = Ker::NC;
     static_assert(KC % 2 == 0 && MC % MR == 0 && NC % NR == 0);
 
+    // Packs the rows [i0, i0+mr) of op(A) (a group of up to MC) as pairs, dst[p*MC + i]: each
+    // line of A is read once, and a tile's micro-panel is MR consecutive lanes of every MC.
     static void pack_a(u32* dst, const Bf16Args& g, int i0, int mr, int pc, int kc) {
         if (g.trans_a) {  // A (K,M): op(A)(i,k) = A[k*M + i]
-            Ker::pack_strided(dst, MR, mr, g.A + static_cast<long>(pc) * g.M + i0, g.M, kc);
+            Ker::pack_strided(dst, MC, mr, g.A + static_cast<long>(pc) * g.M + i0, g.M, kc);
         } else {  // A (M,K)
-            pack_k_contiguous(dst, MR, mr, g.A + static_cast<long>(i0) * g.K + pc, g.K, kc);
+            Ker::pack_contiguous(dst, MC, mr, g.A + static_cast<long>(i0) * g.K + pc, g.K, kc);
         }
     }
     static void pack_b(u32* dst, const Bf16Args& g, int j0, int nr, int pc, int kc) {
         if (g.trans_b) {  // B (N,K): op(B)(k,j) = B[j*K + k]
-            pack_k_contiguous(dst, NR, nr, g.B + static_cast<long>(j0) * g.K + pc, g.K, kc);
+            Ker::pack_contiguous(dst, NR, nr, g.B + static_cast<long>(j0) * g.K + pc, g.K, kc);
         } else {  // B (K,N)
             Ker::pack_strided(dst, NR, nr, g.B + static_cast<long>(pc) * g.N + j0, g.N, kc);
         }
@@ -216,10 +218,7 @@ struct Driver {
         u32* Ap = in_place ? nullptr : a_scratch().get(static_cast<size_t>(MC) * kcp);
         for (int ic = r0; ic < r1; ic += MC / MR) {
             const int ic1 = std::min(ic + MC / MR, r1);
-            for (int r = ic; r < ic1 && !in_place; r++) {
-                pack_a(Ap + static_cast<long>(r - ic) * MR * kcp, g, r * MR,
-                       std::min(MR, g.M - r * MR), pc, kc);
-            }
+            if (!in_place) pack_a(Ap, g, ic * MR, std::min(ic1 * MR, g.M) - ic * MR, pc, kc);
             for (int q = q0; q < q1; q++) {
                 const u32* bp = Bp + static_cast<long>(q) * kcp * NR;
                 const int n_valid = std::min(NR, nc - q * NR);
@@ -235,10 +234,9 @@ struct Driver {
                         Ker::template tile<true>(kc, g.A + static_cast<long>(r) * MR * g.K + pc,
                                                  g.K, bp, c, ldc, m_valid, n_valid, load_c, c_next);
                     } else {
-                        Ker::template tile<false>(
-                            kc,
-                            reinterpret_cast<const u16*>(Ap + static_cast<long>(r - ic) * MR * kcp),
-                            0, bp, c, ldc, m_valid, n_valid, load_c, c_next);
+                        Ker::template tile<false>(kc,
+                                                  reinterpret_cast<const u16*>(Ap + (r - ic) * MR),
+                                                  MC, bp, c, ldc, m_valid, n_valid, load_c, c_next);
                     }
                 }
             }
@@ -255,6 +253,9 @@ struct GenericKernel {
     static void pack_strided(u32* dst, int R, int rv, const u16* s, long ld, int kc) {
         pack_k_strided(dst, R, rv, s, ld, kc);
     }
+    static void pack_contiguous(u32* dst, int R, int rv, const u16* s, long ld, int kc) {
+        pack_k_contiguous(dst, R, rv, s, ld, kc);
+    }
     template <bool kInPlace>
     static void tile(int kc, const u16* a, long lda, const u32* b, float* c, long ldc, int m_valid,
                      int n_valid, bool load_c, const float* /*c_next*/) {
@@ -270,7 +271,7 @@ struct GenericKernel {
             for (int i = 0; i < MR; i++) {
                 u32 av = 0;
                 if (!kInPlace) {
-                    std::memcpy(&av, a + 2 * (p * MR + i), sizeof av);
+                    std::memcpy(&av, a + 2 * (p * lda + i), sizeof av);
                 } else if (i < m_valid) {
                     const u16* ai = a + i * lda + 2 * p;
                     av = 2 * p + 1 < kc ? ai[0] | (static_cast<u32>(ai[1]) << 16) : ai[0];
@@ -318,6 +319,57 @@ struct Avx512Bf16Kernel {
         }
     }
 
+    // 16×16 transpose of 32-bit lanes: afterwards r[j] holds column j (the fp32 gemm's).
+    WIGGLE_BF16_TARGET static void transpose16(__m512 r[16]) {
+        __m512 t[16], u[16];
+        for (int p = 0; p < 8; p++) {
+            t[2 * p] = _mm512_unpacklo_ps(r[2 * p], r[2 * p + 1]);
+            t[2 * p + 1] = _mm512_unpackhi_ps(r[2 * p], r[2 * p + 1]);
+        }
+        for (int q = 0; q < 4; q++) {
+            u[4 * q + 0] = _mm512_shuffle_ps(t[4 * q], t[4 * q + 2], 0x44);
+            u[4 * q + 1] = _mm512_shuffle_ps(t[4 * q], t[4 * q + 2], 0xEE);
+            u[4 * q + 2] = _mm512_shuffle_ps(t[4 * q + 1], t[4 * q + 3], 0x44);
+            u[4 * q + 3] = _mm512_shuffle_ps(t[4 * q + 1], t[4 * q + 3], 0xEE);
+        }
+        for (int c = 0; c < 4; c++) {
+            const __m512 s0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88);
+            const __m512 s1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xDD);
+            const __m512 s2 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88);
+            const __m512 s3 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xDD);
+            r[c] = _mm512_shuffle_f32x4(s0, s2, 0x88);
+            r[8 + c] = _mm512_shuffle_f32x4(s0, s2, 0xDD);
+            r[4 + c] = _mm512_shuffle_f32x4(s1, s3, 0x88);
+            r[12 + c] = _mm512_shuffle_f32x4(s1, s3, 0xDD);
+        }
+    }
+
+    // pack_k_contiguous: blocks of 16 rows × 16 pairs transposed in registers (the bf16 pairs
+    // move as 32-bit lanes; an odd kc's last pair is loaded as one bf16 and a zero).
+    WIGGLE_BF16_TARGET static void pack_contiguous(u32* dst, int R, int rv, const u16* s, long ld,
+                                                   int kc) {
+        const int kcp = (kc + 1) / 2;
+        for (int r0 = 0; r0 < R; r0 += 16) {
+            const int lanes = std::min(16, R - r0);
+            const __mmask16 store_mask = static_cast<__mmask16>((1u << lanes) - 1);
+            for (int p0 = 0; p0 < kcp; p0 += 16) {
+                const int np = std::min(16, kcp - p0), nel = std::min(32, kc - 2 * p0);
+                const __mmask32 m = nel == 32 ? ~0u : (1u << nel) - 1;
+                __m512 rows[16];
+                for (int i = 0; i < 16; i++) {
+                    rows[i] = r0 + i < rv ? _mm512_castsi512_ps(_mm512_maskz_loadu_epi16(
+                                                m, s + (r0 + i) * ld + 2 * p0))
+                                          : _mm512_setzero_ps();
+                }
+                transpose16(rows);
+                for (int k = 0; k < np; k++) {
+                    _mm512_mask_storeu_ps(reinterpret_cast<float*>(dst + (p0 + k) * R + r0),
+                                          store_mask, rows[k]);
+                }
+            }
+        }
+    }
+
     template <bool kInPlace>
     WIGGLE_BF16_TARGET static void tile(int kc, const u16* a, long lda, const u32* b, float* c,
                                         long ldc, int m_valid, int n_valid, bool load_c,
@@ -350,7 +402,7 @@ struct Avx512Bf16Kernel {
                 }
             }
         }
-        // Rows of A: the packed micro-panel (pairs, MR per k pair), or A's own rows (rows past
+        // Rows of A: packed (pairs, lda lanes per k pair), or A's own rows (rows past
         // m_valid repeat the last valid one, their sums never stored; an odd kc's last pair is
         // read as one bf16, below).
         const u16* ap[MR];
@@ -359,7 +411,7 @@ struct Avx512Bf16Kernel {
         for (int i = 0; i < MR; i++) {
             ap[i] = kInPlace ? a + std::min(i, m_valid - 1) * lda : a + 2 * i;
         }
-        astep = kInPlace ? 2 : 2 * MR;
+        astep = kInPlace ? 2 : 2 * lda;
         const int full = kInPlace ? kc / 2 : (kc + 1) / 2;
         auto step = [&](int p, auto load_pair) WIGGLE_BF16_TARGET {
             __m512i bv[NV];
