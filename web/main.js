@@ -25,6 +25,7 @@ function updateNeuron() {
 // ---- Parts 2-3 ---------------------------------------------------------------------------------
 const worker = new Worker("worker.js");
 let points = [], losses = [], vals = [], log = [];
+let started = false;
 
 function knobs() {
   const f = new FormData($("p2-knobs"));
@@ -54,9 +55,12 @@ function setRunning(on) {
 worker.onmessage = (ev) => {
   const m = ev.data;
   if (m.type === "ready") {
-    newRun();
+    // the first start; a restart after an error waits for the next change of the knobs
+    if (!started) newRun();
+    started = true;
   } else if (m.type === "mlp_new") {
     points = m.points;
+    $("errors").hidden = true;  // a run that starts clears the last error
     $("p2-result").textContent = m.desc;
     drawBoundary($("p2-boundary"), m.grid, m.res, points, m.bounds);
     drawCurves($("p2-loss"), [], "loss");
@@ -82,7 +86,7 @@ worker.onmessage = (ev) => {
     setRunning(false);
   } else if (m.type === "error") {
     setRunning(false);
-    showError(m.line);
+    showError(m.line.trimEnd());
   }
 };
 worker.onerror = (e) => showError(`worker: ${e.message}`);

@@ -42,6 +42,8 @@ function drawNeuronGraph(svg, values) {
     const leaf = ["x1", "x2", "w1", "w2", "b", "y"].includes(name);
     g.setAttribute("class", "node" + (leaf ? " leaf" : "") + (name === "loss" ? " loss" : ""));
     g.setAttribute("data-node", name);
+    g.setAttribute("data-value", String(data));  // full precision, for the page's test
+    g.setAttribute("data-grad", String(grad));
     g.innerHTML = `<rect x="${x}" y="${y}" width="${NODE_W}" height="${NODE_H}" rx="6"/>` +
       `<text x="${x + 6}" y="${y + 14}" font-weight="600">${label}</text>` +
       `<text x="${x + 6}" y="${y + 28}" class="data">${fmt4(data)}</text>` +

@@ -26,7 +26,7 @@ function call(name, ret, types, args) {
     const line = mod.lastError || String(e);
     running = false;
     postMessage({ type: "error", line });
-    start();  // a fresh instance: the aborted one is done
+    booting = start();  // a fresh instance: the aborted one is done
     throw new Error("reported");
   }
 }
@@ -60,8 +60,13 @@ function runSlice() {
   setTimeout(runSlice, 0);
 }
 
+// Messages are handled in order, each once the module instance is up.
+let booting = null, queue = Promise.resolve();
 onmessage = (ev) => {
-  const m = ev.data;
+  queue = queue.then(() => booting).then(() => handle(ev.data));
+};
+
+function handle(m) {
   try {
     if (m.cmd === "mlp_new") {
       running = false;
@@ -87,6 +92,6 @@ onmessage = (ev) => {
   } catch (e) {
     if (e.message !== "reported") postMessage({ type: "error", line: String(e) });
   }
-};
+}
 
-start();
+booting = start();

@@ -1,0 +1,168 @@
+// The page's test (scripts/test-web): serves build-web/ on a free local port, loads it in Debian's
+// Chromium (headless, through puppeteer-core) and compares what the page shows with the native
+// ladder programs' output, run here as the oracle:
+//   - part 1: the article's lines exactly as build/bin/01_neuron prints them; the graph's output
+//     equal to the article's first line, every gradient equal to the chain rule written out in
+//     JavaScript, and a live edit flowing forward and back;
+//   - parts 2-3: 100 steps on two moons in the worker give build/bin/02_mlp's log lines and final
+//     accuracies exactly;
+//   - bad input: an out-of-range knob shows one clear line in the page, and the page keeps working;
+//   - no console errors or uncaught exceptions;
+// and writes a screenshot of each section into build-web/screenshots/. No timing is asserted;
+// the load time is written to build-web/screenshots/load_ms.txt for bench/web-bench.
+//
+//   node web/test/page_test.js BUILD_WEB_DIR NATIVE_BIN_DIR
+"use strict";
+const assert = require("assert");
+const { execFileSync } = require("child_process");
+const fs = require("fs");
+const http = require("http");
+const path = require("path");
+const puppeteer = require("puppeteer-core");
+
+const [webDir, binDir] = process.argv.slice(2).map((p) => path.resolve(p));
+const shots = path.join(webDir, "screenshots");
+const TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css",
+  ".wasm": "application/wasm", ".txt": "text/plain", ".json": "application/json" };
+
+function serve() {
+  const server = http.createServer((req, res) => {
+    const rel = decodeURIComponent(new URL(req.url, "http://x").pathname).replace(/^\/+/, "");
+    const file = path.join(webDir, rel || "index.html");
+    if (!file.startsWith(webDir) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
+      res.writeHead(404);
+      return res.end();
+    }
+    res.writeHead(200, { "Content-Type": TYPES[path.extname(file)] || "application/octet-stream" });
+    fs.createReadStream(file).pipe(res);
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
+}
+
+function native(program) {
+  return execFileSync(path.join(binDir, program), { encoding: "utf8" });
+}
+
+let failures = 0;
+async function check(name, fn) {
+  try {
+    await fn();
+    console.log(`ok   ${name}`);
+  } catch (e) {
+    failures++;
+    console.log(`FAIL ${name}\n     ${String(e.message).split("\n").join("\n     ")}`);
+  }
+}
+
+(async () => {
+  fs.mkdirSync(shots, { recursive: true });
+  const server = await serve();
+  const url = `http://127.0.0.1:${server.address().port}/`;
+  const browser = await puppeteer.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--no-sandbox", "--headless=new", "--disable-gpu"],
+  });
+  const page = await browser.newPage();
+  await page.setViewport({ width: 1200, height: 900 });
+  const consoleErrors = [];
+  page.on("console", (m) => m.type() === "error" && consoleErrors.push(m.text()));
+  page.on("pageerror", (e) => consoleErrors.push(`uncaught: ${e.message}`));
+  await page.goto(url, { waitUntil: "load" });
+  await page.waitForSelector("body[data-ready]", { timeout: 60000 });
+  const loadMs = await page.$eval("body", (b) => Number(b.dataset.ready));
+  fs.writeFileSync(path.join(shots, "load_ms.txt"), `${loadMs}\n`);
+
+  await check("part 1: the article's lines are 01_neuron's", async () => {
+    const expected = native("01_neuron").split("\n").slice(0, 7).join("\n");
+    const shown = await page.$eval("#p1-article", (e) => e.textContent);
+    assert.strictEqual(shown, expected);
+  });
+
+  const graph = () => page.$$eval("#p1-graph g.node", (gs) => Object.fromEntries(
+    gs.map((g) => [g.dataset.node, [Number(g.dataset.value), Number(g.dataset.grad)]])));
+  // The chain rule by hand, in double: the oracle for every gradient the page shows.
+  function chainRule(x1, x2, w1, w2, b, y) {
+    const o = Math.tanh(x1 * w1 + x2 * w2 + b);
+    const dl_do = 2 * (o - y), dl_dact = dl_do * (1 - o * o);
+    return { o, loss: (o - y) * (o - y), w1: dl_dact * x1, w2: dl_dact * x2, b: dl_dact,
+      x1: dl_dact * w1, x2: dl_dact * w2, y: -dl_do };
+  }
+  function compareGraph(g, inputs) {
+    const want = chainRule(...inputs);
+    const close = (a, b) => Math.abs(a - b) <= 1e-12 * Math.max(1, Math.abs(b));
+    for (const k of ["w1", "w2", "b", "x1", "x2", "y"]) {
+      assert.ok(close(g[k][1], want[k]), `grad ${k}: page ${g[k][1]}, chain rule ${want[k]}`);
+    }
+    assert.ok(close(g.o[0], want.o), `o: page ${g.o[0]}, tanh ${want.o}`);
+    assert.ok(close(g.loss[0], want.loss), `loss: page ${g.loss[0]}, expected ${want.loss}`);
+  }
+
+  await check("part 1: the graph's output and gradients", async () => {
+    const g = await graph();
+    const first = Number(native("01_neuron").split("\n")[0]);
+    assert.strictEqual(g.o[0], first, "o is the article's neuron(2, 1, -0.6, 0.8, 0.1)");
+    compareGraph(g, [2, 1, -0.6, 0.8, 0.1, 1]);
+  });
+
+  await check("part 1: an edit flows forward and back", async () => {
+    await page.$eval("#p1-inputs input[name=w1]", (e) => {
+      e.value = "0.35";
+      e.dispatchEvent(new Event("input", { bubbles: true }));
+    });
+    compareGraph(await graph(), [2, 1, 0.35, 0.8, 0.1, 1]);
+    await page.$eval("#p1-inputs input[name=w1]", (e) => {
+      e.value = "-0.6";
+      e.dispatchEvent(new Event("input", { bubbles: true }));
+    });
+  });
+  await (await page.$("#part1")).screenshot({ path: path.join(shots, "part1.png") });
+
+  await check("parts 2-3: 100 steps on moons give 02_mlp's log and accuracy", async () => {
+    await page.waitForSelector("body[data-mlp-ready]", { timeout: 60000 });
+    await page.click("#p2-train");
+    await page.waitForFunction(
+      () => /accuracy/.test(document.getElementById("p2-result").textContent), { timeout: 300000 });
+    const out = native("02_mlp").split("\n");
+    const start = out.findIndex((l) => l.startsWith("MLP 2 -> 16 -> 16 -> 1"));
+    const expectedLog = out.slice(start + 1).filter((l) => l.startsWith("step")).join("\n");
+    const acc = out.find((l) => l.startsWith("MLP: train accuracy")).match(/train accuracy [^(]*/)[0]
+      .trim();
+    assert.strictEqual(await page.$eval("#p2-log", (e) => e.textContent), expectedLog);
+    const result = await page.$eval("#p2-result", (e) => e.textContent);
+    assert.ok(result.includes(acc + " after 100 steps"), `page: ${result}\nnative: ${acc}`);
+  });
+  await (await page.$("#part2")).screenshot({ path: path.join(shots, "part2.png") });
+
+  await check("bad input: an out-of-range knob is one line in the page, and the page recovers",
+    async () => {
+      await page.$eval("#p2-knobs input[name=n]", (e) => {
+        e.value = "1";
+        e.dispatchEvent(new Event("change", { bubbles: true }));
+      });
+      await page.waitForFunction(() => !document.getElementById("errors").hidden,
+        { timeout: 30000 });
+      const line = await page.$eval("#error-line", (e) => e.textContent);
+      assert.match(line, /^error: points: 1 is out of range \(hint: use 4 to 2000 points\)/);
+      await page.$eval("#p2-knobs input[name=n]", (e) => {
+        e.value = "100";
+        e.dispatchEvent(new Event("change", { bubbles: true }));
+      });
+      await page.click("#p2-step");
+      await page.waitForFunction(
+        () => /step +0 loss/.test(document.getElementById("p2-log").textContent), { timeout: 30000 });
+      assert.ok(await page.$eval("#errors", (e) => e.hidden), "the error line is cleared");
+    });
+
+  await check("no console errors", async () => {
+    assert.deepStrictEqual(consoleErrors, []);
+  });
+  await page.screenshot({ path: path.join(shots, "page.png"), fullPage: true });
+  await browser.close();
+  server.close();
+  console.log(failures ? `${failures} check(s) failed` : "all checks passed");
+  console.log(`screenshots in ${shots}`);
+  process.exit(failures ? 1 : 0);
+})().catch((e) => {
+  console.error(`page_test: error: ${e.message}`);
+  process.exit(1);
+});
