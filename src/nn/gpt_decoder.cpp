@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <numeric>
@@ -271,8 +272,14 @@ std::span<const float> GptDecoder::append(std::span<const int> tokens) {
                  "empty context");
     if (n > 0) {
         const int w = window_.after(len_, n);
-        if (w == len_ + n) {
-            forward(tokens.data(), n, n, /*every_row=*/false);
+        if (w == len_ + n && n == 1) {  // a decoded token: timed, for the team's size
+            const int threads = tuner_.next(k::num_threads());
+            const auto t0 = std::chrono::steady_clock::now();
+            forward(tokens.data(), n, n, /*every_row=*/false, threads);
+            tuner_.done(
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        } else if (w == len_ + n) {
+            forward(tokens.data(), n, n, /*every_row=*/false, tuner_.chosen(k::num_threads()));
         } else {
             // The window slides: every position changes, so recompute the cache for the last w
             // tokens of each context followed by its new tokens (nanoGPT's generate crops idx the
@@ -288,7 +295,7 @@ std::span<const float> GptDecoder::append(std::span<const int> tokens) {
                             static_cast<size_t>(from_new) * sizeof(int));
             }
             len_ = 0;
-            forward(tokens_.get(), T, w, /*every_row=*/false);
+            forward(tokens_.get(), T, w, /*every_row=*/false, tuner_.chosen(k::num_threads()));
         }
     }
     return {logits_, static_cast<size_t>(batch_) * cfg_.vocab_size};
@@ -303,7 +310,7 @@ std::span<const float> GptDecoder::append_every_row(std::span<const int> tokens)
         row_logits_ = aligned_zeros<float>(static_cast<size_t>(cfg_.block_size) * cfg_.vocab_size,
                                            "the logits of every row");
     }
-    forward(tokens.data(), n, n, /*every_row=*/true);
+    forward(tokens.data(), n, n, /*every_row=*/true, tuner_.chosen(k::num_threads()));
     return {row_logits_.get(), static_cast<size_t>(n) * cfg_.vocab_size};
 }
 
@@ -329,7 +336,7 @@ std::span<const float> GptDecoder::append_every_row(std::span<const int> tokens)
 // the number of rows, so n rows at once give the same bits as one at a time, and a sequence
 // decoded in a batch the same bits as alone. every_row (B = 1): the logits of all n rows go to
 // row_logits_ (n,V); else only the last position's, to logits_.
-void GptDecoder::forward(const int* tokens, size_t ld, int n, bool every_row) {
+void GptDecoder::forward(const int* tokens, size_t ld, int n, bool every_row, int threads) {
     const GptConfig& cfg = cfg_;
     const int C = cfg.n_embd, V = cfg.vocab_size, NH = cfg.n_head, hs = C / NH;
     const int T = cfg.block_size, pos0 = len_, gs = 4 * hs;  // gs: hidden units per group
@@ -344,7 +351,6 @@ void GptDecoder::forward(const int* tokens, size_t ld, int n, bool every_row) {
         }
     }
     const size_t LCT = static_cast<size_t>(cfg.n_layer) * C * T;  // one sequence's keys (values)
-    const int threads = k::num_threads();
     reserve_ranks(threads);
     const size_t part_stride = static_cast<size_t>(T) * B * C;  // one head's (T·B,C) partial sums
     constexpr int kLine = 16;  // logit shares in whole cache lines: no line written by two ranks

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "kernels/decode.h"
+#include "kernels/thread_tuner.h"
 #include "nn/gpt_weights.h"
 #include "util/aligned.h"
 
@@ -93,8 +94,8 @@ class GptDecoder {
 
   private:
     struct Packed;
-    // n new tokens of each sequence b at tokens[b·ld .. b·ld + n)
-    void forward(const int* tokens, size_t ld, int n, bool every_row);
+    // n new tokens of each sequence b at tokens[b·ld .. b·ld + n), on a team of `threads`
+    void forward(const int* tokens, size_t ld, int n, bool every_row, int threads);
     void pack(const GptWeights& weights);
 
     GptConfig cfg_;
@@ -116,6 +117,9 @@ class GptDecoder {
     float *qkv_, *atty_, *fch_, *fch_gelu_, *attn_parts_, *mlp_parts_, *logits_;
     AlignedArray<float> row_logits_;  // (T,V) append_every_row's, allocated on its first call
     std::unique_ptr<Packed> packed_;
+    // The team's size for a decoded token: every thread, or one when that is faster (a busy
+    // machine), chosen by timing the tokens.
+    kernels::ThreadTuner tuner_;
     // Each rank of a decoding team keeps its own copy of the residual stream x (T·B,C), normalizes
     // it itself (ln (T·B,C), mean and rstd (T·B)), and has its own attention probabilities att
     // (NH,T) and a row to add partial sums in, sum (C); the ranks' blocks `rank_stride_` floats
