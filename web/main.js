@@ -56,7 +56,10 @@ worker.onmessage = (ev) => {
   const m = ev.data;
   if (m.type === "ready") {
     // the first start; a restart after an error waits for the next change of the knobs
-    if (!started) newRun();
+    if (!started) {
+      newRun();
+      loadNames();
+    }
     started = true;
   } else if (m.type === "mlp_new") {
     points = m.points;
@@ -82,6 +85,16 @@ worker.onmessage = (ev) => {
       $("p2-result").textContent = `MLP: ${m.accuracy} after ${losses.length} steps`;
       setRunning(false);
     }
+  } else if (m.type === "bigram_new") {
+    $("errors").hidden = true;
+    $("p4-loss").textContent =
+      `${m.describe}: train ${m.train.toFixed(4)}, dev ${m.dev.toFixed(4)}`;
+    drawCounts($("p4-counts"), m.counts, m.vocab);
+    $("p4-sample").disabled = false;
+    sampleNames();
+  } else if (m.type === "bigram_sample") {
+    $("p4-names").textContent = m.names.trimEnd();
+    document.body.dataset.namesReady = String(Number(document.body.dataset.namesReady || 0) + 1);
   } else if (m.type === "paused") {
     setRunning(false);
   } else if (m.type === "error") {
@@ -104,6 +117,58 @@ $("p2-reset").onclick = () => {
 $("p2-knobs").addEventListener("change", () => {
   setRunning(false);
   newRun();
+});
+
+// ---- Part 4 -------------------------------------------------------------------------------------
+const MAX_WORD_LIST = 20 << 20;  // bytes: a word list, not a corpus
+let wordList = null;  // {name, bytes}
+
+function p4knobs() {
+  const f = new FormData($("p4-knobs"));
+  return { alpha: Number(f.get("alpha")), seed: Number(f.get("seed")),
+    count: Number(f.get("count")), temperature: Number(f.get("temperature")),
+    top_k: Number(f.get("top_k")) };
+}
+
+function countBigrams() {
+  if (!wordList) return;
+  $("p4-sample").disabled = true;
+  // a copy of the bytes: the worker takes its own
+  worker.postMessage({ cmd: "bigram_new", name: wordList.name, bytes: wordList.bytes.slice(0),
+    alpha: p4knobs().alpha });
+}
+
+function sampleNames() {
+  const k = p4knobs();
+  $("p4-temp").textContent = k.temperature.toFixed(2);
+  worker.postMessage({ cmd: "bigram_sample", ...k });
+}
+
+async function loadNames() {
+  try {
+    const r = await fetch("names.txt");
+    if (!r.ok) throw new Error(`names.txt: HTTP ${r.status} (hint: scripts/fetch-data, then build again)`);
+    wordList = { name: "names.txt", bytes: await r.arrayBuffer() };
+    countBigrams();
+  } catch (e) {
+    $("p4-loss").textContent = `no names.txt: ${e.message}; pick a word list instead`;
+  }
+}
+
+$("p4-sample").onclick = sampleNames;
+$("p4-knobs").addEventListener("change", (ev) => {
+  if (ev.target.name === "alpha") countBigrams();
+  else if (ev.target.id !== "p4-file" && !$("p4-sample").disabled) sampleNames();
+});
+$("p4-file").addEventListener("change", async (ev) => {
+  const file = ev.target.files[0];
+  if (!file) return;
+  if (file.size > MAX_WORD_LIST) {
+    return showError(`${file.name}: ${(file.size / 1048576).toFixed(1)} MB is too big for a ` +
+      "word list (hint: at most 20 MB, one word per line)");
+  }
+  wordList = { name: file.name, bytes: await file.arrayBuffer() };
+  countBigrams();
 });
 
 // ---- Start -------------------------------------------------------------------------------------

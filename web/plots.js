@@ -111,3 +111,27 @@ function drawCurves(canvas, series, title) {
     ctx.fillText(s.name, pad + 8 + 60 * k, H - 6);
   });
 }
+
+// The bigram counts as a V x V heatmap (row: this character, column: the next), log-scaled.
+function drawCounts(canvas, counts, vocab) {
+  const ctx = canvas.getContext("2d");
+  const V = vocab.length, W = canvas.width, pad = 14, cell = (W - pad) / V;
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, W, W);
+  const top = Math.log1p(Math.max(...counts));
+  for (let x = 0; x < V; x++) {
+    for (let y = 0; y < V; y++) {
+      const a = Math.log1p(counts[x * V + y]) / top;
+      ctx.fillStyle = `rgba(48, 96, 192, ${a.toFixed(3)})`;
+      ctx.fillRect(pad + y * cell, pad + x * cell, cell, cell);
+    }
+  }
+  if (V <= 64) {
+    ctx.fillStyle = "#333";
+    ctx.font = `${Math.min(11, cell)}px ui-monospace, monospace`;
+    vocab.forEach((c, i) => {
+      ctx.fillText(c, pad + i * cell + cell / 4, 10);
+      ctx.fillText(c, 2, pad + i * cell + cell * 0.8);
+    });
+  }
+}

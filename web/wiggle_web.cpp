@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "data/text.h"
 #include "data/toy.h"
 #include "scalar/loss.h"
 #include "scalar/nn.h"
@@ -29,6 +30,7 @@
 #include "util/format.h"
 #include "util/log.h"
 #include "util/py_random.h"
+#include "util/sampling.h"
 #include "util/schedule.h"
 
 namespace {
@@ -140,6 +142,52 @@ wiggle::Dataset2D make_data(int kind, int n, double noise, uint64_t seed) {
         default:
             return wiggle::make_moons(n, noise, seed);
     }
+}
+
+// ---- Part 4: the counted character bigram on a word list
+// ----------------------------------------- The counting model of ladder/04_bigram.cpp: P[x][y] =
+// (N[x][y] + alpha) / (sum_y N[x][y] + alpha V) over the training split's '.'-framed words, scored
+// by the average negative log likelihood.
+struct Bigram {
+    wiggle::WordList words;
+    int v = 0;
+    std::vector<double> counts, probs;  // V x V, row = current token
+};
+std::unique_ptr<Bigram> g_bigram;
+
+std::vector<double> count_pairs(const std::vector<std::vector<int>>& split, int v) {
+    std::vector<double> n(static_cast<size_t>(v) * v, 0.0);
+    for (const auto& w : split) {
+        std::vector<int> s{wiggle::CharVocab::kBoundary};
+        s.insert(s.end(), w.begin(), w.end());
+        s.push_back(wiggle::CharVocab::kBoundary);
+        for (size_t i = 0; i + 1 < s.size(); ++i)
+            n[static_cast<size_t>(s[i]) * v + s[i + 1]] += 1.0;
+    }
+    return n;
+}
+
+double average_nll(const std::vector<double>& p, const std::vector<double>& n) {
+    double nll = 0.0, pairs = 0.0;
+    for (size_t i = 0; i < n.size(); ++i) {
+        if (n[i] == 0.0) continue;
+        nll -= n[i] * std::log(p[i]);
+        pairs += n[i];
+    }
+    return nll / pairs;
+}
+
+std::string json_string(std::string_view text) {
+    std::string s = "\"";
+    for (char c : text) {
+        if (c == '"' || c == '\\') s += '\\';
+        if (static_cast<unsigned char>(c) < 0x20) {
+            s += fmt::format("\\u{:04x}", c);
+            continue;
+        }
+        s += c;
+    }
+    return s + "\"";
 }
 
 }  // namespace
@@ -340,6 +388,72 @@ EMSCRIPTEN_KEEPALIVE const float* mlp_grid(int res, double x0, double x1, double
         }
     }
     return r.grid.data();
+}
+
+// Counts the bigrams of a word list (one word per line, split 80/10/10 with seed 42 as
+// ladder/04_bigram does) in the module's file system at `path`, with add-alpha smoothing. Returns
+// JSON {describe, vocab, train, dev, counts}; a bad file is one error line.
+EMSCRIPTEN_KEEPALIVE const char* bigram_new(const char* path, double alpha) {
+    WIGGLE_CHECK(alpha >= 0.0 && std::isfinite(alpha), "", "smoothing {} must be >= 0", alpha);
+    g_bigram.reset();
+    auto b = std::make_unique<Bigram>();
+    b->words = wiggle::load_word_list(path, 42);
+    b->v = b->words.vocab.size();
+    wiggle::check_vocab_size(b->words.vocab, 256, path, "the bigram is a V x V table");
+    const int v = b->v;
+    b->counts = count_pairs(b->words.train, v);
+    b->probs.assign(b->counts.size(), 0.0);
+    for (int x = 0; x < v; ++x) {
+        double row_sum = 0.0;
+        for (int y = 0; y < v; ++y) row_sum += b->counts[static_cast<size_t>(x) * v + y] + alpha;
+        for (int y = 0; y < v; ++y) {
+            const size_t i = static_cast<size_t>(x) * v + y;
+            b->probs[i] = row_sum > 0.0 ? (b->counts[i] + alpha) / row_sum : 1.0 / v;
+        }
+    }
+    std::string s = fmt::format(
+        "{{\"describe\":{},\"train\":{},\"dev\":{},\"vocab\":[",
+        json_string(fmt::format("{} words ({} train, {} dev, {} test, seed 42), vocabulary {}",
+                                b->words.size(), b->words.train.size(), b->words.dev.size(),
+                                b->words.test.size(), v)),
+        json_number(average_nll(b->probs, b->counts)),
+        json_number(average_nll(b->probs, count_pairs(b->words.dev, v))));
+    for (int i = 0; i < v; ++i) s += (i ? "," : "") + json_string(b->words.vocab.show(i));
+    s += "],\"counts\":[";
+    for (size_t i = 0; i < b->counts.size(); ++i)
+        s += fmt::format("{}{}", i ? "," : "", b->counts[i]);
+    g_bigram = std::move(b);
+    return out(s + "]}");
+}
+
+// `count` words sampled from the counted bigram, one per line, as ladder/04_bigram samples them:
+// seeds drawn from random.seed(seed), each word from the boundary token until it draws the boundary
+// (at most 50 characters), with the shared sampler (temperature, top-k; 0 keeps all).
+EMSCRIPTEN_KEEPALIVE const char* bigram_sample(int count, int seed, double temperature, int top_k) {
+    WIGGLE_CHECK(g_bigram != nullptr, "", "no bigram: call bigram_new first");
+    WIGGLE_CHECK(count >= 1 && count <= 1000 && seed >= 0, "", "bad count {} or seed {}", count,
+                 seed);
+    wiggle::SamplingOptions options;
+    options.temperature = temperature;
+    options.top_k = top_k;
+    wiggle::check_sampling_options(options);
+    const Bigram& b = *g_bigram;
+    wiggle::TokenSampler sampler(options);
+    wiggle::PyRandom seeds(static_cast<uint64_t>(seed));
+    auto next_row = [&](std::span<const int> tokens, int) {
+        return std::span<const double>(b.probs).subspan(static_cast<size_t>(tokens.back()) * b.v,
+                                                        b.v);
+    };
+    std::string s;
+    for (int i = 0; i < count; ++i) {
+        wiggle::PyRandom rng(seeds.getrandbits(32));
+        const std::vector<int> prompt{0};
+        const std::vector<int> tokens =
+            wiggle::generate<double>(prompt, 50, next_row, wiggle::RowKind::Probs, sampler, rng,
+                                     wiggle::CharVocab::kBoundary);
+        s += b.words.vocab.decode(tokens) + "\n";
+    }
+    return out(s);
 }
 
 }  // extern "C"

@@ -1,6 +1,8 @@
 // The page's training worker: its own instance of the WebAssembly module, so a long run never
-// blocks the page. Messages in: {cmd: "mlp_new", args}, {cmd: "mlp_run", steps}, {cmd: "pause"}.
-// Messages out: {type: "ready" | "mlp_new" | "mlp_step" | "mlp_done" | "error", ...}. Steps run in
+// blocks the page. Messages in: {cmd: "mlp_new", args}, {cmd: "mlp_run", steps}, {cmd: "pause"},
+// {cmd: "bigram_new", name, bytes, alpha}, {cmd: "bigram_sample", count, seed, temperature,
+// top_k}. Messages out: {type: "ready" | "mlp_new" | "mlp_step" | "mlp_done" | "bigram_new" |
+// "bigram_sample" | "error", ...}. Steps run in
 // small slices with a macrotask between them, so a "pause" arriving mid-run is seen at once.
 // A user error inside the module (WIGGLE_CHECK) aborts that instance: the worker reports its one
 // line and starts a fresh instance.
@@ -85,6 +87,16 @@ function handle(m) {
       stepsTotal = m.steps ? stepsDone + m.steps : Math.max(stepsConfigured, stepsDone);
       running = true;
       setTimeout(runSlice, 0);
+    } else if (m.cmd === "bigram_new") {
+      // the word list goes into the module's in-memory file system, where the library reads it
+      const file = m.name === "names.txt" ? "/names.txt" : "/upload.txt";
+      mod.FS.writeFile(file, new Uint8Array(m.bytes));
+      const r = JSON.parse(call("bigram_new", "string", ["string", "number"], [file, m.alpha]));
+      postMessage({ type: "bigram_new", ...r });
+    } else if (m.cmd === "bigram_sample") {
+      const names = call("bigram_sample", "string", ["number", "number", "number", "number"],
+                         [m.count, m.seed, m.temperature, m.top_k]);
+      postMessage({ type: "bigram_sample", names });
     } else if (m.cmd === "pause") {
       running = false;
       postMessage({ type: "paused", steps: stepsDone });

@@ -6,7 +6,10 @@
 //     JavaScript, and a live edit flowing forward and back;
 //   - parts 2-3: 100 steps on two moons in the worker give build/bin/02_mlp's log lines and final
 //     accuracies exactly;
-//   - bad input: an out-of-range knob shows one clear line in the page, and the page keeps working;
+//   - part 4: the counted bigram's train/dev losses and its 10 names for seed 1337 are
+//     build/bin/04_bigram's (on the names.txt the build copied into build-web/);
+//   - bad input: an out-of-range knob, a word list that is not text and one too big each show
+//     one clear line in the page, and the page keeps working;
 //   - no console errors or uncaught exceptions;
 // and writes a screenshot of each section into build-web/screenshots/. No timing is asserted;
 // the load time is written to build-web/screenshots/load_ms.txt for bench/web-bench.
@@ -151,6 +154,49 @@ async function check(name, fn) {
       await page.waitForFunction(
         () => /step +0 loss/.test(document.getElementById("p2-log").textContent), { timeout: 30000 });
       assert.ok(await page.$eval("#errors", (e) => e.hidden), "the error line is cleared");
+    });
+
+  await check("part 4: the counted bigram's losses and names are 04_bigram's", async () => {
+    await page.waitForSelector("body[data-names-ready]", { timeout: 60000 });
+    const out = execFileSync(path.join(binDir, "04_bigram"),
+      ["--data", path.join(webDir, "names.txt"), "--steps", "0"], { encoding: "utf8" }).split("\n");
+    const counted = out.find((l) => l.startsWith("counting bigram (add-1 smoothing)"))
+      .match(/train ([0-9.]+) dev ([0-9.]+)/);
+    const shown = await page.$eval("#p4-loss", (e) => e.textContent);
+    assert.ok(shown.includes(`train ${counted[1]}, dev ${counted[2]}`),
+      `page: ${shown}\nnative: ${counted[0]}`);
+    const first = out.findIndex((l) => /sampled words \(seed 1337\)/.test(l));
+    const names = out.slice(first + 1, first + 11).map((l) => l.split("|")[0].trim());
+    assert.strictEqual(await page.$eval("#p4-names", (e) => e.textContent), names.join("\n"));
+  });
+  await (await page.$("#part4")).screenshot({ path: path.join(shots, "part4.png") });
+
+  await check("bad input: a word list that is not text, and one too big, are one line each",
+    async () => {
+      const junk = path.join(shots, "not-text.bin"), big = path.join(shots, "too-big.txt");
+      fs.writeFileSync(junk, Buffer.from([0xff, 0xfe, 0x00, 0x80, 0x0a, 0xc3, 0x28, 0x0a]));
+      fs.writeFileSync(big, Buffer.alloc(21 << 20, 0x61));
+      const input = await page.$("#p4-file");
+      await input.uploadFile(junk);
+      await page.waitForFunction(() => !document.getElementById("errors").hidden,
+        { timeout: 30000 });
+      const line = await page.$eval("#error-line", (e) => e.textContent);
+      assert.match(line, /^error: .*upload\.txt/);
+      assert.ok(!line.includes("\n"), line);
+      await page.$eval("#errors", (e) => { e.hidden = true; });
+      await input.uploadFile(big);
+      await page.waitForFunction(() => !document.getElementById("errors").hidden,
+        { timeout: 30000 });
+      assert.match(await page.$eval("#error-line", (e) => e.textContent),
+        /too-big\.txt: 21\.0 MB is too big for a word list/);
+      fs.rmSync(junk);
+      fs.rmSync(big);
+      // still responsive: part 1 answers an edit
+      await page.$eval("#p1-inputs input[name=b]", (e) => {
+        e.value = "0.2";
+        e.dispatchEvent(new Event("input", { bubbles: true }));
+      });
+      compareGraph(await graph(), [2, 1, -0.6, 0.8, 0.2, 1]);
     });
 
   await check("no console errors", async () => {
