@@ -5,9 +5,9 @@
 //   jc over N in equal blocks of at most NC columns
 //     pc over K in KC steps (in order, never split across threads)
 //       pack op(B)[pc:pc+kc, jc:jc+nc] into NR-wide panels, K in pairs (one item per panel)
-//       C tiles: one item per group of MR-row tiles × NR-column panels; per item, the A
-//       micro-panels of up to MC rows are packed (K in pairs), then each B panel (in L1) meets
-//       every A micro-panel (in L2) of the group, one microkernel call per tile
+//       C tiles: one item per group of MR-row tiles × NR-column panels; per item, op(A)'s rows
+//       are read in place or packed by groups of MC (K in pairs), then each B panel meets every
+//       MR-row tile of the group, one microkernel call per tile
 // Packed layout: 32-bit lanes, the bf16 of k = 2p in the low half and of k = 2p+1 in the high half
 // (zero past K), so a lane of A broadcast against a vector of B is one vdpbf16ps. A tile's
 // accumulators start from C when an earlier K block (or the caller) put a sum there, so every
@@ -143,6 +143,7 @@ template <class Ker>
 struct Driver {
     static constexpr int MR = Ker::MR, NR = Ker::NR, KC = Ker::KC, MC = Ker::MC, NC = Ker::NC;
     static_assert(KC % 2 == 0 && MC % MR == 0 && NC % NR == 0);
+    static constexpr double kPackAllGemm = 1.5e8;  // M·N·K from which op(A) is always packed
 
     // Packs the rows [i0, i0+mr) of op(A) (a group of up to MC) as pairs, dst[p*MC + i]: each
     // line of A is read once, and a tile's micro-panel is MR consecutive lanes of every MC.
@@ -213,8 +214,11 @@ struct Driver {
         const int kcp = (kc + 1) / 2;
         const long ldc = g.N;
         // op(A) = A is read in place (a pair is one 32-bit broadcast), unless its rows alias in
-        // L1 (a stride of a multiple of 4 KiB); op(A) = Aᵀ is packed, rows interleaved in pairs.
-        const bool in_place = !g.trans_a && g.K % 2048 != 0;
+        // L1 (a stride of a multiple of 4 KiB) or the product is large (then packing a group
+        // reads A with many misses in flight, once, and the tiles find it in L2); op(A) = Aᵀ is
+        // packed, rows interleaved in pairs. Packing never changes the bits of the result.
+        const bool large = static_cast<double>(g.M) * g.N * g.K >= kPackAllGemm;
+        const bool in_place = !g.trans_a && g.K % 2048 != 0 && !large;
         u32* Ap = in_place ? nullptr : a_scratch().get(static_cast<size_t>(MC) * kcp);
         for (int ic = r0; ic < r1; ic += MC / MR) {
             const int ic1 = std::min(ic + MC / MR, r1);
@@ -294,9 +298,9 @@ struct GenericKernel {
 
 // vdpbf16ps: a register tile of MR rows × NR = 16·NV columns; per pair of k, NV loads of B, MR
 // broadcasts of a 32-bit lane of A and MR·NV vdpbf16ps (each 32 multiply-adds).
-template <int MR_, int NV, int MC_>
+template <int MR_, int NV, int KC_, int MC_>
 struct Avx512Bf16Kernel {
-    static constexpr int MR = MR_, NR = 16 * NV, KC = 256, MC = MC_, NC = 1024;
+    static constexpr int MR = MR_, NR = 16 * NV, KC = KC_, MC = MC_, NC = 1024;
     // pack_k_strided: per pair, 16 columns of two rows widened to 32 bits and interleaved.
     WIGGLE_BF16_TARGET static void pack_strided(u32* dst, int R, int rv, const u16* s, long ld,
                                                 int kc) {
@@ -445,7 +449,10 @@ struct Avx512Bf16Kernel {
     }
 };
 
-using Bf16Kernel = Avx512Bf16Kernel<6, 4, 96>;
+// 6×64 tiles (24 accumulators), 512-deep K blocks: a B panel of 64 KiB streams from L2 while the
+// A rows of the tile stay in L1; deeper blocks mean fewer round trips of C through the cache
+// (measured against 128-, 192- and 256-deep ones: RESULTS.md).
+using Bf16Kernel = Avx512Bf16Kernel<6, 4, 512, 96>;
 #endif
 
 void gemm_bf16_run(Isa isa, const Bf16Args& g) {
