@@ -10,6 +10,7 @@
 #include <cassert>
 
 #include "kernels/cpu.h"
+#include "kernels/matmul_bf16.h"
 #include "kernels/matmul_driver.h"
 
 namespace wiggle::kernels {
@@ -214,15 +215,15 @@ void bias_backward(float* dbias, const float* dout, int M, int N, int n0, int n1
     }
 }
 
-void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
-                     const float* weight, int M, int K, int N) {
-    // forward: out (M,N) = inp (M,K) · weight (N,K)ᵀ + bias
-    // dinp (M,K) += dout (M,N) · weight (N,K)
-    auto input_grad = [&] { gemm(dinp, dout, weight, M, K, N, false, false, true); };
-    // dweight (N,K) += doutᵀ (N,M) · inp (M,K)
-    auto weight_grad = [&] { gemm(dweight, dout, inp, N, K, M, true, false, true); };
-    // dbias (N) += Σ_m dout (M,N): each column summed over the rows in order, by one thread (items
-    // own disjoint column blocks), so the result does not depend on the thread count
+namespace {
+
+// The backward of a linear layer, given its two products: input_grad() does dinp += dout · weight,
+// weight_grad() dweight += doutᵀ · inp (in float, or on bf16 copies); dbias (N) += Σ_m dout (M,N)
+// in float here: each column summed over the rows in order, by one thread (items own disjoint
+// column blocks), so the result does not depend on the thread count.
+template <class InputGrad, class WeightGrad>
+void linear_backward(float* dinp, float* dweight, float* dbias, const float* dout, int M, int K,
+                     int N, InputGrad input_grad, WeightGrad weight_grad) {
     constexpr int kCols = 64;
     auto bias_columns = [&](int block) {
         bias_backward(dbias, dout, M, N, block * kCols, std::min(block * kCols + kCols, N));
@@ -259,6 +260,42 @@ void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dou
     if (dbias) {
         parallel_items(col_blocks, static_cast<double>(M) * N < 1e5 ? 1 : threads, bias_columns);
     }
+}
+
+}  // namespace
+
+void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                     const float* weight, int M, int K, int N) {
+    // forward: out (M,N) = inp (M,K) · weight (N,K)ᵀ + bias
+    linear_backward(
+        dinp, dweight, dbias, dout, M, K, N,
+        // dinp (M,K) += dout (M,N) · weight (N,K)
+        [&] { gemm(dinp, dout, weight, M, K, N, false, false, true); },
+        // dweight (N,K) += doutᵀ (N,M) · inp (M,K)
+        [&] { gemm(dweight, dout, inp, N, K, M, true, false, true); });
+}
+
+// ---- The linear layer in mixed precision ------------------------------------------------------
+
+void matmul_forward_bf16(float* out, const bf16* inp, const bf16* weight, const float* bias, int M,
+                         int K, int N) {
+    // out (M,N) = inp (M,K) · weight (N,K)ᵀ + bias (N): the sums start at the bias
+    if (bias) {
+        for (long m = 0; m < M; ++m) std::copy(bias, bias + N, out + m * N);
+    }
+    gemm_bf16(out, inp, weight, M, N, K, /*trans_a=*/false, /*trans_b=*/true, bias != nullptr);
+}
+
+void matmul_backward_bf16(float* dinp, float* dweight, float* dbias, const bf16* dout16,
+                          const float* dout, const bf16* inp, const bf16* weight, int M, int K,
+                          int N) {
+    // forward: out (M,N) = inp (M,K) · weight (N,K)ᵀ + bias
+    linear_backward(
+        dinp, dweight, dbias, dout, M, K, N,
+        // dinp (M,K) += dout (M,N) · weight (N,K)
+        [&] { gemm_bf16(dinp, dout16, weight, M, K, N, false, false, true); },
+        // dweight (N,K) += doutᵀ (N,M) · inp (M,K)
+        [&] { gemm_bf16(dweight, dout16, inp, N, K, M, true, false, true); });
 }
 
 }  // namespace wiggle::kernels

@@ -16,6 +16,7 @@
 // count. gemm_naive is the reference it is tested against. C must not alias A or B.
 #pragma once
 
+#include "kernels/bf16.h"
 #include "kernels/cpu.h"
 
 namespace wiggle::kernels {
@@ -52,6 +53,17 @@ void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dou
 // the rows in order, so any split of the columns (across threads or callers) gives the same bits
 // as matmul_backward's.
 void bias_backward(float* dbias, const float* dout, int M, int N, int n0, int n1);
+
+// The same layer in mixed precision: the products on bf16 copies of the inputs, weights and
+// output gradients, float sums (gemm_bf16, matmul_bf16.h); the bias and its gradient in float.
+// out (M,N) = inp (M,K) · weight (N,K)ᵀ + bias (N), each sum started at the bias.
+void matmul_forward_bf16(float* out, const bf16* inp, const bf16* weight, const float* bias, int M,
+                         int K, int N);
+// Accumulates: dinp (M,K) += dout16 · weight; dweight (N,K) += dout16ᵀ · inp; dbias (N) +=
+// Σ_m dout, from the float dout (M,N) that dout16 rounds.
+void matmul_backward_bf16(float* dinp, float* dweight, float* dbias, const bf16* dout16,
+                          const float* dout, const bf16* inp, const bf16* weight, int M, int K,
+                          int N);
 
 template <typename T>
 void matmul_forward_naive(T* out, const T* inp, const T* weight, const T* bias, int M, int K,

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/bf16.h"
 #include "kernels/cpu.h"
 #include "kernels/kernel_testing.h"
 #include "kernels/matmul.h"
@@ -291,6 +292,76 @@ TEST(Matmul, NaiveBackwardMatchesFiniteDifferences) {
             EXPECT_NEAR(db[i], (lp - lm) / (2 * h), 1e-7) << "dbias[" << i << "]";
         }
     }
+}
+
+// The operands rounded to bf16, and those values as doubles (what the bf16 layer multiplies).
+struct Rounded {
+    std::vector<bf16> half;
+    std::vector<double> exact;
+    explicit Rounded(const std::vector<float>& v) : half(v.size()), exact(v.size()) {
+        for (size_t i = 0; i < v.size(); ++i) {
+            half[i] = to_bf16(v[i]);
+            exact[i] = to_float(half[i]);
+        }
+    }
+};
+
+TEST(Matmul, Bf16LayerIsTheLayerOnRoundedOperands) {
+    // The mixed-precision linear layer equals the float layer's definition (in double) on the
+    // bf16-rounded input, weight and output gradient, with the float bias and float dout for the
+    // bias's gradient: only the float sums' rounding differs, within the tolerance of the float
+    // layer (each product of two bf16 is exact in float). Awkward shapes, and accumulation.
+    const Shape shapes[] = {{1, 1, 1}, {5, 7, 3}, {33, 65, 17}, {64, 384, 128}, {70, 129, 130}};
+    for (const Shape& s : shapes) {
+        const int M = s.M, N = s.N, K = s.K;
+        const std::string tag =
+            " M=" + std::to_string(M) + " K=" + std::to_string(K) + " N=" + std::to_string(N);
+        const auto inp = random_floats(static_cast<size_t>(M) * K, 4);
+        const auto w = random_floats(static_cast<size_t>(N) * K, 5);
+        const auto bias = random_floats(N, 6);
+        const auto dout = random_floats(static_cast<size_t>(M) * N, 7);
+        const Rounded inp16(inp), w16(w), dout16(dout);
+        const auto biasd = to_double(bias), doutd = to_double(dout);
+        for (int with_bias = 0; with_bias < 2; with_bias++) {
+            std::vector<double> want(static_cast<size_t>(M) * N);
+            matmul_forward_naive<double>(want.data(), inp16.exact.data(), w16.exact.data(),
+                                         with_bias ? biasd.data() : nullptr, M, K, N);
+            std::vector<float> out(static_cast<size_t>(M) * N, 99.0f);
+            matmul_forward_bf16(out.data(), inp16.half.data(), w16.half.data(),
+                                with_bias ? bias.data() : nullptr, M, K, N);
+            expect_close(out, want, K, "bf16 forward" + tag + " bias=" + std::to_string(with_bias));
+        }
+        auto dinp = random_floats(static_cast<size_t>(M) * K, 8);
+        auto dw = random_floats(static_cast<size_t>(N) * K, 9);
+        auto db = random_floats(N, 10);
+        auto dinpd = to_double(dinp), dwd = to_double(dw), dbd = to_double(db);
+        matmul_backward_bf16(dinp.data(), dw.data(), db.data(), dout16.half.data(), dout.data(),
+                             inp16.half.data(), w16.half.data(), M, K, N);
+        // the products on the rounded dout, the bias's gradient on the float one
+        matmul_backward_naive<double>(dinpd.data(), dwd.data(), nullptr, dout16.exact.data(),
+                                      inp16.exact.data(), w16.exact.data(), M, K, N);
+        matmul_backward_naive<double>(nullptr, nullptr, dbd.data(), doutd.data(), nullptr, nullptr,
+                                      M, K, N);
+        expect_close(dinp, dinpd, N, "bf16 backward dinp" + tag);
+        expect_close(dw, dwd, M, "bf16 backward dweight" + tag);
+        expect_close(db, dbd, M, "bf16 backward dbias" + tag);
+    }
+}
+
+TEST(Matmul, Bf16LayerGivesTheSameBitsOnAnyThreadCount) {
+    const int M = 96, K = 200, N = 136;
+    const Rounded inp(random_floats(static_cast<size_t>(M) * K, 1)),
+        w(random_floats(static_cast<size_t>(N) * K, 2)),
+        dout(random_floats(static_cast<size_t>(M) * N, 3));
+    const auto bias = random_floats(N, 4), doutf = random_floats(static_cast<size_t>(M) * N, 3);
+    testing::expect_thread_invariant([&] {
+        std::vector<float> out(static_cast<size_t>(M) * N), dinp(static_cast<size_t>(M) * K),
+            dw(static_cast<size_t>(N) * K), db(N);
+        matmul_forward_bf16(out.data(), inp.half.data(), w.half.data(), bias.data(), M, K, N);
+        matmul_backward_bf16(dinp.data(), dw.data(), db.data(), dout.half.data(), doutf.data(),
+                             inp.half.data(), w.half.data(), M, K, N);
+        return testing::concat({out, dinp, dw, db});
+    });
 }
 
 }  // namespace
