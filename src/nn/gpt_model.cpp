@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "kernels/attention.h"
+#include "kernels/bf16.h"
 #include "kernels/dropout.h"
 #include "kernels/elementwise.h"
 #include "kernels/embedding.h"
@@ -25,6 +26,41 @@ namespace {
 
 // A distinct mask seed per site of the network: 0 the embeddings, then for block l 1 + 3l the
 // attention probabilities, 2 + 3l and 3 + 3l its two residual branches.
+// The matmuls of one forward and its backward, in the activations' precision: in float on the
+// float operands, or (Bf16) on the bf16 copies: the weights' from the forward's copy, the
+// inputs' given, and the output gradients' rounded here into dout16.
+struct MixedLinear {
+    GptActivations& a;
+    const GptWeights& w;
+    int BT;  // the rows
+
+    bool half() const { return a.precision == Precision::Bf16; }
+    // the bf16 copy of a weight tensor: the same offset in the flat copy
+    const kernels::bf16* w16(const float* weight) const {
+        return a.weights16() + (weight - w.params().values().data());
+    }
+    // out (BT,N) = inp (BT,K) · weight (N,K)ᵀ + bias (N)
+    void forward(float* out, const float* inp, const kernels::bf16* inp16, const float* weight,
+                 const float* bias, int K, int N) const {
+        if (half()) {
+            k::matmul_forward_bf16(out, inp16, w16(weight), bias, BT, K, N);
+        } else {
+            k::matmul_forward(out, inp, weight, bias, BT, K, N);
+        }
+    }
+    // dinp (BT,K) += dout · weight; dweight (N,K) += doutᵀ · inp; dbias (N) += Σ dout
+    void backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                  const kernels::bf16* inp16, const float* weight, int K, int N) const {
+        if (half()) {
+            k::to_bf16(a.dout16, dout, static_cast<long>(BT) * N);
+            k::matmul_backward_bf16(dinp, dweight, dbias, a.dout16, dout, inp16, w16(weight), BT, K,
+                                    N);
+        } else {
+            k::matmul_backward(dinp, dweight, dbias, dout, inp, weight, BT, K, N);
+        }
+    }
+};
+
 uint64_t site_seed(const Dropout& d, int site) {
     uint64_t z = d.seed ^ (static_cast<uint64_t>(site) << 48);  // SplitMix64's finalizer
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -41,31 +77,48 @@ Dropout DropoutStream::forward(uint64_t n) const {
 
 // ---- Activations -------------------------------------------------------------------------------
 
-size_t GptActivations::layout(const GptConfig& cfg, int B_, int T_, float* base) {
+size_t GptActivations::layout(const GptConfig& cfg, int B_, int T_, Precision precision,
+                              float* base) {
     const size_t BT = static_cast<size_t>(B_) * T_, C = cfg.n_embd, V = cfg.vocab_size;
+    const bool half = precision == Precision::Bf16;
     size_t off = 0;
     auto take = [&](float*& p, size_t n) {  // each buffer on its own cache lines
         p = base ? base + off : nullptr;
         off += round_up_to_line(n * sizeof(float)) / sizeof(float);
     };
+    auto take16 = [&](bf16*& p, size_t n) {  // n bf16, Bf16 only
+        p = base && half ? reinterpret_cast<bf16*>(base + off) : nullptr;
+        if (half) off += round_up_to_line(n * sizeof(bf16)) / sizeof(float);
+    };
+    // a float buffer that Bf16 does not keep: one of backward's scratch buffers, set below
+    auto kept = [&](float*& p, size_t n) {
+        if (half) {
+            p = nullptr;
+        } else {
+            take(p, n);
+        }
+    };
     take(encoded, BT * C);
     layers.resize(cfg.n_layer);
     for (Layer& l : layers) {
-        take(l.ln1, BT * C);
+        kept(l.ln1, BT * C);
+        take16(l.ln1_16, BT * C);
         take(l.ln1_mean, BT);
         take(l.ln1_rstd, BT);
         take(l.qkv, BT * 3 * C);
         take(l.atty, BT * C);
         take(l.lse, BT * cfg.n_head);
         take(l.res2, BT * C);
-        take(l.ln2, BT * C);
+        kept(l.ln2, BT * C);
+        take16(l.ln2_16, BT * C);
         take(l.ln2_mean, BT);
         take(l.ln2_rstd, BT);
         take(l.fch, BT * 4 * C);
-        take(l.fch_gelu, BT * 4 * C);
+        kept(l.fch_gelu, BT * 4 * C);
         take(l.res3, BT * C);
     }
-    take(lnf, BT * C);
+    kept(lnf, BT * C);
+    take16(lnf16, BT * C);
     take(lnf_mean, BT);
     take(lnf_rstd, BT);
     take(logits, BT * V);
@@ -79,24 +132,43 @@ size_t GptActivations::layout(const GptConfig& cfg, int B_, int T_, float* base)
     take(dbt4c2, BT * 4 * C);
     take(dlogits, BT * V);
     take(dlosses, BT);
+    take16(in16, BT * 4 * C);
+    take16(dout16, BT * std::max(4 * C, V));
+    if (half) {
+        for (Layer& l : layers) {
+            l.ln1 = l.ln2 = dbtc2;
+            l.fch_gelu = dbt4c2;
+        }
+        lnf = dbtc2;
+    }
     return off;
 }
 
-size_t GptActivations::bytes_for(const GptConfig& config, int B, int T) {
+size_t GptActivations::bytes_for(const GptConfig& config, int B, int T, Precision precision) {
     GptActivations probe;
-    return probe.layout(config, B, T, nullptr) * sizeof(float);
+    return probe.layout(config, B, T, precision, nullptr) * sizeof(float);
 }
 
 void GptActivations::plan(const GptConfig& config, int B_, int T_) {
-    if (B == B_ && T == T_ && memory_) return;
-    const size_t need = layout(config, B_, T_, nullptr);
+    if (B == B_ && T == T_ && planned_ == precision && memory_) return;
+    const size_t need = layout(config, B_, T_, precision, nullptr);
     if (need > capacity_) {
         memory_ = aligned_zeros<float>(need, "the activations");
         capacity_ = need;
     }
-    layout(config, B_, T_, memory_.get());
+    layout(config, B_, T_, precision, memory_.get());
     B = B_;
     T = T_;
+    planned_ = precision;
+}
+
+void GptActivations::copy_weights_to_bf16(const GptWeights& weights) {
+    const std::span<const float> w = weights.params().values();
+    if (weights16_size_ < w.size()) {
+        weights16_ = aligned_zeros<bf16>(w.size(), "the weights' bf16 copy");
+        weights16_size_ = w.size();
+    }
+    k::to_bf16(weights16_.get(), w.data(), static_cast<long>(w.size()));
 }
 
 std::span<const float> GptActivations::last_logits(int V) const {
@@ -122,6 +194,9 @@ float gpt_forward(GptActivations& a, const GptWeights& w, const int* tokens, con
         }
     }
     a.plan(cfg, B, T);
+    const bool half = a.precision == Precision::Bf16;
+    if (half) a.copy_weights_to_bf16(w);
+    const MixedLinear linear{a, w, BT};
     a.tokens.assign(tokens, tokens + BT);
     a.has_targets = targets != nullptr;
     if (targets) a.targets.assign(targets, targets + BT);
@@ -147,22 +222,26 @@ float gpt_forward(GptActivations& a, const GptWeights& w, const int* tokens, con
         GptActivations::Layer& s0 = a.layers[0];
         k::layernorm_forward(s0.ln1, s0.ln1_mean, s0.ln1_rstd, x, b0.ln_1_weight, b0.ln_1_bias, BT,
                              C);
+        if (half) k::to_bf16(s0.ln1_16, s0.ln1, BTC);
     }
     for (int l = 0; l < L; ++l) {
         const BlockView<const float> b = w.block(l);
         GptActivations::Layer& s = a.layers[l];
         // attn(ln_1(x)) = drop(c_proj(attention(c_attn(ln_1(x)))))
-        k::matmul_forward(s.qkv, s.ln1, b.c_attn_weight, b.c_attn_bias, BT, C, 3 * C);
+        linear.forward(s.qkv, s.ln1, s.ln1_16, b.c_attn_weight, b.c_attn_bias, C, 3 * C);
         k::attention_forward(s.atty, s.lse, s.qkv, B, T, C, NH, p, site_seed(dropout, 1 + 3 * l));
-        k::matmul_forward(a.proj, s.atty, b.attn_proj_weight, b.attn_proj_bias, BT, C, C);
+        if (half) k::to_bf16(a.in16, s.atty, BTC);
+        linear.forward(a.proj, s.atty, a.in16, b.attn_proj_weight, b.attn_proj_bias, C, C);
         if (p > 0.0f) k::dropout_forward(a.proj, a.proj, p, site_seed(dropout, 2 + 3 * l), BTC);
         // x = x + attn(ln_1(x)), then ln_2(x)
         k::residual_layernorm_forward(s.res2, s.ln2, s.ln2_mean, s.ln2_rstd, x, a.proj,
                                       b.ln_2_weight, b.ln_2_bias, BT, C);
+        if (half) k::to_bf16(s.ln2_16, s.ln2, BTC);
         // mlp(ln_2(x)) = drop(c_proj(gelu(c_fc(ln_2(x)))))
-        k::matmul_forward(s.fch, s.ln2, b.c_fc_weight, b.c_fc_bias, BT, C, 4 * C);
+        linear.forward(s.fch, s.ln2, s.ln2_16, b.c_fc_weight, b.c_fc_bias, C, 4 * C);
         k::gelu_forward(s.fch_gelu, s.fch, BT * 4 * C, cfg.gelu);
-        k::matmul_forward(a.proj, s.fch_gelu, b.mlp_proj_weight, b.mlp_proj_bias, BT, 4 * C, C);
+        if (half) k::to_bf16(a.in16, s.fch_gelu, 4 * BTC);
+        linear.forward(a.proj, s.fch_gelu, a.in16, b.mlp_proj_weight, b.mlp_proj_bias, 4 * C, C);
         if (p > 0.0f) k::dropout_forward(a.proj, a.proj, p, site_seed(dropout, 3 + 3 * l), BTC);
         // x = x + mlp(ln_2(x)), then the next block's ln_1(x), or ln_f(x) after the last block
         if (l + 1 < L) {
@@ -170,14 +249,16 @@ float gpt_forward(GptActivations& a, const GptWeights& w, const int* tokens, con
             GptActivations::Layer& sn = a.layers[l + 1];
             k::residual_layernorm_forward(s.res3, sn.ln1, sn.ln1_mean, sn.ln1_rstd, s.res2, a.proj,
                                           next.ln_1_weight, next.ln_1_bias, BT, C);
+            if (half) k::to_bf16(sn.ln1_16, sn.ln1, BTC);
         } else {
             k::residual_layernorm_forward(s.res3, a.lnf, a.lnf_mean, a.lnf_rstd, s.res2, a.proj,
                                           e.ln_f_weight, e.ln_f_bias, BT, C);
+            if (half) k::to_bf16(a.lnf16, a.lnf, BTC);
         }
         x = s.res3;
     }
     // logits = lm_head(ln_f(x)), lm_head tied to wte
-    k::matmul_forward(a.logits, a.lnf, e.wte, nullptr, BT, C, V);
+    linear.forward(a.logits, a.lnf, a.lnf16, e.wte, nullptr, C, V);
 
     if (!targets) return std::numeric_limits<float>::quiet_NaN();
     // loss = F.cross_entropy(logits, targets, ignore_index=-1): the mean over the counted
@@ -223,6 +304,8 @@ void gpt_backward(const GptGrads& g, const GptWeights& w, GptActivations& a, flo
     };
     const EmbeddingView<const float> e = w.embedding();
     const EmbeddingView<float> de = g.embedding();
+    const bool half = a.precision == Precision::Bf16;
+    const MixedLinear linear{a, w, BT};
 
     // loss = mean over the counted targets of losses:  dlosses[i] = dloss/n
     const float dmean = a.num_targets > 0 ? dloss / static_cast<float>(a.num_targets) : 0.0f;
@@ -232,7 +315,7 @@ void gpt_backward(const GptGrads& g, const GptWeights& w, GptActivations& a, flo
     k::crossentropy_backward(a.dlogits, a.logits, a.targets.data(), a.dlosses, BT, V);
     // logits = lnf · wteᵀ
     k::zero(a.dbtc, BTC);
-    k::matmul_backward(a.dbtc, de.wte, nullptr, a.dlogits, a.lnf, e.wte, BT, C, V);
+    linear.backward(a.dbtc, de.wte, nullptr, a.dlogits, a.lnf, a.lnf16, e.wte, C, V);
     // lnf = ln_f(x)
     k::zero(a.dres, BTC);
     const float* x_last = a.layers.back().res3;
@@ -249,28 +332,33 @@ void gpt_backward(const GptGrads& g, const GptWeights& w, GptActivations& a, flo
 
         // res3 = res2 + drop(mlp_proj(gelu(c_fc(ln_2(res2)))))
         const float* dproj = through_dropout(a.dres, a.dbtc2, 3 + 3 * l);
+        if (half) {  // the GELU's output, not kept: recomputed (llm.c's recompute), in bf16
+            k::gelu_forward(a.dbt4c, s.fch, BT * 4 * C, cfg.gelu);
+            k::to_bf16(a.in16, a.dbt4c, 4 * BTC);
+        }
         k::zero(a.dbt4c, 4 * BTC);
-        k::matmul_backward(a.dbt4c, db.mlp_proj_weight, db.mlp_proj_bias, dproj, s.fch_gelu,
-                           b.mlp_proj_weight, BT, 4 * C, C);
+        linear.backward(a.dbt4c, db.mlp_proj_weight, db.mlp_proj_bias, dproj, s.fch_gelu, a.in16,
+                        b.mlp_proj_weight, 4 * C, C);
         k::zero(a.dbt4c2, 4 * BTC);
         k::gelu_backward(a.dbt4c2, s.fch, a.dbt4c, BT * 4 * C, cfg.gelu);
         k::zero(a.dbtc, BTC);
-        k::matmul_backward(a.dbtc, db.c_fc_weight, db.c_fc_bias, a.dbt4c2, s.ln2, b.c_fc_weight, BT,
-                           C, 4 * C);
+        linear.backward(a.dbtc, db.c_fc_weight, db.c_fc_bias, a.dbt4c2, s.ln2, s.ln2_16,
+                        b.c_fc_weight, C, 4 * C);
         k::layernorm_backward(a.dres, db.ln_2_weight, db.ln_2_bias, a.dbtc, s.res2, b.ln_2_weight,
                               s.ln2_mean, s.ln2_rstd, BT, C);
 
         // res2 = x + drop(attn_proj(attention(c_attn(ln_1(x)))))
         dproj = through_dropout(a.dres, a.dbtc2, 2 + 3 * l);
         k::zero(a.dbtc, BTC);
-        k::matmul_backward(a.dbtc, db.attn_proj_weight, db.attn_proj_bias, dproj, s.atty,
-                           b.attn_proj_weight, BT, C, C);
+        if (half) k::to_bf16(a.in16, s.atty, BTC);
+        linear.backward(a.dbtc, db.attn_proj_weight, db.attn_proj_bias, dproj, s.atty, a.in16,
+                        b.attn_proj_weight, C, C);
         k::zero(a.dqkv, 3 * BTC);
         k::attention_backward(a.dqkv, a.dbtc, s.qkv, s.atty, s.lse, B, T, C, NH, p,
                               site_seed(a.dropout, 1 + 3 * l));
         k::zero(a.dbtc, BTC);
-        k::matmul_backward(a.dbtc, db.c_attn_weight, db.c_attn_bias, a.dqkv, s.ln1, b.c_attn_weight,
-                           BT, C, 3 * C);
+        linear.backward(a.dbtc, db.c_attn_weight, db.c_attn_bias, a.dqkv, s.ln1, s.ln1_16,
+                        b.c_attn_weight, C, 3 * C);
         k::layernorm_backward(a.dres, db.ln_1_weight, db.ln_1_bias, a.dbtc, x, b.ln_1_weight,
                               s.ln1_mean, s.ln1_rstd, BT, C);
     }

@@ -24,6 +24,7 @@
 #include <span>
 #include <vector>
 
+#include "kernels/bf16.h"
 #include "nn/gpt_weights.h"
 #include "util/aligned.h"
 
@@ -47,13 +48,25 @@ struct DropoutStream {
     Dropout forward(uint64_t n) const;
 };
 
+// The arithmetic of the matmuls. Fp32: everything in float. Bf16: mixed precision as the field
+// does it (PyTorch's autocast, llm.c): every matmul reads bf16 copies of its weights, inputs and
+// output gradients and sums in float (kernels::matmul_forward_bf16); the weights stay float
+// (master weights: the bf16 copy is made by each forward), and so do the gradients, the layer
+// norms, attention, softmax, GELU and the loss. The matmuls' inputs that nothing else reads are
+// kept in bf16 only (half the memory), and the GELU's output is recomputed in backward.
+enum class Precision : uint8_t { Fp32, Bf16 };
+
 // Everything a forward computes for backward, planned in one arena per (B,T) (llm.c's
 // ActivationTensors), and the scratch of backward. Planned by the first forward with a (B,T) and
-// reused by later ones; a larger (B,T) grows it.
+// reused by later ones; a larger (B,T) grows it. Under Precision::Bf16 the float ln1, ln2, lnf
+// and fch_gelu are not kept: they point to backward's scratch (dbtc2, dbt4c2, which a forward
+// does not otherwise use), and only the bf16 copies the matmuls read are.
 class GptActivations {
   public:
+    using bf16 = kernels::bf16;
     struct Layer {
         float* ln1;       // (B,T,C)  ln_1(x)
+        bf16* ln1_16;     // (B,T,C)  its bf16 copy (Bf16 only)
         float* ln1_mean;  // (B,T)
         float* ln1_rstd;  // (B,T)
         float* qkv;       // (B,T,3C)
@@ -61,6 +74,7 @@ class GptActivations {
         float* lse;       // (B,NH,T) softmax log-sum-exp, all attention's backward keeps
         float* res2;      // (B,T,C)  x + attn(ln_1(x))
         float* ln2;       // (B,T,C)  ln_2(res2)
+        bf16* ln2_16;     // (B,T,C)  its bf16 copy (Bf16 only)
         float* ln2_mean;  // (B,T)
         float* ln2_rstd;  // (B,T)
         float* fch;       // (B,T,4C) mlp.c_fc output, the GELU's input
@@ -70,6 +84,7 @@ class GptActivations {
     float* encoded;  // (B,T,C)  wte[token] + wpe[position]
     std::vector<Layer> layers;
     float* lnf;       // (B,T,C)
+    bf16* lnf16;      // (B,T,C)  its bf16 copy (Bf16 only)
     float* lnf_mean;  // (B,T)
     float* lnf_rstd;  // (B,T)
     float* logits;    // (B,T,V)
@@ -84,6 +99,10 @@ class GptActivations {
     float* dbt4c2;   // (B,T,4C)
     float* dlogits;  // (B,T,V)
     float* dlosses;  // (B,T)
+    // Bf16 only: the matmuls' bf16 operands that are not kept (atty's copy, the GELU's output,
+    // recomputed in backward) and the output gradients' copies
+    bf16* in16;    // (B,T,4C)
+    bf16* dout16;  // (B,T,max(4C,V))
 
     // What backward needs from the forward it differentiates.
     int B = 0, T = 0;
@@ -92,17 +111,30 @@ class GptActivations {
     bool has_targets = false;
     Dropout dropout;
 
-    // Points every buffer at memory for (B,T) of this model (allocated when it grows).
+    // The matmuls' arithmetic of the next forward and its backward (Fp32 unless set).
+    Precision precision = Precision::Fp32;
+    // Bf16: the weights rounded to bf16, in their flat layout (made by each forward)
+    kernels::bf16* weights16() { return weights16_.get(); }
+
+    // Points every buffer at memory for (B,T) of this model in `precision` (allocated when it
+    // grows).
     void plan(const GptConfig& config, int B, int T);
-    // The bytes plan() allocates for (B,T).
-    static size_t bytes_for(const GptConfig& config, int B, int T);
+    // The bytes plan() allocates for (B,T) in a precision.
+    static size_t bytes_for(const GptConfig& config, int B, int T,
+                            Precision precision = Precision::Fp32);
     // The logits (B,T,V) of the last forward.
     std::span<const float> last_logits(int V) const;
 
+    // Makes weights16() the bf16 copy of `weights` (Bf16's forward does).
+    void copy_weights_to_bf16(const GptWeights& weights);
+
   private:
-    size_t layout(const GptConfig& config, int B, int T, float* base);
+    size_t layout(const GptConfig& config, int B, int T, Precision precision, float* base);
     AlignedArray<float> memory_;
     size_t capacity_ = 0;  // floats
+    Precision planned_ = Precision::Fp32;
+    AlignedArray<kernels::bf16> weights16_;
+    size_t weights16_size_ = 0;
 };
 
 // tokens and targets are (B,T) with T ≤ block_size; targets may be null (logits only) and a target

@@ -203,6 +203,57 @@ TEST(Gpt, IgnoredTargetsDoNotCount) {
     EXPECT_NEAR(gpt_forward(acts, w, x.data(), y.data(), B, T), want / 4, 1e-5);
 }
 
+// The loss and every gradient of one forward and backward, flattened.
+std::vector<float> loss_and_grads(GptWeights& w, GptActivations& acts, const std::vector<int>& x,
+                                  const std::vector<int>& y, int B, int T) {
+    w.params().zero_grad();
+    const float loss = gpt_forward(acts, w, x.data(), y.data(), B, T);
+    gpt_backward(w.grads(), w, acts);
+    std::vector<float> out{loss};
+    out.insert(out.end(), w.params().grads().begin(), w.params().grads().end());
+    return out;
+}
+
+TEST(Gpt, Bf16MixedPrecisionStaysNearFp32) {
+    // bf16 matmuls round each operand to 8 significant bits (a relative error up to 2^-9): the
+    // loss within 1e-2 relative and each tensor's gradient within 5% in norm of fp32's.
+    GptWeights w(GptConfig{.vocab_size = 23,
+                           .block_size = 16,
+                           .n_layer = 2,
+                           .n_head = 4,
+                           .n_embd = 64,
+                           .bias = true},
+                 7);
+    const int B = 3, T = 16;
+    const std::vector<int> x = random_tokens(B * T, 23, 1), y = random_tokens(B * T, 23, 2);
+    GptActivations acts;
+    const std::vector<float> fp32 = loss_and_grads(w, acts, x, y, B, T);
+    acts.precision = Precision::Bf16;  // the same activations, planned again
+    const std::vector<float> bf16 = loss_and_grads(w, acts, x, y, B, T);
+    EXPECT_NE(fp32, bf16);  // it does round
+    EXPECT_NEAR(bf16[0], fp32[0], 1e-2 * fp32[0]);
+    for (const auto& spec : w.params().specs()) {
+        double diff = 0.0, norm = 0.0;
+        for (size_t i = 1 + spec.offset; i < 1 + spec.offset + spec.numel; ++i) {
+            diff += (double(bf16[i]) - fp32[i]) * (double(bf16[i]) - fp32[i]);
+            norm += double(fp32[i]) * fp32[i];
+        }
+        EXPECT_LE(std::sqrt(diff), 0.05 * std::sqrt(norm) + 1e-7) << spec.name;
+    }
+    // and back to fp32: the same bits as before
+    acts.precision = Precision::Fp32;
+    EXPECT_EQ(loss_and_grads(w, acts, x, y, B, T), fp32);
+}
+
+TEST(Gpt, Bf16KeepsLessActivationMemory) {
+    // shakespeare-char's shapes: the matmuls' inputs in bf16, the GELU's output recomputed
+    const GptConfig c{
+        .vocab_size = 65, .block_size = 256, .n_layer = 6, .n_head = 6, .n_embd = 384};
+    const double fp32 = GptActivations::bytes_for(c, 64, 256, Precision::Fp32),
+                 bf16 = GptActivations::bytes_for(c, 64, 256, Precision::Bf16);
+    EXPECT_LT(bf16, 0.8 * fp32) << bf16 / 1e6 << " MB vs " << fp32 / 1e6 << " MB";
+}
+
 TEST(GptDeathTest, RejectsBadConfigAndInput) {
     GptConfig bad = tiny();
     bad.n_embd = 10;

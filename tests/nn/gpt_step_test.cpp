@@ -1,6 +1,6 @@
 // The GPT training step (forward, backward, clipping, AdamW) on 1, 2 and 3 threads: the losses,
 // the parameters, the AdamW moments and the (clipped) gradients after a few steps are the same
-// bits. With and without dropout, biases and clipping.
+// bits. With and without dropout, biases and clipping, and in bf16 mixed precision.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -26,6 +26,7 @@ struct Case {
     bool bias;
     float dropout;
     float grad_clip;
+    Precision precision = Precision::Fp32;
 };
 
 // Losses, parameters, moments and gradients after 3 training steps on `threads` threads.
@@ -41,6 +42,7 @@ std::vector<float> train(int threads, Case c) {
                            .dropout = c.dropout},
                  11);
     GptActivations acts;
+    acts.precision = c.precision;
     AdamW<float> opt(w.params());
     DropoutStream dropout{c.dropout, 11};
     const int B = 3, T = 33;
@@ -60,9 +62,11 @@ std::vector<float> train(int threads, Case c) {
 
 TEST(GptStep, OneTwoAndThreeThreadsGiveTheSameBits) {
     const int saved = kernels::num_threads();
-    for (Case c : {Case{true, 0.0f, 1.0f}, Case{true, 0.2f, 0.05f}, Case{false, 0.1f, 0.0f}}) {
+    for (Case c : {Case{true, 0.0f, 1.0f}, Case{true, 0.2f, 0.05f}, Case{false, 0.1f, 0.0f},
+                   Case{true, 0.1f, 1.0f, Precision::Bf16}}) {
         SCOPED_TRACE(::testing::Message() << "bias=" << c.bias << " dropout=" << c.dropout
-                                          << " grad_clip=" << c.grad_clip);
+                                          << " grad_clip=" << c.grad_clip
+                                          << " bf16=" << (c.precision == Precision::Bf16));
         const std::vector<float> one = train(1, c);
         for (int threads : {2, 3}) {
             const std::vector<float> many = train(threads, c);
