@@ -201,16 +201,26 @@ TrainField bool_field(std::string flag, std::string help, bool resumable, bool T
     return f;
 }
 
-TrainField gelu_field(std::string flag, std::string help, bool resumable,
-                      kernels::GeluForm TrainConfig::*m) {
-    TrainField f{std::move(flag), std::move(help), resumable, "erf|tanh", {}, {}};
-    f.get = [m](const TrainConfig& c) {
-        return std::string(c.*m == kernels::GeluForm::Tanh ? "tanh" : "erf");
+// A setting with named values, e.g. {{"erf", Erf}, {"tanh", Tanh}}.
+template <typename E>
+TrainField choice_field(std::string flag, std::string help, bool resumable, E TrainConfig::*m,
+                        std::vector<std::pair<std::string, E>> choices) {
+    std::string type;
+    for (const auto& [name, value] : choices) type += (type.empty() ? "" : "|") + name;
+    TrainField f{std::move(flag), std::move(help), resumable, type, {}, {}};
+    f.get = [m, choices](const TrainConfig& c) {
+        for (const auto& [name, value] : choices) {
+            if (c.*m == value) return name;
+        }
+        return std::string("?");
     };
-    f.set = [m](TrainConfig& c, std::string_view text) {
-        if (text != "erf" && text != "tanh") return false;
-        c.*m = text == "tanh" ? kernels::GeluForm::Tanh : kernels::GeluForm::Erf;
-        return true;
+    f.set = [m, choices](TrainConfig& c, std::string_view text) {
+        for (const auto& [name, value] : choices) {
+            if (text != name) continue;
+            c.*m = value;
+            return true;
+        }
+        return false;
     };
     return f;
 }
@@ -242,8 +252,15 @@ const std::vector<TrainField>& train_fields() {
         number_field("block-size", "context length in characters", false, &C::block_size),
         bool_field("bias", "biases in the Linears and LayerNorms", false, &C::bias),
         number_field("dropout", "dropout probability in [0, 1)", false, &C::dropout),
-        gelu_field("gelu", "the MLP's GELU: erf (nanoGPT's nn.GELU) or tanh (GPT-2's gelu_new)",
-                   false, &C::gelu),
+        choice_field("gelu", "the MLP's GELU: erf (nanoGPT's nn.GELU) or tanh (GPT-2's gelu_new)",
+                     false, &C::gelu,
+                     {{"erf", kernels::GeluForm::Erf}, {"tanh", kernels::GeluForm::Tanh}}),
+        choice_field("dtype",
+                     "the matmuls' arithmetic: fp32, or bf16 mixed precision (bf16 copies of "
+                     "weights, inputs and output gradients, float sums; float master weights, "
+                     "gradients, AdamW, layer norms, attention, softmax and loss; checkpoints "
+                     "stay fp32)",
+                     false, &C::precision, {{"fp32", Precision::Fp32}, {"bf16", Precision::Bf16}}),
         number_field("batch-size", "sequences per micro-batch", false, &C::batch_size),
         number_field("grad-accum",
                      "micro-batches per rank per iteration, their gradients summed (the global "

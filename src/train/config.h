@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "nn/gpt_model.h"
 #include "nn/gpt_weights.h"
 #include "tensor/optim.h"
 
@@ -38,6 +39,7 @@ struct TrainConfig {
     bool bias = false;
     double dropout = 0.0;
     kernels::GeluForm gelu = kernels::GeluForm::Erf;  // nanoGPT's; GPT-2's is the tanh form
+    Precision precision = Precision::Fp32;            // the matmuls' arithmetic (--dtype fp32|bf16)
     // Optimization. Each iteration is one optimizer step on a global batch of
     // ranks × grad_accum × batch_size sequences: every rank of a data-parallel run (mpirun) sums
     // the gradients of grad_accum micro-batches of batch_size.

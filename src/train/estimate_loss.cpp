@@ -16,7 +16,8 @@ double estimate_loss(GptActivations& acts, const GptWeights& weights, std::span<
     assert(batches == 0 || rng != nullptr);
     if (batches == 0 && tokens.size() >= 2) {  // no more windows at a time than there are, or fit
         const size_t windows = (tokens.size() - 1 + T - 1) / T;
-        const size_t fit = kMaxEvalBytes / GptActivations::bytes_for(weights.config(), 1, T);
+        const size_t fit =
+            kMaxEvalBytes / GptActivations::bytes_for(weights.config(), 1, T, acts.precision);
         B = static_cast<int>(
             std::clamp<size_t>(std::min<size_t>(B, windows), 1, std::max<size_t>(fit, 1)));
     }

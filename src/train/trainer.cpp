@@ -19,6 +19,7 @@
 #include "data/text.h"
 #include "dist/world.h"
 #include "kernels/adamw.h"
+#include "kernels/bf16.h"
 #include "kernels/elementwise.h"
 #include "nn/gpt_model.h"
 #include "tensor/optim.h"
@@ -182,6 +183,7 @@ class Stepper {
                      cfg.zero ? shards_.end(world.rank()) : weights.num_parameters()),
           dropout_{weights.config().dropout, static_cast<uint64_t>(cfg.seed)} {
         if (cfg.grad_accum > 1) sum_.resize(weights.num_parameters());
+        acts_.precision = cfg.precision;
         const size_t T = static_cast<size_t>(cfg.batch_size) * cfg.block_size;
         x_.resize(T * cfg.grad_accum);
         y_.resize(T * cfg.grad_accum);
@@ -429,6 +431,13 @@ TrainOutcome train(const TrainConfig& cfg, const RunOptions& opts,
         opts.resume       ? fmt::format(", resuming at iteration {}", state.iter)
         : from_checkpoint ? fmt::format(", starting from '{}'", cfg.init_from)
                           : ""));
+    if (cfg.precision == Precision::Bf16) {
+        report.say(kernels::bf16_instructions()
+                       ? "bf16 mixed precision: the matmuls on bf16 copies (AVX512_BF16), float "
+                         "sums, float master weights"
+                       : "bf16 mixed precision: this CPU has no AVX512_BF16, so the bf16 products "
+                         "run on portable code (the same numbers, slower than fp32)");
+    }
 
     const std::string metrics = cfg.metrics_path();
     // Saves the resumable checkpoint: every rank takes part (ZeRO gathers the moments), rank 0
@@ -456,6 +465,7 @@ TrainOutcome train(const TrainConfig& cfg, const RunOptions& opts,
     };
     // Evaluates after `done` iterations (rank 0), records it, keeps the best; returns the line.
     GptActivations eval_acts;
+    eval_acts.precision = cfg.precision;  // evaluated as trained (nanoGPT's autocast context)
     auto evaluate = [&](int done) -> std::string {
         if (!world.root()) return "";
         // always the same batches, from their own generators: evaluating never changes training

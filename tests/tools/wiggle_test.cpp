@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -283,6 +284,42 @@ TEST_F(WiggleTool, BadDataFiles) {
     expect_error(wiggle(base + short_file), "block");
     expect_error(wiggle(base + latin1), latin1);
     expect_error(wiggle(base + dir_ + "/missing.txt"), "cannot open data file");
+}
+
+TEST_F(WiggleTool, Bf16MixedPrecisionTrainsResumesAndSavesFp32) {
+    // --dtype bf16: the losses follow fp32's closely; a stopped run resumes bit for bit; the
+    // checkpoint is fp32 (it samples like any other); the dtype cannot change on resume.
+    const std::string common = "--iters 12 --dropout 0.1";
+    ASSERT_EQ(wiggle(train_args("fp32", common)).exit_code, 0);
+    const ProgramResult whole = wiggle(train_args("bf16", common + " --dtype bf16"));
+    ASSERT_EQ(whole.exit_code, 0) << whole.err;
+    EXPECT_NE(whole.out.find("bf16 mixed precision"), std::string::npos) << whole.out;
+    const auto fp32 = loss_columns(slurp(dir_ + "/fp32/metrics.csv"));
+    const auto bf16 = loss_columns(slurp(dir_ + "/bf16/metrics.csv"));
+    ASSERT_EQ(bf16.size(), fp32.size());
+    EXPECT_NE(bf16, fp32);                      // it does round
+    for (size_t i = 1; i < fp32.size(); ++i) {  // the losses and validation losses logged
+        std::stringstream fs(fp32[i]), bs(bf16[i]);
+        for (std::string f, b; std::getline(fs, f, ',') && std::getline(bs, b, ',');) {
+            if (f.empty() || b.empty()) {
+                EXPECT_EQ(f.empty(), b.empty()) << fp32[i] << " vs " << bf16[i];
+                continue;
+            }
+            EXPECT_NEAR(std::stod(b), std::stod(f), 0.02 * std::fabs(std::stod(f)))
+                << fp32[i] << " vs " << bf16[i];
+        }
+    }
+    ASSERT_EQ(wiggle(train_args("split", common + " --dtype bf16 --stop-after 5")).exit_code, 0);
+    const ProgramResult resumed =
+        wiggle("train --resume --out " + dir_ + "/split --progress lines --threads 2");
+    ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+    EXPECT_EQ(loss_columns(slurp(dir_ + "/split/metrics.csv")), bf16);
+    EXPECT_EQ(slurp(dir_ + "/split/model.safetensors"), slurp(dir_ + "/bf16/model.safetensors"));
+    const ProgramResult s = wiggle("sample --checkpoint " + dir_ + "/bf16 -n 20 --seed 1");
+    ASSERT_EQ(s.exit_code, 0) << s.err;
+    expect_error(wiggle("train --resume --out " + dir_ + "/fp32 --iters 16 --dtype bf16"),
+                 "--dtype cannot change when resuming (the run was started with fp32, got bf16)");
+    expect_error(wiggle(train_args("bad", "--dtype fp16")), "--dtype got 'fp16', not fp32 or bf16");
 }
 
 TEST_F(WiggleTool, BadFlags) {
