@@ -3,7 +3,7 @@
 //
 // Loop nest (the fp32 gemm's, matmul_driver.h), for C (M,N) (+)= op(A) (M,K) · op(B) (K,N):
 //   jc over N in equal blocks of at most NC columns
-//     pc over K in KC steps (in order, never split across threads)
+//     pc over K in KC steps (2·KC for narrow N blocks; in order, never split across threads)
 //       pack op(B)[pc:pc+kc, jc:jc+nc] into NR-wide panels, K in pairs (one item per panel)
 //       C tiles: one item per group of MR-row tiles × NR-column panels; per item, op(A)'s rows
 //       are read in place or packed by groups of MC (K in pairs), then each B panel meets every
@@ -171,7 +171,11 @@ struct Driver {
         const int mt = (g.M + MR - 1) / MR;  // row tiles
         const int nblocks = (g.N + NC - 1) / NC;
         const int ncb = ((g.N + nblocks - 1) / nblocks + NR - 1) / NR * NR;
-        u32* Bp = b_scratch().get(static_cast<size_t>(ncb) * ((std::min(KC, g.K) + 1) / 2));
+        // K blocks of KC, or of 2·KC when the B block is at most 256 columns wide (it still fits
+        // in L2, and C makes one round trip through the cache less); the blocking never changes
+        // the bits (every output is one running sum).
+        const int kcb = ncb <= 256 ? 2 * KC : KC;
+        u32* Bp = b_scratch().get(static_cast<size_t>(ncb) * ((std::min(kcb, g.K) + 1) / 2));
         for (int jc = 0; jc < g.N; jc += ncb) {
             const int nc = std::min(ncb, g.N - jc);
             const int np = (nc + NR - 1) / NR;  // column panels
@@ -188,8 +192,8 @@ struct Driver {
             }
             const int pg = (np + ngroups - 1) / ngroups;
             ngroups = (np + pg - 1) / pg;
-            for (int pc = 0; pc < g.K; pc += KC) {
-                const int kc = std::min(KC, g.K - pc), kcp = (kc + 1) / 2;
+            for (int pc = 0; pc < g.K; pc += kcb) {
+                const int kc = std::min(kcb, g.K - pc), kcp = (kc + 1) / 2;
                 const bool load_c = pc > 0 || g.accumulate;
                 auto pack = [&](int p) {
                     pack_b(Bp + static_cast<long>(p) * kcp * NR, g, jc + p * NR,
