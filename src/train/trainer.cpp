@@ -192,6 +192,7 @@ class Stepper {
     }
 
     AdamW<float>& optimizer() { return optimizer_; }
+    GptActivations& activations() { return acts_; }
     const Shards& shards() const { return shards_; }
     int micro_batches() const { return world_.size() * cfg_.grad_accum; }
     double comm_seconds() const { return comm_s_; }
@@ -464,8 +465,9 @@ TrainOutcome train(const TrainConfig& cfg, const RunOptions& opts,
                    : std::string("no checkpoint was saved; lower --lr or --grad-clip");
     };
     // Evaluates after `done` iterations (rank 0), records it, keeps the best; returns the line.
-    GptActivations eval_acts;
-    eval_acts.precision = cfg.precision;  // evaluated as trained (nanoGPT's autocast context)
+    // Evaluation runs forwards in the training step's activations (the same (B,T): no second
+    // arena), in the training's precision (nanoGPT evaluates in its autocast context too).
+    GptActivations& eval_acts = stepper.activations();
     auto evaluate = [&](int done) -> std::string {
         if (!world.root()) return "";
         // always the same batches, from their own generators: evaluating never changes training
