@@ -17,3 +17,8 @@ add_library(Threads::Threads INTERFACE IMPORTED)
 
 # Debian's Emscripten 3.1.6 has an older libc++: web/libcxx_compat.h fills its gaps.
 add_compile_options(-include ${PROJECT_SOURCE_DIR}/web/libcxx_compat.h)
+
+# WebAssembly SIMD (128-bit lanes, every current browser): lets the compiler vectorize the kernels'
+# portable path.
+add_compile_options(-msimd128)
+add_link_options(-msimd128)

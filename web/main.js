@@ -59,6 +59,7 @@ worker.onmessage = (ev) => {
     if (!started) {
       newRun();
       loadNames();
+      newGpt();
     }
     started = true;
   } else if (m.type === "mlp_new") {
@@ -95,6 +96,40 @@ worker.onmessage = (ev) => {
   } else if (m.type === "bigram_sample") {
     $("p4-names").textContent = m.names.trimEnd();
     document.body.dataset.namesReady = String(Number(document.body.dataset.namesReady || 0) + 1);
+  } else if (m.type === "gpt_new") {
+    $("errors").hidden = true;
+    gptLog = [m.data, m.model];
+    gptLosses = [];
+    gptEvals = [];
+    $("p9-log").textContent = gptLog.join("\n");
+    $("p9-progress").value = 0;
+    $("p9-progress").max = Math.max(1, p9knobs().iters);
+    for (const id of ["p9-train", "p9-sample", "p9-attend"]) $(id).disabled = false;
+    $("p9-pause").disabled = true;
+    drawCurves($("p9-loss"), [], "loss");
+    document.body.dataset.gptReady = "1";
+  } else if (m.type === "gpt_steps") {
+    for (const s of m.steps) {
+      if (s.loss !== null && s.loss >= 0) gptLosses.push(s.loss);
+      if (s.val !== null && s.val >= 0) gptEvals.push(s.val);
+      if (s.line) gptLog.push(s.line);
+      $("p9-progress").value = s.iter;
+      gptMs = s.ms;
+    }
+    $("p9-log").textContent = gptLog.join("\n");
+    $("p9-log").scrollTop = $("p9-log").scrollHeight;
+    drawCurves($("p9-loss"), [{ name: "train (batch)", color: "#3060c0", ys: gptLosses }],
+      `loss (log scale), ${gptMs.toFixed(1)} ms/iteration`);
+  } else if (m.type === "gpt_done" || m.type === "gpt_paused") {
+    $("p9-train").disabled = m.type === "gpt_done";
+    $("p9-pause").disabled = true;
+    if (m.type === "gpt_done") document.body.dataset.gptDone = String(gptLosses.length);
+  } else if (m.type === "gpt_sample") {
+    $("p9-sample-text").textContent = m.text;
+    document.body.dataset.gptSamples = String(Number(document.body.dataset.gptSamples || 0) + 1);
+  } else if (m.type === "gpt_attention") {
+    drawAttention($("p9-attention"), m.tokens, m.att);
+    document.body.dataset.gptAttention = "1";
   } else if (m.type === "paused") {
     setRunning(false);
   } else if (m.type === "error") {
@@ -170,6 +205,57 @@ $("p4-file").addEventListener("change", async (ev) => {
   wordList = { name: file.name, bytes: await file.arrayBuffer() };
   countBigrams();
 });
+
+// ---- Parts 7-9 ---------------------------------------------------------------------------------
+let gptLog = [], gptLosses = [], gptEvals = [], gptMs = 0, shakespeare = null;
+
+function p9knobs() {
+  const a = {};
+  for (const [k, v] of new FormData($("p9-knobs")).entries()) a[k] = Number(v);
+  return a;
+}
+
+async function newGpt() {
+  const a = p9knobs();
+  const bad = Object.entries(a).find(([, v]) => !isFinite(v));
+  if (bad) return showError(`part 9: ${bad[0]} must be a number`);
+  for (const id of ["p9-train", "p9-pause", "p9-sample", "p9-attend"]) $(id).disabled = true;
+  if (!shakespeare) {
+    const r = await fetch("tinyshakespeare.txt");
+    if (!r.ok) {
+      return showError(`tinyshakespeare.txt: HTTP ${r.status} (hint: scripts/fetch-data, then ` +
+        "build again)");
+    }
+    shakespeare = await r.arrayBuffer();
+  }
+  worker.postMessage({ cmd: "gpt_new", args: a, bytes: shakespeare.slice(0) });
+}
+
+function gptSample() {
+  const f = new FormData($("p9-sampling"));
+  $("p9-temp").textContent = Number(f.get("temperature")).toFixed(2);
+  worker.postMessage({ cmd: "gpt_sample", n: Number(f.get("n")),
+    temperature: Number(f.get("temperature")), top_k: Number(f.get("top_k")),
+    seed: Number(f.get("seed")) });
+}
+
+$("p9-train").onclick = () => {
+  $("p9-train").disabled = true;
+  $("p9-pause").disabled = false;
+  worker.postMessage({ cmd: "gpt_run" });
+};
+$("p9-pause").onclick = () => worker.postMessage({ cmd: "gpt_pause" });
+$("p9-reset").onclick = newGpt;
+$("p9-knobs").addEventListener("change", newGpt);
+$("p9-sample").onclick = gptSample;
+$("p9-sampling").addEventListener("change", (ev) => {
+  if (["temperature", "top_k", "n", "seed"].includes(ev.target.name)) gptSample();
+});
+$("p9-attend").onclick = () => {
+  const f = new FormData($("p9-sampling"));
+  worker.postMessage({ cmd: "gpt_attention", line: String(f.get("line")),
+    layer: Number(f.get("layer")), head: Number(f.get("head")) });
+};
 
 // ---- Start -------------------------------------------------------------------------------------
 createWiggle().then((mod) => {

@@ -135,3 +135,25 @@ function drawCounts(canvas, counts, vocab) {
     });
   }
 }
+
+// Attention weights of one head: row t (a query position) over columns s <= t, darker = more.
+function drawAttention(canvas, tokens, att) {
+  const ctx = canvas.getContext("2d");
+  const T = tokens.length, W = canvas.width, pad = 16, cell = (W - pad) / T;
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, W, W);
+  for (let t = 0; t < T; t++) {
+    for (let s = 0; s <= t; s++) {
+      ctx.fillStyle = `rgba(192, 57, 43, ${Math.sqrt(att[t * T + s]).toFixed(3)})`;
+      ctx.fillRect(pad + s * cell, pad + t * cell, cell, cell);
+    }
+  }
+  if (cell >= 6) {
+    ctx.fillStyle = "#333";
+    ctx.font = `${Math.min(11, cell)}px ui-monospace, monospace`;
+    tokens.forEach((c, i) => {
+      ctx.fillText(c, pad + i * cell + cell / 4, 11);
+      ctx.fillText(c, 2, pad + i * cell + cell * 0.8);
+    });
+  }
+}

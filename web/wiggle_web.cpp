@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -22,10 +23,16 @@
 
 #include "data/text.h"
 #include "data/toy.h"
+#include "nn/gpt_decoder.h"
+#include "nn/gpt_generate.h"
+#include "nn/gpt_model.h"
+#include "nn/gpt_weights.h"
 #include "scalar/loss.h"
 #include "scalar/nn.h"
 #include "scalar/optim.h"
 #include "scalar/value.h"
+#include "tensor/optim.h"
+#include "train/estimate_loss.h"
 #include "util/check.h"
 #include "util/format.h"
 #include "util/log.h"
@@ -189,6 +196,26 @@ std::string json_string(std::string_view text) {
     }
     return s + "\"";
 }
+
+// ---- Parts 7-9: the baby GPT
+// --------------------------------------------------------------------- ladder/09_gpt.cpp's run,
+// one iteration per call: nanoGPT's baby config by default (the page may shrink it), AdamW with
+// weight decay, gradient clipping, warmup + cosine, the loss estimates every eval_interval, the
+// same random streams (batches from seed, estimates from seed + 1).
+struct GptRun {
+    wiggle::TextStream text;
+    std::unique_ptr<wiggle::GptWeights> weights;
+    std::unique_ptr<wiggle::AdamW<float>> optimizer;
+    wiggle::GptActivations acts;
+    wiggle::Schedule schedule;
+    wiggle::PyRandom batch_rng, eval_rng;
+    int batch = 12, block = 64, iters = 2000, eval_interval = 250, eval_iters = 20, iter = 0;
+    uint64_t seed = 1337;
+    double train_seconds = 0.0;
+    std::vector<int> x, y;
+};
+std::unique_ptr<GptRun> g_gpt;
+constexpr int kGptLogInterval = 50;  // ladder/09_gpt's training-loss line between evaluations
 
 }  // namespace
 
@@ -454,6 +481,161 @@ EMSCRIPTEN_KEEPALIVE const char* bigram_sample(int count, int seed, double tempe
         s += b.words.vocab.decode(tokens) + "\n";
     }
     return out(s);
+}
+
+// A new GPT run on the text file at `path` (90% train, 10% validation, characters as tokens), as
+// ladder/09_gpt sets it up. Returns JSON {data, model} (the native program's first lines).
+EMSCRIPTEN_KEEPALIVE const char* gpt_new(const char* path, int n_layer, int n_head, int n_embd,
+                                         int block, int batch, int iters, double lr, double min_lr,
+                                         int warmup, int eval_interval, int eval_iters, int seed) {
+    WIGGLE_CHECK(batch >= 1 && batch <= 64 && iters >= 0 && iters <= 100000 && warmup >= 0 &&
+                     eval_interval >= 1 && eval_iters >= 1 && eval_iters <= 200 && seed >= 0,
+                 "", "bad training settings (batch {}, iterations {}, eval every {} x {})", batch,
+                 iters, eval_interval, eval_iters);
+    WIGGLE_CHECK(
+        n_layer >= 1 && n_layer <= 8 && n_embd >= 8 && n_embd <= 256 && block >= 2 && block <= 256,
+        "the page trains up to 8 layers of n_embd 256, block 256",
+        "model too big for the page: {} layers, n_embd {}, block {}", n_layer, n_embd, block);
+    g_gpt.reset();
+    auto r = std::make_unique<GptRun>();
+    r->text = wiggle::load_text_stream(path, 0.9, block + 1);
+    const wiggle::GptConfig config{.vocab_size = r->text.vocab.size(),
+                                   .block_size = block,
+                                   .n_layer = n_layer,
+                                   .n_head = n_head,
+                                   .n_embd = n_embd,
+                                   .bias = false,
+                                   .dropout = 0.0f};
+    wiggle::check_config(config);
+    r->seed = static_cast<uint64_t>(seed);
+    r->weights = std::make_unique<wiggle::GptWeights>(config, r->seed);
+    r->optimizer = std::make_unique<wiggle::AdamW<float>>(
+        r->weights->params(),
+        wiggle::AdamWConfig{.beta1 = 0.9f, .beta2 = 0.99f, .weight_decay = 0.1f});
+    r->schedule = {wiggle::ScheduleKind::Cosine, lr, min_lr, warmup, iters};
+    r->batch_rng = wiggle::PyRandom(r->seed);
+    r->eval_rng = wiggle::PyRandom(r->seed + 1);
+    r->batch = batch;
+    r->block = block;
+    r->iters = iters;
+    r->eval_interval = eval_interval;
+    r->eval_iters = eval_iters;
+    r->x.resize(static_cast<size_t>(batch) * block);
+    r->y.resize(r->x.size());
+    const std::string data =
+        fmt::format("data: {} ({} train, {} val characters, vocabulary of {})", path,
+                    r->text.train.size(), r->text.val.size(), r->text.vocab.size());
+    const std::string model =
+        fmt::format("model: {} layers, {} heads, n_embd {}, block {}, {:.2f}M parameters", n_layer,
+                    n_head, n_embd, block, r->weights->num_parameters() / 1e6);
+    g_gpt = std::move(r);
+    return out(fmt::format("{{\"data\":{},\"model\":{}}}", json_string(data), json_string(model)));
+}
+
+// One iteration of ladder/09_gpt's loop: the loss estimates when it is time (and at the end), then
+// one AdamW step on a random batch (none at iters). Returns JSON {iter, loss, lr, ms, done, line}:
+// line is the native program's log line for this iteration, or empty.
+EMSCRIPTEN_KEEPALIVE const char* gpt_step() {
+    WIGGLE_CHECK(g_gpt != nullptr, "", "no GPT: call gpt_new first");
+    GptRun& r = *g_gpt;
+    WIGGLE_CHECK(r.iter <= r.iters, "", "the run is over ({} iterations)", r.iters);
+    const int iter = r.iter;
+    const double lr = r.schedule.at(iter);
+    std::string line;
+    double eval_train = -1.0, eval_val = -1.0;
+    if (iter % r.eval_interval == 0 || iter == r.iters) {
+        eval_train = wiggle::estimate_loss(r.acts, *r.weights, r.text.train, r.batch, r.block,
+                                           r.eval_iters, &r.eval_rng);
+        eval_val = wiggle::estimate_loss(r.acts, *r.weights, r.text.val, r.batch, r.block,
+                                         r.eval_iters, &r.eval_rng);
+        const double ms = iter > 0 ? 1000.0 * r.train_seconds / iter : 0.0;
+        line = wiggle::format_step(
+            iter, r.iters, static_cast<float>(eval_train),
+            {{"val", static_cast<float>(eval_val)}, {"lr", lr, 6}, {"ms/iter", ms, 2}});
+    }
+    float loss = -1.0f;
+    if (iter < r.iters) {
+        wiggle::sample_blocks(r.text.train, r.batch, r.block, r.batch_rng, r.x, r.y);
+        const auto t0 = std::chrono::steady_clock::now();
+        loss = wiggle::gpt_forward(r.acts, *r.weights, r.x.data(), r.y.data(), r.batch, r.block);
+        r.weights->params().zero_grad();
+        wiggle::gpt_backward(r.weights->grads(), *r.weights, r.acts);
+        const wiggle::GradClip clip = wiggle::clip_grad_norm(r.weights->params(), 1.0f);
+        r.optimizer->step(static_cast<float>(lr), clip.scale);
+        r.train_seconds +=
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        WIGGLE_CHECK(std::isfinite(loss), "lower the learning rate",
+                     "the loss is {} at iteration {}", loss, iter);
+        if (iter % kGptLogInterval == 0 && iter % r.eval_interval != 0)
+            line = wiggle::format_step(iter, r.iters, loss, {{"lr", lr, 6}});
+    }
+    r.iter++;
+    const double ms = iter > 0 || r.iter > 0 ? 1000.0 * r.train_seconds / r.iter : 0.0;
+    return out(fmt::format(
+        "{{\"iter\":{},\"loss\":{},\"train\":{},\"val\":{},\"lr\":{},\"ms\":{},"
+        "\"done\":{},\"line\":{}}}",
+        iter, json_number(loss), json_number(eval_train), json_number(eval_val), json_number(lr),
+        json_number(ms), r.iter > r.iters ? "true" : "false", json_string(line)));
+}
+
+// n characters sampled from the model as ladder/09_gpt samples them: from a newline, through the
+// KV cache with nanoGPT's window, temperature and top-k, PyRandom(seed).
+EMSCRIPTEN_KEEPALIVE const char* gpt_sample(int n, double temperature, int top_k, int seed) {
+    WIGGLE_CHECK(g_gpt != nullptr, "", "no GPT: call gpt_new first");
+    WIGGLE_CHECK(n >= 1 && n <= 10000 && seed >= 0, "", "bad length {} or seed {}", n, seed);
+    GptRun& r = *g_gpt;
+    wiggle::SamplingOptions sampling;
+    sampling.temperature = temperature;
+    sampling.top_k = top_k;
+    wiggle::check_sampling_options(sampling);
+    wiggle::TokenSampler sampler(sampling);
+    wiggle::PyRandom rng(static_cast<uint64_t>(seed));
+    wiggle::GptDecoder decoder(*r.weights, wiggle::ContextWindow(r.block, r.block));
+    const std::vector<int> prompt = r.text.vocab.encode_utf8("\n");
+    const std::vector<int> tokens = wiggle::generate<float>(
+        prompt, n, wiggle::cached_next_row(decoder), wiggle::RowKind::Logits, sampler, rng);
+    return out(r.text.vocab.decode(tokens));
+}
+
+// The attention weights of one head of one layer over `text` (its last block_size characters that
+// the vocabulary has): a forward pass, then softmax(q k^T / sqrt(hs)) over the causal past from
+// the q and k that forward computed (acts.qkv), for display. JSON {tokens: [...], att: [T*T]}.
+EMSCRIPTEN_KEEPALIVE const char* gpt_attention(const char* text, int layer, int head) {
+    WIGGLE_CHECK(g_gpt != nullptr, "", "no GPT: call gpt_new first");
+    GptRun& r = *g_gpt;
+    const wiggle::GptConfig& c = r.weights->config();
+    WIGGLE_CHECK(layer >= 0 && layer < c.n_layer && head >= 0 && head < c.n_head, "",
+                 "no head {} in layer {}", head, layer);
+    std::vector<int> tokens = r.text.vocab.encode_utf8(text, "the attention line");
+    WIGGLE_CHECK(!tokens.empty(), "type a line", "the attention line is empty");
+    if (static_cast<int>(tokens.size()) > r.block)
+        tokens.erase(tokens.begin(), tokens.end() - r.block);
+    const int T = static_cast<int>(tokens.size()), C = c.n_embd, hs = C / c.n_head;
+    wiggle::gpt_forward(r.acts, *r.weights, tokens.data(), nullptr, 1, T);
+    const float* qkv = r.acts.layers[layer].qkv;
+    std::vector<double> att(static_cast<size_t>(T) * T, 0.0);
+    for (int t = 0; t < T; ++t) {
+        const float* q = qkv + static_cast<size_t>(t) * 3 * C + head * hs;
+        double top = -INFINITY, sum = 0.0;
+        for (int s2 = 0; s2 <= t; ++s2) {
+            const float* k = qkv + static_cast<size_t>(s2) * 3 * C + C + head * hs;
+            double dot = 0.0;
+            for (int i = 0; i < hs; ++i) dot += double(q[i]) * k[i];
+            att[static_cast<size_t>(t) * T + s2] = dot / std::sqrt(double(hs));
+            top = std::max(top, att[static_cast<size_t>(t) * T + s2]);
+        }
+        for (int s2 = 0; s2 <= t; ++s2) {
+            double& a = att[static_cast<size_t>(t) * T + s2];
+            a = std::exp(a - top);
+            sum += a;
+        }
+        for (int s2 = 0; s2 <= t; ++s2) att[static_cast<size_t>(t) * T + s2] /= sum;
+    }
+    std::string s = "{\"tokens\":[";
+    for (int t = 0; t < T; ++t) s += (t ? "," : "") + json_string(r.text.vocab.show(tokens[t]));
+    s += "],\"att\":[";
+    for (size_t i = 0; i < att.size(); ++i) s += fmt::format("{}{:.5f}", i ? "," : "", att[i]);
+    return out(s + "]}");
 }
 
 }  // extern "C"

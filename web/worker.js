@@ -1,7 +1,8 @@
 // The page's training worker: its own instance of the WebAssembly module, so a long run never
 // blocks the page. Messages in: {cmd: "mlp_new", args}, {cmd: "mlp_run", steps}, {cmd: "pause"},
 // {cmd: "bigram_new", name, bytes, alpha}, {cmd: "bigram_sample", count, seed, temperature,
-// top_k}. Messages out: {type: "ready" | "mlp_new" | "mlp_step" | "mlp_done" | "bigram_new" |
+// top_k}, {cmd: "gpt_new", args, bytes}, {cmd: "gpt_run" | "gpt_pause"}, {cmd: "gpt_sample", n,
+// temperature, top_k, seed}, {cmd: "gpt_attention", line, layer, head}. Messages out: {type: "ready" | "mlp_new" | "mlp_step" | "mlp_done" | "bigram_new" |
 // "bigram_sample" | "error", ...}. Steps run in
 // small slices with a macrotask between them, so a "pause" arriving mid-run is seen at once.
 // A user error inside the module (WIGGLE_CHECK) aborts that instance: the worker reports its one
@@ -62,6 +63,29 @@ function runSlice() {
   setTimeout(runSlice, 0);
 }
 
+// The GPT trains in slices of ~50 ms, posting each slice's iterations.
+let gptRunning = false;
+function gptSlice() {
+  if (!gptRunning) return;
+  const t0 = performance.now(), steps = [];
+  try {
+    let s = null;
+    do {
+      s = JSON.parse(call("gpt_step", "string", [], []));
+      steps.push(s);
+    } while (!s.done && performance.now() - t0 < 50);
+    postMessage({ type: "gpt_steps", steps });
+    if (s.done) {
+      gptRunning = false;
+      postMessage({ type: "gpt_done" });
+      return;
+    }
+  } catch (e) {
+    return;
+  }
+  setTimeout(gptSlice, 0);
+}
+
 // Messages are handled in order, each once the module instance is up.
 let booting = null, queue = Promise.resolve();
 onmessage = (ev) => {
@@ -97,6 +121,31 @@ function handle(m) {
       const names = call("bigram_sample", "string", ["number", "number", "number", "number"],
                          [m.count, m.seed, m.temperature, m.top_k]);
       postMessage({ type: "bigram_sample", names });
+    } else if (m.cmd === "gpt_new") {
+      gptRunning = false;
+      const a = m.args;
+      if (!mod.FS.analyzePath("/tinyshakespeare.txt").exists) {
+        if (!m.bytes) throw new Error("tinyshakespeare.txt is missing (hint: scripts/fetch-data, then build again)");
+        mod.FS.writeFile("/tinyshakespeare.txt", new Uint8Array(m.bytes));
+      }
+      const r = JSON.parse(call("gpt_new", "string", Array(13).fill("number").fill("string", 0, 1),
+        ["/tinyshakespeare.txt", a.n_layer, a.n_head, a.n_embd, a.block, a.batch, a.iters, a.lr,
+         a.min_lr, a.warmup, a.eval_interval, a.eval_iters, a.seed]));
+      postMessage({ type: "gpt_new", ...r });
+    } else if (m.cmd === "gpt_run") {
+      gptRunning = true;
+      setTimeout(gptSlice, 0);
+    } else if (m.cmd === "gpt_pause") {
+      gptRunning = false;
+      postMessage({ type: "gpt_paused" });
+    } else if (m.cmd === "gpt_sample") {
+      const text = call("gpt_sample", "string", ["number", "number", "number", "number"],
+                        [m.n, m.temperature, m.top_k, m.seed]);
+      postMessage({ type: "gpt_sample", text });
+    } else if (m.cmd === "gpt_attention") {
+      const r = JSON.parse(call("gpt_attention", "string", ["string", "number", "number"],
+                                [m.line, m.layer, m.head]));
+      postMessage({ type: "gpt_attention", ...r });
     } else if (m.cmd === "pause") {
       running = false;
       postMessage({ type: "paused", steps: stepsDone });
