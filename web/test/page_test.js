@@ -8,6 +8,9 @@
 //     accuracies exactly;
 //   - part 4: the counted bigram's train/dev losses and its 10 names for seed 1337 are
 //     build/bin/04_bigram's (on the names.txt the build copied into build-web/);
+//   - parts 7-9: 6 iterations of the baby GPT, paused and resumed in between, give 09_gpt's loss
+//     lines (the portable kernels, one thread: WIGGLE_ISA=generic) and its 100 sampled characters;
+//     the attention heatmap draws;
 //   - bad input: an out-of-range knob, a word list that is not text and one too big each show
 //     one clear line in the page, and the page keeps working;
 //   - no console errors or uncaught exceptions;
@@ -64,6 +67,7 @@ async function check(name, fn) {
   const browser = await puppeteer.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     args: ["--no-sandbox", "--headless=new", "--disable-gpu"],
+    protocolTimeout: 600000,
   });
   const page = await browser.newPage();
   await page.setViewport({ width: 1200, height: 900 });
@@ -198,6 +202,51 @@ async function check(name, fn) {
       });
       compareGraph(await graph(), [2, 1, -0.6, 0.8, 0.2, 1]);
     });
+
+  await check("parts 7-9: the GPT, paused and resumed, trains and samples as 09_gpt does", async () => {
+    // 09_gpt on the portable kernels, one thread: the arithmetic the page runs
+    const out = execFileSync(path.join(binDir, "09_gpt"), ["--data",
+      path.join(webDir, "tinyshakespeare.txt"), "--iters", "6", "--eval-interval", "3",
+      "--eval-iters", "1", "--final-eval-iters", "1", "--sample-chars", "100"],
+    { encoding: "utf8", env: { ...process.env, WIGGLE_ISA: "generic", WIGGLE_NUM_THREADS: "1" } });
+    const noTime = (l) => l.replace(/ ms\/iter [0-9.]+$/, "");
+    const expected = out.split("\n").filter((l) => l.startsWith("step")).map(noTime);
+    const sample = out.slice(out.indexOf("\nsample:\n") + 9).replace(/\n$/, "");
+    await page.waitForSelector("body[data-gpt-ready]", { timeout: 60000 });
+    await page.evaluate(() => {
+      const f = document.getElementById("p9-knobs");
+      f.iters.value = 6;
+      f.eval_interval.value = 3;
+      f.eval_iters.value = 1;
+      document.body.removeAttribute("data-gpt-ready");
+      f.dispatchEvent(new Event("change"));
+    });
+    await page.waitForSelector("body[data-gpt-ready]", { timeout: 60000 });
+    await page.click("#p9-train");
+    await page.waitForFunction(() => document.getElementById("p9-progress").value > 0,
+      { timeout: 120000 });
+    await page.click("#p9-pause");
+    await page.waitForFunction(() => !document.getElementById("p9-train").disabled,
+      { timeout: 120000 });
+    const pausedAt = await page.$eval("#p9-progress", (e) => e.value);
+    await page.click("#p9-train");
+    await page.waitForSelector("body[data-gpt-done]", { timeout: 300000 });
+    const log = (await page.$eval("#p9-log", (e) => e.textContent)).split("\n")
+      .filter((l) => l.startsWith("step")).map(noTime);
+    assert.deepStrictEqual(log, expected, `paused at iteration ${pausedAt}`);
+    await page.click("#p9-sample");
+    await page.waitForSelector("body[data-gpt-samples]", { timeout: 120000 });
+    await page.evaluate(() => {
+      document.getElementById("p9-sampling").n.value = 100;
+      document.body.removeAttribute("data-gpt-samples");
+    });
+    await page.click("#p9-sample");
+    await page.waitForSelector("body[data-gpt-samples]", { timeout: 120000 });
+    assert.strictEqual(await page.$eval("#p9-sample-text", (e) => e.textContent), sample);
+    await page.click("#p9-attend");
+    await page.waitForSelector("body[data-gpt-attention]", { timeout: 60000 });
+  });
+  await (await page.$("#part9")).screenshot({ path: path.join(shots, "part9.png") });
 
   await check("no console errors", async () => {
     assert.deepStrictEqual(consoleErrors, []);
