@@ -432,6 +432,19 @@ TrainOutcome train(const TrainConfig& cfg, const RunOptions& opts,
         opts.resume       ? fmt::format(", resuming at iteration {}", state.iter)
         : from_checkpoint ? fmt::format(", starting from '{}'", cfg.init_from)
                           : ""));
+    {
+        // the activation memory: what a step's forward keeps for backward, and its scratch
+        const GptConfig& g = weights.config();
+        GptConfig more = g;
+        more.n_layer += 1;
+        const double all = GptActivations::bytes_for(g, B, T, cfg.precision),
+                     layer = GptActivations::bytes_for(more, B, T, cfg.precision) - all;
+        report.say(fmt::format(
+            "activations: {:.1f} MB for a micro-batch of {}×{} in {}, {:.1f} MB "
+            "of it per layer",
+            all / 1e6, B, T, cfg.precision == Precision::Bf16 ? "bf16 mixed precision" : "fp32",
+            layer / 1e6));
+    }
     if (cfg.precision == Precision::Bf16) {
         report.say(kernels::bf16_instructions()
                        ? "bf16 mixed precision: the matmuls on bf16 copies (AVX512_BF16), float "
