@@ -16,12 +16,12 @@
 // partial sums stay above FLT_MIN (2^-126) in magnitude or are zero, the paths are bit-equal; else
 // they may differ by flushed amounts below 2^-126 each.
 //
-// The fast gemm packs A and B into register tiles with K in pairs (one 32-bit lane holds two bf16
-// of the same row or column), threads over output tiles like gemm (parallel_items in
-// kernels/cpu.h; never splits K, blocking from the shape only), so its results are bit-identical
-// for any thread count. CPUs without AVX512_BF16 (or WIGGLE_ISA=avx2|generic) run the portable
-// path: correct, the same bits, slower. C must not alias A or B.
-// Not here: bf16 outputs, fused epilogues (bias), split-K.
+// The fast gemm packs B (and A unless it can read A's rows in place) with K in pairs (one 32-bit
+// lane holds two bf16 of the same row or column) for 6×64 register tiles, and threads over output
+// tiles like gemm (parallel_items in kernels/cpu.h; never splits K). Since every output is one
+// running sum in K order, neither the blocking nor the thread count changes its bits. CPUs without
+// AVX512_BF16 (or WIGGLE_ISA=avx2|generic) run the portable path: correct, the same bits, slower. C
+// must not alias A or B. Not here: bf16 outputs, fused epilogues (bias), split-K.
 #pragma once
 
 #include "kernels/bf16.h"
