@@ -4,7 +4,9 @@ the way `wiggle train` / `wiggle sample` do, and prints one JSON line of measure
   train:  nanoGPT's loop (random (B,T) batches, AdamW with decay on 2-D weights, cosine schedule
           with warmup, grad clip 1.0); reports ms/iteration and tokens/s of the training steps
           (evaluation excluded) and, with --eval-iters, the mean validation loss over that many
-          random batches at the end (as `wiggle train` estimates it).
+          random batches at the end (as `wiggle train` estimates it). --dtype bf16 runs the
+          forward (and so the backward's matmuls) under torch.autocast("cpu", torch.bfloat16),
+          PyTorch's mixed precision, as nanoGPT does with dtype='bfloat16'.
   sample: nanoGPT's generate (a full forward over the cropped context per token) from a wiggle
           checkpoint; reports tokens/s.
 
@@ -63,6 +65,10 @@ def train(args):
     opt = model.configure_optimizers(0.1, 1e-3, (0.9, 0.99))
     decay_iters = p["iters"] if args.decay_iters is None else args.decay_iters
     model.train()
+
+    def autocast():
+        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.dtype == "bf16")
+
     step_s, losses = 0.0, []
     for it in range(args.iters):
         lr = get_lr(it, 1e-3, 1e-4, 100, decay_iters)
@@ -70,7 +76,8 @@ def train(args):
             g["lr"] = lr
         t0 = time.perf_counter()
         x, y = batch("train")
-        _, loss = model(x, y)
+        with autocast():
+            _, loss = model(x, y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -81,12 +88,13 @@ def train(args):
             step_s += dt
         losses.append(lv)
     timed = args.iters - args.skip
-    out = {"preset": args.preset, "threads": torch.get_num_threads(), "iters": args.iters,
+    out = {"preset": args.preset, "dtype": args.dtype, "threads": torch.get_num_threads(),
+           "iters": args.iters,
            "ms_per_iter": 1e3 * step_s / timed, "tokens_per_s": timed * B * T / step_s,
            "last_loss": losses[-1]}
     if args.eval_iters > 0:
         model.eval()
-        with torch.no_grad():
+        with torch.no_grad(), autocast():
             out["val_loss"] = sum(model(*batch("val"))[1].item()
                                   for _ in range(args.eval_iters)) / args.eval_iters
     print(json.dumps(out), flush=True)
@@ -114,6 +122,8 @@ def main():
     t.add_argument("--decay-iters", type=int, default=None, help="default: the preset's iters")
     t.add_argument("--skip", type=int, default=2, help="untimed warm-up iterations")
     t.add_argument("--eval-iters", type=int, default=0)
+    t.add_argument("--dtype", default="fp32", choices=["fp32", "bf16"],
+                   help="bf16: torch.autocast on the CPU (mixed precision)")
     t.add_argument("--data", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                   "..", "data", "tinyshakespeare.txt"))
     s = sub.add_parser("sample")
