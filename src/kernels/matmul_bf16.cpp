@@ -133,7 +133,8 @@ void pack_k_strided(u32* dst, int R, int rv, const u16* s, long ld, int kc) {
 }
 
 // Ker provides MR, NR, KC (even), MC, NC,
-//   template <bool kInPlace> tile(kc, a, lda, b, c, ldc, m_valid, n_valid, load_c, c_next): the C
+//   template <bool kInPlace, int R> tile(kc, a, lda, b, c, ldc, m_valid, n_valid, load_c, c_next)
+//   (R = m_valid ≤ MR rows): the C
 //   tile (m_valid, n_valid) = (load_c ? C tile : 0) + op(A) tile (MR, kc) · B panel (kc, NR), in
 //   the order of matmul_bf16.h, where the A tile is packed (kInPlace false: pairs a32[p*lda + i]
 //   of a group packed by pack_a, zero-padded) or rows of A itself (kInPlace true: op(A)(i, k) =
@@ -212,6 +213,19 @@ struct Driver {
         }
     }
 
+    // Ker::tile on R = m_valid rows (a bottom edge computes only its rows).
+    template <bool kInPlace, int R = MR>
+    static void tile_rows(int kc, const u16* a, long lda, const u32* b, float* c, long ldc,
+                          int m_valid, int n_valid, bool load_c, const float* c_next) {
+        if constexpr (R > 1) {
+            if (m_valid < R) {
+                return tile_rows<kInPlace, R - 1>(kc, a, lda, b, c, ldc, m_valid, n_valid, load_c,
+                                                  c_next);
+            }
+        }
+        Ker::template tile<kInPlace, R>(kc, a, lda, b, c, ldc, m_valid, n_valid, load_c, c_next);
+    }
+
     // C tiles of row tiles [r0, r1) × panels [q0, q1) of block (jc, pc).
     static void compute_tiles(const Bf16Args& g, const u32* Bp, int jc, int nc, int pc, int kc,
                               bool load_c, int r0, int r1, int q0, int q1) {
@@ -239,12 +253,11 @@ struct Driver {
                     const int m_valid = std::min(MR, g.M - r * MR);
                     c_next = load_c ? c_next : nullptr;
                     if (in_place) {
-                        Ker::template tile<true>(kc, g.A + static_cast<long>(r) * MR * g.K + pc,
-                                                 g.K, bp, c, ldc, m_valid, n_valid, load_c, c_next);
+                        tile_rows<true>(kc, g.A + static_cast<long>(r) * MR * g.K + pc, g.K, bp, c,
+                                        ldc, m_valid, n_valid, load_c, c_next);
                     } else {
-                        Ker::template tile<false>(kc,
-                                                  reinterpret_cast<const u16*>(Ap + (r - ic) * MR),
-                                                  MC, bp, c, ldc, m_valid, n_valid, load_c, c_next);
+                        tile_rows<false>(kc, reinterpret_cast<const u16*>(Ap + (r - ic) * MR), MC,
+                                         bp, c, ldc, m_valid, n_valid, load_c, c_next);
                     }
                 }
             }
@@ -264,11 +277,11 @@ struct GenericKernel {
     static void pack_contiguous(u32* dst, int R, int rv, const u16* s, long ld, int kc) {
         pack_k_contiguous(dst, R, rv, s, ld, kc);
     }
-    template <bool kInPlace>
+    template <bool kInPlace, int R>
     static void tile(int kc, const u16* a, long lda, const u32* b, float* c, long ldc, int m_valid,
                      int n_valid, bool load_c, const float* /*c_next*/) {
-        float acc[MR][NR];
-        for (int i = 0; i < MR; i++) {
+        float acc[R][NR];
+        for (int i = 0; i < R; i++) {
             for (int j = 0; j < NR; j++) {
                 acc[i][j] = load_c && i < m_valid && j < n_valid ? c[i * ldc + j] : 0.0f;
             }
@@ -276,7 +289,7 @@ struct GenericKernel {
         const int kcp = (kc + 1) / 2;
         for (int p = 0; p < kcp; p++) {
             const u32* bp = b + p * NR;
-            for (int i = 0; i < MR; i++) {
+            for (int i = 0; i < R; i++) {
                 u32 av = 0;
                 if (!kInPlace) {
                     std::memcpy(&av, a + 2 * (p * lda + i), sizeof av);
@@ -378,7 +391,7 @@ struct Avx512Bf16Kernel {
         }
     }
 
-    template <bool kInPlace>
+    template <bool kInPlace, int R>
     WIGGLE_BF16_TARGET static void tile(int kc, const u16* a, long lda, const u32* b, float* c,
                                         long ldc, int m_valid, int n_valid, bool load_c,
                                         const float* c_next) {
@@ -390,9 +403,9 @@ struct Avx512Bf16Kernel {
                       : left <= 0 ? 0
                                   : static_cast<__mmask16>((1u << left) - 1);
         }
-        __m512 acc[MR][NV];
+        __m512 acc[R][NV];
 #pragma GCC unroll 16
-        for (int i = 0; i < MR; i++) {
+        for (int i = 0; i < R; i++) {
 #pragma GCC unroll 4
             for (int j = 0; j < NV; j++) {
                 acc[i][j] = load_c && i < m_valid
@@ -402,7 +415,7 @@ struct Avx512Bf16Kernel {
         }
         if (c_next) {  // the next tile starts by loading its C: fetch it while this one computes
 #pragma GCC unroll 16
-            for (int i = 0; i < MR; i++) {
+            for (int i = 0; i < R; i++) {
 #pragma GCC unroll 4
                 for (int j = 0; j < NV; j++) {
                     _mm_prefetch(reinterpret_cast<const char*>(c_next + i * ldc + 16 * j),
@@ -413,10 +426,10 @@ struct Avx512Bf16Kernel {
         // Rows of A: packed (pairs, lda lanes per k pair), or A's own rows (rows past
         // m_valid repeat the last valid one, their sums never stored; an odd kc's last pair is
         // read as one bf16, below).
-        const u16* ap[MR];
+        const u16* ap[R];
         long astep;  // u16 elements between pairs
 #pragma GCC unroll 16
-        for (int i = 0; i < MR; i++) {
+        for (int i = 0; i < R; i++) {
             ap[i] = kInPlace ? a + std::min(i, m_valid - 1) * lda : a + 2 * i;
         }
         astep = kInPlace ? 2 : 2 * lda;
@@ -426,7 +439,7 @@ struct Avx512Bf16Kernel {
 #pragma GCC unroll 4
             for (int j = 0; j < NV; j++) bv[j] = _mm512_load_si512(b + p * NR + 16 * j);
 #pragma GCC unroll 16
-            for (int i = 0; i < MR; i++) {
+            for (int i = 0; i < R; i++) {
                 const __m512i av = _mm512_set1_epi32(load_pair(ap[i] + p * astep));
 #pragma GCC unroll 4
                 for (int j = 0; j < NV; j++) {
@@ -443,7 +456,7 @@ struct Avx512Bf16Kernel {
         for (int p = 0; p < full; p++) step(p, load32);
         if (kInPlace && kc % 2) step(full, [](const u16* x) { return static_cast<int>(x[0]); });
 #pragma GCC unroll 16
-        for (int i = 0; i < MR; i++) {
+        for (int i = 0; i < R; i++) {
             if (i >= m_valid) break;
 #pragma GCC unroll 4
             for (int j = 0; j < NV; j++) {
