@@ -4,6 +4,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
+const MAX_UPLOAD = 20 << 20;  // bytes: a word list or a CSV of points, not a corpus
 
 function showError(line) {
   $("errors").hidden = false;
@@ -148,13 +149,27 @@ $("p2-reset").onclick = () => {
   setRunning(false);
   newRun();
 };
+$("p2-csv").addEventListener("change", async (ev) => {
+  ev.stopPropagation();  // the form's change handler starts a run once the file is in the worker
+  const file = ev.target.files[0];
+  if (!file) return;
+  if (file.size > MAX_UPLOAD) {
+    return showError(`${file.name}: ${(file.size / 1048576).toFixed(1)} MB is too big for a ` +
+      "CSV of points (hint: at most 20 MB)");
+  }
+  worker.postMessage({ cmd: "csv", bytes: await file.arrayBuffer() });
+  const select = $("p2-knobs").elements.dataset;
+  select.options[4].disabled = false;
+  select.value = "4";
+  setRunning(false);
+  newRun();
+});
 $("p2-knobs").addEventListener("change", () => {
   setRunning(false);
   newRun();
 });
 
 // ---- Part 4 -------------------------------------------------------------------------------------
-const MAX_WORD_LIST = 20 << 20;  // bytes: a word list, not a corpus
 let wordList = null;  // {name, bytes}
 
 function p4knobs() {
@@ -197,7 +212,7 @@ $("p4-knobs").addEventListener("change", (ev) => {
 $("p4-file").addEventListener("change", async (ev) => {
   const file = ev.target.files[0];
   if (!file) return;
-  if (file.size > MAX_WORD_LIST) {
+  if (file.size > MAX_UPLOAD) {
     return showError(`${file.name}: ${(file.size / 1048576).toFixed(1)} MB is too big for a ` +
       "word list (hint: at most 20 MB, one word per line)");
   }

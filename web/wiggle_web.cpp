@@ -19,8 +19,12 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
+#include "data/batches.h"
+#include "data/csv.h"
 #include "data/text.h"
 #include "data/toy.h"
 #include "nn/gpt_decoder.h"
@@ -136,6 +140,25 @@ double accuracy_of(const MlpRun& r, std::span<const Value> scores, const wiggle:
                    const std::vector<int>& labels_pm1) {
     return r.loss == Loss::Svm ? wiggle::sign_accuracy(scores, labels_pm1)
                                : wiggle::argmax_accuracy(scores, r.model->nout(), d.y);
+}
+
+// The page's CSV (web/main.js writes it to /data.csv): two feature columns and an integer label,
+// as ladder/03_learn_well reads --csv; 80% train, 20% validation, split by the seed.
+std::pair<wiggle::Dataset2D, wiggle::Dataset2D> csv_data(uint64_t seed) {
+    const wiggle::CsvData c = wiggle::load_csv("/data.csv");
+    WIGGLE_CHECK(c.cols == 2, "the page draws two features: x1,x2,label",
+                 "/data.csv has {} feature columns", c.cols);
+    WIGGLE_CHECK(c.rows >= 4, "give at least 4 rows", "/data.csv has {} rows", c.rows);
+    const wiggle::Split split = wiggle::split_train_val(c.rows, 0.2, seed);
+    std::pair<wiggle::Dataset2D, wiggle::Dataset2D> d;
+    for (auto [part, idx] : {std::pair{&d.first, &split.train}, std::pair{&d.second, &split.val}}) {
+        part->num_classes = c.num_classes;
+        for (size_t i : *idx) {
+            part->x.push_back({c.row(i)[0], c.row(i)[1]});
+            part->y.push_back(c.y[i]);
+        }
+    }
+    return d;
 }
 
 wiggle::Dataset2D make_data(int kind, int n, double noise, uint64_t seed) {
@@ -287,7 +310,8 @@ EMSCRIPTEN_KEEPALIVE const char* neuron_graph(double x1, double x2, double w1, d
     return out(s + "}");
 }
 
-// A new MLP run (replacing the last): data set 0 moons, 1 spirals (3 classes), 2 XOR, 3 circles;
+// A new MLP run (replacing the last): data set 0 moons, 1 spirals (3 classes), 2 XOR, 3 circles,
+// 4 the CSV at /data.csv;
 // n training points and n fresh validation points (seed + 1), as ladder/02_mlp draws them; the
 // model 2 -> width x depth ReLU -> 1 score (SVM loss) or one logit per class; SGD with momentum,
 // the learning rate from lr to lr_end over `steps` (schedule 0 constant, 1 linear, 2 cosine),
@@ -305,8 +329,12 @@ EMSCRIPTEN_KEEPALIVE const char* mlp_new(int dataset, int n, double noise, int s
     g_mlp.reset();
     wiggle::g_tape.truncate(tape_mark);
     auto r = std::make_unique<MlpRun>();
-    r->train = make_data(dataset, n, noise, static_cast<uint64_t>(seed));
-    r->val = make_data(dataset, n, noise, static_cast<uint64_t>(seed) + 1);
+    if (dataset == 4) {
+        std::tie(r->train, r->val) = csv_data(static_cast<uint64_t>(seed));
+    } else {
+        r->train = make_data(dataset, n, noise, static_cast<uint64_t>(seed));
+        r->val = make_data(dataset, n, noise, static_cast<uint64_t>(seed) + 1);
+    }
     r->train_pm1 = pm1(r->train.y);
     r->val_pm1 = pm1(r->val.y);
     r->loss = loss == 1 ? Loss::CrossEntropy : loss == 2 ? Loss::Mse : Loss::Svm;

@@ -34,8 +34,10 @@ function call(name, ret, types, args) {
   }
 }
 
+let csvBounds = null;  // the CSV's points' box, with a margin
+
 function grid() {
-  const b = BOUNDS[dataset] || BOUNDS[0];
+  const b = dataset === 4 && csvBounds ? csvBounds : BOUNDS[dataset] || BOUNDS[0];
   const ptr = call("mlp_grid", "number", ["number", "number", "number", "number", "number"],
                    [GRID, b[0], b[1], b[2], b[3]]);
   return { grid: mod.HEAPF32.slice(ptr >> 2, (ptr >> 2) + GRID * GRID), res: GRID, bounds: b };
@@ -105,12 +107,21 @@ function handle(m) {
         [a.dataset, a.n, a.noise, a.seed, a.width, a.depth, a.loss, a.lr, a.lr_end, a.schedule,
          a.steps, a.momentum, a.alpha]);
       const points = JSON.parse(call("mlp_points", "string", [], []));
+      if (dataset === 4) {
+        const xs = points.map((p) => p[0]), ys = points.map((p) => p[1]);
+        const mx = 0.1 * (Math.max(...xs) - Math.min(...xs)) || 1;
+        const my = 0.1 * (Math.max(...ys) - Math.min(...ys)) || 1;
+        csvBounds = [Math.min(...xs) - mx, Math.max(...xs) + mx, Math.min(...ys) - my,
+          Math.max(...ys) + my];
+      }
       postMessage({ type: "mlp_new", desc, points, ...grid() });
     } else if (m.cmd === "mlp_run") {
       // "Train" runs to the configured number of steps, "Step" one more
       stepsTotal = m.steps ? stepsDone + m.steps : Math.max(stepsConfigured, stepsDone);
       running = true;
       setTimeout(runSlice, 0);
+    } else if (m.cmd === "csv") {
+      mod.FS.writeFile("/data.csv", new Uint8Array(m.bytes));
     } else if (m.cmd === "bigram_new") {
       // the word list goes into the module's in-memory file system, where the library reads it
       const file = m.name === "names.txt" ? "/names.txt" : "/upload.txt";

@@ -11,7 +11,7 @@
 //   - parts 7-9: 6 iterations of the baby GPT, paused and resumed in between, give 09_gpt's loss
 //     lines (the portable kernels, one thread: WIGGLE_ISA=generic) and its 100 sampled characters;
 //     the attention heatmap draws;
-//   - bad input: an out-of-range knob, a word list that is not text and one too big each show
+//   - bad input: a CSV of points with a bad row, an out-of-range knob, a word list that is not text and one too big each show
 //     one clear line in the page, and the page keeps working;
 //   - no console errors or uncaught exceptions;
 // and writes a screenshot of each section into build-web/screenshots/. No timing is asserted;
@@ -159,6 +159,28 @@ async function check(name, fn) {
         () => /step +0 loss/.test(document.getElementById("p2-log").textContent), { timeout: 30000 });
       assert.ok(await page.$eval("#errors", (e) => e.hidden), "the error line is cleared");
     });
+
+  await check("bad input: a CSV with a bad row is one line; a good one trains", async () => {
+    const good = path.join(shots, "points.csv"), bad = path.join(shots, "bad.csv");
+    const rows = ["x1,x2,label"];
+    for (let i = 0; i < 40; i++) rows.push(`${(i % 2 ? 1 : -1) + 0.01 * i},${0.02 * i},${i % 2}`);
+    fs.writeFileSync(good, rows.join("\n") + "\n");
+    fs.writeFileSync(bad, "x1,x2,label\n0.5,1,1\n0.1,abc,0\n");
+    const input = await page.$("#p2-csv");
+    await page.evaluate(() => { document.getElementById("p2-result").textContent = ""; });
+    await input.uploadFile(good);
+    await page.waitForFunction(
+      () => /^MLP 2 -> 16 -> 16 -> 1/.test(document.getElementById("p2-result").textContent),
+      { timeout: 30000 });
+    assert.ok(await page.$eval("#errors", (e) => e.hidden), "no error for a good CSV");
+    await input.uploadFile(bad);
+    await page.waitForFunction(() => !document.getElementById("errors").hidden,
+      { timeout: 30000 });
+    assert.match(await page.$eval("#error-line", (e) => e.textContent),
+      /^error: \/data\.csv:3: .*'abc' is not a number/);
+    fs.rmSync(good);
+    fs.rmSync(bad);
+  });
 
   await check("part 4: the counted bigram's losses and names are 04_bigram's", async () => {
     await page.waitForSelector("body[data-names-ready]", { timeout: 60000 });
