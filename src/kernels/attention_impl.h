@@ -9,7 +9,12 @@
 // Forward: S = Q·Kᵀ (4 rows at a time), exp in place, O = E·V / Σ E; only lse is kept.
 // Backward: per block of rows, P = exp(S·scale − lse), dP = dO·Vᵀ, dS = P∘(dP∘mask − D)·scale
 // with D = rowsum(dO∘O), dQ = dS·K; then dK = dSᵀ·Q and dV = (P∘mask)ᵀ·dO from the two (T,T)
-// scratch tiles (the only place a (T,T) matrix exists, one per thread).
+// scratch tiles (the only place a (T,T) matrix exists, one per thread); dQ, dK, dV are added to
+// dqkv in one last pass.
+// Memory: the rows of one head are 3C floats apart, each in its own page, so every pass over them
+// misses the TLB and defeats the hardware prefetchers. Each row is read (or updated) in one pass
+// for q, k and v together, the transposes are made from the contiguous copies, and the rows of
+// the next (b, h) are prefetched while this one computes.
 #pragma once
 
 #include <cmath>
@@ -22,8 +27,9 @@ namespace wiggle::kernels::WIGGLE_ISA_NS {
 
 namespace attention_detail {
 
-constexpr int kR = 4;  // rows per register block
-constexpr int kG = 4;  // vectors per register block
+constexpr int kR = 4;       // rows per register block
+constexpr int kG = 4;       // vectors per register block
+constexpr int kAhead = 16;  // rows of prefetch distance in the passes over rows in memory
 
 inline int round_up(int x, int m) { return (x + m - 1) / m * m; }
 
@@ -103,6 +109,21 @@ inline void copy_rows(float* dst, int hsp, const float* src, long ld, int T, int
     }
 }
 
+// Asks for rows [t0, t1) of hs floats (stride ld) to be brought into the cache. The rows of one
+// head are ld = 3C floats apart, so each lies in its own page, where the hardware's stream
+// prefetchers stop: without this every row is a miss to memory. Issued for the next (b, h) while
+// this one computes (and for rows this one writes a few blocks ahead); it changes no result.
+// (kWrite a template argument: GCC 12 merges the two branches of a run-time flag into one
+// prefetch with a non-constant hint, and then drops it.)
+template <bool kWrite = false>
+inline void prefetch_rows(const float* base, long ld, int t0, int t1, int hs) {
+    for (int t = t0; t < t1; ++t) {
+        const float* row = base + t * ld;
+        for (int i = 0; i < hs; i += 16) __builtin_prefetch(row + i, kWrite ? 1 : 0);
+        __builtin_prefetch(row + hs - 1, kWrite ? 1 : 0);
+    }
+}
+
 // dst[0:hs] += src[0:hs]·scale
 inline void add_row(float* dst, const float* src, int hs, float scale = 1.0f) {
     const vf sc = vset1(scale);
@@ -120,6 +141,52 @@ inline void store_row(float* dst, const float* src, int hs, float scale) {
     if (i < hs) vstore_n(dst + i, vmul(vload_n(src + i, hs - i), sc), hs - i);
 }
 
+#if defined(WIGGLE_SIMD_AVX512)
+// dst[c·ldd + r] = src[r·lds + c] for r < 16, c < ncols: a 16×16 block transposed in registers
+// (unpack, shuffle, two rounds of 128-bit lane shuffles); rows r ≥ nrows read as zeros. A gather
+// per column costs about 6× more on Zen 4.
+inline void transpose16(float* dst, long ldd, const float* src, long lds, int nrows, int ncols) {
+    __m512 r[16], t[16], u[16], lo[2][4], hi[2][4];
+    for (int i = 0; i < 16; ++i) r[i] = i < nrows ? _mm512_loadu_ps(src + i * lds) : vzero();
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    // u[4g + c], lane k: column 4k + c of rows 4g..4g+3.
+    for (int g = 0; g < 4; ++g) {
+        u[4 * g + 0] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0x44);
+        u[4 * g + 1] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0xEE);
+        u[4 * g + 2] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0x44);
+        u[4 * g + 3] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0xEE);
+    }
+    for (int p = 0; p < 2; ++p) {
+        for (int c = 0; c < 4; ++c) {
+            lo[p][c] = _mm512_shuffle_f32x4(u[8 * p + c], u[8 * p + 4 + c], 0x88);
+            hi[p][c] = _mm512_shuffle_f32x4(u[8 * p + c], u[8 * p + 4 + c], 0xDD);
+        }
+    }
+    for (int c = 0; c < 4; ++c) {
+        const __m512 col[4] = {_mm512_shuffle_f32x4(lo[0][c], lo[1][c], 0x88),
+                               _mm512_shuffle_f32x4(hi[0][c], hi[1][c], 0x88),
+                               _mm512_shuffle_f32x4(lo[0][c], lo[1][c], 0xDD),
+                               _mm512_shuffle_f32x4(hi[0][c], hi[1][c], 0xDD)};
+        for (int q = 0; q < 4; ++q) {
+            if (4 * q + c < ncols) _mm512_storeu_ps(dst + (4 * q + c) * ldd, col[q]);
+        }
+    }
+}
+
+// dstᵀ: hs rows of Tp floats (zero padded past T) from T rows of hs floats (stride ld ≥
+// round_up(hs, 16), the columns past hs readable).
+inline void copy_transposed(float* dst, int Tp, const float* src, long ld, int T, int hs) {
+    for (int i0 = 0; i0 < hs; i0 += 16) {
+        for (int t0 = 0; t0 < Tp; t0 += 16) {
+            transpose16(dst + static_cast<long>(i0) * Tp + t0, Tp, src + t0 * ld + i0, ld,
+                        T - t0 < 16 ? T - t0 : 16, hs - i0 < 16 ? hs - i0 : 16);
+        }
+    }
+}
+#else
 // dstᵀ: hs rows of Tp floats (zero padded past T) from T rows of hs floats (stride ld).
 inline void copy_transposed(float* dst, int Tp, const float* src, long ld, int T, int hs) {
     for (int i = 0; i < hs; ++i) {
@@ -130,6 +197,7 @@ inline void copy_transposed(float* dst, int Tp, const float* src, long ld, int T
         }
     }
 }
+#endif
 
 // s[j:j+kW) with the lanes past t (the causal mask) at −inf, without storing the mask first
 // (scalar stores then a vector load of the same bytes would stall store forwarding).
@@ -187,7 +255,8 @@ inline void attention_forward_slot(float* out, float* lse, const float* qkv, int
     const int BH = B * NH;
     {
         float* Q = scratch + per_thread * slot;
-        float* V = Q + static_cast<long>(T) * hsp;
+        float* K = Q + static_cast<long>(T) * hsp;
+        float* V = K + static_cast<long>(T) * hsp;
         float* Kt = V + static_cast<long>(T) * hsp;
         float* S = Kt + static_cast<long>(hs) * Tp;  // kR rows of Tp
         float* O = S + static_cast<long>(kR) * Tp;   // kR rows of hsp
@@ -195,13 +264,32 @@ inline void attention_forward_slot(float* out, float* lse, const float* qkv, int
         for (int bh = slot * BH / slots; bh < (slot + 1) * BH / slots; ++bh) {
             const int b = bh / NH, h = bh % NH;
             const float* base = qkv + static_cast<long>(b) * T * C3 + h * hs;
-            copy_rows(Q, hsp, base, C3, T, hs);
-            copy_transposed(Kt, Tp, base + C, C3, T, hs);
-            copy_rows(V, hsp, base + 2 * C, C3, T, hs);
+            // One pass over the rows of qkv (each row of a head is in its own page: touching it
+            // once, not once per operand, is what keeps the TLB misses down), then Kᵀ from the
+            // contiguous copy.
+            for (int t = 0; t < T; ++t) {
+                for (int part = 0; part < 3; ++part) {
+                    float* dst = part == 0 ? Q : part == 1 ? K : V;
+                    if (t + kAhead < T)
+                        prefetch_rows(base + part * C, C3, t + kAhead, t + kAhead + 1, hs);
+                    copy_rows(dst + static_cast<long>(t) * hsp, hsp, base + t * C3 + part * C, C3,
+                              1, hs);
+                }
+            }
+            copy_transposed(Kt, Tp, K, hsp, T, hs);
             const uint64_t key = attention_dropout_key(seed, b, h);
+            const bool has_next = bh + 1 < (slot + 1) * BH / slots;
+            const int nb = (bh + 1) / NH, nh = (bh + 1) % NH;
+            const float* next = qkv + static_cast<long>(nb) * T * C3 + nh * hs;
+            float* next_out = out + static_cast<long>(nb) * T * C + nh * hs;
             for (int r0 = 0; r0 < T; r0 += kR) {
                 const int nr = T - r0 < kR ? T - r0 : kR;
                 const int kmax = r0 + nr, L = round_up(kmax, kW);
+                if (has_next) {
+                    for (int part = 0; part < 3; ++part)
+                        prefetch_rows(next + part * C, C3, r0, r0 + nr, hs);
+                    prefetch_rows<true>(next_out, C, r0, r0 + nr, hs);
+                }
                 rank_update(S, Tp, nr, Q + static_cast<long>(r0) * hsp, hsp, 1, Kt, Tp, 0, hs, L,
                             false);
                 float inv_total[kR];
@@ -256,22 +344,34 @@ inline void attention_backward_slot(float* dqkv, const float* dout, const float*
     {
         float* Q = scratch + per_thread * slot;
         float* K = Q + static_cast<long>(T) * hsp;
-        float* dO = K + static_cast<long>(T) * hsp;
-        float* Kt = dO + static_cast<long>(T) * hsp;
+        float* V = K + static_cast<long>(T) * hsp;
+        float* dO = V + static_cast<long>(T) * hsp;
+        float* dQ = dO + static_cast<long>(T) * hsp;
+        float* dK = dQ + static_cast<long>(T) * hsp;
+        float* dV = dK + static_cast<long>(T) * hsp;
+        float* Kt = dV + static_cast<long>(T) * hsp;
         float* Vt = Kt + static_cast<long>(hs) * Tp;
         float* P = Vt + static_cast<long>(hs) * Tp;  // (T, Tp): P∘mask
         float* dS = P + static_cast<long>(T) * Tp;   // (T, Tp)
         float* D = dS + static_cast<long>(T) * Tp;   // T
-        float* G = D + Tp;                           // kR rows of hsp: a block of dQ, dK or dV
-        float* M = G + static_cast<long>(kR) * hsp;  // a row's dropout mask, Tp
+        float* M = D + Tp;                           // a row's dropout mask, Tp
         for (int bh = slot * BH / slots; bh < (slot + 1) * BH / slots; ++bh) {
             const int b = bh / NH, h = bh % NH;
             const float* base = qkv + static_cast<long>(b) * T * C3 + h * hs;
             float* dbase = dqkv + static_cast<long>(b) * T * C3 + h * hs;
-            copy_rows(Q, hsp, base, C3, T, hs);
-            copy_rows(K, hsp, base + C, C3, T, hs);
-            copy_transposed(Kt, Tp, base + C, C3, T, hs);
-            copy_transposed(Vt, Tp, base + 2 * C, C3, T, hs);
+            // One pass over the rows (each in its own page, see the forward), then the transposes
+            // from the contiguous copies.
+            for (int t = 0; t < T; ++t) {
+                for (int part = 0; part < 3; ++part) {
+                    float* dst = part == 0 ? Q : part == 1 ? K : V;
+                    if (t + kAhead < T)
+                        prefetch_rows(base + part * C, C3, t + kAhead, t + kAhead + 1, hs);
+                    copy_rows(dst + static_cast<long>(t) * hsp, hsp, base + t * C3 + part * C, C3,
+                              1, hs);
+                }
+            }
+            copy_transposed(Kt, Tp, K, hsp, T, hs);
+            copy_transposed(Vt, Tp, V, hsp, T, hs);
             copy_rows(dO, hsp, dout + static_cast<long>(b) * T * C + h * hs, C, T, hs);
             // D = rowsum(dO∘O): Σ_j p·dp including dropout, since O = Σ_j p·mask·v.
             for (int t = 0; t < T; ++t) {
@@ -284,9 +384,21 @@ inline void attention_backward_slot(float* dqkv, const float* dout, const float*
                 D[t] = vhsum(d);
             }
             const uint64_t key = attention_dropout_key(seed, b, h);
+            const bool has_next = bh + 1 < (slot + 1) * BH / slots;
+            const int nb = (bh + 1) / NH, nh = (bh + 1) % NH;
+            const long next_off = static_cast<long>(nb) * T * C3 + nh * hs;
+            const long next_off_c = static_cast<long>(nb) * T * C + nh * hs;
             for (int r0 = 0; r0 < T; r0 += kR) {
                 const int nr = T - r0 < kR ? T - r0 : kR;
                 const int kmax = r0 + nr, L = round_up(kmax, kW);
+                if (has_next) {
+                    for (int part = 0; part < 3; ++part) {
+                        prefetch_rows(qkv + next_off + part * C, C3, r0, r0 + nr, hs);
+                        prefetch_rows<true>(dqkv + next_off + part * C, C3, r0, r0 + nr, hs);
+                    }
+                    prefetch_rows(dout + next_off_c, C, r0, r0 + nr, hs);
+                    prefetch_rows(out + next_off_c, C, r0, r0 + nr, hs);
+                }
                 float* Pr = P + static_cast<long>(r0) * Tp;
                 float* dSr = dS + static_cast<long>(r0) * Tp;
                 rank_update(Pr, Tp, nr, Q + static_cast<long>(r0) * hsp, hsp, 1, Kt, Tp, 0, hs, L,
@@ -318,23 +430,25 @@ inline void attention_backward_slot(float* dqkv, const float* dout, const float*
                         for (int j = t + 1; j < L; ++j) ds[j] = 0.0f;
                     }
                 }
-                rank_update(G, hsp, nr, dSr, Tp, 1, K, hsp, 0, kmax, hsp, false);
-                for (int r = 0; r < nr; ++r) {
-                    add_row(dbase + static_cast<long>(r0 + r) * C3, G + static_cast<long>(r) * hsp,
-                            hs);
-                }
+                rank_update(dQ + static_cast<long>(r0) * hsp, hsp, nr, dSr, Tp, 1, K, hsp, 0, kmax,
+                            hsp, false);
             }
             for (int j0 = 0; j0 < T; j0 += kR) {
                 const int nr = T - j0 < kR ? T - j0 : kR;
-                rank_update(G, hsp, nr, dS + j0, 1, Tp, Q, hsp, j0, T, hsp, false);
-                for (int r = 0; r < nr; ++r) {
-                    add_row(dbase + static_cast<long>(j0 + r) * C3 + C,
-                            G + static_cast<long>(r) * hsp, hs);
+                rank_update(dK + static_cast<long>(j0) * hsp, hsp, nr, dS + j0, 1, Tp, Q, hsp, j0,
+                            T, hsp, false);
+                rank_update(dV + static_cast<long>(j0) * hsp, hsp, nr, P + j0, 1, Tp, dO, hsp, j0,
+                            T, hsp, false);
+            }
+            // dqkv += (dQ, dK, dV), one pass over its rows.
+            for (int t = 0; t < T; ++t) {
+                if (t + kAhead < T) {
+                    for (int part = 0; part < 3; ++part)
+                        prefetch_rows<true>(dbase + (t + kAhead) * C3 + part * C, C3, 0, 1, hs);
                 }
-                rank_update(G, hsp, nr, P + j0, 1, Tp, dO, hsp, j0, T, hsp, false);
-                for (int r = 0; r < nr; ++r) {
-                    add_row(dbase + static_cast<long>(j0 + r) * C3 + 2 * C,
-                            G + static_cast<long>(r) * hsp, hs);
+                for (int part = 0; part < 3; ++part) {
+                    const float* src = part == 0 ? dQ : part == 1 ? dK : dV;
+                    add_row(dbase + t * C3 + part * C, src + static_cast<long>(t) * hsp, hs);
                 }
             }
         }
