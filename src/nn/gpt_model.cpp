@@ -90,12 +90,19 @@ size_t GptActivations::layout(const GptConfig& cfg, int B_, int T_, Precision pr
         p = base && half ? reinterpret_cast<bf16*>(base + off) : nullptr;
         if (half) off += round_up_to_line(n * sizeof(bf16)) / sizeof(float);
     };
-    // a float buffer that Bf16 does not keep: one of backward's scratch buffers, set below
+    // a float buffer that Bf16 does not keep (a shared one, set below), or Bf16's alone
     auto kept = [&](float*& p, size_t n) {
         if (half) {
             p = nullptr;
         } else {
             take(p, n);
+        }
+    };
+    auto bf16_only = [&](float*& p, size_t n) {
+        if (half) {
+            take(p, n);
+        } else {
+            p = nullptr;
         }
     };
     take(encoded, BT * C);
@@ -113,7 +120,8 @@ size_t GptActivations::layout(const GptConfig& cfg, int B_, int T_, Precision pr
         take16(l.ln2_16, BT * C);
         take(l.ln2_mean, BT);
         take(l.ln2_rstd, BT);
-        take(l.fch, BT * 4 * C);
+        kept(l.fch, BT * 4 * C);
+        take16(l.fch16, BT * 4 * C);
         kept(l.fch_gelu, BT * 4 * C);
         take(l.res3, BT * C);
     }
@@ -134,9 +142,11 @@ size_t GptActivations::layout(const GptConfig& cfg, int B_, int T_, Precision pr
     take(dlosses, BT);
     take16(in16, BT * 4 * C);
     take16(dout16, BT * std::max(4 * C, V));
+    bf16_only(hidden, BT * 4 * C);
     if (half) {
         for (Layer& l : layers) {
             l.ln1 = l.ln2 = dbtc2;
+            l.fch = hidden;
             l.fch_gelu = dbt4c2;
         }
         lnf = dbtc2;
@@ -239,6 +249,10 @@ float gpt_forward(GptActivations& a, const GptWeights& w, const int* tokens, con
         if (half) k::to_bf16(s.ln2_16, s.ln2, BTC);
         // mlp(ln_2(x)) = drop(c_proj(gelu(c_fc(ln_2(x)))))
         linear.forward(s.fch, s.ln2, s.ln2_16, b.c_fc_weight, b.c_fc_bias, C, 4 * C);
+        if (half) {  // kept in bf16; the GELU reads the rounded values, as backward will
+            k::to_bf16(s.fch16, s.fch, 4 * BTC);
+            k::to_float(s.fch, s.fch16, 4 * BTC);
+        }
         k::gelu_forward(s.fch_gelu, s.fch, BT * 4 * C, cfg.gelu);
         if (half) k::to_bf16(a.in16, s.fch_gelu, 4 * BTC);
         linear.forward(a.proj, s.fch_gelu, a.in16, b.mlp_proj_weight, b.mlp_proj_bias, 4 * C, C);
@@ -332,7 +346,8 @@ void gpt_backward(const GptGrads& g, const GptWeights& w, GptActivations& a, flo
 
         // res3 = res2 + drop(mlp_proj(gelu(c_fc(ln_2(res2)))))
         const float* dproj = through_dropout(a.dres, a.dbtc2, 3 + 3 * l);
-        if (half) {  // the GELU's output, not kept: recomputed (llm.c's recompute), in bf16
+        if (half) {  // fch from its bf16 copy; the GELU's output recomputed (as llm.c does)
+            k::to_float(s.fch, s.fch16, 4 * BTC);
             k::gelu_forward(a.dbt4c, s.fch, BT * 4 * C, cfg.gelu);
             k::to_bf16(a.in16, a.dbt4c, 4 * BTC);
         }
