@@ -113,7 +113,8 @@ size_t GptActivations::layout(const GptConfig& cfg, int B_, int T_, Precision pr
         take(l.ln1_mean, BT);
         take(l.ln1_rstd, BT);
         take(l.qkv, BT * 3 * C);
-        take(l.atty, BT * C);
+        kept(l.atty, BT * C);
+        take16(l.atty16, BT * C);
         take(l.lse, BT * cfg.n_head);
         take(l.res2, BT * C);
         kept(l.ln2, BT * C);
@@ -131,11 +132,9 @@ size_t GptActivations::layout(const GptConfig& cfg, int B_, int T_, Precision pr
     take(lnf_rstd, BT);
     take(logits, BT * V);
     take(losses, BT);
-    take(proj, BT * C);
     take(dres, BT * C);
     take(dbtc, BT * C);
     take(dbtc2, BT * C);
-    take(dqkv, BT * 3 * C);
     take(dbt4c, BT * 4 * C);
     take(dbt4c2, BT * 4 * C);
     take(dlogits, BT * V);
@@ -143,9 +142,11 @@ size_t GptActivations::layout(const GptConfig& cfg, int B_, int T_, Precision pr
     take16(in16, BT * 4 * C);
     take16(dout16, BT * std::max(4 * C, V));
     bf16_only(hidden, BT * 4 * C);
+    proj = dbtc;    // a forward's; dbtc is backward's
+    dqkv = dbt4c2;  // attention's backward, after c_fc's is done with dbt4c2
     if (half) {
         for (Layer& l : layers) {
-            l.ln1 = l.ln2 = dbtc2;
+            l.ln1 = l.ln2 = l.atty = dbtc2;
             l.fch = hidden;
             l.fch_gelu = dbt4c2;
         }
@@ -240,8 +241,8 @@ float gpt_forward(GptActivations& a, const GptWeights& w, const int* tokens, con
         // attn(ln_1(x)) = drop(c_proj(attention(c_attn(ln_1(x)))))
         linear.forward(s.qkv, s.ln1, s.ln1_16, b.c_attn_weight, b.c_attn_bias, C, 3 * C);
         k::attention_forward(s.atty, s.lse, s.qkv, B, T, C, NH, p, site_seed(dropout, 1 + 3 * l));
-        if (half) k::to_bf16(a.in16, s.atty, BTC);
-        linear.forward(a.proj, s.atty, a.in16, b.attn_proj_weight, b.attn_proj_bias, C, C);
+        if (half) k::to_bf16(s.atty16, s.atty, BTC);
+        linear.forward(a.proj, s.atty, s.atty16, b.attn_proj_weight, b.attn_proj_bias, C, C);
         if (p > 0.0f) k::dropout_forward(a.proj, a.proj, p, site_seed(dropout, 2 + 3 * l), BTC);
         // x = x + attn(ln_1(x)), then ln_2(x)
         k::residual_layernorm_forward(s.res2, s.ln2, s.ln2_mean, s.ln2_rstd, x, a.proj,
@@ -365,9 +366,9 @@ void gpt_backward(const GptGrads& g, const GptWeights& w, GptActivations& a, flo
         // res2 = x + drop(attn_proj(attention(c_attn(ln_1(x)))))
         dproj = through_dropout(a.dres, a.dbtc2, 2 + 3 * l);
         k::zero(a.dbtc, BTC);
-        if (half) k::to_bf16(a.in16, s.atty, BTC);
-        linear.backward(a.dbtc, db.attn_proj_weight, db.attn_proj_bias, dproj, s.atty, a.in16,
+        linear.backward(a.dbtc, db.attn_proj_weight, db.attn_proj_bias, dproj, s.atty, s.atty16,
                         b.attn_proj_weight, C, C);
+        if (half) k::to_float(s.atty, s.atty16, BTC);  // into dbtc2: dproj is used up
         k::zero(a.dqkv, 3 * BTC);
         k::attention_backward(a.dqkv, a.dbtc, s.qkv, s.atty, s.lse, B, T, C, NH, p,
                               site_seed(a.dropout, 1 + 3 * l));

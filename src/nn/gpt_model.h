@@ -59,9 +59,11 @@ enum class Precision : uint8_t { Fp32, Bf16 };
 // Everything a forward computes for backward, planned in one arena per (B,T) (llm.c's
 // ActivationTensors), and the scratch of backward. Planned by the first forward with a (B,T) and
 // reused by later ones; a larger (B,T) grows it. Under Precision::Bf16 the float ln1, ln2, lnf
-// and fch_gelu are not kept: they point to backward's scratch (dbtc2, dbt4c2, which a forward
-// does not otherwise use), and only the bf16 copies the matmuls read are; every layer's fch points
-// to `hidden`, one float buffer, and each keeps fch16, from which backward widens it again.
+// atty and fch_gelu are not kept: they point to backward's scratch (dbtc2, dbt4c2, which a
+// forward does not otherwise use), and only the bf16 copies the matmuls read are; every layer's
+// fch points to `hidden`, one float buffer, and each keeps fch16, from which backward widens it
+// again (atty16 likewise, into dbtc2). In both precisions proj is dbtc and dqkv is dbt4c2: scratch
+// that is never needed at the same time as the other.
 class GptActivations {
   public:
     using bf16 = kernels::bf16;
@@ -72,6 +74,7 @@ class GptActivations {
         float* ln1_rstd;  // (B,T)
         float* qkv;       // (B,T,3C)
         float* atty;      // (B,T,C)  attention output, heads side by side
+        bf16* atty16;     // (B,T,C)  the same rounded to bf16, kept instead (Bf16 only)
         float* lse;       // (B,NH,T) softmax log-sum-exp, all attention's backward keeps
         float* res2;      // (B,T,C)  x + attn(ln_1(x))
         float* ln2;       // (B,T,C)  ln_2(res2)
@@ -91,12 +94,12 @@ class GptActivations {
     float* lnf_rstd;  // (B,T)
     float* logits;    // (B,T,V)
     float* losses;    // (B,T)
-    float* proj;      // (B,T,C)  a c_proj's output before its residual add (not kept)
+    float* proj;      // (B,T,C)  a c_proj's output before its residual add (not kept): dbtc
     // backward's scratch, reused by every layer
     float* dres;     // (B,T,C)  the gradient of the residual stream
     float* dbtc;     // (B,T,C)
     float* dbtc2;    // (B,T,C)
-    float* dqkv;     // (B,T,3C)
+    float* dqkv;     // (B,T,3C) dbt4c2's first 3C columns' worth
     float* dbt4c;    // (B,T,4C)
     float* dbt4c2;   // (B,T,4C)
     float* dlogits;  // (B,T,V)
