@@ -280,15 +280,15 @@ inline void attention_forward_slot(float* out, float* lse, const float* qkv, int
             const uint64_t key = attention_dropout_key(seed, b, h);
             const bool has_next = bh + 1 < (slot + 1) * BH / slots;
             const int nb = (bh + 1) / NH, nh = (bh + 1) % NH;
-            const float* next = qkv + static_cast<long>(nb) * T * C3 + nh * hs;
-            float* next_out = out + static_cast<long>(nb) * T * C + nh * hs;
+            const long next_off = static_cast<long>(nb) * T * C3 + nh * hs;
+            const long next_off_c = static_cast<long>(nb) * T * C + nh * hs;
             for (int r0 = 0; r0 < T; r0 += kR) {
                 const int nr = T - r0 < kR ? T - r0 : kR;
                 const int kmax = r0 + nr, L = round_up(kmax, kW);
                 if (has_next) {
                     for (int part = 0; part < 3; ++part)
-                        prefetch_rows(next + part * C, C3, r0, r0 + nr, hs);
-                    prefetch_rows<true>(next_out, C, r0, r0 + nr, hs);
+                        prefetch_rows(qkv + next_off + part * C, C3, r0, r0 + nr, hs);
+                    prefetch_rows<true>(out + next_off_c, C, r0, r0 + nr, hs);
                 }
                 rank_update(S, Tp, nr, Q + static_cast<long>(r0) * hsp, hsp, 1, Kt, Tp, 0, hs, L,
                             false);
