@@ -320,6 +320,13 @@ TEST_F(WiggleTool, Bf16MixedPrecisionTrainsResumesAndSavesFp32) {
     expect_error(wiggle("train --resume --out " + dir_ + "/fp32 --iters 16 --dtype bf16"),
                  "--dtype cannot change when resuming (the run was started with fp32, got bf16)");
     expect_error(wiggle(train_args("bad", "--dtype fp16")), "--dtype got 'fp16', not fp32 or bf16");
+    // Without AVX512_BF16 (here: AVX-512 turned off) the portable bf16 products run, and say so.
+    const ProgramResult portable =
+        wiggle(train_args("portable", "--iters 2 --dtype bf16"), "WIGGLE_ISA=avx2 ");
+    ASSERT_EQ(portable.exit_code, 0) << portable.err;
+    EXPECT_NE(portable.out.find("no AVX512_BF16, so the bf16 products run on portable code"),
+              std::string::npos)
+        << portable.out;
 }
 
 TEST_F(WiggleTool, BadFlags) {
