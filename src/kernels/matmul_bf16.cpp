@@ -3,7 +3,7 @@
 //
 // Loop nest (the fp32 gemm's, matmul_driver.h), for C (M,N) (+)= op(A) (M,K) · op(B) (K,N):
 //   jc over N in equal blocks of at most NC columns
-//     pc over K in KC steps (2·KC for narrow N blocks; in order, never split across threads)
+//     pc over K in equal blocks of KC to 4·KC (in order, never split across threads)
 //       pack op(B)[pc:pc+kc, jc:jc+nc] into NR-wide panels, K in pairs (one item per panel)
 //       C tiles: one item per group of MR-row tiles × NR-column panels; per item, op(A)'s rows
 //       are read in place or packed by groups of MC (K in pairs), then each B panel meets every
@@ -172,10 +172,12 @@ struct Driver {
         const int mt = (g.M + MR - 1) / MR;  // row tiles
         const int nblocks = (g.N + NC - 1) / NC;
         const int ncb = ((g.N + nblocks - 1) / nblocks + NR - 1) / NR * NR;
-        // K blocks of KC, or of 2·KC when the B block is at most 256 columns wide (it still fits
-        // in L2, and C makes one round trip through the cache less); the blocking never changes
-        // the bits (every output is one running sum).
-        const int kcb = ncb <= 256 ? 2 * KC : KC;
+        // K in equal blocks (even), as deep as keeps the packed B block (ncb × kc bf16) within
+        // 512 KiB of L2, between KC and 4·KC: every block costs C a round trip through the
+        // caches. The blocking never changes the bits (every output is one running sum).
+        const int kmax = std::clamp((512 * 1024 / (2 * ncb)) & ~31, KC, 4 * KC);
+        const int nkb = (g.K + kmax - 1) / kmax;
+        const int kcb = ((g.K + nkb - 1) / nkb + 1) & ~1;
         u32* Bp = b_scratch().get(static_cast<size_t>(ncb) * ((std::min(kcb, g.K) + 1) / 2));
         for (int jc = 0; jc < g.N; jc += ncb) {
             const int nc = std::min(ncb, g.N - jc);

@@ -53,8 +53,8 @@ struct Shape {
     int M, N, K;
 };
 // Awkward shapes: 1s, K odd, sizes just off the tiles (4×16 portable, 6×64 AVX-512), K across
-// the K blocks (256 deep portable; 512 AVX-512, 1024 when N ≤ 256), N across several panels and
-// N blocks, and a row stride of 4 KiB (K = 2048: op(A) = A is packed, not read in place).
+// the K blocks (N = 300, K = 1100: two blocks on every path), N across several panels and N
+// blocks, and a row stride of 4 KiB (K = 2048: op(A) = A is packed, not read in place).
 const Shape kShapes[] = {{1, 1, 1},      {1, 1, 2},      {1, 17, 3},     {5, 1, 7},
                          {2, 3, 0},      {7, 65, 33},    {6, 64, 256},   {13, 64, 257},
                          {37, 129, 300}, {12, 200, 513}, {97, 70, 64},   {64, 130, 601},
@@ -167,7 +167,7 @@ TEST(GemmBf16, AgreesWithTheFp32GemmOnTheSameRoundedInputs) {
 
 TEST(GemmBf16, SameBitsForAnyThreadCount) {
     // Big enough to be threaded (2·M·N·K ≥ kGemmMinParallelFlops), K over several blocks.
-    const int M = 131, N = 150, K = 1100;
+    const int M = 131, N = 300, K = 1100;
     static_assert(2.0 * M * N * K >= kGemmMinParallelFlops);
     const auto A = random_bf16(static_cast<size_t>(M) * K, 11);
     const auto B = random_bf16(static_cast<size_t>(K) * N, 12);
