@@ -3,7 +3,9 @@
 // standard library has it.
 #pragma once
 
+#include <algorithm>
 #include <bit>
+#include <utility>
 #include <type_traits>
 
 #if !defined(__cpp_lib_bit_cast)
@@ -14,4 +16,17 @@ requires(sizeof(To) == sizeof(From) && is_trivially_copyable_v<To> &&
     return __builtin_bit_cast(To, from);
 }
 }  // namespace std
+#endif
+
+#if defined(_LIBCPP_VERSION) && _LIBCPP_VERSION < 15000
+// std::ranges' algorithms arrived in libc++ 15; the one the library uses.
+namespace std::ranges {
+template <class R, class P>
+constexpr bool any_of(R&& r, P p) {
+    for (auto&& x : r) {
+        if (p(x)) return true;
+    }
+    return false;
+}
+}  // namespace std::ranges
 #endif

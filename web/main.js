@@ -105,6 +105,7 @@ worker.onmessage = (ev) => {
     $("p9-progress").value = 0;
     $("p9-progress").max = Math.max(1, p9knobs().iters);
     for (const id of ["p9-train", "p9-sample", "p9-attend"]) $(id).disabled = false;
+    $("p9-train").disabled = Boolean(m.loaded);  // a checkpoint samples; Reset trains anew
     $("p9-pause").disabled = true;
     drawCurves($("p9-loss"), [], "loss");
     document.body.dataset.gptReady = "1";
@@ -262,6 +263,19 @@ $("p9-pause").onclick = () => worker.postMessage({ cmd: "gpt_pause" });
 $("p9-reset").onclick = newGpt;
 $("p9-knobs").addEventListener("change", newGpt);
 $("p9-sample").onclick = gptSample;
+const MAX_CHECKPOINT = 256 << 20;  // bytes: the page holds the file and the model at once
+$("p9-checkpoint").addEventListener("change", async (ev) => {
+  ev.stopPropagation();  // not a change of the training knobs
+  const file = ev.target.files[0];
+  if (!file) return;
+  if (file.size > MAX_CHECKPOINT) {
+    return showError(`${file.name}: ${(file.size / 1048576).toFixed(0)} MB is too big for the ` +
+      "page (hint: at most 256 MB; sample it with wiggle sample)");
+  }
+  for (const id of ["p9-train", "p9-pause", "p9-sample", "p9-attend"]) $(id).disabled = true;
+  document.body.removeAttribute("data-gpt-ready");
+  worker.postMessage({ cmd: "gpt_load", bytes: await file.arrayBuffer() });
+});
 $("p9-sampling").addEventListener("change", (ev) => {
   if (["temperature", "top_k", "n", "seed"].includes(ev.target.name)) gptSample();
 });

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <tuple>
@@ -36,6 +37,8 @@
 #include "scalar/optim.h"
 #include "scalar/value.h"
 #include "tensor/optim.h"
+#include "text/tokenizer.h"
+#include "train/checkpoint.h"
 #include "train/estimate_loss.h"
 #include "util/check.h"
 #include "util/format.h"
@@ -236,6 +239,18 @@ struct GptRun {
     uint64_t seed = 1337;
     double train_seconds = 0.0;
     std::vector<int> x, y;
+    std::optional<wiggle::Tokenizer> tokenizer;  // a loaded checkpoint's; it samples, not trains
+
+    std::vector<int> encode(std::string_view s, const char* what) const {
+        return tokenizer ? tokenizer->encode(s, wiggle::SpecialTokens::Tokens, what)
+                         : text.vocab.encode_utf8(s, what);
+    }
+    std::string decode(std::span<const int> ids) const {
+        return tokenizer ? tokenizer->decode(ids) : text.vocab.decode(ids);
+    }
+    std::string show(int id) const {
+        return tokenizer ? tokenizer->decode(std::span(&id, 1)) : text.vocab.show(id);
+    }
 };
 std::unique_ptr<GptRun> g_gpt;
 constexpr int kGptLogInterval = 50;  // ladder/09_gpt's training-loss line between evaluations
@@ -566,6 +581,7 @@ EMSCRIPTEN_KEEPALIVE const char* gpt_new(const char* path, int n_layer, int n_he
 EMSCRIPTEN_KEEPALIVE const char* gpt_step() {
     WIGGLE_CHECK(g_gpt != nullptr, "", "no GPT: call gpt_new first");
     GptRun& r = *g_gpt;
+    WIGGLE_CHECK(!r.tokenizer, "Reset starts a model to train", "a loaded checkpoint only samples");
     WIGGLE_CHECK(r.iter <= r.iters, "", "the run is over ({} iterations)", r.iters);
     const int iter = r.iter;
     const double lr = r.schedule.at(iter);
@@ -607,7 +623,9 @@ EMSCRIPTEN_KEEPALIVE const char* gpt_step() {
 }
 
 // n characters sampled from the model as ladder/09_gpt samples them: from a newline, through the
-// KV cache with nanoGPT's window, temperature and top-k, PyRandom(seed).
+// KV cache with nanoGPT's window, temperature and top-k, PyRandom(seed). A loaded checkpoint
+// samples as `wiggle sample` does by default: the window keeps half the block when it is full,
+// and the text starts with the prompt.
 EMSCRIPTEN_KEEPALIVE const char* gpt_sample(int n, double temperature, int top_k, int seed) {
     WIGGLE_CHECK(g_gpt != nullptr, "", "no GPT: call gpt_new first");
     WIGGLE_CHECK(n >= 1 && n <= 10000 && seed >= 0, "", "bad length {} or seed {}", n, seed);
@@ -618,11 +636,12 @@ EMSCRIPTEN_KEEPALIVE const char* gpt_sample(int n, double temperature, int top_k
     wiggle::check_sampling_options(sampling);
     wiggle::TokenSampler sampler(sampling);
     wiggle::PyRandom rng(static_cast<uint64_t>(seed));
-    wiggle::GptDecoder decoder(*r.weights, wiggle::ContextWindow(r.block, r.block));
-    const std::vector<int> prompt = r.text.vocab.encode_utf8("\n");
+    const int keep = r.tokenizer ? std::max(1, r.block / 2) : r.block;
+    wiggle::GptDecoder decoder(*r.weights, wiggle::ContextWindow(r.block, keep));
+    const std::vector<int> prompt = r.encode("\n", "the prompt");
     const std::vector<int> tokens = wiggle::generate<float>(
         prompt, n, wiggle::cached_next_row(decoder), wiggle::RowKind::Logits, sampler, rng);
-    return out(r.text.vocab.decode(tokens));
+    return out((r.tokenizer ? r.decode(prompt) : "") + r.decode(tokens));
 }
 
 // The attention weights of one head of one layer over `text` (its last block_size characters that
@@ -634,7 +653,7 @@ EMSCRIPTEN_KEEPALIVE const char* gpt_attention(const char* text, int layer, int 
     const wiggle::GptConfig& c = r.weights->config();
     WIGGLE_CHECK(layer >= 0 && layer < c.n_layer && head >= 0 && head < c.n_head, "",
                  "no head {} in layer {}", head, layer);
-    std::vector<int> tokens = r.text.vocab.encode_utf8(text, "the attention line");
+    std::vector<int> tokens = r.encode(text, "the attention line");
     WIGGLE_CHECK(!tokens.empty(), "type a line", "the attention line is empty");
     if (static_cast<int>(tokens.size()) > r.block)
         tokens.erase(tokens.begin(), tokens.end() - r.block);
@@ -660,10 +679,32 @@ EMSCRIPTEN_KEEPALIVE const char* gpt_attention(const char* text, int layer, int 
         for (int s2 = 0; s2 <= t; ++s2) att[static_cast<size_t>(t) * T + s2] /= sum;
     }
     std::string s = "{\"tokens\":[";
-    for (int t = 0; t < T; ++t) s += (t ? "," : "") + json_string(r.text.vocab.show(tokens[t]));
+    for (int t = 0; t < T; ++t) s += (t ? "," : "") + json_string(r.show(tokens[t]));
     s += "],\"att\":[";
     for (size_t i = 0; i < att.size(); ++i) s += fmt::format("{}{:.5f}", i ? "," : "", att[i]);
     return out(s + "]}");
+}
+
+// Loads a checkpoint written by `wiggle train` (or nanoGPT's names in safetensors) from the
+// module's file system, checked as `wiggle sample` checks it: a file that is not one is one line.
+// It replaces the GPT run; it samples and shows attention, it does not train. JSON {data, model}.
+EMSCRIPTEN_KEEPALIVE const char* gpt_load(const char* path) {
+    g_gpt.reset();
+    wiggle::LoadedModel m = wiggle::load_checkpoint(path);
+    WIGGLE_CHECK(m.tokenizer.has_value(), "pick a checkpoint of wiggle train",
+                 "{} has no tokenizer (a GPT-2 file): the page has no GPT-2 vocabulary", path);
+    auto r = std::make_unique<GptRun>();
+    r->tokenizer = std::move(m.tokenizer);
+    r->weights = std::make_unique<wiggle::GptWeights>(std::move(m.weights));
+    const wiggle::GptConfig& c = r->weights->config();
+    r->block = c.block_size;
+    r->iters = 0;
+    const std::string data = fmt::format("checkpoint: {} (vocabulary of {})", path, c.vocab_size);
+    const std::string model = fmt::format(
+        "model: {} layers, {} heads, n_embd {}, block {}, {:.2f}M parameters", c.n_layer, c.n_head,
+        c.n_embd, c.block_size, r->weights->num_parameters() / 1e6);
+    g_gpt = std::move(r);
+    return out(fmt::format("{{\"data\":{},\"model\":{}}}", json_string(data), json_string(model)));
 }
 
 }  // extern "C"

@@ -1,7 +1,7 @@
 // The page's training worker: its own instance of the WebAssembly module, so a long run never
 // blocks the page. Messages in: {cmd: "mlp_new", args}, {cmd: "mlp_run", steps}, {cmd: "pause"},
 // {cmd: "bigram_new", name, bytes, alpha}, {cmd: "bigram_sample", count, seed, temperature,
-// top_k}, {cmd: "gpt_new", args, bytes}, {cmd: "gpt_run" | "gpt_pause"}, {cmd: "gpt_sample", n,
+// top_k}, {cmd: "gpt_new", args, bytes}, {cmd: "gpt_load", bytes}, {cmd: "gpt_run" | "gpt_pause"}, {cmd: "gpt_sample", n,
 // temperature, top_k, seed}, {cmd: "gpt_attention", line, layer, head}. Messages out: {type: "ready" | "mlp_new" | "mlp_step" | "mlp_done" | "bigram_new" |
 // "bigram_sample" | "error", ...}. Steps run in
 // small slices with a macrotask between them, so a "pause" arriving mid-run is seen at once.
@@ -143,6 +143,12 @@ function handle(m) {
         ["/tinyshakespeare.txt", a.n_layer, a.n_head, a.n_embd, a.block, a.batch, a.iters, a.lr,
          a.min_lr, a.warmup, a.eval_interval, a.eval_iters, a.seed]));
       postMessage({ type: "gpt_new", ...r });
+    } else if (m.cmd === "gpt_load") {
+      gptRunning = false;
+      mod.FS.writeFile("/checkpoint.safetensors", new Uint8Array(m.bytes));
+      const r = JSON.parse(call("gpt_load", "string", ["string"], ["/checkpoint.safetensors"]));
+      mod.FS.unlink("/checkpoint.safetensors");  // the model has its own copy
+      postMessage({ type: "gpt_new", loaded: true, ...r });
     } else if (m.cmd === "gpt_run") {
       gptRunning = true;
       setTimeout(gptSlice, 0);

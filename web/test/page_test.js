@@ -10,8 +10,9 @@
 //     build/bin/04_bigram's (on the names.txt the build copied into build-web/);
 //   - parts 7-9: 6 iterations of the baby GPT, paused and resumed in between, give 09_gpt's loss
 //     lines (the portable kernels, one thread: WIGGLE_ISA=generic) and its 100 sampled characters;
-//     the attention heatmap draws;
-//   - bad input: a CSV of points with a bad row, an out-of-range knob, a word list that is not text and one too big each show
+//     the attention heatmap draws; web/test/tiny.safetensors (a wiggle train checkpoint) loads
+//     through the file picker and samples the characters `wiggle sample` prints for the same seed;
+//   - bad input: a file that is not a checkpoint, a CSV of points with a bad row, an out-of-range knob, a word list that is not text and one too big each show
 //     one clear line in the page, and the page keeps working;
 //   - no console errors or uncaught exceptions;
 // and writes a screenshot of each section into build-web/screenshots/. No timing is asserted;
@@ -269,6 +270,42 @@ async function check(name, fn) {
     await page.waitForSelector("body[data-gpt-attention]", { timeout: 60000 });
   });
   await (await page.$("#part9")).screenshot({ path: path.join(shots, "part9.png") });
+
+  await check("parts 7-9: a wiggle train checkpoint samples what wiggle sample prints", async () => {
+    const tiny = path.join(__dirname, "tiny.safetensors");
+    const expected = execFileSync(path.join(binDir, "wiggle"), ["sample", "-c", tiny, "-n", "200",
+      "-t", "0.8", "--top-k", "200", "--seed", "1337"],
+    { encoding: "utf8", env: { ...process.env, WIGGLE_ISA: "generic", WIGGLE_NUM_THREADS: "1" } })
+      .replace(/\n$/, "");
+    await (await page.$("#p9-checkpoint")).uploadFile(tiny);
+    await page.waitForSelector("body[data-gpt-ready]", { timeout: 60000 });
+    assert.match(await page.$eval("#p9-log", (e) => e.textContent), /model: 2 layers, 2 heads/);
+    assert.ok(await page.$eval("#p9-train", (e) => e.disabled), "a checkpoint does not train");
+    await page.evaluate(() => {
+      const f = document.getElementById("p9-sampling");
+      f.n.value = 200;
+      f.temperature.value = 0.8;
+      f.top_k.value = 200;
+      f.seed.value = 1337;
+      document.body.removeAttribute("data-gpt-samples");
+    });
+    await page.click("#p9-sample");
+    await page.waitForSelector("body[data-gpt-samples]", { timeout: 120000 });
+    assert.strictEqual(await page.$eval("#p9-sample-text", (e) => e.textContent), expected);
+  });
+
+  await check("bad input: a file that is not a checkpoint is one line", async () => {
+    const junk = path.join(shots, "not-a-checkpoint.safetensors");
+    fs.writeFileSync(junk, "x1,x2,label\n0.5,1,1\n");
+    await page.$eval("#errors", (e) => { e.hidden = true; });
+    await (await page.$("#p9-checkpoint")).uploadFile(junk);
+    await page.waitForFunction(() => !document.getElementById("errors").hidden,
+      { timeout: 30000 });
+    const line = await page.$eval("#error-line", (e) => e.textContent);
+    assert.match(line, /^error: .*checkpoint\.safetensors/);
+    assert.ok(!line.includes("\n"), line);
+    fs.rmSync(junk);
+  });
 
   await check("no console errors", async () => {
     assert.deepStrictEqual(consoleErrors, []);
