@@ -1,10 +1,11 @@
 // The page's training worker: its own instance of the WebAssembly module, so a long run never
-// blocks the page. Messages in: {cmd: "mlp_new", args}, {cmd: "mlp_run", steps}, {cmd: "pause"},
-// {cmd: "bigram_new", name, bytes, alpha}, {cmd: "bigram_sample", count, seed, temperature,
-// top_k}, {cmd: "gpt_new", args, bytes}, {cmd: "gpt_load", bytes}, {cmd: "gpt_run" | "gpt_pause"}, {cmd: "gpt_sample", n,
-// temperature, top_k, seed}, {cmd: "gpt_attention", line, layer, head}. Messages out: {type: "ready" | "mlp_new" | "mlp_step" | "mlp_done" | "bigram_new" |
-// "bigram_sample" | "error", ...}. Steps run in
-// small slices with a macrotask between them, so a "pause" arriving mid-run is seen at once.
+// blocks the page. Messages in (by cmd): csv {bytes} (the MLP's data set 4), mlp_new {args},
+// mlp_run {steps}, pause, bigram_new {name, bytes, alpha}, bigram_sample {count, seed,
+// temperature, top_k}, gpt_new {args, bytes}, gpt_load {bytes}, gpt_run, gpt_pause, gpt_sample
+// {n, temperature, top_k, seed}, gpt_attention {line, layer, head}. Messages out (by type):
+// ready, mlp_new, mlp_step, mlp_grid, mlp_done, paused, bigram_new, bigram_sample, gpt_new,
+// gpt_steps, gpt_done, gpt_paused, gpt_sample, gpt_attention, error {line}. Training runs in
+// small slices with a macrotask between them, so a pause arriving mid-run is seen at once.
 // A user error inside the module (WIGGLE_CHECK) aborts that instance: the worker reports its one
 // line and starts a fresh instance.
 "use strict";
