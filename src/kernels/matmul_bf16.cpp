@@ -96,11 +96,12 @@ Scratch& b_scratch() {
     return s;
 }
 
-// Packs R rows (rv valid, the rest zero) × kc of x into pairs: dst[p*R + r] = x(r, 2p) in the low
-// half, x(r, 2p+1) in the high half (zero at k = kc when kc is odd). Two layouts of x:
+// Packs L rows (rv valid, the rest zero) × kc of x into pairs, R lanes apart: dst[p*R + r] =
+// x(r, 2p) in the low half, x(r, 2p+1) in the high half (zero at k = kc when kc is odd), for
+// r < L ≤ R (lanes from L on are not written). Two layouts of x:
 //   pack_k_contiguous: x(r, k) = s[r*ld + k]   (a pair is one 32-bit read)
 //   pack_k_strided:    x(r, k) = s[k*ld + r]   (a pair interleaves two rows of s)
-void pack_k_contiguous(u32* dst, int R, int rv, const u16* s, long ld, int kc) {
+void pack_k_contiguous(u32* dst, int R, int L, int rv, const u16* s, long ld, int kc) {
     const int full = kc / 2, kcp = (kc + 1) / 2;
     for (int r = 0; r < rv; r++) {
         const u16* row = s + r * ld;
@@ -112,23 +113,23 @@ void pack_k_contiguous(u32* dst, int R, int rv, const u16* s, long ld, int kc) {
         if (kc % 2) dst[full * R + r] = row[kc - 1];
     }
     for (int p = 0; p < kcp; p++) {
-        for (int r = rv; r < R; r++) dst[p * R + r] = 0;
+        for (int r = rv; r < L; r++) dst[p * R + r] = 0;
     }
 }
-void pack_k_strided(u32* dst, int R, int rv, const u16* s, long ld, int kc) {
+void pack_k_strided(u32* dst, int R, int L, int rv, const u16* s, long ld, int kc) {
     const int full = kc / 2;
     for (int p = 0; p < full; p++) {
         const u16* r0 = s + 2 * p * ld;
         const u16* r1 = r0 + ld;
         u32* d = dst + p * R;
         for (int r = 0; r < rv; r++) d[r] = r0[r] | (static_cast<u32>(r1[r]) << 16);
-        for (int r = rv; r < R; r++) d[r] = 0;
+        for (int r = rv; r < L; r++) d[r] = 0;
     }
     if (kc % 2) {
         const u16* r0 = s + (kc - 1) * ld;
         u32* d = dst + full * R;
         for (int r = 0; r < rv; r++) d[r] = r0[r];
-        for (int r = rv; r < R; r++) d[r] = 0;
+        for (int r = rv; r < L; r++) d[r] = 0;
     }
 }
 
@@ -139,7 +140,8 @@ void pack_k_strided(u32* dst, int R, int rv, const u16* s, long ld, int kc) {
 //   the order of matmul_bf16.h, where the A tile is packed (kInPlace false: pairs a32[p*lda + i]
 //   of a group packed by pack_a, zero-padded) or rows of A itself (kInPlace true: op(A)(i, k) =
 //   a[i*lda + k], m_valid rows, k < kc); c_next is the C tile computed next (to prefetch), or null;
-//   pack_strided, pack_contiguous: pack_k_strided and pack_k_contiguous, possibly vectorized.
+//   pack_strided, pack_contiguous: pack_k_strided and pack_k_contiguous, possibly vectorized
+//   (writing whole vectors of 16 lanes, so L is a multiple of 16 or R).
 template <class Ker>
 struct Driver {
     static constexpr int MR = Ker::MR, NR = Ker::NR, KC = Ker::KC, MC = Ker::MC, NC = Ker::NC;
@@ -148,18 +150,21 @@ struct Driver {
 
     // Packs the rows [i0, i0+mr) of op(A) (a group of up to MC) as pairs, dst[p*MC + i]: each
     // line of A is read once, and a tile's micro-panel is MR consecutive lanes of every MC.
+    // Lanes past mr (rounded up to 16) are left unwritten: tiles read only their valid rows.
     static void pack_a(u32* dst, const Bf16Args& g, int i0, int mr, int pc, int kc) {
+        const int lanes = std::min(MC, (mr + 15) & ~15);
         if (g.trans_a) {  // A (K,M): op(A)(i,k) = A[k*M + i]
-            Ker::pack_strided(dst, MC, mr, g.A + static_cast<long>(pc) * g.M + i0, g.M, kc);
+            Ker::pack_strided(dst, MC, lanes, mr, g.A + static_cast<long>(pc) * g.M + i0, g.M, kc);
         } else {  // A (M,K)
-            Ker::pack_contiguous(dst, MC, mr, g.A + static_cast<long>(i0) * g.K + pc, g.K, kc);
+            Ker::pack_contiguous(dst, MC, lanes, mr, g.A + static_cast<long>(i0) * g.K + pc, g.K,
+                                 kc);
         }
     }
     static void pack_b(u32* dst, const Bf16Args& g, int j0, int nr, int pc, int kc) {
         if (g.trans_b) {  // B (N,K): op(B)(k,j) = B[j*K + k]
-            Ker::pack_contiguous(dst, NR, nr, g.B + static_cast<long>(j0) * g.K + pc, g.K, kc);
+            Ker::pack_contiguous(dst, NR, NR, nr, g.B + static_cast<long>(j0) * g.K + pc, g.K, kc);
         } else {  // B (K,N)
-            Ker::pack_strided(dst, NR, nr, g.B + static_cast<long>(pc) * g.N + j0, g.N, kc);
+            Ker::pack_strided(dst, NR, NR, nr, g.B + static_cast<long>(pc) * g.N + j0, g.N, kc);
         }
     }
 
@@ -273,11 +278,11 @@ inline float hi_half(u32 v) { return std::bit_cast<float>(v & 0xFFFF0000u); }
 // Portable C++: a 4×16 tile of float sums, the odd product of each pair added first.
 struct GenericKernel {
     static constexpr int MR = 4, NR = 16, KC = 256, MC = 64, NC = 1024;
-    static void pack_strided(u32* dst, int R, int rv, const u16* s, long ld, int kc) {
-        pack_k_strided(dst, R, rv, s, ld, kc);
+    static void pack_strided(u32* dst, int R, int L, int rv, const u16* s, long ld, int kc) {
+        pack_k_strided(dst, R, L, rv, s, ld, kc);
     }
-    static void pack_contiguous(u32* dst, int R, int rv, const u16* s, long ld, int kc) {
-        pack_k_contiguous(dst, R, rv, s, ld, kc);
+    static void pack_contiguous(u32* dst, int R, int L, int rv, const u16* s, long ld, int kc) {
+        pack_k_contiguous(dst, R, L, rv, s, ld, kc);
     }
     template <bool kInPlace, int R>
     static void tile(int kc, const u16* a, long lda, const u32* b, float* c, long ldc, int m_valid,
@@ -288,24 +293,24 @@ struct GenericKernel {
                 acc[i][j] = load_c && i < m_valid && j < n_valid ? c[i * ldc + j] : 0.0f;
             }
         }
-        const int kcp = (kc + 1) / 2;
-        for (int p = 0; p < kcp; p++) {
+        // A's own rows hold kc/2 whole pairs and, for an odd kc, one bf16 more (read alone: a
+        // pair there would read past the row, or past A); packed rows are zero-padded pairs.
+        auto step = [&](int p, bool whole) {
             const u32* bp = b + p * NR;
             for (int i = 0; i < R; i++) {
-                u32 av = 0;
-                if (!kInPlace) {
-                    std::memcpy(&av, a + 2 * (p * lda + i), sizeof av);
-                } else if (i < m_valid) {
-                    const u16* ai = a + i * lda + 2 * p;
-                    av = 2 * p + 1 < kc ? ai[0] | (static_cast<u32>(ai[1]) << 16) : ai[0];
-                }
+                const u16* ai = kInPlace ? a + i * lda + 2 * p : a + 2 * (p * lda + i);
+                u32 av = ai[0];
+                if (whole) std::memcpy(&av, ai, sizeof av);
                 const float a0 = lo_half(av), a1 = hi_half(av);
                 for (int j = 0; j < NR; j++) {
                     acc[i][j] += a1 * hi_half(bp[j]);
                     acc[i][j] += a0 * lo_half(bp[j]);
                 }
             }
-        }
+        };
+        const int full = kInPlace ? kc / 2 : (kc + 1) / 2;
+        for (int p = 0; p < full; p++) step(p, true);
+        if (kInPlace && kc % 2) step(full, false);
         for (int i = 0; i < m_valid; i++) {
             for (int j = 0; j < n_valid; j++) c[i * ldc + j] = acc[i][j];
         }
@@ -321,13 +326,13 @@ template <int MR_, int NV, int KC_, int MC_>
 struct Avx512Bf16Kernel {
     static constexpr int MR = MR_, NR = 16 * NV, KC = KC_, MC = MC_, NC = 1024;
     // pack_k_strided: per pair, 16 columns of two rows widened to 32 bits and interleaved.
-    WIGGLE_BF16_TARGET static void pack_strided(u32* dst, int R, int rv, const u16* s, long ld,
-                                                int kc) {
+    WIGGLE_BF16_TARGET static void pack_strided(u32* dst, int R, int L, int rv, const u16* s,
+                                                long ld, int kc) {
         const int kcp = (kc + 1) / 2;
         for (int p = 0; p < kcp; p++) {
             const u16* r0 = s + 2 * p * ld;
             const bool pair = 2 * p + 1 < kc;
-            for (int j = 0; j < R; j += 16) {
+            for (int j = 0; j < L; j += 16) {
                 const int n = std::clamp(rv - j, 0, 16);
                 const __mmask16 m = static_cast<__mmask16>((1u << n) - 1);
                 const __m512i lo = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, r0 + j));
@@ -335,7 +340,7 @@ struct Avx512Bf16Kernel {
                     pair ? _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, r0 + ld + j))
                          : _mm512_setzero_si512();
                 const __m512i v = _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16));
-                const int lanes = std::min(16, R - j);
+                const int lanes = std::min(16, L - j);
                 _mm512_mask_storeu_epi32(dst + p * R + j, static_cast<__mmask16>((1u << lanes) - 1),
                                          v);
             }
@@ -369,11 +374,11 @@ struct Avx512Bf16Kernel {
 
     // pack_k_contiguous: blocks of 16 rows × 16 pairs transposed in registers (the bf16 pairs
     // move as 32-bit lanes; an odd kc's last pair is loaded as one bf16 and a zero).
-    WIGGLE_BF16_TARGET static void pack_contiguous(u32* dst, int R, int rv, const u16* s, long ld,
-                                                   int kc) {
+    WIGGLE_BF16_TARGET static void pack_contiguous(u32* dst, int R, int L, int rv, const u16* s,
+                                                   long ld, int kc) {
         const int kcp = (kc + 1) / 2;
-        for (int r0 = 0; r0 < R; r0 += 16) {
-            const int lanes = std::min(16, R - r0);
+        for (int r0 = 0; r0 < L; r0 += 16) {
+            const int lanes = std::min(16, L - r0);
             const __mmask16 store_mask = static_cast<__mmask16>((1u << lanes) - 1);
             for (int p0 = 0; p0 < kcp; p0 += 16) {
                 const int np = std::min(16, kcp - p0), nel = std::min(32, kc - 2 * p0);
