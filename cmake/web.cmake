@@ -19,6 +19,9 @@ add_library(Threads::Threads INTERFACE IMPORTED)
 add_compile_options(-include ${PROJECT_SOURCE_DIR}/web/libcxx_compat.h)
 
 # WebAssembly SIMD (128-bit lanes, every current browser): lets the compiler vectorize the kernels'
-# portable path.
-add_compile_options(-msimd128)
-add_link_options(-msimd128)
+# portable path (bench/RESULTS.md: the baby GPT's step with and without it).
+option(WIGGLE_WASM_SIMD "Compile the browser build with WebAssembly SIMD128" ON)
+if(WIGGLE_WASM_SIMD)
+    add_compile_options(-msimd128)
+    add_link_options(-msimd128)
+endif()
