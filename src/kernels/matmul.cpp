@@ -105,7 +105,15 @@ namespace {
 
 // Portable C++ (baseline x86-64, so SSE2 at best): a 4×16 tile the compiler can vectorize.
 struct GenericKernel {
+#if defined(__wasm_simd128__)
+    // WebAssembly SIMD (the browser build): V8 gives it 16 vector registers on x86-64, so a 4 x 8
+    // tile of accumulators (8 registers, beside B's row and A's broadcast) beats 4 x 16, which
+    // spills (~15% on the baby GPT's step, bench/RESULTS.md). Each C element sums its products in
+    // the same order whatever the tile: the same bits.
+    static constexpr int MR = 4, NR = 8;
+#else
     static constexpr int MR = 4, NR = 16;
+#endif
     static constexpr int KC = 256, MC = 64, NC = 1024;
     static constexpr bool kPackA = false;
 
