@@ -25,6 +25,7 @@
 
 #include "kernels/cpu.h"
 #include "kernels/matmul.h"
+#include "kernels/matmul_driver.h"
 
 #if defined(__x86_64__)
 #if defined(__GNUC__) && !defined(__clang__)
@@ -187,19 +188,8 @@ struct Driver {
         for (int jc = 0; jc < g.N; jc += ncb) {
             const int nc = std::min(ncb, g.N - jc);
             const int np = (nc + NR - 1) / NR;  // column panels
-            // Items as in the fp32 gemm: rc groups of row tiles × ngroups groups of panels, with
-            // several threads at least 4 per thread and a multiple of the thread count.
-            int rc = (mt + MC / MR - 1) / (MC / MR), ngroups = 1;
-            if (threads > 1) {
-                const int want = 4 * threads;
-                if (rc < want) rc = std::min(mt, want);
-                if (rc < want) ngroups = std::min(np, (want + rc - 1) / rc);
-                if (rc * ngroups % threads != 0 && rc < mt) {
-                    rc = std::min(mt, (rc + threads - 1) / threads * threads);
-                }
-            }
-            const int pg = (np + ngroups - 1) / ngroups;
-            ngroups = (np + pg - 1) / pg;
+            const detail::TileItems items = detail::tile_items(mt, np, MC / MR, threads);
+            const int rc = items.rc, ngroups = items.ngroups, pg = items.pg;
             for (int pc = 0; pc < g.K; pc += kcb) {
                 const int kc = std::min(kcb, g.K - pc), kcp = (kc + 1) / 2;
                 const bool load_c = pc > 0 || g.accumulate;

@@ -36,6 +36,27 @@ struct GemmArgs {
     const float* bias = nullptr;  // (N), added to every row; only without accumulate
 };
 
+// How the C tiles of one block are cut into items for the pool: rc groups of about
+// tiles_per_group row tiles (a balanced partition of the mt tiles) × ngroups groups of pg column
+// panels (of np). With several threads, at least 4 items per thread and a multiple of the thread
+// count, so that the threads finish together. Shared by the fp32 and the bf16 gemm.
+struct TileItems {
+    int rc, ngroups, pg;
+};
+inline TileItems tile_items(int mt, int np, int tiles_per_group, int threads) {
+    int rc = (mt + tiles_per_group - 1) / tiles_per_group, ngroups = 1;
+    if (threads > 1) {
+        const int want = 4 * threads;
+        if (rc < want) rc = std::min(mt, want);
+        if (rc < want) ngroups = std::min(np, (want + rc - 1) / rc);
+        if (rc * ngroups % threads != 0 && rc < mt) {
+            rc = std::min(mt, (rc + threads - 1) / threads * threads);
+        }
+    }
+    const int pg = (np + ngroups - 1) / ngroups;
+    return {rc, (np + pg - 1) / pg, pg};
+}
+
 }  // namespace wiggle::kernels::detail
 
 namespace {
@@ -170,20 +191,9 @@ struct Driver {
         for (int jc = 0; jc < g.N; jc += ncb) {
             const int nc = std::min(ncb, g.N - jc);
             const int np = (nc + NR - 1) / NR;  // column panels
-            // Items: rc groups of about MC/MR row tiles (a balanced partition of the mt tiles)
-            // × ngroups groups of panels. With several threads, at least 4 items per thread and a
-            // multiple of the thread count, so that the threads finish together.
-            int rc = (mt + MC / MR - 1) / (MC / MR), ngroups = 1;
-            if (threads > 1) {
-                const int want = 4 * threads;
-                if (rc < want) rc = std::min(mt, want);
-                if (rc < want) ngroups = std::min(np, (want + rc - 1) / rc);
-                if (rc * ngroups % threads != 0 && rc < mt) {
-                    rc = std::min(mt, (rc + threads - 1) / threads * threads);
-                }
-            }
-            const int pg = (np + ngroups - 1) / ngroups;
-            ngroups = (np + pg - 1) / pg;
+            namespace d = wiggle::kernels::detail;
+            const d::TileItems items = d::tile_items(mt, np, MC / MR, threads);
+            const int rc = items.rc, ngroups = items.ngroups, pg = items.pg;
             for (int pc = 0; pc < g.K; pc += KC) {
                 const int kc = std::min(KC, g.K - pc);
                 const bool first = pc == 0 && !g.accumulate;
