@@ -90,8 +90,9 @@ size_t GptActivations::layout(const GptConfig& cfg, int B_, int T_, Precision pr
         p = base && half ? reinterpret_cast<bf16*>(base + off) : nullptr;
         if (half) off += round_up_to_line(n * sizeof(bf16)) / sizeof(float);
     };
-    // a float buffer that Bf16 does not keep (a shared one, set below), or Bf16's alone
-    auto kept = [&](float*& p, size_t n) {
+    // a float buffer that Bf16 does not keep (it points to a shared one, set below), or Bf16's
+    // alone
+    auto fp32_only = [&](float*& p, size_t n) {
         if (half) {
             p = nullptr;
         } else {
@@ -108,25 +109,25 @@ size_t GptActivations::layout(const GptConfig& cfg, int B_, int T_, Precision pr
     take(encoded, BT * C);
     layers.resize(cfg.n_layer);
     for (Layer& l : layers) {
-        kept(l.ln1, BT * C);
+        fp32_only(l.ln1, BT * C);
         take16(l.ln1_16, BT * C);
         take(l.ln1_mean, BT);
         take(l.ln1_rstd, BT);
         take(l.qkv, BT * 3 * C);
-        kept(l.atty, BT * C);
+        fp32_only(l.atty, BT * C);
         take16(l.atty16, BT * C);
         take(l.lse, BT * cfg.n_head);
         take(l.res2, BT * C);
-        kept(l.ln2, BT * C);
+        fp32_only(l.ln2, BT * C);
         take16(l.ln2_16, BT * C);
         take(l.ln2_mean, BT);
         take(l.ln2_rstd, BT);
-        kept(l.fch, BT * 4 * C);
+        fp32_only(l.fch, BT * 4 * C);
         take16(l.fch16, BT * 4 * C);
-        kept(l.fch_gelu, BT * 4 * C);
+        fp32_only(l.fch_gelu, BT * 4 * C);
         take(l.res3, BT * C);
     }
-    kept(lnf, BT * C);
+    fp32_only(lnf, BT * C);
     take16(lnf16, BT * C);
     take(lnf_mean, BT);
     take(lnf_rstd, BT);
