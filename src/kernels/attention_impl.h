@@ -22,6 +22,7 @@
 
 #include "kernels/hash.h"
 #include "kernels/simd.h"
+#include "kernels/transpose_avx512.h"
 
 namespace wiggle::kernels::WIGGLE_ISA_NS {
 
@@ -147,34 +148,10 @@ inline void store_row(float* dst, const float* src, int hs, float scale) {
 // (unpack, shuffle, two rounds of 128-bit lane shuffles); rows r ≥ nrows read as zeros. A gather
 // per column costs about 6× more on Zen 4.
 inline void transpose16(float* dst, long ldd, const float* src, long lds, int nrows, int ncols) {
-    __m512 r[16], t[16], u[16], lo[2][4], hi[2][4];
+    __m512 r[16];
     for (int i = 0; i < 16; ++i) r[i] = i < nrows ? _mm512_loadu_ps(src + i * lds) : vzero();
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-    }
-    // u[4g + c], lane k: column 4k + c of rows 4g..4g+3.
-    for (int g = 0; g < 4; ++g) {
-        u[4 * g + 0] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0x44);
-        u[4 * g + 1] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0xEE);
-        u[4 * g + 2] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0x44);
-        u[4 * g + 3] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0xEE);
-    }
-    for (int p = 0; p < 2; ++p) {
-        for (int c = 0; c < 4; ++c) {
-            lo[p][c] = _mm512_shuffle_f32x4(u[8 * p + c], u[8 * p + 4 + c], 0x88);
-            hi[p][c] = _mm512_shuffle_f32x4(u[8 * p + c], u[8 * p + 4 + c], 0xDD);
-        }
-    }
-    for (int c = 0; c < 4; ++c) {
-        const __m512 col[4] = {_mm512_shuffle_f32x4(lo[0][c], lo[1][c], 0x88),
-                               _mm512_shuffle_f32x4(hi[0][c], hi[1][c], 0x88),
-                               _mm512_shuffle_f32x4(lo[0][c], lo[1][c], 0xDD),
-                               _mm512_shuffle_f32x4(hi[0][c], hi[1][c], 0xDD)};
-        for (int q = 0; q < 4; ++q) {
-            if (4 * q + c < ncols) _mm512_storeu_ps(dst + (4 * q + c) * ldd, col[q]);
-        }
-    }
+    wiggle::kernels::avx512_transpose::transpose16(r);
+    for (int c = 0; c < ncols; ++c) _mm512_storeu_ps(dst + c * ldd, r[c]);
 }
 
 // dstᵀ: hs rows of Tp floats (zero padded past T) from T rows of hs floats (stride ld ≥

@@ -26,6 +26,7 @@
 #include "kernels/cpu.h"
 #include "kernels/matmul.h"
 #include "kernels/matmul_driver.h"
+#include "kernels/transpose_avx512.h"
 
 #if defined(__x86_64__)
 #if defined(__GNUC__) && !defined(__clang__)
@@ -337,29 +338,8 @@ struct Avx512Bf16Kernel {
         }
     }
 
-    // 16×16 transpose of 32-bit lanes: afterwards r[j] holds column j (the fp32 gemm's).
     WIGGLE_BF16_TARGET static void transpose16(__m512 r[16]) {
-        __m512 t[16], u[16];
-        for (int p = 0; p < 8; p++) {
-            t[2 * p] = _mm512_unpacklo_ps(r[2 * p], r[2 * p + 1]);
-            t[2 * p + 1] = _mm512_unpackhi_ps(r[2 * p], r[2 * p + 1]);
-        }
-        for (int q = 0; q < 4; q++) {
-            u[4 * q + 0] = _mm512_shuffle_ps(t[4 * q], t[4 * q + 2], 0x44);
-            u[4 * q + 1] = _mm512_shuffle_ps(t[4 * q], t[4 * q + 2], 0xEE);
-            u[4 * q + 2] = _mm512_shuffle_ps(t[4 * q + 1], t[4 * q + 3], 0x44);
-            u[4 * q + 3] = _mm512_shuffle_ps(t[4 * q + 1], t[4 * q + 3], 0xEE);
-        }
-        for (int c = 0; c < 4; c++) {
-            const __m512 s0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88);
-            const __m512 s1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xDD);
-            const __m512 s2 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88);
-            const __m512 s3 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xDD);
-            r[c] = _mm512_shuffle_f32x4(s0, s2, 0x88);
-            r[8 + c] = _mm512_shuffle_f32x4(s0, s2, 0xDD);
-            r[4 + c] = _mm512_shuffle_f32x4(s1, s3, 0x88);
-            r[12 + c] = _mm512_shuffle_f32x4(s1, s3, 0xDD);
-        }
+        wiggle::kernels::avx512_transpose::transpose16(r);
     }
 
     // pack_k_contiguous: blocks of 16 rows × 16 pairs transposed in registers (the bf16 pairs
