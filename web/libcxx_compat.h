@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <bit>
-#include <utility>
 #include <type_traits>
+#include <utility>
 
 #if !defined(__cpp_lib_bit_cast)
 namespace std {
