@@ -7,30 +7,15 @@
 "use strict";
 const { execFileSync } = require("child_process");
 const fs = require("fs");
-const http = require("http");
 const path = require("path");
 const zlib = require("zlib");
 const puppeteer = require("puppeteer-core");
+const { serve } = require(path.join(__dirname, "..", "web", "test", "serve.js"));
 
 const [webDir, binDir] = process.argv.slice(2, 4).map((p) => path.resolve(p));
 const iters = Number(process.argv[4] || 30), rounds = Number(process.argv[5] || 3);
-const TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css",
-  ".wasm": "application/wasm", ".txt": "text/plain" };
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-function serve() {
-  const server = http.createServer((req, res) => {
-    const rel = decodeURIComponent(new URL(req.url, "http://x").pathname).replace(/^\/+/, "");
-    const file = path.join(webDir, rel || "index.html");
-    if (!file.startsWith(webDir) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
-      res.writeHead(404);
-      return res.end();
-    }
-    res.writeHead(200, { "Content-Type": TYPES[path.extname(file)] || "application/octet-stream" });
-    fs.createReadStream(file).pipe(res);
-  });
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
-}
 
 function nativeMs(env) {
   const out = execFileSync(path.join(binDir, "09_gpt"), ["--data",
@@ -70,7 +55,7 @@ async function loadMs(browser, url) {
 }
 
 (async () => {
-  const server = await serve();
+  const server = await serve(webDir);
   const url = `http://127.0.0.1:${server.address().port}/`;
   const browser = await puppeteer.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     args: ["--no-sandbox", "--headless=new", "--disable-gpu"], protocolTimeout: 1800000 });

@@ -23,28 +23,13 @@
 const assert = require("assert");
 const { execFileSync } = require("child_process");
 const fs = require("fs");
-const http = require("http");
 const path = require("path");
 const puppeteer = require("puppeteer-core");
+const { serve } = require("./serve.js");
 
 const [webDir, binDir] = process.argv.slice(2).map((p) => path.resolve(p));
 const shots = path.join(webDir, "screenshots");
-const TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css",
-  ".wasm": "application/wasm", ".txt": "text/plain", ".json": "application/json" };
 
-function serve() {
-  const server = http.createServer((req, res) => {
-    const rel = decodeURIComponent(new URL(req.url, "http://x").pathname).replace(/^\/+/, "");
-    const file = path.join(webDir, rel || "index.html");
-    if (!file.startsWith(webDir) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
-      res.writeHead(404);
-      return res.end();
-    }
-    res.writeHead(200, { "Content-Type": TYPES[path.extname(file)] || "application/octet-stream" });
-    fs.createReadStream(file).pipe(res);
-  });
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
-}
 
 function native(program) {
   return execFileSync(path.join(binDir, program), { encoding: "utf8" });
@@ -63,7 +48,7 @@ async function check(name, fn) {
 
 (async () => {
   fs.mkdirSync(shots, { recursive: true });
-  const server = await serve();
+  const server = await serve(webDir);
   const url = `http://127.0.0.1:${server.address().port}/`;
   const browser = await puppeteer.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
