@@ -75,26 +75,12 @@ struct Bf16Args {
     bool trans_a, trans_b, accumulate;
 };
 
-// A 64-byte aligned buffer owned by one thread: grows when needed, never shrinks.
-struct Scratch {
-    u32* data = nullptr;
-    size_t size = 0;
-    u32* get(size_t n) {
-        if (n > size) {
-            std::free(data);
-            size = (n + 1023) & ~static_cast<size_t>(1023);
-            data = static_cast<u32*>(std::aligned_alloc(64, size * sizeof(u32)));
-        }
-        return data;
-    }
-    ~Scratch() { std::free(data); }
-};
-Scratch& a_scratch() {
-    static thread_local Scratch s;
+detail::Scratch<u32>& a_scratch() {
+    static thread_local detail::Scratch<u32> s;
     return s;
 }
-Scratch& b_scratch() {
-    static thread_local Scratch s;
+detail::Scratch<u32>& b_scratch() {
+    static thread_local detail::Scratch<u32> s;
     return s;
 }
 

@@ -24,6 +24,7 @@
 #include <cstring>
 
 #include "kernels/cpu.h"
+#include "util/aligned.h"
 
 namespace wiggle::kernels::detail {
 
@@ -34,6 +35,23 @@ struct GemmArgs {
     int M, N, K;
     bool trans_a, trans_b, accumulate;
     const float* bias = nullptr;  // (N), added to every row; only without accumulate
+};
+
+// A cache-line aligned buffer owned by one thread (the gemms' packed panels): grows when needed,
+// never shrinks, so the steady state allocates nothing. Running out of memory is one clear line.
+template <class T>
+struct Scratch {
+    T* data = nullptr;
+    size_t size = 0;
+    T* get(size_t n) {
+        if (n > size) {
+            std::free(data);
+            size = (n + 1023) & ~static_cast<size_t>(1023);
+            data = static_cast<T*>(aligned_bytes(size * sizeof(T), "the gemm's packed panels"));
+        }
+        return data;
+    }
+    ~Scratch() { std::free(data); }
 };
 
 // How the C tiles of one block are cut into items for the pool: rc groups of about
@@ -63,28 +81,12 @@ namespace {
 
 using wiggle::kernels::detail::GemmArgs;
 
-// A 64-byte aligned buffer owned by one thread: grows when needed, never shrinks, so the steady
-// state allocates nothing.
-struct Scratch {
-    float* data = nullptr;
-    size_t size = 0;
-    float* get(size_t n) {
-        if (n > size) {
-            std::free(data);
-            size = (n + 1023) & ~static_cast<size_t>(1023);
-            data = static_cast<float*>(std::aligned_alloc(64, size * sizeof(float)));
-        }
-        return data;
-    }
-    ~Scratch() { std::free(data); }
-};
-
-inline Scratch& b_scratch() {
-    static thread_local Scratch s;
+inline wiggle::kernels::detail::Scratch<float>& b_scratch() {
+    static thread_local wiggle::kernels::detail::Scratch<float> s;
     return s;
 }
-inline Scratch& a_scratch() {
-    static thread_local Scratch s;
+inline wiggle::kernels::detail::Scratch<float>& a_scratch() {
+    static thread_local wiggle::kernels::detail::Scratch<float> s;
     return s;
 }
 
