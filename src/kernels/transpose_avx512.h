@@ -4,6 +4,12 @@
 #pragma once
 
 #if defined(__x86_64__)
+#if defined(__GNUC__) && !defined(__clang__)
+// GCC 12 warns inside its own intrinsics (_mm512_undefined_ps's `__m512 __Y = __Y;`) when they
+// are inlined at -O1, as every AVX-512 file of the kernels notes: not a bug of ours.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
 #include <immintrin.h>
 
 namespace wiggle::kernels::avx512_transpose {
