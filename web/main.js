@@ -1,6 +1,7 @@
 // The page's controller: part 1 on the page's own module instance (each update is a few
-// microseconds), parts 2-3 through the training worker (worker.js). Errors from either end up as
-// one line in the page's error box, never as a frozen tab.
+// microseconds), parts 2-4 and 7-9 through the training worker (worker.js), part 5 through a
+// second one (its model needs a module instance of its own). Errors from any of them end up as one
+// line in the page's error box, never as a frozen tab.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -72,11 +73,11 @@ worker.onmessage = (ev) => {
   } else if (m.type === "mlp_step") {
     const s = m.step;
     losses.push(s.loss);
-    vals.push(s.val);
-    const every = Math.max(1, Math.round(knobs().steps / 10));
-    if (s.step % every === 0 || s.step === knobs().steps - 1) {
-      log.push(s.line);
+    vals.push(s.val !== null ? s.val : vals[vals.length - 1]);  // minibatches: measured at times
+    if (s.log) {
+      log.push(s.log);
       $("p2-log").textContent = log.join("\n");
+      $("p2-log").scrollTop = $("p2-log").scrollHeight;
     }
   } else if (m.type === "mlp_grid" || m.type === "mlp_done") {
     drawBoundary($("p2-boundary"), m.grid, m.res, points, m.bounds);
@@ -169,6 +170,23 @@ $("p2-knobs").addEventListener("change", () => {
   setRunning(false);
   newRun();
 });
+// The two articles' settings: 02_mlp's full-batch demo, 03_learn_well's recipe.
+const RECIPES = {
+  "p2-recipe2": { dataset: 0, n: 100, noise: 0.1, seed: 1337, width: 16, depth: 2, loss: 0, lr: 1.0,
+    lr_end: 0.1, schedule: 1, momentum: 0, alpha: 0.0001, steps: 100, batch: 0, warmup: 0,
+    holdout: 0 },
+  "p2-recipe3": { dataset: 1, n: 300, noise: 0.2, seed: 1337, width: 16, depth: 2, loss: 1, lr: 0.1,
+    lr_end: 0.001, schedule: 2, momentum: 0.9, alpha: 0.001, steps: 1500, batch: 32, warmup: 50,
+    holdout: 1 },
+};
+for (const [id, recipe] of Object.entries(RECIPES)) {
+  $(id).onclick = () => {
+    const f = $("p2-knobs").elements;
+    for (const [k, v] of Object.entries(recipe)) f[k].value = String(v);
+    setRunning(false);
+    newRun();
+  };
+}
 
 // ---- Part 4 -------------------------------------------------------------------------------------
 let wordList = null;  // {name, bytes}
@@ -199,7 +217,9 @@ async function loadNames() {
     const r = await fetch("names.txt");
     if (!r.ok) throw new Error(`names.txt: HTTP ${r.status} (hint: scripts/fetch-data, then build again)`);
     wordList = { name: "names.txt", bytes: await r.arrayBuffer() };
+    names = wordList.bytes;
     countBigrams();
+    newEmbed();
   } catch (e) {
     $("p4-loss").textContent = `no names.txt: ${e.message}; pick a word list instead`;
   }
@@ -219,6 +239,95 @@ $("p4-file").addEventListener("change", async (ev) => {
   }
   wordList = { name: file.name, bytes: await file.arrayBuffer() };
   countBigrams();
+});
+
+// ---- Part 5 ------------------------------------------------------------------------------------
+const embedWorker = new Worker("worker.js");
+let names = null;  // names.txt's bytes: part 5 trains on them
+let embedLog = [], embedLosses = [], embedDevs = [];
+
+function p5knobs(form) {
+  const a = {};
+  for (const [k, v] of new FormData($(form)).entries()) a[k] = Number(v);
+  return a;
+}
+
+function newEmbed() {
+  if (!names) return;
+  const a = p5knobs("p5-knobs");
+  const bad = Object.entries(a).find(([, v]) => !isFinite(v));
+  if (bad) return showError(`part 5: ${bad[0]} must be a number`);
+  for (const id of ["p5-train", "p5-pause", "p5-sample"]) $(id).disabled = true;
+  embedWorker.postMessage({ cmd: "embed_new", name: "names.txt", bytes: names.slice(0), args: a });
+}
+
+function embedSample() {
+  const k = p5knobs("p5-sampling");
+  $("p5-temp").textContent = k.temperature.toFixed(2);
+  embedWorker.postMessage({ cmd: "embed_sample", ...k });
+}
+
+function drawEmbedCurves() {
+  drawCurves($("p5-loss"), [{ name: "batch", color: "#3060c0", ys: embedLosses },
+    { name: "dev", color: "#d06030", ys: embedDevs }], "loss (log scale)");
+}
+
+embedWorker.onmessage = (ev) => {
+  const m = ev.data;
+  if (m.type === "embed_new") {
+    $("errors").hidden = true;
+    embedLog = [m.data, m.model, m.training];
+    embedLosses = [];
+    embedDevs = [];
+    $("p5-log").textContent = embedLog.join("\n");
+    $("p5-result").textContent = "";
+    $("p5-progress").value = 0;
+    $("p5-progress").max = Math.max(1, p5knobs("p5-knobs").steps);
+    $("p5-train").disabled = false;
+    $("p5-sample").disabled = false;
+    $("p5-pause").disabled = true;
+    drawCurves($("p5-loss"), [], "loss");
+    document.body.dataset.embedReady = "1";
+  } else if (m.type === "embed_steps") {
+    for (const s of m.steps) {
+      embedLosses.push(s.loss);
+      embedDevs.push(s.dev !== null ? s.dev : embedDevs[embedDevs.length - 1]);
+      if (s.line) embedLog.push(s.line);
+      $("p5-progress").value = s.step + 1;
+    }
+    $("p5-log").textContent = embedLog.join("\n");
+    $("p5-log").scrollTop = $("p5-log").scrollHeight;
+    drawEmbedCurves();
+  } else if (m.type === "embed_done" || m.type === "embed_paused") {
+    $("p5-train").disabled = m.type === "embed_done";
+    $("p5-pause").disabled = true;
+    if (m.type === "embed_done") {
+      $("p5-result").textContent = m.losses;
+      document.body.dataset.embedDone = String(embedLosses.length);
+      embedSample();
+    }
+  } else if (m.type === "embed_sample") {
+    $("p5-names").textContent = m.names.trimEnd();
+    document.body.dataset.embedSamples = String(Number(document.body.dataset.embedSamples || 0) + 1);
+  } else if (m.type === "error") {
+    // the worker restarted without the model: Reset (or a change of the knobs) builds a new one
+    for (const id of ["p5-train", "p5-pause", "p5-sample"]) $(id).disabled = true;
+    showError(m.line.trimEnd());
+  }
+};
+embedWorker.onerror = (e) => showError(`part 5 worker: ${e.message}`);
+
+$("p5-train").onclick = () => {
+  $("p5-train").disabled = true;
+  $("p5-pause").disabled = false;
+  embedWorker.postMessage({ cmd: "embed_run" });
+};
+$("p5-pause").onclick = () => embedWorker.postMessage({ cmd: "embed_pause" });
+$("p5-reset").onclick = newEmbed;
+$("p5-knobs").addEventListener("change", newEmbed);
+$("p5-sample").onclick = embedSample;
+$("p5-sampling").addEventListener("change", () => {
+  if (!$("p5-sample").disabled) embedSample();
 });
 
 // ---- Parts 7-9 ---------------------------------------------------------------------------------

@@ -7,7 +7,8 @@
 // article's (ladder/01_neuron.cpp has the same two); every model, loss, gradient and step is the
 // library's, run the way the ladder programs run them, so the same seed gives the same numbers.
 // One model of each kind at a time; called from one thread (the page's worker, or the page).
-// reference: ladder/01_neuron.cpp, ladder/02_mlp.cpp, ladder/03_learn_well.cpp.
+// reference: ladder/01_neuron.cpp, ladder/02_mlp.cpp, ladder/03_learn_well.cpp,
+// ladder/05_embeddings.cpp.
 #include <emscripten/emscripten.h>
 #include <fmt/format.h>
 
@@ -32,6 +33,7 @@
 #include "nn/gpt_generate.h"
 #include "nn/gpt_model.h"
 #include "nn/gpt_weights.h"
+#include "scalar/char_mlp.h"
 #include "scalar/loss.h"
 #include "scalar/nn.h"
 #include "scalar/optim.h"
@@ -104,6 +106,7 @@ struct MlpRun {
     wiggle::Dataset2D train, val;
     std::unique_ptr<wiggle::MLP> model;
     std::unique_ptr<wiggle::SGD> sgd;
+    std::unique_ptr<wiggle::Minibatches> batches;  // part 3's recipe; null: full batch (part 2)
     wiggle::Schedule schedule;
     Loss loss = Loss::Svm;
     double alpha = 1e-4;
@@ -111,6 +114,11 @@ struct MlpRun {
     std::vector<int> train_pm1, val_pm1;
     std::vector<float> grid;
 };
+// Part 2's log: ten lines a run (02_mlp: every 10th of its 100 steps, and the last).
+constexpr int kFullBatchLogLines = 10;
+// Part 3's log: the full sets measured 15 times a run (03_learn_well: every 100 of 1500 steps,
+// and after the last).
+constexpr int kMinibatchEvaluations = 15;
 std::unique_ptr<MlpRun> g_mlp;
 
 std::vector<int> pm1(const std::vector<int>& y) {
@@ -130,13 +138,18 @@ std::vector<Value> scores_of(const wiggle::MLP& model, const wiggle::Dataset2D& 
     return scores;
 }
 
+Value data_loss_of(const MlpRun& r, std::span<const Value> scores, std::span<const int> y,
+                   std::span<const int> labels_pm1) {
+    const int k = r.model->nout();
+    return r.loss == Loss::Svm   ? wiggle::svm_loss(scores, labels_pm1)
+           : r.loss == Loss::Mse ? wiggle::mse_one_hot_loss(scores, k, y)
+                                 : wiggle::cross_entropy(scores, k, y);
+}
+
 Value loss_of(const MlpRun& r, std::span<const Value> scores, const wiggle::Dataset2D& d,
               const std::vector<int>& labels_pm1) {
-    const int k = r.model->nout();
-    Value data_loss = r.loss == Loss::Svm   ? wiggle::svm_loss(scores, labels_pm1)
-                      : r.loss == Loss::Mse ? wiggle::mse_one_hot_loss(scores, k, d.y)
-                                            : wiggle::cross_entropy(scores, k, d.y);
-    return data_loss + r.alpha * wiggle::l2_penalty(r.model->parameters());
+    return data_loss_of(r, scores, d.y, labels_pm1) +
+           r.alpha * wiggle::l2_penalty(r.model->parameters());
 }
 
 double accuracy_of(const MlpRun& r, std::span<const Value> scores, const wiggle::Dataset2D& d,
@@ -162,6 +175,37 @@ std::pair<wiggle::Dataset2D, wiggle::Dataset2D> csv_data(uint64_t seed) {
         }
     }
     return d;
+}
+
+// The points of `d` at `idx`, in that order.
+wiggle::Dataset2D subset(const wiggle::Dataset2D& d, const std::vector<size_t>& idx) {
+    wiggle::Dataset2D s;
+    s.num_classes = d.num_classes;
+    for (size_t i : idx) {
+        s.x.push_back(d.x[i]);
+        s.y.push_back(d.y[i]);
+    }
+    return s;
+}
+
+// The data loss (no L2: 03_learn_well measures the fit) and the accuracy on a whole set.
+std::pair<double, double> evaluate(const MlpRun& r, const wiggle::Dataset2D& d,
+                                   const std::vector<int>& labels_pm1) {
+    wiggle::GraphScope graph;
+    const std::vector<Value> scores = scores_of(*r.model, d);
+    return {data_loss_of(r, scores, d.y, labels_pm1).data(), accuracy_of(r, scores, d, labels_pm1)};
+}
+
+// 03_learn_well's log line: measured on the full sets before step `step` (or after the last).
+std::string minibatch_line(const MlpRun& r, int step, double& val_loss) {
+    const auto [loss, acc] = evaluate(r, r.train, r.train_pm1);
+    double val_acc = 0.0;
+    std::tie(val_loss, val_acc) = evaluate(r, r.val, r.val_pm1);
+    return wiggle::format_step(step, r.steps, loss,
+                               {{"acc", 100.0 * acc, 1},
+                                {"val", val_loss},
+                                {"val_acc", 100.0 * val_acc, 1},
+                                {"lr", r.schedule.at(std::min(step, r.steps - 1)), 4}});
 }
 
 wiggle::Dataset2D make_data(int kind, int n, double noise, uint64_t seed) {
@@ -255,6 +299,56 @@ struct GptRun {
 std::unique_ptr<GptRun> g_gpt;
 constexpr int kGptLogInterval = 50;  // ladder/09_gpt's training-loss line between evaluations
 
+// ---- Part 5: the character MLP on a word list --------------------------------------------------
+// ladder/05_embeddings.cpp's run, one step per call: the 80/10/10 split of seed 42, the model
+// drawn from PyRandom(2147483647), minibatches from PyRandom(1), the learning rate dropping
+// tenfold after three quarters of the steps, the dev loss measured ten times a run.
+struct EmbedRun {
+    wiggle::WordList words;
+    wiggle::Examples train, dev;
+    std::unique_ptr<wiggle::CharMlp> model;
+    wiggle::PyRandom batch_rng{1};
+    std::vector<int> batch;
+    int steps = 0, step = 0;
+    double lr = 0.1, train_seconds = 0.0;
+};
+std::unique_ptr<EmbedRun> g_embed;
+constexpr double kEmbedDropAt = 0.75;          // 05_embeddings' kDropAt
+constexpr double kEmbedLrFactor = 0.01 / 0.1;  // its kFinalLearningRate / kLearningRate
+constexpr int kEmbedEvaluations = 10;          // its kEvaluations
+constexpr int kEmbedMaxNameLength = 50;        // its kMaxNameLength
+
+// One minibatch step, exactly ladder/03_learn_well's: the full sets measured first when it is
+// time, the step on the next minibatch, and the full sets measured again after the last step.
+std::string minibatch_step(MlpRun& r) {
+    const int every = std::max(1, r.steps / kMinibatchEvaluations);
+    std::string log;
+    double val = -1.0;  // the validation loss, measured only with a log line
+    if (r.step % every == 0) log = minibatch_line(r, r.step, val);
+    wiggle::GraphScope graph;
+    std::vector<Value> scores;
+    std::vector<int> y, y_pm1;
+    for (size_t i : r.batches->next()) {
+        const std::span<const Value> s = (*r.model)(std::span<const double>(r.train.x[i]));
+        scores.insert(scores.end(), s.begin(), s.end());
+        y.push_back(r.train.y[i]);
+        y_pm1.push_back(r.train_pm1[i]);
+    }
+    Value loss = data_loss_of(r, scores, y, y_pm1);
+    if (r.alpha > 0.0) loss = loss + r.alpha * wiggle::l2_penalty(r.model->parameters());
+    r.sgd->zero_grad();
+    loss.backward();
+    const double lr = r.schedule.at(r.step);
+    r.sgd->step(lr);
+    if (r.step + 1 == r.steps) log += (log.empty() ? "" : "\n") + minibatch_line(r, r.steps, val);
+    const std::string s =
+        fmt::format("{{\"step\":{},\"loss\":{},\"val\":{},\"lr\":{},\"log\":{}}}", r.step,
+                    json_number(loss.data()), val >= 0.0 ? json_number(val) : "null",
+                    json_number(lr), json_string(log));
+    r.step++;
+    return s;
+}
+
 }  // namespace
 
 extern "C" {
@@ -326,19 +420,25 @@ EMSCRIPTEN_KEEPALIVE const char* neuron_graph(double x1, double x2, double w1, d
 }
 
 // A new MLP run (replacing the last): data set 0 moons, 1 spirals (3 classes), 2 XOR, 3 circles,
-// 4 the CSV at /data.csv;
-// n training points and n fresh validation points (seed + 1), as ladder/02_mlp draws them; the
-// model 2 -> width x depth ReLU -> 1 score (SVM loss) or one logit per class; SGD with momentum,
-// the learning rate from lr to lr_end over `steps` (schedule 0 constant, 1 linear, 2 cosine),
-// loss + alpha * L2. Returns the model's description, or an error line.
+// 4 the CSV at /data.csv (80/20 split by the seed);
+// holdout 0: n training points and n fresh validation points (seed + 1), as ladder/02_mlp draws
+// them; 1: n points of which 20% are held out (split by the seed), as ladder/03_learn_well does;
+// the model 2 -> width x depth ReLU -> 1 score (SVM loss) or one logit per class; SGD with
+// momentum, the learning rate from lr to lr_end over `steps` after `warmup` steps (schedule 0
+// constant, 1 linear, 2 cosine), loss + alpha * L2; batch 0: full batch (part 2), else shuffled
+// minibatches of that many points (part 3). Returns the model's description, or an error line.
 EMSCRIPTEN_KEEPALIVE const char* mlp_new(int dataset, int n, double noise, int seed, int width,
                                          int depth, int loss, double lr, double lr_end,
-                                         int schedule, int steps, double momentum, double alpha) {
+                                         int schedule, int steps, double momentum, double alpha,
+                                         int batch, int warmup, int holdout) {
     WIGGLE_CHECK(n >= 4 && n <= 2000, "use 4 to 2000 points", "points: {} is out of range", n);
     WIGGLE_CHECK(width >= 1 && width <= 64 && depth >= 0 && depth <= 4, "",
                  "width {} x depth {} is out of range", width, depth);
     WIGGLE_CHECK(steps >= 1 && steps <= 100000 && seed >= 0, "", "bad steps {} or seed {}", steps,
                  seed);
+    WIGGLE_CHECK(batch >= 0 && batch <= 2000 && warmup >= 0 && warmup <= steps, "",
+                 "bad batch {} (0: all points) or warmup {} (0 to steps)", batch, warmup);
+    WIGGLE_CHECK(g_embed == nullptr, "", "part 5's model has the tape: it runs in its own worker");
     // The old model's parameters leave the tape: everything from its mark on is dropped.
     static size_t tape_mark = wiggle::g_tape.size();
     g_mlp.reset();
@@ -346,6 +446,12 @@ EMSCRIPTEN_KEEPALIVE const char* mlp_new(int dataset, int n, double noise, int s
     auto r = std::make_unique<MlpRun>();
     if (dataset == 4) {
         std::tie(r->train, r->val) = csv_data(static_cast<uint64_t>(seed));
+    } else if (holdout != 0) {
+        const wiggle::Dataset2D all = make_data(dataset, n, noise, static_cast<uint64_t>(seed));
+        const wiggle::Split split =
+            wiggle::split_train_val(all.x.size(), 0.2, static_cast<uint64_t>(seed));
+        r->train = subset(all, split.train);
+        r->val = subset(all, split.val);
     } else {
         r->train = make_data(dataset, n, noise, static_cast<uint64_t>(seed));
         r->val = make_data(dataset, n, noise, static_cast<uint64_t>(seed) + 1);
@@ -361,19 +467,29 @@ EMSCRIPTEN_KEEPALIVE const char* mlp_new(int dataset, int n, double noise, int s
     r->sgd = std::make_unique<wiggle::SGD>(r->model->parameters(), momentum);
     const wiggle::ScheduleKind kinds[] = {
         wiggle::ScheduleKind::Constant, wiggle::ScheduleKind::Linear, wiggle::ScheduleKind::Cosine};
-    r->schedule = {kinds[schedule < 0 || schedule > 2 ? 0 : schedule], lr, lr_end, 0, steps};
+    r->schedule = {kinds[schedule < 0 || schedule > 2 ? 0 : schedule], lr, lr_end, warmup, steps};
+    if (batch > 0) {
+        // Shuffling positions 0..n-1 of the training points is shuffling 03_learn_well's list of
+        // their indices: a shuffle's permutation depends only on the length and the seed.
+        std::vector<size_t> idx(r->train.x.size());
+        for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+        r->batches = std::make_unique<wiggle::Minibatches>(
+            std::move(idx), static_cast<size_t>(batch), static_cast<uint64_t>(seed));
+    }
     r->alpha = alpha;
     r->steps = steps;
     g_mlp = std::move(r);
     return out(g_mlp->model->describe());
 }
 
-// One full-batch step, exactly ladder/02_mlp's: the validation loss and accuracy (no backward),
-// then forward, loss, backward, the SGD step. Returns JSON {step, loss, acc, val, val_acc, lr,
-// line} where line is the native program's log line for this step.
+// One step of the run: full batch (02_mlp's: the validation loss and accuracy with no backward,
+// then forward, loss, backward, the SGD step) or a minibatch (03_learn_well's). Returns JSON
+// {step, loss, val, lr, log}: val is null where not measured, log is the native program's log
+// lines for this step, or empty.
 EMSCRIPTEN_KEEPALIVE const char* mlp_step() {
     WIGGLE_CHECK(g_mlp != nullptr, "", "no MLP: call mlp_new first");
     MlpRun& r = *g_mlp;
+    if (r.batches) return out(minibatch_step(r));
     double val_loss = 0.0, val_acc = 0.0;
     {
         wiggle::GraphScope graph;
@@ -389,16 +505,18 @@ EMSCRIPTEN_KEEPALIVE const char* mlp_step() {
     loss.backward();
     const double lr = r.schedule.at(r.step);
     r.sgd->step(lr);
-    const std::string line = wiggle::format_step(r.step, r.steps - 1, loss.data(),
-                                                 {{"acc", 100.0 * acc, 1},
-                                                  {"val", val_loss},
-                                                  {"val_acc", 100.0 * val_acc, 1},
-                                                  {"lr", lr, 3}});
-    const std::string s = fmt::format(
-        "{{\"step\":{},\"loss\":{},\"acc\":{},\"val\":{},\"val_acc\":{},\"lr\":{},\"line\":\"{}\"}"
-        "}",
-        r.step, json_number(loss.data()), json_number(acc), json_number(val_loss),
-        json_number(val_acc), json_number(lr), line);
+    const int every =
+        std::max(1, static_cast<int>(std::lround(r.steps / double(kFullBatchLogLines))));
+    const std::string line = r.step % every == 0 || r.step == r.steps - 1
+                                 ? wiggle::format_step(r.step, r.steps - 1, loss.data(),
+                                                       {{"acc", 100.0 * acc, 1},
+                                                        {"val", val_loss},
+                                                        {"val_acc", 100.0 * val_acc, 1},
+                                                        {"lr", lr, 3}})
+                                 : "";
+    const std::string s = fmt::format("{{\"step\":{},\"loss\":{},\"val\":{},\"lr\":{},\"log\":{}}}",
+                                      r.step, json_number(loss.data()), json_number(val_loss),
+                                      json_number(lr), json_string(line));
     r.step++;
     return out(s);
 }
@@ -705,6 +823,117 @@ EMSCRIPTEN_KEEPALIVE const char* gpt_load(const char* path) {
         c.n_embd, c.block_size, r->weights->num_parameters() / 1e6);
     g_gpt = std::move(r);
     return out(fmt::format("{{\"data\":{},\"model\":{}}}", json_string(data), json_string(model)));
+}
+
+// A new part-5 run (replacing the last) on the word list at `path`, as ladder/05_embeddings sets
+// it up: the examples of `context` characters, the model context x embedding -> hidden tanh ->
+// vocabulary. Returns JSON {data, model, training}: the native program's first three lines.
+// Part 2's MLP and this model each keep their parameters at the bottom of the tape, so the page
+// runs this one in a worker of its own (its own module instance).
+EMSCRIPTEN_KEEPALIVE const char* embed_new(const char* path, int steps, int batch, double lr,
+                                           int hidden, int embedding, int context) {
+    WIGGLE_CHECK(steps >= 1 && steps <= 1000000 && batch >= 1 && batch <= 1024, "",
+                 "bad steps {} or batch {}", steps, batch);
+    WIGGLE_CHECK(hidden >= 1 && hidden <= 1000 && embedding >= 1 && embedding <= 100 &&
+                     context >= 1 && context <= 16,
+                 "the page trains up to 1000 tanh units, 100-d embeddings, 16 characters",
+                 "model out of range: {} hidden, {}-d embeddings, context {}", hidden, embedding,
+                 context);
+    WIGGLE_CHECK(std::isfinite(lr) && lr > 0.0, "", "learning rate {} must be > 0", lr);
+    WIGGLE_CHECK(g_mlp == nullptr, "", "part 2's MLP has the tape: part 5 runs in its own worker");
+    static size_t tape_mark = wiggle::g_tape.size();  // the old model's parameters leave the tape
+    g_embed.reset();
+    wiggle::g_tape.truncate(tape_mark);
+    auto r = std::make_unique<EmbedRun>();
+    r->words = wiggle::load_word_list(path, 42);
+    wiggle::check_vocab_size(r->words.vocab, 128, path,
+                             "every example builds 2·hidden nodes per token");
+    r->train = wiggle::word_examples(r->words.train, context);
+    r->dev = wiggle::word_examples(r->words.dev, context);
+    const wiggle::CharMlpDims d{r->words.vocab.size(), context, embedding, hidden};
+    wiggle::PyRandom init(2147483647);
+    r->model = std::make_unique<wiggle::CharMlp>(d, init);
+    r->steps = steps;
+    r->lr = lr;
+    r->batch.resize(static_cast<size_t>(batch));
+    const wiggle::WordList& w = r->words;
+    const std::string data = fmt::format(
+        "data: {}: {} words ({} train, {} dev, {} test, seed 42), vocabulary {}, {} train and {} "
+        "dev examples",
+        path, w.size(), w.train.size(), w.dev.size(), w.test.size(), d.vocab, r->train.size(),
+        r->dev.size());
+    const std::string model =
+        fmt::format("model: {} chars x {}-d embeddings -> {} tanh -> {} logits, {} parameters",
+                    d.context, d.embedding, d.hidden, d.vocab, r->model->parameters().size());
+    const std::string training =
+        fmt::format("training: {} steps of {} examples, lr {} then {} after step {}", steps, batch,
+                    lr, lr * kEmbedLrFactor, static_cast<int>(kEmbedDropAt * steps));
+    g_embed = std::move(r);
+    return out(fmt::format("{{\"data\":{},\"model\":{},\"training\":{}}}", json_string(data),
+                           json_string(model), json_string(training)));
+}
+
+// One step of ladder/05_embeddings' loop: a minibatch drawn, one SGD step, and the dev loss when
+// it is time. Returns JSON {step, loss, dev, lr, ms, done, line}: dev is null where not measured,
+// line the native program's log line for this step (its ms: this page's time per step), or empty.
+EMSCRIPTEN_KEEPALIVE const char* embed_step() {
+    WIGGLE_CHECK(g_embed != nullptr, "", "no model: call embed_new first");
+    EmbedRun& r = *g_embed;
+    WIGGLE_CHECK(r.step < r.steps, "Reset starts a new run", "the run is over ({} steps)", r.steps);
+    const int step = r.step;
+    const double lr =
+        step < static_cast<int>(kEmbedDropAt * r.steps) ? r.lr : r.lr * kEmbedLrFactor;
+    const auto t0 = std::chrono::steady_clock::now();
+    wiggle::sample_indices(r.batch_rng, r.train.size(), r.batch);
+    const double loss = r.model->sgd_step(r.train.x, r.train.y, r.batch, lr);
+    r.train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    r.step++;
+    const double ms = 1000.0 * r.train_seconds / r.step;
+    double dev = -1.0;
+    std::string line;
+    if (step % std::max(1, r.steps / kEmbedEvaluations) == 0 || step == r.steps - 1) {
+        dev = wiggle::char_mlp_loss(r.model->snapshot(), r.model->dims(), r.dev.x, r.dev.y);
+        line = wiggle::format_step(step, r.steps - 1, loss,
+                                   {{"dev", dev}, {"lr", lr, 3}, {"ms", ms, 1}});
+    }
+    return out(fmt::format(
+        "{{\"step\":{},\"loss\":{},\"dev\":{},\"lr\":{},\"ms\":{},\"done\":{},\"line\":{}}}", step,
+        json_number(loss), dev >= 0.0 ? json_number(dev) : "null", json_number(lr), json_number(ms),
+        r.step == r.steps ? "true" : "false", json_string(line)));
+}
+
+// The losses on the whole training and dev splits now, as ladder/05_embeddings' line after
+// training prints them.
+EMSCRIPTEN_KEEPALIVE const char* embed_losses() {
+    WIGGLE_CHECK(g_embed != nullptr, "", "no model: call embed_new first");
+    const EmbedRun& r = *g_embed;
+    const wiggle::CharMlpParams<double> p = r.model->snapshot();
+    return out(fmt::format("train loss {:.4f}, dev loss {:.4f}",
+                           wiggle::char_mlp_loss(p, r.model->dims(), r.train.x, r.train.y),
+                           wiggle::char_mlp_loss(p, r.model->dims(), r.dev.x, r.dev.y)));
+}
+
+// `count` names from the model now, one per line, as ladder/05_embeddings samples them: each from
+// its own seed drawn from random.seed(seed), until the boundary (at most 50 characters).
+EMSCRIPTEN_KEEPALIVE const char* embed_sample(int count, int seed, double temperature, int top_k) {
+    WIGGLE_CHECK(g_embed != nullptr, "", "no model: call embed_new first");
+    WIGGLE_CHECK(count >= 1 && count <= 1000 && seed >= 0, "", "bad count {} or seed {}", count,
+                 seed);
+    wiggle::SamplingOptions options;
+    options.temperature = temperature;
+    options.top_k = top_k;
+    wiggle::check_sampling_options(options);
+    const EmbedRun& r = *g_embed;
+    const wiggle::CharMlpParams<double> p = r.model->snapshot();
+    wiggle::PyRandom seeds(static_cast<uint64_t>(seed));
+    std::string s;
+    for (int i = 0; i < count; ++i) {
+        const std::vector<int> tokens =
+            wiggle::char_mlp_sample(p, r.model->dims(), options, seeds.getrandbits(32),
+                                    kEmbedMaxNameLength, wiggle::CharVocab::kBoundary);
+        s += r.words.vocab.decode(tokens) + "\n";
+    }
+    return out(s);
 }
 
 }  // extern "C"

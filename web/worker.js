@@ -2,10 +2,13 @@
 // blocks the page. Messages in (by cmd): csv {bytes} (the MLP's data set 4), mlp_new {args},
 // mlp_run {steps}, pause, bigram_new {name, bytes, alpha}, bigram_sample {count, seed,
 // temperature, top_k}, gpt_new {args, bytes}, gpt_load {bytes}, gpt_run, gpt_pause, gpt_sample
-// {n, temperature, top_k, seed}, gpt_attention {line, layer, head}. Messages out (by type):
+// {n, temperature, top_k, seed}, gpt_attention {line, layer, head}, embed_new {args, bytes},
+// embed_run, embed_pause, embed_sample {count, seed, temperature, top_k}. Messages out (by type):
 // ready, mlp_new, mlp_step, mlp_grid, mlp_done, paused, bigram_new, bigram_sample, gpt_new,
-// gpt_steps, gpt_done, gpt_paused, gpt_sample, gpt_attention, error {line}. Training runs in
-// small slices with a macrotask between them, so a pause arriving mid-run is seen at once.
+// gpt_steps, gpt_done, gpt_paused, gpt_sample, gpt_attention, embed_new, embed_steps, embed_done,
+// embed_paused, embed_sample, error {line}. Training runs in small slices with a macrotask between
+// them, so a pause arriving mid-run is seen at once. The page runs part 5 (embed_*) in a second
+// worker: its model and part 2's each need the bottom of their instance's tape.
 // A user error inside the module (WIGGLE_CHECK) aborts that instance: the worker reports its one
 // line and starts a fresh instance.
 "use strict";
@@ -29,6 +32,7 @@ function call(name, ret, types, args) {
   } catch (e) {
     const line = mod.lastError || String(e);
     running = false;
+    embedRunning = false;
     postMessage({ type: "error", line });
     booting = start();  // a fresh instance: the aborted one is done
     throw new Error("reported");
@@ -89,6 +93,30 @@ function gptSlice() {
   setTimeout(gptSlice, 0);
 }
 
+// Part 5 trains in slices of ~50 ms, posting each slice's steps; the losses on the whole splits
+// when the run is done.
+let embedRunning = false;
+function embedSlice() {
+  if (!embedRunning) return;
+  const t0 = performance.now(), steps = [];
+  try {
+    let s = null;
+    do {
+      s = JSON.parse(call("embed_step", "string", [], []));
+      steps.push(s);
+    } while (!s.done && performance.now() - t0 < 50);
+    postMessage({ type: "embed_steps", steps });
+    if (s.done) {
+      embedRunning = false;
+      postMessage({ type: "embed_done", losses: call("embed_losses", "string", [], []) });
+      return;
+    }
+  } catch (e) {
+    return;
+  }
+  setTimeout(embedSlice, 0);
+}
+
 // Messages are handled in order, each once the module instance is up.
 let booting = null, queue = Promise.resolve();
 onmessage = (ev) => {
@@ -104,9 +132,9 @@ function handle(m) {
       stepsConfigured = a.steps;
       stepsDone = 0;
       const desc = call("mlp_new", "string",
-        Array(13).fill("number"),
+        Array(16).fill("number"),
         [a.dataset, a.n, a.noise, a.seed, a.width, a.depth, a.loss, a.lr, a.lr_end, a.schedule,
-         a.steps, a.momentum, a.alpha]);
+         a.steps, a.momentum, a.alpha, a.batch, a.warmup, a.holdout]);
       const points = JSON.parse(call("mlp_points", "string", [], []));
       if (dataset === 4) {
         const xs = points.map((p) => p[0]), ys = points.map((p) => p[1]);
@@ -164,6 +192,24 @@ function handle(m) {
       const r = JSON.parse(call("gpt_attention", "string", ["string", "number", "number"],
                                 [m.line, m.layer, m.head]));
       postMessage({ type: "gpt_attention", ...r });
+    } else if (m.cmd === "embed_new") {
+      embedRunning = false;
+      const a = m.args;
+      const file = m.name === "names.txt" ? "/names.txt" : "/upload.txt";
+      mod.FS.writeFile(file, new Uint8Array(m.bytes));
+      const r = JSON.parse(call("embed_new", "string", ["string"].concat(Array(6).fill("number")),
+        [file, a.steps, a.batch, a.lr, a.hidden, a.embedding, a.context]));
+      postMessage({ type: "embed_new", ...r });
+    } else if (m.cmd === "embed_run") {
+      embedRunning = true;
+      setTimeout(embedSlice, 0);
+    } else if (m.cmd === "embed_pause") {
+      embedRunning = false;
+      postMessage({ type: "embed_paused" });
+    } else if (m.cmd === "embed_sample") {
+      const names = call("embed_sample", "string", ["number", "number", "number", "number"],
+                         [m.count, m.seed, m.temperature, m.top_k]);
+      postMessage({ type: "embed_sample", names });
     } else if (m.cmd === "pause") {
       running = false;
       postMessage({ type: "paused", steps: stepsDone });

@@ -5,9 +5,13 @@
 //     equal to the article's first line, every gradient equal to the chain rule written out in
 //     JavaScript, and a live edit flowing forward and back;
 //   - parts 2-3: 100 steps on two moons in the worker give build/bin/02_mlp's log lines and final
-//     accuracies exactly;
+//     accuracies exactly; "Part 3's recipe" (1500 minibatch steps on three spirals) gives
+//     build/bin/03_learn_well --no-table's log lines and final accuracies exactly;
 //   - part 4: the counted bigram's train/dev losses and its 10 names for seed 1337 are
 //     build/bin/04_bigram's (on the names.txt the build copied into build-web/);
+//   - part 5: 200 steps of the character MLP (05_embeddings --steps 200 and the page's steps knob
+//     set to 200; the default 20000 take minutes) give 05_embeddings' log lines (but its ms), its
+//     losses on the whole splits and its 10 names for seed 1337;
 //   - parts 7-9: 6 iterations of the baby GPT, paused and resumed in between, give 09_gpt's loss
 //     lines (the portable kernels, one thread: WIGGLE_ISA=generic) and its 100 sampled characters;
 //     the attention heatmap draws; web/test/tiny.safetensors (a wiggle train checkpoint) loads
@@ -31,8 +35,8 @@ const [webDir, binDir] = process.argv.slice(2).map((p) => path.resolve(p));
 const shots = path.join(webDir, "screenshots");
 
 
-function native(program) {
-  return execFileSync(path.join(binDir, program), { encoding: "utf8" });
+function native(program, args = []) {
+  return execFileSync(path.join(binDir, program), args, { encoding: "utf8" });
 }
 
 let failures = 0;
@@ -168,6 +172,27 @@ async function check(name, fn) {
     fs.rmSync(bad);
   });
 
+  await check("part 3: the recipe's minibatch run gives 03_learn_well's log and accuracy",
+    async () => {
+      const out = native("03_learn_well", ["--no-table"]).split("\n");
+      const expectedLog = out.filter((l) => l.startsWith("step")).join("\n");
+      const acc = out.find((l) => l.startsWith("full recipe: train accuracy"))
+        .match(/train accuracy [^,]*, val accuracy [0-9.]+%/)[0];
+      await page.evaluate(() => document.body.removeAttribute("data-mlp-ready"));
+      await page.click("#p2-recipe3");
+      await page.waitForSelector("body[data-mlp-ready]", { timeout: 60000 });
+      assert.match(await page.$eval("#p2-result", (e) => e.textContent),
+        /^MLP 2 -> 16 -> 16 -> 3 \(ReLU, ReLU, linear\), 371 parameters/);
+      await page.click("#p2-train");
+      await page.waitForFunction(
+        () => /accuracy/.test(document.getElementById("p2-result").textContent),
+        { timeout: 300000 });
+      assert.strictEqual(await page.$eval("#p2-log", (e) => e.textContent), expectedLog);
+      const result = await page.$eval("#p2-result", (e) => e.textContent);
+      assert.ok(result.includes(acc + " after 1500 steps"), `page: ${result}\nnative: ${acc}`);
+    });
+  await (await page.$("#part2")).screenshot({ path: path.join(shots, "part3.png") });
+
   await check("part 4: the counted bigram's losses and names are 04_bigram's", async () => {
     await page.waitForSelector("body[data-names-ready]", { timeout: 60000 });
     const out = execFileSync(path.join(binDir, "04_bigram"),
@@ -210,6 +235,37 @@ async function check(name, fn) {
       });
       compareGraph(await graph(), [2, 1, -0.6, 0.8, 0.2, 1]);
     });
+
+  await check("part 5: the character MLP's losses and names are 05_embeddings'", async () => {
+    const steps = 200;  // both sides: the default 20000 take minutes
+    const out = native("05_embeddings", ["--data", path.join(webDir, "names.txt"), "--steps",
+      String(steps)]).split("\n");
+    const noTime = (l) => l.replace(/ ms [0-9.]+$/, "");
+    const expectedLog = out.filter((l) => l.startsWith("step")).map(noTime);
+    const losses = out.find((l) => l.startsWith("train loss"));
+    const first = out.findIndex((l) => l.startsWith("samples (seed 1337):"));
+    const names = out.slice(first + 1, first + 11).map((l) => l.trim());
+    await page.waitForSelector("body[data-embed-ready]", { timeout: 60000 });
+    await page.evaluate((n) => {
+      const f = document.getElementById("p5-knobs");
+      f.steps.value = n;
+      document.body.removeAttribute("data-embed-ready");
+      f.dispatchEvent(new Event("change"));
+    }, steps);
+    await page.waitForSelector("body[data-embed-ready]", { timeout: 60000 });
+    const settings = (lines) => lines.filter((l) => /^(model|training): /.test(l));
+    assert.deepStrictEqual(settings((await page.$eval("#p5-log", (e) => e.textContent))
+      .split("\n")), settings(out));
+    await page.click("#p5-train");
+    await page.waitForSelector("body[data-embed-done]", { timeout: 600000 });
+    await page.waitForSelector("body[data-embed-samples]", { timeout: 120000 });
+    const log = (await page.$eval("#p5-log", (e) => e.textContent)).split("\n")
+      .filter((l) => l.startsWith("step")).map(noTime);
+    assert.deepStrictEqual(log, expectedLog);
+    assert.strictEqual(await page.$eval("#p5-result", (e) => e.textContent), losses);
+    assert.strictEqual(await page.$eval("#p5-names", (e) => e.textContent), names.join("\n"));
+  });
+  await (await page.$("#part5")).screenshot({ path: path.join(shots, "part5.png") });
 
   await check("parts 7-9: the GPT, paused and resumed, trains and samples as 09_gpt does", async () => {
     // 09_gpt on the portable kernels, one thread: the arithmetic the page runs
