@@ -181,7 +181,7 @@ void add_dtype_option(CLI::App* cmd, std::string& dtype) {
     cmd->add_option("--dtype", dtype,
                     "fp32; bf16: the weight matrices rounded to bfloat16 (arithmetic stays fp32; "
                     "half the bytes per token); int8: quantized in groups (llama2.c's runq: "
-                    "integer dot products, about a quarter of the bytes)")
+                    "integer dot products, about a quarter of the bytes; the KV cache in bf16)")
         ->capture_default_str();
 }
 

@@ -73,6 +73,9 @@ WIGGLE_ISA_DECLARE(void linear_packed_forward(float* out, const float* inp, cons
 WIGGLE_ISA_DECLARE(void attention_decode_forward(float* out, float* att, const float* q,
                                                  const float* kt, const float* v, int P, int NH,
                                                  int hs, int ldk, int h0, int h1))
+WIGGLE_ISA_DECLARE(void attention_decode_forward(float* out, float* att, const float* q,
+                                                 const bf16* kt, const bf16* v, int P, int NH,
+                                                 int hs, int ldk, int h0, int h1))
 
 namespace {
 
@@ -119,8 +122,12 @@ void linear_packed_forward_isa(Isa isa, float* out, const float* inp, const bf16
     linear_packed_on(isa, out, inp, packed, bias, M, K, N, n0, n1, k0, k1);
 }
 
-void attention_decode_forward_isa(Isa isa, float* out, float* att, const float* q, const float* kt,
-                                  const float* v, int P, int NH, int hs, int ldk, int h0, int h1) {
+namespace {
+
+// The float and the bf16 cache's attention on the chosen instruction set.
+template <typename KV>
+void attention_decode_on(Isa isa, float* out, float* att, const float* q, const KV* kt, const KV* v,
+                         int P, int NH, int hs, int ldk, int h0, int h1) {
 #if defined(__x86_64__)
     switch (lowered(isa)) {
         case Isa::Avx512:
@@ -134,6 +141,17 @@ void attention_decode_forward_isa(Isa isa, float* out, float* att, const float* 
     (void)isa;
 #endif
     return generic::attention_decode_forward(out, att, q, kt, v, P, NH, hs, ldk, h0, h1);
+}
+
+}  // namespace
+
+void attention_decode_forward_isa(Isa isa, float* out, float* att, const float* q, const float* kt,
+                                  const float* v, int P, int NH, int hs, int ldk, int h0, int h1) {
+    attention_decode_on(isa, out, att, q, kt, v, P, NH, hs, ldk, h0, h1);
+}
+void attention_decode_forward_isa(Isa isa, float* out, float* att, const float* q, const bf16* kt,
+                                  const bf16* v, int P, int NH, int hs, int ldk, int h0, int h1) {
+    attention_decode_on(isa, out, att, q, kt, v, P, NH, hs, ldk, h0, h1);
 }
 
 void pack_linear(float* packed, const float* weight, int K, int N) {
@@ -193,6 +211,10 @@ void linear_packed_forward(float* out, const float* inp, const bf16* packed, con
 
 void attention_decode_forward(float* out, float* att, const float* q, const float* kt,
                               const float* v, int P, int NH, int hs, int ldk, int h0, int h1) {
+    WIGGLE_DISPATCH(attention_decode_forward, out, att, q, kt, v, P, NH, hs, ldk, h0, h1);
+}
+void attention_decode_forward(float* out, float* att, const float* q, const bf16* kt, const bf16* v,
+                              int P, int NH, int hs, int ldk, int h0, int h1) {
     WIGGLE_DISPATCH(attention_decode_forward, out, att, q, kt, v, P, NH, hs, ldk, h0, h1);
 }
 

@@ -106,6 +106,11 @@ bool q8_dot_products();
 // v (P, C) holds the cached values, one row per position.
 void attention_decode_forward(float* out, float* att, const float* q, const float* kt,
                               const float* v, int P, int NH, int hs, int ldk, int h0, int h1);
+// The same over a cache kept in bf16 (half the bytes each token reads back): the keys and values
+// widened as they are loaded (exact), then the float arithmetic above, so exactly the bits of the
+// float kernel on the widened cache (its naive twin: attention_decode_forward_naive on those).
+void attention_decode_forward(float* out, float* att, const float* q, const bf16* kt, const bf16* v,
+                              int P, int NH, int hs, int ldk, int h0, int h1);
 
 // The same on a chosen instruction set (tests compare the paths); an `isa` the CPU lacks is
 // lowered to the best one it has.
@@ -117,6 +122,8 @@ void linear_packed_forward_isa(Isa isa, float* out, const float* inp, const bf16
                                int k1);
 void attention_decode_forward_isa(Isa isa, float* out, float* att, const float* q, const float* kt,
                                   const float* v, int P, int NH, int hs, int ldk, int h0, int h1);
+void attention_decode_forward_isa(Isa isa, float* out, float* att, const float* q, const bf16* kt,
+                                  const bf16* v, int P, int NH, int hs, int ldk, int h0, int h1);
 // Avx512 takes the VNNI path when the CPU has it; anything else the portable loops.
 void linear_q8_forward_isa(Isa isa, float* out, const float* inp, const std::uint8_t* packed,
                            const float* bias, int M, int K, int N, int G, int n0, int n1, int k0,

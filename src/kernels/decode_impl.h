@@ -201,16 +201,16 @@ namespace decode_detail {
 
 // Scores a[p] = (q_h · k_h[p]) · scale of NV vectors of positions from p0, the last with `last`
 // lanes (1..kW): even and odd channels d in separate accumulators, 2·NV independent chains of
-// multiply-adds (one chain per vector waits 4 cycles per channel).
-template <int NV>
-inline void head_scores(float* a, const float* qh, const float* kh, int hs, int ldk, int p0,
-                        int last, vf vscale) {
+// multiply-adds (one chain per vector waits 4 cycles per channel). KV: the cache's float or bf16.
+template <int NV, typename KV>
+inline void head_scores(float* a, const float* qh, const KV* kh, int hs, int ldk, int p0, int last,
+                        vf vscale) {
     vf even[NV], odd[NV];
 #pragma GCC unroll 4
     for (int j = 0; j < NV; ++j) even[j] = odd[j] = vzero();
     // row d of the keys, vector j (the last one masked: past it lie other channels' keys)
     auto keys = [&](int d, int j) {
-        const float* r = kh + static_cast<long>(d) * ldk + p0 + j * kW;
+        const KV* r = kh + static_cast<long>(d) * ldk + p0 + j * kW;
         return j == NV - 1 && last < kW ? vload_n(r, last) : vload(r);
     };
     int d = 0;
@@ -239,14 +239,15 @@ inline void head_scores(float* a, const float* qh, const float* kh, int hs, int 
 }
 
 // Head h of attention_decode_forward: its scores, probabilities and output channels.
-inline void attention_head(float* out, float* att, const float* q, const float* kt, const float* v,
-                           int P, int NH, int hs, int ldk, int h) {
+template <typename KV>
+inline void attention_head(float* out, float* att, const float* q, const KV* kt, const KV* v, int P,
+                           int NH, int hs, int ldk, int h) {
     const int C = NH * hs;
     const vf vscale = vset1(1.0f / std::sqrt(static_cast<float>(hs)));
     const int Pv = P - P % kW, ptail = P - Pv;
     float* a = att + static_cast<long>(h) * P;
     const float* qh = q + static_cast<long>(h) * hs;
-    const float* kh = kt + static_cast<long>(h) * hs * ldk;
+    const KV* kh = kt + static_cast<long>(h) * hs * ldk;
     // scores, up to four vectors of positions at a time
     for (int p = 0; p < P; p += 4 * kW) {
         const int vecs = std::min(4, (P - p + kW - 1) / kW), last = P - p - (vecs - 1) * kW;
@@ -285,12 +286,12 @@ inline void attention_head(float* out, float* att, const float* q, const float* 
     for (p = 0; p < Pv; p += kW) vstore(a + p, vmul(vload(a + p), inv));
     if (ptail) vstore_n(a + Pv, vmul(vload_n(a + Pv, ptail), inv), ptail);
     // out_h = Σ_p a[p] · v_h[p], vectorized over the channels, p mod 4 in separate accumulators
-    const float* vh = v + static_cast<long>(h) * hs;
+    const KV* vh = v + static_cast<long>(h) * hs;
     float* o = out + static_cast<long>(h) * hs;
     for (int d = 0; d < hs; d += kW) {
         const int n = std::min(kW, hs - d);
         auto values = [&](int pos) {
-            const float* r = vh + static_cast<long>(pos) * C + d;
+            const KV* r = vh + static_cast<long>(pos) * C + d;
             return n == kW ? vload(r) : vload_n(r, n);
         };
         vf acc0 = vzero(), acc1 = vzero(), acc2 = vzero(), acc3 = vzero();
@@ -314,8 +315,14 @@ inline void attention_head(float* out, float* att, const float* q, const float* 
 
 void attention_decode_forward(float* out, float* att, const float* q, const float* kt,
                               const float* v, int P, int NH, int hs, int ldk, int h0, int h1) {
-    if (P <= 0) return;
-    for (int h = h0; h < h1; ++h) {
+    for (int h = h0; h < h1 && P > 0; ++h) {
+        decode_detail::attention_head(out, att, q, kt, v, P, NH, hs, ldk, h);
+    }
+}
+
+void attention_decode_forward(float* out, float* att, const float* q, const bf16* kt, const bf16* v,
+                              int P, int NH, int hs, int ldk, int h0, int h1) {
+    for (int h = h0; h < h1 && P > 0; ++h) {
         decode_detail::attention_head(out, att, q, kt, v, P, NH, hs, ldk, h);
     }
 }

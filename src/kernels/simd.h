@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/bf16.h"
 #include "kernels/cpu.h"
 
 #if !defined(WIGGLE_FORCE_GENERIC) && \
@@ -58,6 +59,17 @@ inline vf vload_n(const float* p, int n, float fill = 0.0f) {
     return _mm512_mask_loadu_ps(_mm512_set1_ps(fill), vmask(n), p);
 }
 inline void vstore_n(float* p, vf v, int n) { _mm512_mask_storeu_ps(p, vmask(n), v); }
+// kW bfloat16 from p widened to floats (exact: a bf16 is the upper half of a float); the _n form
+// the first n lanes (0 ≤ n < kW), the others `fill`.
+inline vf vload(const bf16* p) {
+    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+inline vf vload_n(const bf16* p, int n, float fill = 0.0f) {
+    const __m256i h = _mm256_maskz_loadu_epi16(vmask(n), p);
+    const vf x = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+    return _mm512_mask_blend_ps(vmask(n), _mm512_set1_ps(fill), x);
+}
 // kW pairs of bfloat16 from p (2·kW halves): the even halves widened to floats in `even`, the odd
 // ones in `odd` (a bfloat16 is the upper half of a float, so widening is exact).
 inline void vload_bf16_pairs(const void* p, vf& even, vf& odd) {
@@ -131,6 +143,15 @@ inline vf vload_n(const float* p, int n, float fill = 0.0f) {
     return _mm256_blendv_ps(_mm256_set1_ps(fill), _mm256_maskload_ps(p, m), _mm256_castsi256_ps(m));
 }
 inline void vstore_n(float* p, vf v, int n) { _mm256_maskstore_ps(p, vmask(n), v); }
+inline vf vload(const bf16* p) {
+    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+inline vf vload_n(const bf16* p, int n, float fill = 0.0f) {
+    alignas(32) float x[kW];
+    for (int i = 0; i < kW; ++i) x[i] = i < n ? to_float(p[i]) : fill;
+    return _mm256_load_ps(x);
+}
 inline void vload_bf16_pairs(const void* p, vf& even, vf& odd) {
     const __m256i x = _mm256_loadu_si256(static_cast<const __m256i*>(p));
     even = _mm256_castsi256_ps(_mm256_slli_epi32(x, 16));
@@ -208,6 +229,10 @@ inline vf vload(const float* p) {
 }
 inline void vstore(float* p, vf v) { std::memcpy(p, v.x, sizeof(v.x)); }
 inline vf vload_n(const float* p, int n, float fill = 0.0f) { WIGGLE_LANES(i < n ? p[i] : fill); }
+inline vf vload(const bf16* p) { WIGGLE_LANES(to_float(p[i])); }
+inline vf vload_n(const bf16* p, int n, float fill = 0.0f) {
+    WIGGLE_LANES(i < n ? to_float(p[i]) : fill);
+}
 inline void vstore_n(float* p, vf v, int n) {
     for (int i = 0; i < n; ++i) p[i] = v.x[i];
 }

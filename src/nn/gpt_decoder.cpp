@@ -29,6 +29,10 @@ namespace {
 
 size_t floats_in_lines(size_t n) { return round_up_to_line(n * sizeof(float)) / sizeof(float); }
 
+// A key or value into the cache: as is, or rounded to bf16 (int8's cache).
+void store(float& cached, float x) { cached = x; }
+void store(k::bf16& cached, float x) { cached = k::to_bf16(x); }
+
 // x (rows,C) += (p_0 + p_1 + ... + p_{G−1}) + bias: the partial sums of a product whose inputs a
 // team split in G groups (kernels::linear_packed_forward over an input range), each (rows,C) and
 // `stride` floats after the one before, added in group order whatever the team; sum (C) scratch.
@@ -200,7 +204,10 @@ GptDecoder::GptDecoder(const GptWeights& weights, ContextWindow window, DecodeWe
     const size_t L = cfg.n_layer, T = cfg.block_size, C = cfg.n_embd, NH = cfg.n_head;
     const size_t B = batch_, TB = T * B;  // TB: the most rows a forward runs
     tokens_.reset(new int[B * T]());
-    std::pair<float**, size_t> parts[] = {{&kt_, B * L * C * T},         {&v_, B * L * T * C},
+    const bool cache_bf16 = dtype_ == DecodeWeights::Int8;
+    const size_t cache_floats = cache_bf16 ? (B * L * C * T + 1) / 2 : B * L * C * T;
+    float *kt = nullptr, *v = nullptr;  // the cache's memory, in floats
+    std::pair<float**, size_t> parts[] = {{&kt, cache_floats},           {&v, cache_floats},
                                           {&qkv_, TB * 3 * C},           {&atty_, TB * C},
                                           {&fch_, TB * 4 * C},           {&fch_gelu_, TB * 4 * C},
                                           {&attn_parts_, NH * TB * C},   {&mlp_parts_, NH * TB * C},
@@ -212,6 +219,11 @@ GptDecoder::GptDecoder(const GptWeights& weights, ContextWindow window, DecodeWe
     for (auto& [p, n] : parts) {
         *p = memory_.get() + off;
         off += floats_in_lines(n);
+    }
+    if (cache_bf16) {
+        kt16_ = reinterpret_cast<k::bf16*>(kt), v16_ = reinterpret_cast<k::bf16*>(v);
+    } else {
+        kt_ = kt, v_ = v;
     }
     packed_ = std::make_unique<Packed>(cfg, dtype_);
     pack(weights);
@@ -369,9 +381,8 @@ void GptDecoder::forward(const int* tokens, size_t ld, int n, bool every_row, in
         for (int l = 0; l < cfg.n_layer; ++l) {
             const Packed::Block& pw = packed_->blocks[l];
             const BlockView<const float>& bw = pw.small;
-            // sequence b's (C,T) keys and (T,C) values of this layer
-            auto keys = [&](int b) { return kt_ + b * LCT + static_cast<size_t>(l) * C * T; };
-            auto values = [&](int b) { return v_ + b * LCT + static_cast<size_t>(l) * T * C; };
+            // sequence b's (C,T) keys and (T,C) values of this layer, in the cache's precision
+            const size_t layer = static_cast<size_t>(l) * C * T;
             // Every row's key and value are cached, but only the last position's outputs are
             // needed past the last layer's keys and values (unless every row's logits are):
             // there the rows from r0 on are the last B.
@@ -385,24 +396,35 @@ void GptDecoder::forward(const int* tokens, size_t ld, int n, bool every_row, in
                 pw.c_attn.forward(qkv_, s.ln, bw.c_attn_bias, N, third * C + q0, third * C + q1, 0,
                                   C);
             }
-            for (int b = 0; b < B; ++b) {
-                for (int ch = q0; ch < q1; ++ch) {  // keys: rows of kt, written front to back
-                    float* key = keys(b) + static_cast<size_t>(ch) * T + pos0;
+            auto cache_and_attend = [&](auto* kt, auto* v) {
+                for (int b = 0; b < B; ++b) {
+                    auto* keys = kt + b * LCT + layer;
+                    auto* values = v + b * LCT + layer;
+                    for (int ch = q0; ch < q1; ++ch) {  // keys: rows of kt, written front to back
+                        for (int i = 0; i < n; ++i) {
+                            store(keys[static_cast<size_t>(ch) * T + pos0 + i],
+                                  qkv_[static_cast<size_t>(i * B + b) * 3 * C + C + ch]);
+                        }
+                    }
                     for (int i = 0; i < n; ++i) {
-                        key[i] = qkv_[static_cast<size_t>(i * B + b) * 3 * C + C + ch];
+                        const float* value = qkv_ + static_cast<size_t>(i * B + b) * 3 * C + 2 * C;
+                        for (int ch = q0; ch < q1; ++ch) {
+                            store(values[static_cast<size_t>(pos0 + i) * C + ch], value[ch]);
+                        }
                     }
                 }
-                for (int i = 0; i < n; ++i) {
-                    std::memcpy(values(b) + static_cast<size_t>(pos0 + i) * C + q0,
-                                qkv_ + static_cast<size_t>(i * B + b) * 3 * C + 2 * C + q0,
-                                (q1 - q0) * sizeof(float));
+                for (int r = r0; r < N; ++r) {  // query pos0+i attends to positions 0..pos0+i
+                    const int i = r / B, b = r % B;
+                    k::attention_decode_forward(atty_ + static_cast<size_t>(r) * C, s.att,
+                                                qkv_ + static_cast<size_t>(r) * 3 * C,
+                                                kt + b * LCT + layer, v + b * LCT + layer,
+                                                pos0 + i + 1, NH, hs, T, h0, h1);
                 }
-            }
-            for (int r = r0; r < N; ++r) {  // query pos0+i attends to positions 0..pos0+i
-                const int i = r / B, b = r % B;
-                k::attention_decode_forward(atty_ + static_cast<size_t>(r) * C, s.att,
-                                            qkv_ + static_cast<size_t>(r) * 3 * C, keys(b),
-                                            values(b), pos0 + i + 1, NH, hs, T, h0, h1);
+            };
+            if (kt16_) {
+                cache_and_attend(kt16_, v16_);
+            } else {
+                cache_and_attend(kt_, v_);
             }
             for (int h = h0; h < h1; ++h) {  // c_proj's partial sums over each head's channels
                 pw.attn_proj.forward(attn_parts_ + h * part_stride + rC, atty_ + rC, nullptr, rows,

@@ -50,6 +50,8 @@ struct ContextWindow {
 // the same float arithmetic on the rounded weights); or int8 in groups of int8_group_size inputs
 // (kernels/decode.h: llama2.c's runq, the inputs quantized too, integer dot products). AsStored:
 // bf16 when the weights were rounded to it (GptWeights::round_to_bf16), else float.
+// Int8 also keeps the KV cache in bf16: past a few hundred positions the cache is a tenth of the
+// bytes a token reads, and the leanest setting should not read it in float.
 enum class DecodeWeights : uint8_t { AsStored, Fp32, Bf16, Int8 };
 // The int8 quantization groups: the largest divisor of the head size up to kQ8MaxGroup (64 for
 // GPT-2), so a head's or an MLP group's share of a product is whole groups.
@@ -106,8 +108,11 @@ class GptDecoder {
     int len_ = 0;
     std::unique_ptr<int[]> tokens_;  // (B,T) the cached tokens, for the recompute when it slides
     AlignedArray<float> memory_;
-    float* kt_;  // (B, L, C, T) keys, transposed: position t, channel c at [b][l][c][t]
-    float* v_;   // (B, L, T, C) values
+    // The KV cache, in float or (int8) in bf16, the other pair null:
+    float* kt_ = nullptr;  // (B, L, C, T) keys, transposed: position t, channel c at [b][l][c][t]
+    float* v_ = nullptr;   // (B, L, T, C) values
+    kernels::bf16* kt16_ = nullptr;
+    kernels::bf16* v16_ = nullptr;
     // The new rows of a forward run position by position, the sequences inside: row i·B + b is
     // sequence b's token at position len + i, so the last position's rows are the last B.
     // Scratch for up to T·B new rows: every rank writes its own columns of qkv, atty, fch and

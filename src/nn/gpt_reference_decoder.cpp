@@ -85,9 +85,12 @@ std::span<const float> GptReferenceDecoder::forward(int token, int pos) {
         // this position's key and value join the cache of the positions before it
         float* keys = key_cache_.data() + static_cast<size_t>(l) * T * C;  // (T,C) of layer l
         float* values = value_cache_.data() + static_cast<size_t>(l) * T * C;
+        auto cached = [&](float x) {  // int8: as the bf16 the fast decoder's cache holds
+            return group_ ? kernels::to_float(kernels::to_bf16(x)) : x;
+        };
         for (int i = 0; i < C; ++i) {
-            keys[pos * C + i] = qkv_[C + i];
-            values[pos * C + i] = qkv_[2 * C + i];
+            keys[pos * C + i] = cached(qkv_[C + i]);
+            values[pos * C + i] = cached(qkv_[2 * C + i]);
         }
         // each head: softmax over positions 0..pos of q·k/√hs (the causal mask: nothing after
         // pos is cached yet), then the values weighted by it

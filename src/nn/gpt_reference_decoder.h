@@ -22,8 +22,8 @@ namespace wiggle {
 class GptReferenceDecoder {
   public:
     // int8: the weight matrices quantized as the fast decoder's DecodeWeights::Int8 does
-    // (kernels/decode.h; the embeddings the dequantized rows of wte), and products through
-    // kernels::linear_q8_forward_naive.
+    // (kernels/decode.h; the embeddings the dequantized rows of wte), products through
+    // kernels::linear_q8_forward_naive, and the cached keys and values rounded to bf16.
     explicit GptReferenceDecoder(const GptWeights& weights, bool int8 = false);
     // The logits (V) after `token` at position `pos` (0 ≤ pos < block_size), attending to the
     // tokens forwarded before at positions 0..pos−1, whose keys and values are cached.

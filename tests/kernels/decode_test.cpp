@@ -312,6 +312,40 @@ TEST(AttentionDecode, FastMatchesNaiveOnAwkwardSizes) {
     }
 }
 
+// A cache kept in bf16 (int8 decoding's): widening is exact, so the bf16 kernel gives the float
+// kernel's bits on the widened cache, on every instruction set and head range.
+TEST(AttentionDecode, Bf16CacheGivesTheFloatKernelsBitsOnTheWidenedCache) {
+    for (int P : {1, 2, 5, 16, 17, 33, 100}) {
+        for (int NH : {1, 3}) {
+            for (int hs : {1, 5, 16, 33}) {
+                SCOPED_TRACE(::testing::Message() << "P=" << P << " NH=" << NH << " hs=" << hs);
+                const int C = NH * hs, ldk = P + 3;
+                const auto qkv = randn(P * 3 * C, 9, 2.0);
+                std::vector<float> kt, v;
+                split_cache(kt, v, qkv, P, C, ldk);
+                std::vector<bf16> kt16(kt.size()), v16(v.size());
+                to_bf16_naive(kt16.data(), kt.data(), static_cast<long>(kt.size()));
+                to_bf16_naive(v16.data(), v.data(), static_cast<long>(v.size()));
+                for (size_t i = 0; i < kt.size(); ++i) kt[i] = to_float(kt16[i]);
+                for (size_t i = 0; i < v.size(); ++i) v[i] = to_float(v16[i]);
+                const float* q = qkv.data() + static_cast<size_t>(P - 1) * 3 * C;
+                for (Isa isa : available_isas()) {
+                    for (auto [h0, h1] : {std::pair{0, NH}, {NH - 1, NH}}) {
+                        std::vector<float> want(C, -7.0f), want_att(NH * P, -7.0f);
+                        std::vector<float> out(C, -7.0f), att(NH * P, -7.0f);
+                        attention_decode_forward_isa(isa, want.data(), want_att.data(), q,
+                                                     kt.data(), v.data(), P, NH, hs, ldk, h0, h1);
+                        attention_decode_forward_isa(isa, out.data(), att.data(), q, kt16.data(),
+                                                     v16.data(), P, NH, hs, ldk, h0, h1);
+                        EXPECT_EQ(out, want) << isa_name(isa) << " heads " << h0 << ".." << h1;
+                        EXPECT_EQ(att, want_att) << isa_name(isa) << " heads " << h0 << ".." << h1;
+                    }
+                }
+            }
+        }
+    }
+}
+
 // A team member's share: heads [h0, h1) only, the same bits as all heads, nothing else written.
 TEST(AttentionDecode, HeadRangesGiveTheSameBitsAndTouchNothingElse) {
     const int P = 37, NH = 5, hs = 20, C = NH * hs, ldk = 40;
