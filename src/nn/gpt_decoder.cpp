@@ -368,7 +368,10 @@ void GptDecoder::forward(const int* tokens, size_t ld, int n, bool every_row, in
     constexpr int kLine = 16;  // logit shares in whole cache lines: no line written by two ranks
     auto member = [&](const k::Team& team) {
         const RankScratch s = rank_scratch(team.rank());
-        const auto [h0, h1] = team.share(NH);  // heads, and groups of hidden units
+        // heads, and groups of hidden units; plain ints, not a structured binding: the lambda
+        // below captures them, which Emscripten's clang 14 refuses for bindings (C++20 allows it)
+        const std::pair<int, int> heads = team.share(NH);
+        const int h0 = heads.first, h1 = heads.second;
         const auto [v0, v1] = team.share(V, kLine);
         const int q0 = h0 * hs, q1 = h1 * hs;  // channels of this rank's heads
         for (int r = 0; r < N; ++r) {          // x = wte[token] + wpe[position], this rank's copy
