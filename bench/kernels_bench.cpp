@@ -180,6 +180,12 @@ struct Case {
     std::function<void(benchmark::State&, bool)> run;
 };
 
+std::vector<k::bf16> bf16_copy(const std::vector<float>& x) {
+    std::vector<k::bf16> out(x.size());
+    k::to_bf16(out.data(), x.data(), static_cast<long>(x.size()));
+    return out;
+}
+
 std::vector<Case> make_cases(const Config& g) {
     std::vector<Case> cases;
     const std::string p = std::string(g.name) + "/";
@@ -359,6 +365,44 @@ std::vector<Case> make_cases(const Config& g) {
                      else
                          k::attention_backward(dqkv.data(), dout.data(), qkv.data(), out.data(),
                                                lse.data(), g.B, g.T, g.C, g.NH, dropout, 1);
+                     benchmark::ClobberMemory();
+                 }
+             }});
+        // The same in bf16 (train --dtype bf16): its products on vdpbf16ps, the FLOPs counted as
+        // above (the roofline column is against the float FMA peak; bf16's is twice that).
+        cases.push_back(
+            {p + "attention_fwd_bf16" + dn, 0, 2 * 2 * tri, [=](benchmark::State& st, bool naive) {
+                 const auto qkv = bf16_copy(randn(QKV, 13));
+                 std::vector<float> out(BTC), lse(N * g.NH);
+                 std::vector<double> out_d(naive ? BTC : 0),
+                     att(naive ? static_cast<size_t>(g.B) * g.NH * g.T * g.T : 0);
+                 for (auto _ : st) {
+                     if (naive)
+                         k::attention_forward_bf16_naive(out_d.data(), att.data(), qkv.data(), g.B,
+                                                         g.T, g.C, g.NH, dropout, 1);
+                     else
+                         k::attention_forward_bf16(out.data(), lse.data(), qkv.data(), g.B, g.T,
+                                                   g.C, g.NH, dropout, 1);
+                     benchmark::ClobberMemory();
+                 }
+             }});
+        cases.push_back(
+            {p + "attention_bwd_bf16" + dn, 0, 5 * 2 * tri, [=](benchmark::State& st, bool naive) {
+                 const auto qkv = bf16_copy(randn(QKV, 13));
+                 const auto dout = randn(BTC, 14);
+                 std::vector<float> out(BTC), lse(N * g.NH), dqkv(QKV);
+                 std::vector<double> dqkv_d(naive ? QKV : 0);
+                 k::attention_forward_bf16(out.data(), lse.data(), qkv.data(), g.B, g.T, g.C, g.NH,
+                                           dropout, 1);
+                 for (auto _ : st) {
+                     if (naive)
+                         k::attention_backward_bf16_naive(dqkv_d.data(), dout.data(), qkv.data(),
+                                                          out.data(), g.B, g.T, g.C, g.NH, dropout,
+                                                          1);
+                     else
+                         k::attention_backward_bf16(dqkv.data(), dout.data(), qkv.data(),
+                                                    out.data(), lse.data(), g.B, g.T, g.C, g.NH,
+                                                    dropout, 1);
                      benchmark::ClobberMemory();
                  }
              }});

@@ -144,6 +144,111 @@ template void attention_backward_naive<float>(float*, const float*, const float*
 template void attention_backward_naive<double>(double*, const double*, const double*, const double*,
                                                int, int, int, int, float, uint64_t);
 
+// The bf16 twin: double sums on the bf16 operands (each product exact), the roundings of the fast
+// kernel applied to the double values.
+void attention_forward_bf16_naive(double* out, double* att, const bf16* qkv, int B, int Tn, int C,
+                                  int NH, float dropout, uint64_t seed) {
+    const int hs = C / NH;
+    const long C3 = 3L * C;
+    const double scale = 1.0 / std::sqrt(static_cast<double>(hs));
+    const double keep_scale = 1.0 / (1.0 - static_cast<double>(dropout));
+    auto at = [&](int b, int t, int part, int h, int i) {
+        return static_cast<double>(
+            to_float(qkv[(static_cast<long>(b) * Tn + t) * C3 + part * C + h * hs + i]));
+    };
+    for (int b = 0; b < B; ++b) {
+        for (int h = 0; h < NH; ++h) {
+            for (int t = 0; t < Tn; ++t) {
+                double* a = att + ((static_cast<long>(b) * NH + h) * Tn + t) * Tn;
+                double mx = -INFINITY;
+                for (int t2 = 0; t2 <= t; ++t2) {
+                    double s = 0;
+                    for (int i = 0; i < hs; ++i) s += at(b, t, 0, h, i) * at(b, t2, 1, h, i);
+                    a[t2] = s * scale;
+                    mx = std::max(mx, a[t2]);
+                }
+                double sum = 0;
+                for (int t2 = 0; t2 <= t; ++t2) {
+                    a[t2] = std::exp(a[t2] - mx);
+                    sum += a[t2];
+                }
+                for (int t2 = 0; t2 < Tn; ++t2) {
+                    double e = t2 <= t ? a[t2] : 0.0;
+                    if (t2 <= t && dropout > 0.0f) {
+                        e = attention_dropout_keep(seed, b, h, t, t2, dropout) ? e * keep_scale
+                                                                               : 0.0;
+                    }
+                    a[t2] = to_float(to_bf16(static_cast<float>(e))) / sum;
+                }
+                double* o = out + (static_cast<long>(b) * Tn + t) * C + h * hs;
+                for (int i = 0; i < hs; ++i) {
+                    o[i] = 0;
+                    for (int t2 = 0; t2 <= t; ++t2) o[i] += a[t2] * at(b, t2, 2, h, i);
+                }
+            }
+        }
+    }
+}
+
+void attention_backward_bf16_naive(double* dqkv, const float* dout, const bf16* qkv,
+                                   const float* out, int B, int Tn, int C, int NH, float dropout,
+                                   uint64_t seed) {
+    // Forward: s = q·k·scale; p = softmax(s); a = p·m (m the dropout mask); out = Σ a·v.
+    // ⇒ dv += a·dout; dp = dout·v; ds = p·(dp·m − D)·scale with D = Σ a·dp = dout·out;
+    //   dq += ds·k; dk += ds·q.
+    const int hs = C / NH;
+    const long C3 = 3L * C;
+    const double scale = 1.0 / std::sqrt(static_cast<double>(hs));
+    const double keep_scale = 1.0 / (1.0 - static_cast<double>(dropout));
+    auto at = [&](int b, int t, int part, int h, int i) {
+        return static_cast<double>(
+            to_float(qkv[(static_cast<long>(b) * Tn + t) * C3 + part * C + h * hs + i]));
+    };
+    auto round = [](double x) {
+        return static_cast<double>(to_float(to_bf16(static_cast<float>(x))));
+    };
+    std::vector<double> p(static_cast<size_t>(Tn));
+    for (int b = 0; b < B; ++b) {
+        for (int h = 0; h < NH; ++h) {
+            for (int t = 0; t < Tn; ++t) {
+                const long row = (static_cast<long>(b) * Tn + t) * C + h * hs;
+                double mx = -INFINITY;
+                for (int t2 = 0; t2 <= t; ++t2) {
+                    double s = 0;
+                    for (int i = 0; i < hs; ++i) s += at(b, t, 0, h, i) * at(b, t2, 1, h, i);
+                    p[t2] = s * scale;
+                    mx = std::max(mx, p[t2]);
+                }
+                double sum = 0;
+                for (int t2 = 0; t2 <= t; ++t2) {
+                    p[t2] = std::exp(p[t2] - mx);
+                    sum += p[t2];
+                }
+                double D = 0;
+                for (int i = 0; i < hs; ++i) D += static_cast<double>(dout[row + i]) * out[row + i];
+                for (int t2 = 0; t2 <= t; ++t2) {
+                    const double pj = p[t2] / sum;
+                    const double m = dropout == 0.0f ? 1.0
+                                     : attention_dropout_keep(seed, b, h, t, t2, dropout)
+                                         ? keep_scale
+                                         : 0.0;
+                    double dp = 0;
+                    for (int i = 0; i < hs; ++i) dp += round(dout[row + i]) * at(b, t2, 2, h, i);
+                    const double ds = round(pj * (dp * m - D) * scale), a = round(pj * m);
+                    double* dq = dqkv + (static_cast<long>(b) * Tn + t) * C3 + h * hs;
+                    double* dk = dqkv + (static_cast<long>(b) * Tn + t2) * C3 + C + h * hs;
+                    double* dv = dk + C;
+                    for (int i = 0; i < hs; ++i) {
+                        dq[i] += ds * at(b, t2, 1, h, i);
+                        dk[i] += ds * at(b, t, 0, h, i);
+                        dv[i] += a * round(dout[row + i]);
+                    }
+                }
+            }
+        }
+    }
+}
+
 WIGGLE_ISA_DECLARE(void attention_forward(float* out, float* lse, const float* qkv, int B, int T,
                                           int C, int NH, float dropout, uint64_t seed,
                                           float* scratch, long per_thread))
@@ -151,6 +256,14 @@ WIGGLE_ISA_DECLARE(void attention_backward(float* dqkv, const float* dout, const
                                            const float* out, const float* lse, int B, int T, int C,
                                            int NH, float dropout, uint64_t seed, float* scratch,
                                            long per_thread))
+
+WIGGLE_ISA_DECLARE(void attention_forward_bf16(Isa isa, float* out, float* lse, const bf16* qkv,
+                                               int B, int T, int C, int NH, float dropout,
+                                               uint64_t seed, float* scratch, long per_thread))
+WIGGLE_ISA_DECLARE(void attention_backward_bf16(Isa isa, float* dqkv, const float* dout,
+                                                const bf16* qkv, const float* out, const float* lse,
+                                                int B, int T, int C, int NH, float dropout,
+                                                uint64_t seed, float* scratch, long per_thread))
 
 namespace {
 
@@ -166,7 +279,68 @@ float* attention_scratch(int T, int C, int NH, long* per_thread) {
     return scratch.data();
 }
 
+// The bf16 kernels' per-thread scratch (see attention_impl.h), in its own buffer.
+float* attention_bf16_scratch(int T, int C, int NH, long* per_thread) {
+    const long per = generic::attention_detail::bf16_scratch_floats(T, C / NH);
+    thread_local std::vector<float> scratch;
+    const size_t need = static_cast<size_t>(per) * static_cast<size_t>(num_threads());
+    if (scratch.size() < need) scratch.resize(need);
+    *per_thread = per;
+    return scratch.data();
+}
+
 }  // namespace
+
+void attention_forward_bf16_isa(Isa isa, float* out, float* lse, const bf16* qkv, int B, int T,
+                                int C, int NH, float dropout, uint64_t seed) {
+    assert(C % NH == 0 && dropout >= 0.0f && dropout < 1.0f);
+    long per = 0;
+    float* scratch = attention_bf16_scratch(T, C, NH, &per);
+    switch (isa) {
+#if defined(__x86_64__)
+        case Isa::Avx512:
+            return avx512::attention_forward_bf16(isa, out, lse, qkv, B, T, C, NH, dropout, seed,
+                                                  scratch, per);
+        case Isa::Avx2:
+            return avx2::attention_forward_bf16(isa, out, lse, qkv, B, T, C, NH, dropout, seed,
+                                                scratch, per);
+#endif
+        default:
+            return generic::attention_forward_bf16(isa, out, lse, qkv, B, T, C, NH, dropout, seed,
+                                                   scratch, per);
+    }
+}
+
+void attention_backward_bf16_isa(Isa isa, float* dqkv, const float* dout, const bf16* qkv,
+                                 const float* out, const float* lse, int B, int T, int C, int NH,
+                                 float dropout, uint64_t seed) {
+    long per = 0;
+    float* scratch = attention_bf16_scratch(T, C, NH, &per);
+    switch (isa) {
+#if defined(__x86_64__)
+        case Isa::Avx512:
+            return avx512::attention_backward_bf16(isa, dqkv, dout, qkv, out, lse, B, T, C, NH,
+                                                   dropout, seed, scratch, per);
+        case Isa::Avx2:
+            return avx2::attention_backward_bf16(isa, dqkv, dout, qkv, out, lse, B, T, C, NH,
+                                                 dropout, seed, scratch, per);
+#endif
+        default:
+            return generic::attention_backward_bf16(isa, dqkv, dout, qkv, out, lse, B, T, C, NH,
+                                                    dropout, seed, scratch, per);
+    }
+}
+
+void attention_forward_bf16(float* out, float* lse, const bf16* qkv, int B, int T, int C, int NH,
+                            float dropout, uint64_t seed) {
+    attention_forward_bf16_isa(cpu_isa(), out, lse, qkv, B, T, C, NH, dropout, seed);
+}
+
+void attention_backward_bf16(float* dqkv, const float* dout, const bf16* qkv, const float* out,
+                             const float* lse, int B, int T, int C, int NH, float dropout,
+                             uint64_t seed) {
+    attention_backward_bf16_isa(cpu_isa(), dqkv, dout, qkv, out, lse, B, T, C, NH, dropout, seed);
+}
 
 void attention_forward(float* out, float* lse, const float* qkv, int B, int T, int C, int NH,
                        float dropout, uint64_t seed) {

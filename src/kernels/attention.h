@@ -12,6 +12,9 @@
 
 #include <cstdint>
 
+#include "kernels/bf16.h"
+#include "kernels/cpu.h"
+
 namespace wiggle::kernels {
 
 // out (B,T,C), lse (B,NH,T) from qkv (B,T,3C).
@@ -29,6 +32,39 @@ void attention_forward_naive(T* out, T* att, const T* qkv, int B, int Tn, int C,
 template <typename T>
 void attention_backward_naive(T* dqkv, const T* dout, const T* qkv, const T* att, int B, int Tn,
                               int C, int NH, float dropout = 0.0f, uint64_t seed = 0);
+
+// Mixed precision (train --dtype bf16): the same attention with its products on bf16 operands,
+// summed in float by the bf16 gemm's arithmetic (matmul_bf16.h: pairs along the reduction, the
+// odd product first; vdpbf16ps, or the portable path with the same bits). Rounded to bf16: q, k, v
+// (the caller's bf16 qkv), the unnormalized probabilities E∘mask before O = E·V (then / Σ E in
+// float), dO, P∘mask and dS. In float: the scores, the softmax (max, exp, sums, lse), the dropout
+// mask and scale, D = rowsum(dO∘O), the outputs and the gradients dqkv accumulates into.
+//   forward:  S = Q·Kᵀ, O = bf16(E∘mask)·V / Σ E
+//   backward: dP = dO·Vᵀ, dV += bf16(P∘mask)ᵀ·dO, dQ += bf16(dS)·K, dK += bf16(dS)ᵀ·Q
+// The same dropout decisions as the float kernel (attention_dropout_keep). Bits: the same for any
+// thread count, and on AVX-512 and AVX2 (WIGGLE_ISA=avx2: the portable gemm); the generic build
+// (no fused multiply-add) differs in the softmax's last bits.
+// out (B,T,C), lse (B,NH,T) from qkv (B,T,3C) in bf16.
+void attention_forward_bf16(float* out, float* lse, const bf16* qkv, int B, int T, int C, int NH,
+                            float dropout = 0.0f, uint64_t seed = 0);
+// Accumulates dqkv (B,T,3C) from dout (B,T,C), given the forward's inputs and outputs.
+void attention_backward_bf16(float* dqkv, const float* dout, const bf16* qkv, const float* out,
+                             const float* lse, int B, int T, int C, int NH, float dropout = 0.0f,
+                             uint64_t seed = 0);
+// The same on a chosen instruction set (tests compare the paths; isa must run on this CPU).
+void attention_forward_bf16_isa(Isa isa, float* out, float* lse, const bf16* qkv, int B, int T,
+                                int C, int NH, float dropout = 0.0f, uint64_t seed = 0);
+void attention_backward_bf16_isa(Isa isa, float* dqkv, const float* dout, const bf16* qkv,
+                                 const float* out, const float* lse, int B, int T, int C, int NH,
+                                 float dropout = 0.0f, uint64_t seed = 0);
+// The reference, in double on the same rounded operands (q, k, v, dO; E∘mask, P∘mask and dS
+// rounded to bf16 from their values in double): materializes att (B,NH,T,T), the weights the
+// forward applies (bf16(E∘mask) / Σ E); backward recomputes P and reads the forward's out for D.
+void attention_forward_bf16_naive(double* out, double* att, const bf16* qkv, int B, int Tn, int C,
+                                  int NH, float dropout = 0.0f, uint64_t seed = 0);
+void attention_backward_bf16_naive(double* dqkv, const float* dout, const bf16* qkv,
+                                   const float* out, int B, int Tn, int C, int NH,
+                                   float dropout = 0.0f, uint64_t seed = 0);
 
 // The keep/drop decision both implementations share: true if element (b,h,tq,tk) is kept.
 bool attention_dropout_keep(uint64_t seed, int b, int h, int tq, int tk, float dropout);

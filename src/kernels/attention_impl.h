@@ -20,7 +20,9 @@
 #include <cmath>
 #include <cstdint>
 
+#include "kernels/bf16.h"
 #include "kernels/hash.h"
+#include "kernels/matmul_bf16.h"
 #include "kernels/simd.h"
 #include "kernels/transpose_avx512.h"
 
@@ -444,6 +446,223 @@ void attention_backward(float* dqkv, const float* dout, const float* qkv, const 
     auto slot_body = [=](int slot) {
         attention_detail::attention_backward_slot(dqkv, dout, qkv, out, lse, B, T, C, NH, dropout,
                                                   seed, scratch, per_thread, slot, slots);
+    };
+    parallel_items(slots, slots, slot_body);
+}
+
+// ---- bf16 (attention.h, attention_forward_bf16) ------------------------------------------------
+// Every product is gemm_bf16_strided on the calling thread (bf16 operands read in place from the
+// bf16 qkv, pairs along the reduction, float sums: the bf16 gemm's arithmetic); between them, the
+// softmax and the dropout in float, per row. Rows in blocks of kBf16Rows queries: S for a block
+// is (rows, keys up to its last query); the keys past a row's own query are masked in the softmax
+// and enter the products as zeros (adding a zero product changes no sum).
+// Same bits on every instruction set that fuses multiply-adds (AVX-512, AVX2): the gemm's paths
+// are bit-equal, the row sums run over 16 lanes whatever the vector width (kSumLanes) and are
+// added in lane order, and everything else is lane by lane.
+
+namespace attention_detail {
+
+constexpr int kBf16Rows = 64;  // queries per block of a product
+constexpr int kSumLanes = 16;  // a row sum's partial sums, for any kW
+static_assert(kSumLanes % kW == 0);
+
+// Σ_j e_j over j < L (a multiple of kSumLanes), as kSumLanes partial sums added in lane order.
+struct LaneSum {
+    vf acc[kSumLanes / kW];
+    LaneSum() {
+        for (vf& a : acc) a = vzero();
+    }
+    void add(int j, vf e) { acc[(j % kSumLanes) / kW] = vadd(acc[(j % kSumLanes) / kW], e); }
+    float total() const {
+        float lanes[kSumLanes];
+        for (int g = 0; g < kSumLanes / kW; ++g) vstore(lanes + g * kW, acc[g]);
+        float s = 0.0f;
+        for (float x : lanes) s += x;
+        return s;
+    }
+};
+
+// Row t of raw scores s[0:L) (L a multiple of kSumLanes) → e_j = exp(s_j·scale − max) in place
+// (0 past t); returns the lse of the scaled scores, their sum of e in *total.
+inline float softmax_row_bf16(float* s, int t, int L, float scale, float* total) {
+    vf m = vset1(-INFINITY);
+    for (int j = 0; j < L; j += kW) m = vmax(m, load_causal(s, j, t));
+    const float mx = vhmax(m) * scale;  // a max: exact in any order
+    const vf vsc = vset1(scale), vmx = vset1(-mx);
+    LaneSum sum;
+    for (int j = 0; j < L; j += kW) {
+        const vf e = vexp(vfma(load_causal(s, j, t), vsc, vmx));
+        vstore(s + j, e);
+        sum.add(j, e);
+    }
+    *total = sum.total();
+    return mx + std::log(*total);
+}
+
+// Per-thread scratch (floats) of the bf16 kernels for one slot.
+inline long bf16_scratch_floats(int T, int hs) {
+    const long Tq = round_up(T, kSumLanes);
+    return 2L * kBf16Rows * Tq + T * Tq + kBf16Rows * Tq / 2 + (T * hs + 1) / 2 + 2 * Tq + 64;
+}
+
+inline void attention_forward_bf16_slot(Isa isa, float* out, float* lse, const bf16* qkv, int B,
+                                        int T, int C, int NH, float dropout, uint64_t seed,
+                                        float* scratch, long per_thread, int slot, int slots) {
+    const int hs = C / NH, Tq = round_up(T, kSumLanes);
+    const long C3 = 3L * C;
+    const float scale = 1.0f / std::sqrt(static_cast<float>(hs));
+    const float keep_scale = 1.0f / (1.0f - dropout);
+    const int BH = B * NH;
+    float* S = scratch + per_thread * slot;            // (kBf16Rows, Tq)
+    float* M = S + static_cast<long>(kBf16Rows) * Tq;  // a row's mask, Tq
+    bf16* A = reinterpret_cast<bf16*>(M + Tq);         // (kBf16Rows, Tq)
+    for (int bh = slot * BH / slots; bh < (slot + 1) * BH / slots; ++bh) {
+        const int b = bh / NH, h = bh % NH;
+        const bf16* q = qkv + static_cast<long>(b) * T * C3 + h * hs;  // (T,hs), rows C3 apart
+        const bf16* k = q + C;
+        const bf16* v = q + 2 * C;
+        const uint64_t key = attention_dropout_key(seed, b, h);
+        for (int r0 = 0; r0 < T; r0 += kBf16Rows) {
+            const int nr = T - r0 < kBf16Rows ? T - r0 : kBf16Rows, kmax = r0 + nr;
+            const int L = round_up(kmax, kSumLanes);
+            // S (nr, kmax) = Q[r0:kmax] · K[0:kmax]ᵀ
+            gemm_bf16_strided(isa, S, Tq, q + r0 * C3, C3, k, C3, nr, kmax, hs, false, true, false);
+            float inv_total[kBf16Rows];
+            for (int r = 0; r < nr; ++r) {
+                const int t = r0 + r;
+                float* e = S + static_cast<long>(r) * Tq;
+                float total = 1.0f;
+                lse[static_cast<long>(bh) * T + t] = softmax_row_bf16(e, t, L, scale, &total);
+                inv_total[r] = 1.0f / total;
+                bf16* a = A + static_cast<long>(r) * Tq;
+                if (dropout > 0.0f) {
+                    dropout_row(M, key, t, dropout, keep_scale);
+                    for (int j = 0; j <= t; ++j) a[j] = to_bf16(e[j] * M[j]);
+                } else {
+                    for (int j = 0; j <= t; ++j) a[j] = to_bf16(e[j]);
+                }
+                for (int j = t + 1; j < kmax; ++j) a[j] = bf16{};
+            }
+            // O (nr, hs) = bf16(E∘mask) · V[0:kmax], then / Σ E row by row (out is written
+            // directly: its rows are this item's alone)
+            float* o = out + (static_cast<long>(b) * T + r0) * C + h * hs;
+            gemm_bf16_strided(isa, o, C, A, Tq, v, C3, nr, hs, kmax, false, false, false);
+            for (int r = 0; r < nr; ++r) {
+                float* orow = o + static_cast<long>(r) * C;
+                for (int i = 0; i < hs; ++i) orow[i] *= inv_total[r];
+            }
+        }
+    }
+}
+
+inline void attention_backward_bf16_slot(Isa isa, float* dqkv, const float* dout, const bf16* qkv,
+                                         const float* out, const float* lse, int B, int T, int C,
+                                         int NH, float dropout, uint64_t seed, float* scratch,
+                                         long per_thread, int slot, int slots) {
+    const int hs = C / NH, Tq = round_up(T, kSumLanes);
+    const long C3 = 3L * C;
+    const float scale = 1.0f / std::sqrt(static_cast<float>(hs));
+    const float keep_scale = 1.0f / (1.0f - dropout);
+    const int BH = B * NH;
+    float* S = scratch + per_thread * slot;             // (kBf16Rows, Tq): S, then P
+    float* dP = S + static_cast<long>(kBf16Rows) * Tq;  // (kBf16Rows, Tq)
+    float* D = dP + static_cast<long>(kBf16Rows) * Tq;  // Tq
+    float* M = D + Tq;                                  // a row's mask, Tq
+    bf16* P16 = reinterpret_cast<bf16*>(M + Tq);        // (T, Tq): bf16(P∘mask)
+    bf16* dS16 = P16 + static_cast<long>(T) * Tq;       // (T, Tq): bf16(dS)
+    bf16* dO16 = dS16 + static_cast<long>(T) * Tq;      // (T, hs)
+    for (int bh = slot * BH / slots; bh < (slot + 1) * BH / slots; ++bh) {
+        const int b = bh / NH, h = bh % NH;
+        const bf16* q = qkv + static_cast<long>(b) * T * C3 + h * hs;  // (T,hs), rows C3 apart
+        const bf16* k = q + C;
+        const bf16* v = q + 2 * C;
+        float* dq = dqkv + static_cast<long>(b) * T * C3 + h * hs;
+        float* dk = dq + C;
+        float* dv = dq + 2 * C;
+        // dO rounded for its products; D = rowsum(dO∘O) = Σ_j p·dp (dropout included) in float.
+        for (int t = 0; t < T; ++t) {
+            const float* g = dout + (static_cast<long>(b) * T + t) * C + h * hs;
+            const float* o = out + (static_cast<long>(b) * T + t) * C + h * hs;
+            float d = 0.0f;
+            for (int i = 0; i < hs; ++i) {
+                dO16[static_cast<long>(t) * hs + i] = to_bf16(g[i]);
+                d += g[i] * o[i];
+            }
+            D[t] = d;
+        }
+        const uint64_t key = attention_dropout_key(seed, b, h);
+        for (int r0 = 0; r0 < T; r0 += kBf16Rows) {
+            const int nr = T - r0 < kBf16Rows ? T - r0 : kBf16Rows, kmax = r0 + nr;
+            const int L = round_up(kmax, kSumLanes);
+            // S (nr, kmax) = Q[r0:kmax] · K[0:kmax]ᵀ;  dP (nr, kmax) = dO[r0:kmax] · V[0:kmax]ᵀ
+            gemm_bf16_strided(isa, S, Tq, q + r0 * C3, C3, k, C3, nr, kmax, hs, false, true, false);
+            gemm_bf16_strided(isa, dP, Tq, dO16 + static_cast<long>(r0) * hs, hs, v, C3, nr, kmax,
+                              hs, false, true, false);
+            for (int r = 0; r < nr; ++r) {
+                const int t = r0 + r;
+                float* p = S + static_cast<long>(r) * Tq;
+                const float* dp = dP + static_cast<long>(r) * Tq;
+                bf16* pa = P16 + static_cast<long>(t) * Tq;
+                bf16* ds = dS16 + static_cast<long>(t) * Tq;
+                // p = softmax(s) = exp(s·scale − lse); a = p·m; out = Σ a·v
+                //   ⇒ ds = p·(dp·m − D)·scale (dp = dO·v; D = Σ_j a·dp)
+                const vf vsc = vset1(scale), vl = vset1(-lse[static_cast<long>(bh) * T + t]);
+                for (int j = 0; j < L; j += kW)
+                    vstore(p + j, vexp(vfma(load_causal(p, j, t), vsc, vl)));
+                if (dropout > 0.0f) {
+                    dropout_row(M, key, t, dropout, keep_scale);
+                    for (int j = 0; j <= t; ++j) {
+                        ds[j] = to_bf16(p[j] * (dp[j] * M[j] - D[t]) * scale);
+                        pa[j] = to_bf16(p[j] * M[j]);
+                    }
+                } else {
+                    for (int j = 0; j <= t; ++j) {
+                        ds[j] = to_bf16(p[j] * (dp[j] - D[t]) * scale);
+                        pa[j] = to_bf16(p[j]);
+                    }
+                }
+                for (int j = t + 1; j < Tq; ++j) ds[j] = pa[j] = bf16{};
+            }
+            // s = q·k·scale  ⇒  dQ[r0:kmax] += dS · K[0:kmax]
+            gemm_bf16_strided(isa, dq + r0 * C3, C3, dS16 + static_cast<long>(r0) * Tq, Tq, k, C3,
+                              nr, hs, kmax, false, false, true);
+        }
+        // dK[j0:] += dSᵀ · Q and dV[j0:] += (P∘mask)ᵀ · dO over the queries t ≥ j0 (dS and P are
+        // 0 for t < j; j0 is even, so the pairs are those of a sum from t = 0).
+        for (int j0 = 0; j0 < T; j0 += kBf16Rows) {
+            const int nj = T - j0 < kBf16Rows ? T - j0 : kBf16Rows;
+            const long at = static_cast<long>(j0) * Tq + j0;
+            gemm_bf16_strided(isa, dk + j0 * C3, C3, dS16 + at, Tq, q + j0 * C3, C3, nj, hs, T - j0,
+                              true, false, true);
+            gemm_bf16_strided(isa, dv + j0 * C3, C3, P16 + at, Tq,
+                              dO16 + static_cast<long>(j0) * hs, hs, nj, hs, T - j0, true, false,
+                              true);
+        }
+    }
+}
+
+}  // namespace attention_detail
+
+void attention_forward_bf16(Isa isa, float* out, float* lse, const bf16* qkv, int B, int T, int C,
+                            int NH, float dropout, uint64_t seed, float* scratch, long per_thread) {
+    const int BH = B * NH;
+    const int slots = BH < num_threads() ? BH : num_threads();
+    auto slot_body = [=](int slot) {
+        attention_detail::attention_forward_bf16_slot(isa, out, lse, qkv, B, T, C, NH, dropout,
+                                                      seed, scratch, per_thread, slot, slots);
+    };
+    parallel_items(slots, slots, slot_body);
+}
+
+void attention_backward_bf16(Isa isa, float* dqkv, const float* dout, const bf16* qkv,
+                             const float* out, const float* lse, int B, int T, int C, int NH,
+                             float dropout, uint64_t seed, float* scratch, long per_thread) {
+    const int BH = B * NH;
+    const int slots = BH < num_threads() ? BH : num_threads();
+    auto slot_body = [=](int slot) {
+        attention_detail::attention_backward_bf16_slot(isa, dqkv, dout, qkv, out, lse, B, T, C, NH,
+                                                       dropout, seed, scratch, per_thread, slot,
+                                                       slots);
     };
     parallel_items(slots, slots, slot_body);
 }

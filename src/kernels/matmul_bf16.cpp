@@ -73,6 +73,7 @@ struct Bf16Args {
     const u16* B;
     int M, N, K;
     bool trans_a, trans_b, accumulate;
+    long lda, ldb, ldc;  // elements between the rows of A, B and C as stored
 };
 
 detail::Scratch<u32>& a_scratch() {
@@ -142,24 +143,25 @@ struct Driver {
     static void pack_a(u32* dst, const Bf16Args& g, int i0, int mr, int pc, int kc) {
         const int lanes = std::min(MC, (mr + 15) & ~15);
         if (g.trans_a) {  // A (K,M): op(A)(i,k) = A[k*M + i]
-            Ker::pack_strided(dst, MC, lanes, mr, g.A + static_cast<long>(pc) * g.M + i0, g.M, kc);
+            Ker::pack_strided(dst, MC, lanes, mr, g.A + pc * g.lda + i0, g.lda, kc);
         } else {  // A (M,K)
-            Ker::pack_contiguous(dst, MC, lanes, mr, g.A + static_cast<long>(i0) * g.K + pc, g.K,
-                                 kc);
+            Ker::pack_contiguous(dst, MC, lanes, mr, g.A + i0 * g.lda + pc, g.lda, kc);
         }
     }
     static void pack_b(u32* dst, const Bf16Args& g, int j0, int nr, int pc, int kc) {
         if (g.trans_b) {  // B (N,K): op(B)(k,j) = B[j*K + k]
-            Ker::pack_contiguous(dst, NR, NR, nr, g.B + static_cast<long>(j0) * g.K + pc, g.K, kc);
+            Ker::pack_contiguous(dst, NR, NR, nr, g.B + j0 * g.ldb + pc, g.ldb, kc);
         } else {  // B (K,N)
-            Ker::pack_strided(dst, NR, NR, nr, g.B + static_cast<long>(pc) * g.N + j0, g.N, kc);
+            Ker::pack_strided(dst, NR, NR, nr, g.B + pc * g.ldb + j0, g.ldb, kc);
         }
     }
 
     static void run(const Bf16Args& g, int threads) {
         if (g.M <= 0 || g.N <= 0) return;
         if (g.K <= 0) {  // empty sum
-            if (!g.accumulate) std::memset(g.C, 0, sizeof(float) * g.M * static_cast<size_t>(g.N));
+            if (!g.accumulate) {
+                for (int i = 0; i < g.M; i++) std::memset(g.C + i * g.ldc, 0, sizeof(float) * g.N);
+            }
             return;
         }
         const int mt = (g.M + MR - 1) / MR;  // row tiles
@@ -214,13 +216,13 @@ struct Driver {
     static void compute_tiles(const Bf16Args& g, const u32* Bp, int jc, int nc, int pc, int kc,
                               bool load_c, int r0, int r1, int q0, int q1) {
         const int kcp = (kc + 1) / 2;
-        const long ldc = g.N;
+        const long ldc = g.ldc;
         // op(A) = A is read in place (a pair is one 32-bit broadcast), unless its rows alias in
         // L1 (a stride of a multiple of 4 KiB) or the product is large (then packing a group
         // reads A with many misses in flight, once, and the tiles find it in L2); op(A) = Aᵀ is
         // packed, rows interleaved in pairs. Packing never changes the bits of the result.
         const bool large = static_cast<double>(g.M) * g.N * g.K >= kPackAllGemm;
-        const bool in_place = !g.trans_a && g.K % 2048 != 0 && !large;
+        const bool in_place = !g.trans_a && g.lda % 2048 != 0 && !large;
         u32* Ap = in_place ? nullptr : a_scratch().get(static_cast<size_t>(MC) * kcp);
         for (int ic = r0; ic < r1; ic += MC / MR) {
             const int ic1 = std::min(ic + MC / MR, r1);
@@ -237,8 +239,8 @@ struct Driver {
                     const int m_valid = std::min(MR, g.M - r * MR);
                     c_next = load_c ? c_next : nullptr;
                     if (in_place) {
-                        tile_rows<true>(kc, g.A + static_cast<long>(r) * MR * g.K + pc, g.K, bp, c,
-                                        ldc, m_valid, n_valid, load_c, c_next);
+                        tile_rows<true>(kc, g.A + r * MR * g.lda + pc, g.lda, bp, c, ldc, m_valid,
+                                        n_valid, load_c, c_next);
                     } else {
                         tile_rows<false>(kc, reinterpret_cast<const u16*>(Ap + (r - ic) * MR), MC,
                                          bp, c, ldc, m_valid, n_valid, load_c, c_next);
@@ -435,10 +437,11 @@ struct Avx512Bf16Kernel {
 using Bf16Kernel = Avx512Bf16Kernel<6, 4, 512, 96>;
 #endif
 
-void gemm_bf16_run(Isa isa, const Bf16Args& g) {
+// threads: 0 for num_threads() (1 for small products), else that many.
+void gemm_bf16_run(Isa isa, const Bf16Args& g, int threads = 0) {
     assert(g.M >= 0 && g.N >= 0 && g.K >= 0);
     const double flops = 2.0 * g.M * g.N * g.K;
-    const int threads = flops < kGemmMinParallelFlops ? 1 : num_threads();
+    if (threads == 0) threads = flops < kGemmMinParallelFlops ? 1 : num_threads();
 #if defined(__x86_64__)
     if (isa == Isa::Avx512 && bf16_instructions()) return Driver<Bf16Kernel>::run(g, threads);
 #endif
@@ -451,12 +454,21 @@ void gemm_bf16_run(Isa isa, const Bf16Args& g) {
 void gemm_bf16_isa(Isa isa, float* C, const bf16* A, const bf16* B, int M, int N, int K,
                    bool trans_a, bool trans_b, bool accumulate) {
     gemm_bf16_run(isa, {C, reinterpret_cast<const u16*>(A), reinterpret_cast<const u16*>(B), M, N,
-                        K, trans_a, trans_b, accumulate});
+                        K, trans_a, trans_b, accumulate, trans_a ? M : K, trans_b ? K : N, N});
 }
 
 void gemm_bf16(float* C, const bf16* A, const bf16* B, int M, int N, int K, bool trans_a,
                bool trans_b, bool accumulate) {
     gemm_bf16_isa(cpu_isa(), C, A, B, M, N, K, trans_a, trans_b, accumulate);
+}
+
+void gemm_bf16_strided(Isa isa, float* C, long ldc, const bf16* A, long lda, const bf16* B,
+                       long ldb, int M, int N, int K, bool trans_a, bool trans_b, bool accumulate) {
+    assert(ldc >= N && lda >= (trans_a ? M : K) && ldb >= (trans_b ? K : N));
+    gemm_bf16_run(isa,
+                  {C, reinterpret_cast<const u16*>(A), reinterpret_cast<const u16*>(B), M, N, K,
+                   trans_a, trans_b, accumulate, lda, ldb, ldc},
+                  1);
 }
 
 }  // namespace wiggle::kernels

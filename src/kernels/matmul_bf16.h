@@ -41,6 +41,12 @@ void gemm_bf16(float* C, const bf16* A, const bf16* B, int M, int N, int K, bool
 void gemm_bf16_isa(Isa isa, float* C, const bf16* A, const bf16* B, int M, int N, int K,
                    bool trans_a, bool trans_b, bool accumulate);
 
+// gemm_bf16_isa on sub-matrices (rows lda, ldb, ldc elements apart as stored), on the calling
+// thread alone: for kernels that thread over their own items (attention over (b, h)). The same
+// bits as gemm_bf16 on the same values.
+void gemm_bf16_strided(Isa isa, float* C, long ldc, const bf16* A, long lda, const bf16* B,
+                       long ldb, int M, int N, int K, bool trans_a, bool trans_b, bool accumulate);
+
 // The definition above as a plain triple loop: the oracle, not for hot loops.
 void gemm_bf16_naive(float* C, const bf16* A, const bf16* B, int M, int N, int K, bool trans_a,
                      bool trans_b, bool accumulate);

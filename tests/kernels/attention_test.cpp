@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdint>
 
 #include "fixture.h"
 #include "kernels/kernel_testing.h"
@@ -157,6 +159,150 @@ TEST(Attention, MatchesPyTorch) {
                        NH);
     EXPECT_TRUE(all_close(outf, want, 1e-5, 1e-5));
     EXPECT_TRUE(all_close(dqkvf, want_d, 1e-4, 1e-5));
+}
+
+// ---- bf16 (attention_forward_bf16)
+// ----------------------------------------------------------------
+
+std::vector<bf16> round_to_bf16(const std::vector<float>& x) {
+    std::vector<bf16> out(x.size());
+    to_bf16_naive(out.data(), x.data(), static_cast<long>(x.size()));
+    return out;
+}
+
+// The paths to compare: the one this CPU runs, and the others it can run.
+std::vector<Isa> bf16_isas() { return testing::available_isas(); }
+
+double peak_of(const std::vector<double>& v) {
+    double peak = 1.0;
+    for (double x : v) peak = std::max(peak, std::fabs(x));
+    return peak;
+}
+
+// The bf16 kernel on one instruction set: out, lse and dqkv (accumulated onto dqkv0).
+struct Bf16Run {
+    std::vector<float> out, lse, dqkv;
+};
+Bf16Run run_bf16(Isa isa, Shape s, const std::vector<bf16>& qkv, const std::vector<float>& dout,
+                 const std::vector<float>& dqkv0, float dropout) {
+    const int B = s.B, T = s.T, C = s.C, NH = s.NH;
+    Bf16Run r{std::vector<float>(B * T * C), std::vector<float>(B * NH * T), dqkv0};
+    attention_forward_bf16_isa(isa, r.out.data(), r.lse.data(), qkv.data(), B, T, C, NH, dropout,
+                               7);
+    attention_backward_bf16_isa(isa, r.dqkv.data(), dout.data(), qkv.data(), r.out.data(),
+                                r.lse.data(), B, T, C, NH, dropout, 7);
+    return r;
+}
+
+// T = 1, 7, 33, 65, 257 (across the 64-query blocks and the 16-lane rows), hs = 16 and 64, one
+// head and three.
+const Shape kBf16Shapes[] = {{1, 1, 16, 1},  {2, 7, 48, 3},  {1, 33, 64, 1},  {2, 33, 192, 3},
+                             {1, 65, 48, 3}, {1, 65, 64, 1}, {1, 257, 48, 3}, {1, 257, 64, 1}};
+
+// Most elements of the fast kernel agree with the twin to float accuracy (1e-5 of the peak): those
+// that do not come from the rare roundings to a neighbouring bf16 (measured: under 0.4%). A path
+// that rounded one operand less, or more, would move most elements past that.
+void expect_rarely_off(const std::vector<float>& got, const std::vector<double>& want,
+                       const char* what) {
+    const double peak = peak_of(want);
+    size_t off = 0;
+    for (size_t i = 0; i < got.size(); ++i) off += std::fabs(got[i] - want[i]) > 1e-5 * peak;
+    EXPECT_LE(off, got.size() / 50)
+        << what << ": " << off << " of " << got.size()
+        << " elements differ from the twin by more than 1e-5 × " << peak;
+}
+
+// The fast kernel against its double twin on the same rounded operands. The two differ by the
+// float sums (≈ 2⁻²⁴ relative per term, as the float kernel) and where a value lies so close to a
+// bf16 rounding boundary that float and double round it to neighbours: one bf16 ulp (2⁻⁸
+// relative) of that one probability or dS element. Bound: 2⁻⁸ × the largest value of the tensor,
+// what a few neighbouring roundings can add; a wrong index, mask or missing rounding is far larger.
+TEST(AttentionBf16, FastMatchesNaiveTwin) {
+    for (Shape s : kBf16Shapes) {
+        for (float dropout : {0.0f, 0.2f}) {
+            SCOPED_TRACE(::testing::Message() << "B=" << s.B << " T=" << s.T << " C=" << s.C
+                                              << " NH=" << s.NH << " dropout=" << dropout);
+            const int B = s.B, T = s.T, C = s.C, NH = s.NH;
+            const auto qkv = round_to_bf16(randn(B * T * 3 * C, 41, 1.5));
+            const auto dout = randn(B * T * C, 42);
+            const auto dqkv0 = randn(qkv.size(), 43);
+            std::vector<double> out_n(B * T * C), att(static_cast<size_t>(B) * NH * T * T);
+            attention_forward_bf16_naive(out_n.data(), att.data(), qkv.data(), B, T, C, NH, dropout,
+                                         7);
+            for (Isa isa : bf16_isas()) {
+                SCOPED_TRACE(isa_name(isa));
+                const Bf16Run r = run_bf16(isa, s, qkv, dout, dqkv0, dropout);
+                auto dqkv_n = testing::cast<double>(dqkv0);
+                attention_backward_bf16_naive(dqkv_n.data(), dout.data(), qkv.data(), r.out.data(),
+                                              B, T, C, NH, dropout, 7);
+                constexpr double kBf16Ulp = 1.0 / 256;
+                EXPECT_TRUE(all_close(r.out, out_n, 0.0, kBf16Ulp * peak_of(out_n))) << "out";
+                EXPECT_TRUE(all_close(r.dqkv, dqkv_n, 0.0, kBf16Ulp * peak_of(dqkv_n))) << "dqkv";
+                expect_rarely_off(r.out, out_n, "out");
+                expect_rarely_off(r.dqkv, dqkv_n, "dqkv");
+            }
+        }
+    }
+}
+
+// bf16 against the float kernel on the same (rounded) q, k, v: what rounding E, P, dO and dS to
+// bf16 costs. Each rounding is at most 2⁻⁹ relative, the errors of a sum's terms are independent
+// with mean ≈ 0, so a sum of K terms is off by ≈ 2⁻⁹·√K of its scale; the bound allows 4× that,
+// K = T + hs (backward chains a sum over the keys and one over the head), × the tensor's peak.
+TEST(AttentionBf16, CloseToFloatAttention) {
+    for (Shape s : kBf16Shapes) {
+        for (float dropout : {0.0f, 0.2f}) {
+            SCOPED_TRACE(::testing::Message() << "B=" << s.B << " T=" << s.T << " C=" << s.C
+                                              << " NH=" << s.NH << " dropout=" << dropout);
+            const int B = s.B, T = s.T, C = s.C, NH = s.NH, hs = C / NH;
+            const auto qkv = round_to_bf16(randn(B * T * 3 * C, 51, 1.5));
+            std::vector<float> qkv32(qkv.size());
+            to_float(qkv32.data(), qkv.data(), static_cast<long>(qkv.size()));
+            const auto dout = randn(B * T * C, 52);
+            const Bf16Run r =
+                run_bf16(cpu_isa(), s, qkv, dout, std::vector<float>(qkv.size()), dropout);
+            std::vector<float> out(B * T * C), lse(B * NH * T), dqkv(qkv.size());
+            attention_forward(out.data(), lse.data(), qkv32.data(), B, T, C, NH, dropout, 7);
+            attention_backward(dqkv.data(), dout.data(), qkv32.data(), out.data(), lse.data(), B, T,
+                               C, NH, dropout, 7);
+            const double bound = 4.0 / 512 * std::sqrt(static_cast<double>(T + hs));
+            auto check = [&](const std::vector<float>& got, const std::vector<float>& want,
+                             const char* what) {
+                const double peak = peak_of(testing::cast<double>(want));
+                EXPECT_TRUE(all_close(got, want, 0.0, bound * peak))
+                    << what << ": allowed " << bound << " × " << peak;
+            };
+            check(r.out, out, "out");
+            check(r.lse, lse, "lse");
+            check(r.dqkv, dqkv, "dqkv");
+        }
+    }
+}
+
+// The same bits on 1, 2 and 3 threads (9 (b, h) items split unevenly), and on AVX-512 and AVX2
+// (there the portable gemm, bit-equal to vdpbf16ps).
+TEST(AttentionBf16, SameBitsForAnyThreadCountAndBothVectorPaths) {
+    const Shape s{3, 70, 48, 3};
+    const auto qkv = round_to_bf16(randn(s.B * s.T * 3 * s.C, 61));
+    const auto dout = randn(s.B * s.T * s.C, 62);
+    const auto dqkv0 = randn(qkv.size(), 63);
+    for (float dropout : {0.0f, 0.1f}) {
+        SCOPED_TRACE(::testing::Message() << "dropout=" << dropout);
+        testing::expect_thread_invariant([&] {
+            const Bf16Run r = run_bf16(cpu_isa(), s, qkv, dout, dqkv0, dropout);
+            return testing::concat({r.out, r.lse, r.dqkv});
+        });
+        if (cpu_isa() != Isa::Avx512) continue;
+        const Bf16Run a = run_bf16(Isa::Avx512, s, qkv, dout, dqkv0, dropout);
+        const Bf16Run b = run_bf16(Isa::Avx2, s, qkv, dout, dqkv0, dropout);
+        const auto x = testing::concat({a.out, a.lse, a.dqkv}),
+                   y = testing::concat({b.out, b.lse, b.dqkv});
+        ASSERT_EQ(x.size(), y.size());
+        for (size_t i = 0; i < x.size(); ++i) {
+            ASSERT_EQ(std::bit_cast<uint32_t>(x[i]), std::bit_cast<uint32_t>(y[i]))
+                << "element " << i << ": avx512 " << x[i] << ", avx2 " << y[i];
+        }
+    }
 }
 
 }  // namespace
