@@ -113,7 +113,8 @@ size_t GptActivations::layout(const GptConfig& cfg, int B_, int T_, Precision pr
         take16(l.ln1_16, BT * C);
         take(l.ln1_mean, BT);
         take(l.ln1_rstd, BT);
-        take(l.qkv, BT * 3 * C);
+        fp32_only(l.qkv, BT * 3 * C);
+        take16(l.qkv16, BT * 3 * C);
         fp32_only(l.atty, BT * C);
         take16(l.atty16, BT * C);
         take(l.lse, BT * cfg.n_head);
@@ -148,6 +149,7 @@ size_t GptActivations::layout(const GptConfig& cfg, int B_, int T_, Precision pr
     if (half) {
         for (Layer& l : layers) {
             l.ln1 = l.ln2 = l.atty = dbtc2;
+            l.qkv = dbt4c;  // read only by its bf16 copy, made at once
             l.fch = hidden;
             l.fch_gelu = dbt4c2;
         }
@@ -241,7 +243,14 @@ float gpt_forward(GptActivations& a, const GptWeights& w, const int* tokens, con
         GptActivations::Layer& s = a.layers[l];
         // attn(ln_1(x)) = drop(c_proj(attention(c_attn(ln_1(x)))))
         linear.forward(s.qkv, s.ln1, s.ln1_16, b.c_attn_weight, b.c_attn_bias, C, 3 * C);
-        k::attention_forward(s.atty, s.lse, s.qkv, B, T, C, NH, p, site_seed(dropout, 1 + 3 * l));
+        if (half) {
+            k::to_bf16(s.qkv16, s.qkv, 3 * BTC);
+            k::attention_forward_bf16(s.atty, s.lse, s.qkv16, B, T, C, NH, p,
+                                      site_seed(dropout, 1 + 3 * l));
+        } else {
+            k::attention_forward(s.atty, s.lse, s.qkv, B, T, C, NH, p,
+                                 site_seed(dropout, 1 + 3 * l));
+        }
         if (half) k::to_bf16(s.atty16, s.atty, BTC);
         linear.forward(a.proj, s.atty, s.atty16, b.attn_proj_weight, b.attn_proj_bias, C, C);
         if (p > 0.0f) k::dropout_forward(a.proj, a.proj, p, site_seed(dropout, 2 + 3 * l), BTC);
@@ -371,8 +380,13 @@ void gpt_backward(const GptGrads& g, const GptWeights& w, GptActivations& a, flo
                         b.attn_proj_weight, C, C);
         if (half) k::to_float(s.atty, s.atty16, BTC);  // into dbtc2: dproj is used up
         k::zero(a.dqkv, 3 * BTC);
-        k::attention_backward(a.dqkv, a.dbtc, s.qkv, s.atty, s.lse, B, T, C, NH, p,
-                              site_seed(a.dropout, 1 + 3 * l));
+        if (half) {
+            k::attention_backward_bf16(a.dqkv, a.dbtc, s.qkv16, s.atty, s.lse, B, T, C, NH, p,
+                                       site_seed(a.dropout, 1 + 3 * l));
+        } else {
+            k::attention_backward(a.dqkv, a.dbtc, s.qkv, s.atty, s.lse, B, T, C, NH, p,
+                                  site_seed(a.dropout, 1 + 3 * l));
+        }
         k::zero(a.dbtc, BTC);
         linear.backward(a.dbtc, db.c_attn_weight, db.c_attn_bias, a.dqkv, s.ln1, s.ln1_16,
                         b.c_attn_weight, C, 3 * C);

@@ -50,20 +50,22 @@ struct DropoutStream {
 
 // The arithmetic of the matmuls. Fp32: everything in float. Bf16: mixed precision as the field
 // does it (PyTorch's autocast, llm.c): every matmul reads bf16 copies of its weights, inputs and
-// output gradients and sums in float (kernels::matmul_forward_bf16); the weights stay float
-// (master weights: the bf16 copy is made by each forward), and so do the gradients, the layer
-// norms, attention, softmax, GELU and the loss. The matmuls' inputs that nothing else reads are
-// kept in bf16 only (half the memory), and the GELU's output is recomputed in backward.
+// output gradients and sums in float (kernels::matmul_forward_bf16), and so do attention's
+// products (kernels::attention_forward_bf16: q, k, v, the probabilities, dO and dS in bf16); the
+// weights stay float (master weights: the bf16 copy is made by each forward), and so do the
+// gradients, the layer norms, attention's softmax, GELU and the loss. The matmuls' and
+// attention's inputs that nothing else reads are kept in bf16 only (half the memory), and the
+// GELU's output is recomputed in backward.
 enum class Precision : uint8_t { Fp32, Bf16 };
 
 // Everything a forward computes for backward, planned in one arena per (B,T) (llm.c's
 // ActivationTensors), and the scratch of backward. Planned by the first forward with a (B,T) and
-// reused by later ones; a larger (B,T) grows it. Under Precision::Bf16 the float ln1, ln2, lnf
-// atty and fch_gelu are not kept: they point to backward's scratch (dbtc2, dbt4c2, which a
-// forward does not otherwise use), and only the bf16 copies the matmuls read are; every layer's
-// fch points to `hidden`, one float buffer, and each keeps fch16, from which backward widens it
-// again (atty16 likewise, into dbtc2). In both precisions proj is dbtc and dqkv is dbt4c2: scratch
-// that is never needed at the same time as the other.
+// reused by later ones; a larger (B,T) grows it. Under Precision::Bf16 the float ln1, ln2, lnf,
+// qkv, atty and fch_gelu are not kept: they point to backward's scratch (dbtc2, dbt4c, dbt4c2,
+// which a forward does not otherwise use), and only the bf16 copies the matmuls and attention
+// read are; every layer's fch points to `hidden`, one float buffer, and each keeps fch16, from
+// which backward widens it again (atty16 likewise, into dbtc2). In both precisions proj is dbtc
+// and dqkv is dbt4c2: scratch that is never needed at the same time as the other.
 class GptActivations {
   public:
     using bf16 = kernels::bf16;
@@ -73,6 +75,7 @@ class GptActivations {
         float* ln1_mean;  // (B,T)
         float* ln1_rstd;  // (B,T)
         float* qkv;       // (B,T,3C)
+        bf16* qkv16;      // (B,T,3C) the same rounded to bf16, kept instead (Bf16 only)
         float* atty;      // (B,T,C)  attention output, heads side by side
         bf16* atty16;     // (B,T,C)  the same rounded to bf16, kept instead (Bf16 only)
         float* lse;       // (B,NH,T) softmax log-sum-exp, all attention's backward keeps

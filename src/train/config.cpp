@@ -257,9 +257,9 @@ const std::vector<TrainField>& train_fields() {
                      {{"erf", kernels::GeluForm::Erf}, {"tanh", kernels::GeluForm::Tanh}}),
         choice_field("dtype",
                      "the matmuls' arithmetic: fp32, or bf16 mixed precision (bf16 copies of "
-                     "weights, inputs and output gradients, float sums; float master weights, "
-                     "gradients, AdamW, layer norms, attention, softmax and loss; checkpoints "
-                     "stay fp32)",
+                     "weights, inputs and output gradients, and attention's products on bf16, "
+                     "float sums; float master weights, gradients, AdamW, layer norms, softmax "
+                     "and loss; checkpoints stay fp32)",
                      false, &C::precision, {{"fp32", Precision::Fp32}, {"bf16", Precision::Bf16}}),
         number_field("batch-size", "sequences per micro-batch", false, &C::batch_size),
         number_field("grad-accum",

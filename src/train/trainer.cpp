@@ -447,8 +447,8 @@ TrainOutcome train(const TrainConfig& cfg, const RunOptions& opts,
     }
     if (cfg.precision == Precision::Bf16) {
         report.say(kernels::bf16_instructions()
-                       ? "bf16 mixed precision: the matmuls on bf16 copies (AVX512_BF16), float "
-                         "sums, float master weights"
+                       ? "bf16 mixed precision: the matmuls and attention's products on bf16 "
+                         "copies (AVX512_BF16), float sums, float master weights"
                        : "bf16 mixed precision: this CPU has no AVX512_BF16, so the bf16 products "
                          "run on portable code (the same numbers, slower than fp32)");
     }

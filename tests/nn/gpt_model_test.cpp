@@ -215,8 +215,9 @@ std::vector<float> loss_and_grads(GptWeights& w, GptActivations& acts, const std
 }
 
 TEST(Gpt, Bf16MixedPrecisionStaysNearFp32) {
-    // bf16 matmuls round each operand to 8 significant bits (a relative error up to 2^-9): the
-    // loss within 1e-2 relative and each tensor's gradient within 5% in norm of fp32's.
+    // bf16 matmuls and attention products round each operand to 8 significant bits (a relative
+    // error up to 2^-9): the loss within 1e-2 relative and each tensor's gradient within 5% in norm
+    // of fp32's.
     GptWeights w(GptConfig{.vocab_size = 23,
                            .block_size = 16,
                            .n_layer = 2,
