@@ -10,8 +10,8 @@
 //   - part 4: the counted bigram's train/dev losses and its 10 names for seed 1337 are
 //     build/bin/04_bigram's (on the names.txt the build copied into build-web/);
 //   - part 5: 200 steps of the character MLP (05_embeddings --steps 200 and the page's steps knob
-//     set to 200; the default 20000 take minutes) give 05_embeddings' log lines (but its ms), its
-//     losses on the whole splits and its 10 names for seed 1337;
+//     set to 200; the default 20000 take minutes), paused and resumed, give 05_embeddings' settings
+//     and log lines (but its ms), its losses on the whole splits and its 10 names for seed 1337;
 //   - parts 7-9: 6 iterations of the baby GPT, paused and resumed in between, give 09_gpt's loss
 //     lines (the portable kernels, one thread: WIGGLE_ISA=generic) and its 100 sampled characters;
 //     the attention heatmap draws; web/test/tiny.safetensors (a wiggle train checkpoint) loads
@@ -256,12 +256,19 @@ async function check(name, fn) {
     const settings = (lines) => lines.filter((l) => /^(model|training): /.test(l));
     assert.deepStrictEqual(settings((await page.$eval("#p5-log", (e) => e.textContent))
       .split("\n")), settings(out));
+    await page.click("#p5-train");  // paused and resumed: the same numbers
+    await page.waitForFunction(() => document.getElementById("p5-progress").value > 0,
+      { timeout: 120000 });
+    await page.click("#p5-pause");
+    await page.waitForFunction(() => !document.getElementById("p5-train").disabled,
+      { timeout: 120000 });
+    const pausedAt = await page.$eval("#p5-progress", (e) => e.value);
     await page.click("#p5-train");
     await page.waitForSelector("body[data-embed-done]", { timeout: 600000 });
     await page.waitForSelector("body[data-embed-samples]", { timeout: 120000 });
     const log = (await page.$eval("#p5-log", (e) => e.textContent)).split("\n")
       .filter((l) => l.startsWith("step")).map(noTime);
-    assert.deepStrictEqual(log, expectedLog);
+    assert.deepStrictEqual(log, expectedLog, `paused at step ${pausedAt}`);
     assert.strictEqual(await page.$eval("#p5-result", (e) => e.textContent), losses);
     assert.strictEqual(await page.$eval("#p5-names", (e) => e.textContent), names.join("\n"));
   });
