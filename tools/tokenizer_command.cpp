@@ -1,10 +1,11 @@
-// `wiggle tokenizer train|encode|decode`: byte-level BPE tokenizers from the command line
+// `wiggle tokenizer train|encode|decode|split`: byte-level BPE tokenizers from the command line
 // (text/tokenizer.h does the work).
 //
 //   wiggle tokenizer train --data data/tinyshakespeare.txt --vocab-size 512 --out shakespeare512
 //   wiggle tokenizer encode --tokenizer bpe:shakespeare512.model "To be, or not to be"
 //   wiggle tokenizer encode --tokenizer gpt2 --file data/tinyshakespeare.txt --stats > ids.txt
 //   wiggle tokenizer decode --tokenizer gpt2 15496 995
+//   wiggle tokenizer split --pattern gpt2 "Hello world's 123"
 #include "tools/tokenizer_command.h"
 
 #include <fmt/format.h>
@@ -20,6 +21,7 @@
 #include "train/corpus.h"
 #include "util/check.h"
 #include "util/io.h"
+#include "util/json.h"
 
 namespace wiggle {
 
@@ -101,16 +103,19 @@ int run_train(const TokenizerArgs& a) {
     return 0;
 }
 
+// The text of encode and split: --file's bytes, or the words joined by spaces.
+std::string text_of(const TokenizerArgs& a) {
+    WIGGLE_CHECK(a.file.empty() || a.words.empty(), "give the text or --file, not both",
+                 "both --file and text");
+    if (!a.file.empty()) return read_file(a.file, "text file");
+    std::string text;
+    for (size_t i = 0; i < a.words.size(); ++i) text += (i ? " " : "") + a.words[i];
+    return text;
+}
+
 int run_encode(const TokenizerArgs& a) {
     const Tokenizer t = tokenizer_of(a.tokenizer);
-    WIGGLE_CHECK(a.file.empty() || a.words.empty(), "give the text or --file, not both",
-                 "both --file and text to encode");
-    std::string text;
-    if (!a.file.empty()) {
-        text = read_file(a.file, "text file");
-    } else {
-        for (size_t i = 0; i < a.words.size(); ++i) text += (i ? " " : "") + a.words[i];
-    }
+    const std::string text = text_of(a);
     const auto t0 = Clock::now();
     const std::vector<int> ids =
         t.encode(text, special_policy(a.special), a.file.empty() ? "the text" : a.file);
@@ -143,11 +148,27 @@ int run_decode(const TokenizerArgs& a) {
     return 0;
 }
 
+// The pieces a split pattern cuts the text into: what a BPE with that pattern merges within.
+int run_split(const TokenizerArgs& a) {
+    const std::string pattern = pattern_of(a.pattern);
+    WIGGLE_CHECK(!pattern.empty(), "gpt4, gpt2 or a regex", "--pattern none splits nothing");
+    const std::string text = text_of(a);
+    const std::vector<std::string_view> pieces = Splitter(pattern, "--pattern").pieces(text);
+    std::string out;
+    for (std::string_view piece : pieces) {
+        out += a.offsets ? fmt::format("{}{}", out.empty() ? "" : " ",
+                                       piece.data() + piece.size() - text.data())
+                         : json_quote(piece) + "\n";
+    }
+    std::fputs((a.offsets ? out + "\n" : out).c_str(), stdout);
+    return 0;
+}
+
 }  // namespace
 
 CLI::App* add_tokenizer_command(CLI::App& app, TokenizerArgs& a) {
-    CLI::App* cmd =
-        app.add_subcommand("tokenizer", "train, encode and decode byte-level BPE tokenizers");
+    CLI::App* cmd = app.add_subcommand(
+        "tokenizer", "train, encode, decode byte-level BPE tokenizers; split text by a pattern");
     cmd->require_subcommand(1);
     CLI::App* train = cmd->add_subcommand("train", "minbpe's training on a text file");
     train->add_option("--data", a.data, "UTF-8 text to learn the merges on")->required();
@@ -181,12 +202,21 @@ CLI::App* add_tokenizer_command(CLI::App& app, TokenizerArgs& a) {
             sub->add_flag("--stats", a.stats, "print bytes, tokens and MB/s to stderr");
         }
     }
+    CLI::App* split = cmd->add_subcommand(
+        "split", "the pieces a split pattern cuts text into, one per line as a JSON string");
+    split->add_option("--pattern", a.pattern, "gpt4, gpt2 or a regex of one's own")
+        ->capture_default_str();
+    split->add_option("words", a.words, "the text");
+    split->add_option("--file", a.file, "split this file instead");
+    split->add_flag("--offsets", a.offsets,
+                    "print the byte offset where each piece ends instead, on one line");
     return cmd;
 }
 
 int run_tokenizer(CLI::App* cmd, const TokenizerArgs& a) {
     if (cmd->got_subcommand("train")) return run_train(a);
     if (cmd->got_subcommand("encode")) return run_encode(a);
+    if (cmd->got_subcommand("split")) return run_split(a);
     return run_decode(a);
 }
 

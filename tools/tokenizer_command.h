@@ -10,7 +10,7 @@ namespace wiggle {
 struct TokenizerArgs {
     std::string data, out, pattern = "gpt4", tokenizer, file, special = "refuse";
     int vocab_size = 512;
-    bool verbose = false, stats = false;
+    bool verbose = false, stats = false, offsets = false;
     std::vector<std::string> specials, words;
 };
 

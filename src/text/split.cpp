@@ -4,9 +4,7 @@
 
 #include <pcre2.h>
 
-#include <algorithm>
-#include <cstdint>
-
+#include "text/split_scan.h"
 #include "util/check.h"
 
 namespace wiggle {
@@ -51,33 +49,19 @@ void Splitter::pieces(std::string_view text, std::vector<std::string_view>& out)
         ~MatchData() { pcre2_match_data_free(data); }
     } match{pcre2_match_data_create_from_pattern(compiled_->code, nullptr)};
     const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
-    size_t at = 0;
-    // bytes no match covered (invalid UTF-8): one piece each
-    auto gap = [&](size_t to) {
-        for (; at < to; ++at) out.push_back(text.substr(at, 1));
-    };
-    while (at < text.size()) {
+    detail::scan_pieces(text, out, [&](size_t at, size_t& begin, size_t& end) {
         const int rc =
             compiled_->jit
                 ? pcre2_jit_match(compiled_->code, subject, text.size(), at, 0, match.data, nullptr)
                 : pcre2_match(compiled_->code, subject, text.size(), at, 0, match.data, nullptr);
-        if (rc == PCRE2_ERROR_NOMATCH) break;
+        if (rc == PCRE2_ERROR_NOMATCH) return false;
         WIGGLE_CHECK(rc >= 0, "", "splitting text with pattern '{}' failed (PCRE2 error {})",
                      pattern_, rc);
         const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(match.data);
-        const size_t begin = ovector[0], end = ovector[1];
-        gap(begin);
-        if (end == begin) {  // an empty match (GPT's patterns have none): keep the next character
-            const auto lead = static_cast<uint8_t>(text[begin]);
-            const size_t n = lead < 0xC0 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
-            out.push_back(text.substr(begin, std::min(n, text.size() - begin)));
-            at = begin + std::min(n, text.size() - begin);
-            continue;
-        }
-        out.push_back(text.substr(begin, end - begin));
-        at = end;
-    }
-    gap(text.size());
+        begin = ovector[0];
+        end = ovector[1];
+        return true;
+    });
 }
 
 }  // namespace wiggle

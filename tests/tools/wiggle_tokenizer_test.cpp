@@ -1,8 +1,8 @@
 // `wiggle tokenizer` and `wiggle train --tokenizer` end to end: a BPE trained from the command
-// line encodes and decodes back to the text; a GPT trains on it, its checkpoint carries it, sample
-// and eval use it, and eval's bits per byte agree with its loss per token; every bad tokenizer
-// input (a missing or corrupt file, another format, an id out of range, a resumed run with another
-// tokenizer) exits with one clear line.
+// line encodes and decodes back to the text; split prints a pattern's pieces; a GPT trains on it,
+// its checkpoint carries it, sample and eval use it, and eval's bits per byte agree with its loss
+// per token; every bad tokenizer input (a missing or corrupt file, another format, an id out of
+// range, a resumed run with another tokenizer) exits with one clear line.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -150,6 +150,24 @@ TEST_F(WiggleTokenizer, Gpt2FromTheCommandLine) {
     EXPECT_EQ(e.out, "15496 995\n") << e.err;
     EXPECT_EQ(wiggle("tokenizer decode -t gpt2:" + dir + " 15496 995 50256").out,
               "Hello world<|endoftext|>\n");
+}
+
+// `tokenizer split`: the pieces of GPT-2's and GPT-4's patterns (their regexes worked by hand:
+// a space before a word or number, contractions apart, GPT-4's case-insensitive ones and numbers
+// in threes, a run of spaces leaving its last to the word after it), as JSON strings and as byte
+// offsets; each byte of invalid UTF-8 a piece of its own.
+TEST_F(WiggleTokenizer, SplitPrintsThePatternsPieces) {
+    const ProgramResult gpt2 = wiggle("tokenizer split --pattern gpt2 \"Hello world's  123!\"");
+    ASSERT_EQ(gpt2.exit_code, 0) << gpt2.err;
+    EXPECT_EQ(gpt2.out, "\"Hello\"\n\" world\"\n\"'s\"\n\" \"\n\" 123\"\n\"!\"\n");
+    EXPECT_EQ(wiggle("tokenizer split --offsets --pattern gpt2 \"Hello world's  123!\"").out,
+              "5 11 13 14 18 19\n");
+    EXPECT_EQ(wiggle("tokenizer split --offsets \"I'M 12345\"").out, "1 3 4 7 9\n");  // gpt4
+    const std::string invalid = write_temp_file("invalid.txt", "a\xff b");
+    EXPECT_EQ(wiggle("tokenizer split --offsets --pattern gpt2 --file " + invalid).out, "1 2 4\n");
+    expect_one_error_line("wiggle", "tokenizer split --pattern none x", "splits nothing");
+    expect_one_error_line("wiggle", "tokenizer split --pattern '(' x",
+                          "--pattern '(' does not compile");
 }
 
 TEST_F(WiggleTokenizer, BadInput) {
