@@ -319,15 +319,15 @@ async function check(name, fn) {
   });
   await (await page.$("#part9")).screenshot({ path: path.join(shots, "part9.png") });
 
-  await check("parts 7-9: a wiggle train checkpoint samples what wiggle sample prints", async () => {
-    const tiny = path.join(__dirname, "tiny.safetensors");
-    const expected = execFileSync(path.join(binDir, "wiggle"), ["sample", "-c", tiny, "-n", "200",
+  // Loads a checkpoint through the file picker and checks that it samples `wiggle sample`'s text.
+  async function sampleCheckpoint(file, model) {
+    const expected = execFileSync(path.join(binDir, "wiggle"), ["sample", "-c", file, "-n", "200",
       "-t", "0.8", "--top-k", "200", "--seed", "1337"],
     { encoding: "utf8", env: { ...process.env, WIGGLE_ISA: "generic", WIGGLE_NUM_THREADS: "1" } })
       .replace(/\n$/, "");
-    await (await page.$("#p9-checkpoint")).uploadFile(tiny);
+    await (await page.$("#p9-checkpoint")).uploadFile(file);
     await page.waitForSelector("body[data-gpt-ready]", { timeout: 60000 });
-    assert.match(await page.$eval("#p9-log", (e) => e.textContent), /model: 2 layers, 2 heads/);
+    assert.match(await page.$eval("#p9-log", (e) => e.textContent), model);
     assert.ok(await page.$eval("#p9-train", (e) => e.disabled), "a checkpoint does not train");
     await page.evaluate(() => {
       const f = document.getElementById("p9-sampling");
@@ -340,6 +340,61 @@ async function check(name, fn) {
     await page.click("#p9-sample");
     await page.waitForSelector("body[data-gpt-samples]", { timeout: 120000 });
     assert.strictEqual(await page.$eval("#p9-sample-text", (e) => e.textContent), expected);
+  }
+
+  await check("parts 7-9: a wiggle train checkpoint samples what wiggle sample prints", () =>
+    sampleCheckpoint(path.join(__dirname, "tiny.safetensors"), /model: 2 layers, 2 heads/));
+
+  // A BPE split by GPT-4's pattern (web/test/make-tiny-bpe-checkpoint): the worker's module
+  // splits the prompt on the browser's RegExp (web/split_web.cpp).
+  await check("parts 7-9: a BPE checkpoint with a split pattern samples what wiggle sample prints",
+    () => sampleCheckpoint(path.join(__dirname, "tiny-bpe.safetensors"),
+      /vocabulary of 320[^]*model: 1 layers, 2 heads/));
+
+  // The split itself, the page's module (main.js's instance, `page` in the page) against the
+  // native one (PCRE2, `wiggle tokenizer split`), on text with accents, CJK, astral characters,
+  // digits, contractions, runs of whitespace, newlines and invalid UTF-8, by GPT-2's and GPT-4's
+  // patterns and by patterns with the other items the page translates.
+  await check("parts 7-9: split patterns cut text into PCRE2's pieces", async () => {
+    const text = Buffer.concat([
+      Buffer.from("Hello world's café, naïve ÉCOLE 北京市 😀👍🏽 x😀y I'M WE'LL ſ'S K 12345678 ١٢٣ "),
+      Buffer.from("a  b\t\tc   \n\n\r\n  end\u00a0nbsp\u0085nel\ufeffbom\u180emvs\u2028ls  "),
+      Buffer.from([0xff, 0x61, 0xc3, 0x28, 0x20, 0xe2, 0x82, 0x20, 0xed, 0xa0, 0x80, 0x78]),
+      Buffer.from([0xf0, 0x9f, 0x98, 0x41, 0xc0, 0xaf, 0xf4, 0x90, 0x80, 0x80, 0x31, 0x32, 0x0a]),
+      Buffer.from(" it's\ttrailing   \n"),
+    ]);
+    const file = path.join(shots, "split.txt");
+    fs.writeFileSync(file, text);
+    const patterns = ["gpt2", "gpt4",
+      String.raw`(?i)'(?:s|t)\b|\d{2}+|\w++|[^\s\w]+|\h+|\R|\s`,
+      String.raw`(?>\p{Lu}\p{Ll}*)|\p{N}{1,2}+|\x{4EAC}|[\x{1F600}-\x{1F64F}]|(?-i:[a-z])+?|.$|.`,
+      String.raw`^\S+|(?m)^\s|\S+$|[^\P{L}a-z]+|\P{L}{2}|(?s:.)`];
+    const pieces = (offsets) => offsets.split(" ").map((end, i, all) =>
+      JSON.stringify(text.subarray(i ? Number(all[i - 1]) : 0, Number(end)).toString()));
+    for (const pattern of patterns) {
+      const native = execFileSync(path.join(binDir, "wiggle"), ["tokenizer", "split", "--offsets",
+        "--pattern", pattern, "--file", file], { encoding: "utf8" }).trim();
+      const web = await page.evaluate((p, bytes) => page.ccall("split_offsets", "string",
+        ["string", "array", "number"], [p, new Uint8Array(bytes), bytes.length]), pattern, [...text]);
+      assert.deepStrictEqual(pieces(web), pieces(native), `pattern ${pattern}`);
+    }
+    fs.rmSync(file);
+  });
+
+  await check("parts 7-9: a split pattern the page cannot translate is one line", async () => {
+    const line = await page.evaluate(async () => {
+      const m = await createWiggle({ printErr: () => {} });  // a fresh instance: this one aborts
+      m._web_init();
+      try {
+        m.ccall("split_offsets", "string", ["string", "array", "number"],
+          ["(a)\\1|\\s+", new Uint8Array(1), 1]);
+      } catch (e) {
+        return m.lastError;
+      }
+      return "no error";
+    });
+    assert.match(line, /^error: --pattern '\(a\)\\1\|\\s\+': a backreference at offset 3 /);
+    assert.ok(!line.trimEnd().includes("\n"), line);  // the line ends in its newline
   });
 
   await check("bad input: a file that is not a checkpoint is one line", async () => {
