@@ -2,7 +2,8 @@
 //
 // The naive kernels are the plain triple loops, templated on float/double: they are the oracle the
 // fast gemm is tested against, not something to call in a hot loop. The fast gemm's dispatch,
-// packing and threading are here too; its microkernels are in matmul_avx512.cpp / matmul_avx2.cpp.
+// packing and threading are here too; its microkernels are in matmul_avx512.cpp / matmul_avx2.cpp
+// (and matmul_wasm.cpp for the browser build).
 // Reference: llm.c's matmul_forward / matmul_backward (train_gpt2.c).
 #include "kernels/matmul.h"
 
@@ -103,18 +104,14 @@ template void matmul_backward_naive<double>(double*, double*, double*, const dou
 
 namespace {
 
+#if !defined(__wasm_simd128__)  // the browser build has its own (matmul_wasm.cpp), with these bits
 // Portable C++ (baseline x86-64, so SSE2 at best): a 4×16 tile the compiler can vectorize.
+// Its arithmetic is the contract of every portable build (the browser's included): each C element
+// sums its products a·b in k order from 0, one K block of kGemmPortableKc at a time, then
+// C = sum (+ bias) or C += sum.
 struct GenericKernel {
-#if defined(__wasm_simd128__)
-    // WebAssembly SIMD (the browser build): V8 gives it 16 vector registers on x86-64, so a 4 x 8
-    // tile of accumulators (8 registers, beside B's row and A's broadcast) beats 4 x 16, which
-    // spills (~15% on the baby GPT's step, bench/RESULTS.md). Each C element sums its products in
-    // the same order whatever the tile: the same bits.
-    static constexpr int MR = 4, NR = 8;
-#else
     static constexpr int MR = 4, NR = 16;
-#endif
-    static constexpr int KC = 256, MC = 64, NC = 1024;
+    static constexpr int KC = kGemmPortableKc, MC = 64, NC = 1024;
     static constexpr bool kPackA = false;
 
     template <int MRr, AMode mode>
@@ -147,12 +144,14 @@ struct GenericKernel {
         }
     }
 };
+#endif
 
 }  // namespace
 
 namespace detail {
 void gemm_avx512(const GemmArgs& g, int threads);
 void gemm_avx2(const GemmArgs& g, int threads);
+void gemm_wasm(const GemmArgs& g, int threads);  // matmul_wasm.cpp, under __wasm_simd128__
 }  // namespace detail
 
 namespace {
@@ -177,7 +176,10 @@ void gemm_run(Isa isa, const detail::GemmArgs& g) {
         case Isa::Generic:
             return Driver<GenericKernel>::run(g, threads);
     }
-#else  // the portable microkernel only (the browser build): no x86 unit is compiled
+#elif defined(__wasm_simd128__)  // the browser build: its own kernel, GenericKernel's bits
+    (void)isa;
+    return detail::gemm_wasm(g, threads);
+#else                            // the portable microkernel only: no x86 unit is compiled
     return Driver<GenericKernel>::run(g, threads);
 #endif
 }

@@ -37,6 +37,10 @@ void matmul_forward_isa(Isa isa, float* out, const float* inp, const float* weig
                         const float* bias, int M, int K, int N);
 // Below this many flops (2·M·N·K) gemm runs on the calling thread alone.
 inline constexpr double kGemmMinParallelFlops = 2.0e6;
+// The portable gemm's K block (native GenericKernel and the WebAssembly kernel alike): each C
+// element is summed in k order from 0 over each block of this many k, then added to C. Changing
+// it changes the portable builds' bits (the page is tested equal to the native portable build).
+inline constexpr int kGemmPortableKc = 256;
 
 template <typename T>
 void gemm_naive(T* C, const T* A, const T* B, int M, int N, int K, bool trans_a, bool trans_b,
