@@ -537,10 +537,10 @@ inline void attention_forward_bf16_slot(Isa isa, float* out, float* lse, const b
                 bf16* a = A + static_cast<long>(r) * Tq;
                 if (dropout > 0.0f) {
                     dropout_row(M, key, t, dropout, keep_scale);
-                    for (int j = 0; j <= t; ++j) a[j] = to_bf16(e[j] * M[j]);
-                } else {
-                    for (int j = 0; j <= t; ++j) a[j] = to_bf16(e[j]);
+                    for (int j = 0; j <= t; ++j) e[j] *= M[j];
                 }
+                // the row buffer's conversion: vcvtne2ps2bf16 where the CPU has it, the same bits
+                to_bf16(a, e, t + 1);
                 for (int j = t + 1; j < kmax; ++j) a[j] = bf16{};
             }
             // O (nr, hs) = bf16(E∘mask) · V[0:kmax], then / Σ E row by row (out is written
@@ -601,7 +601,7 @@ inline void attention_backward_bf16_slot(Isa isa, float* dqkv, const float* dout
             for (int r = 0; r < nr; ++r) {
                 const int t = r0 + r;
                 float* p = S + static_cast<long>(r) * Tq;
-                const float* dp = dP + static_cast<long>(r) * Tq;
+                float* dp = dP + static_cast<long>(r) * Tq;  // dP, then dS in place
                 bf16* pa = P16 + static_cast<long>(t) * Tq;
                 bf16* ds = dS16 + static_cast<long>(t) * Tq;
                 // p = softmax(s) = exp(s·scale − lse); a = p·m; out = Σ a·v
@@ -609,18 +609,18 @@ inline void attention_backward_bf16_slot(Isa isa, float* dqkv, const float* dout
                 const vf vsc = vset1(scale), vl = vset1(-lse[static_cast<long>(bh) * T + t]);
                 for (int j = 0; j < L; j += kW)
                     vstore(p + j, vexp(vfma(load_causal(p, j, t), vsc, vl)));
+                const float Dt = D[t];
                 if (dropout > 0.0f) {
                     dropout_row(M, key, t, dropout, keep_scale);
                     for (int j = 0; j <= t; ++j) {
-                        ds[j] = to_bf16(p[j] * (dp[j] * M[j] - D[t]) * scale);
-                        pa[j] = to_bf16(p[j] * M[j]);
+                        dp[j] = p[j] * (dp[j] * M[j] - Dt) * scale;
+                        p[j] *= M[j];
                     }
                 } else {
-                    for (int j = 0; j <= t; ++j) {
-                        ds[j] = to_bf16(p[j] * (dp[j] - D[t]) * scale);
-                        pa[j] = to_bf16(p[j]);
-                    }
+                    for (int j = 0; j <= t; ++j) dp[j] = p[j] * (dp[j] - Dt) * scale;
                 }
+                to_bf16(ds, dp, t + 1);  // vcvtne2ps2bf16 where the CPU has it, the same bits
+                to_bf16(pa, p, t + 1);
                 for (int j = t + 1; j < Tq; ++j) ds[j] = pa[j] = bf16{};
             }
             // s = q·k·scale  ⇒  dQ[r0:kmax] += dS · K[0:kmax]
