@@ -1,18 +1,21 @@
 // The fp32 gemm's WebAssembly SIMD128 microkernel (the browser build only; compiled to nothing
 // elsewhere). Same bits as matmul.cpp's GenericKernel, which stays the readable portable version.
 //
-// Why a kernel of its own: the page's gemm ran clang's vectorization of GenericKernel's loops,
-// which V8 turns into a scalar load and a splat per A element and re-reads each A row at its own
-// stride. Here A is packed into 4-row k-major micro-panels, so each k is four load-splats
-// (`v128.load32_splat`, one vbroadcastss in V8) from one pointer and two loads of B's 8-wide row:
-// 8 accumulators + 2 B vectors + a broadcast and a product = 12 of the 15 xmm registers V8 may
-// use on x86-64 (a 6×8 or 4×12 tile spills). V8 unrolls the k loop itself; unrolling it here as
-// well made it slower (bench/RESULTS.md). The packing is SIMD too (4×4 transposes by shuffles).
+// Why a kernel of its own: clang's vectorization of GenericKernel reads A in place, four rows at
+// four strides, and WebAssembly has no scaled-index addressing, so V8 computes every A element's
+// address in the inner loop; its packing loops are scalar. Here A is packed into 4-row k-major
+// micro-panels, so each k is four load-splats (`v128.load32_splat`, one vbroadcastss in V8) at
+// constant offsets from one pointer and two loads of B's 8-wide row: 8 accumulators + 2 B
+// vectors + a broadcast and a product = 12 of the 15 xmm registers V8 may use on x86-64 (a 6×8
+// or 4×12 tile needs 16 or more). V8 unrolls the k loop itself; unrolling it here as well made it
+// slower (bench/RESULTS.md). The packing is SIMD too (4×4 transposes by shuffles). The multiplies
+// and adds are as many as GenericKernel's (no FMA), so the gain is the overhead around them.
 //
 // The arithmetic is GenericKernel's, in the same order, so the page matches the native portable
-// build bit for bit (scripts/test-web, web/test/gemm_bits_test.cpp): each C element's sum starts
-// at +0, adds a·b (a multiply, then an add: SIMD128 has no FMA, and relaxed SIMD's would change
-// the bits) in k order within each K block of kGemmPortableKc, then C = sum (+ bias) or C += sum.
+// build bit for bit (tests/kernels/matmul_portable_test.cpp, run under node by scripts/test-web):
+// each C element's sum starts at +0, adds a·b (a multiply, then an add: SIMD128 has no FMA, and
+// relaxed SIMD's would change the bits) in k order within each K block of kGemmPortableKc, then
+// C = sum (+ bias) or C += sum.
 #if defined(__wasm_simd128__)
 
 #include <wasm_simd128.h>
