@@ -349,6 +349,18 @@ std::string minibatch_step(MlpRun& r) {
     return s;
 }
 
+// Parts 4 and 5 sample `count` words from one seed: the count, the seed and the sampler's
+// settings checked (one line on a bad value).
+wiggle::SamplingOptions word_sampling(int count, int seed, double temperature, int top_k) {
+    WIGGLE_CHECK(count >= 1 && count <= 1000 && seed >= 0, "", "bad count {} or seed {}", count,
+                 seed);
+    wiggle::SamplingOptions options;
+    options.temperature = temperature;
+    options.top_k = top_k;
+    wiggle::check_sampling_options(options);
+    return options;
+}
+
 }  // namespace
 
 extern "C" {
@@ -619,12 +631,7 @@ EMSCRIPTEN_KEEPALIVE const char* bigram_new(const char* path, double alpha) {
 // (at most 50 characters), with the shared sampler (temperature, top-k; 0 keeps all).
 EMSCRIPTEN_KEEPALIVE const char* bigram_sample(int count, int seed, double temperature, int top_k) {
     WIGGLE_CHECK(g_bigram != nullptr, "", "no bigram: call bigram_new first");
-    WIGGLE_CHECK(count >= 1 && count <= 1000 && seed >= 0, "", "bad count {} or seed {}", count,
-                 seed);
-    wiggle::SamplingOptions options;
-    options.temperature = temperature;
-    options.top_k = top_k;
-    wiggle::check_sampling_options(options);
+    const wiggle::SamplingOptions options = word_sampling(count, seed, temperature, top_k);
     const Bigram& b = *g_bigram;
     wiggle::TokenSampler sampler(options);
     wiggle::PyRandom seeds(static_cast<uint64_t>(seed));
@@ -917,12 +924,7 @@ EMSCRIPTEN_KEEPALIVE const char* embed_losses() {
 // its own seed drawn from random.seed(seed), until the boundary (at most 50 characters).
 EMSCRIPTEN_KEEPALIVE const char* embed_sample(int count, int seed, double temperature, int top_k) {
     WIGGLE_CHECK(g_embed != nullptr, "", "no model: call embed_new first");
-    WIGGLE_CHECK(count >= 1 && count <= 1000 && seed >= 0, "", "bad count {} or seed {}", count,
-                 seed);
-    wiggle::SamplingOptions options;
-    options.temperature = temperature;
-    options.top_k = top_k;
-    wiggle::check_sampling_options(options);
+    const wiggle::SamplingOptions options = word_sampling(count, seed, temperature, top_k);
     const EmbedRun& r = *g_embed;
     const wiggle::CharMlpParams<double> p = r.model->snapshot();
     wiggle::PyRandom seeds(static_cast<uint64_t>(seed));
