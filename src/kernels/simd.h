@@ -1,9 +1,10 @@
 // The SIMD vocabulary of the non-matmul kernels: one set of names (vf, kW, vload, vfma, vexp,
-// verf, ...) implemented for AVX-512, AVX2+FMA or portable C++ (8 lanes in a plain array), picked
-// by the flags of the file that includes it. Everything lands in namespace
-// wiggle::kernels::WIGGLE_ISA_NS (avx512 / avx2 / generic), so the three builds of a kernel are
-// three different symbols and the dispatcher (simd_dispatch.h) picks one with cpu_isa().
-// Baseline files define WIGGLE_FORCE_GENERIC before including this, whatever -march says.
+// verf, ...) implemented for AVX-512, AVX2+FMA or portable C++ (8 lanes in a plain array; in the
+// browser build, -msimd128, the same bits in WebAssembly SIMD128), picked by the flags of the file
+// that includes it. Everything lands in namespace wiggle::kernels::WIGGLE_ISA_NS (avx512 / avx2 /
+// generic), so the three builds of a kernel are three different symbols and the dispatcher
+// (simd_dispatch.h) picks one with cpu_isa(). Baseline files define WIGGLE_FORCE_GENERIC before
+// including this, whatever -march says (SIMD128 still applies: it has the portable bits).
 // Internal to src/kernels. Not a general SIMD library: only what the kernels here need.
 //
 // exp: Cody–Waite reduction (Cephes's two-part ln2) and Cephes's degree-6 polynomial, scaled by
@@ -35,6 +36,12 @@
 #else
 #define WIGGLE_ISA_NS generic
 #define WIGGLE_SIMD_GENERIC 1
+#if defined(__wasm_simd128__)
+// The browser build (-msimd128): the portable section's bits in SIMD128 instructions, so the
+// baseline files use it too and the namespace stays generic.
+#define WIGGLE_SIMD_WASM 1
+#include <wasm_simd128.h>
+#endif
 #endif
 
 namespace wiggle::kernels::WIGGLE_ISA_NS {
@@ -208,6 +215,110 @@ inline vf vgather_n(const float* base, int stride, int n) {
         _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(stride));
     const __m256i m = vmask(n);
     return _mm256_mask_i32gather_ps(_mm256_setzero_ps(), base, idx, _mm256_castsi256_ps(m), 4);
+}
+
+#elif defined(WIGGLE_SIMD_WASM)
+
+// The portable section below, lane for lane: 8 lanes (two v128_t; kW fixes the kernels' summation
+// orders), the same IEEE operation per lane (vfma not fused), the same vhsum tree and vhmax order.
+// The partial loads and stores, vhmax and vgather_n go through an array, as there.
+struct vf {
+    v128_t lo, hi;
+};
+constexpr int kW = 8;
+inline vf vset1(float a) { return {wasm_f32x4_splat(a), wasm_f32x4_splat(a)}; }
+inline vf vzero() { return vset1(0.0f); }
+inline vf vload(const float* p) { return {wasm_v128_load(p), wasm_v128_load(p + 4)}; }
+inline void vstore(float* p, vf v) {
+    wasm_v128_store(p, v.lo);
+    wasm_v128_store(p + 4, v.hi);
+}
+inline vf vload_n(const float* p, int n, float fill = 0.0f) {
+    float t[8];
+    for (int i = 0; i < 8; ++i) t[i] = i < n ? p[i] : fill;
+    return vload(t);
+}
+inline void vstore_n(float* p, vf v, int n) {
+    float t[8];
+    vstore(t, v);
+    for (int i = 0; i < n; ++i) p[i] = t[i];
+}
+inline vf vload(const bf16* p) {  // widening is exact: a bfloat16 is the upper half of a float
+    const v128_t h = wasm_v128_load(p);
+    return {wasm_i32x4_shl(wasm_u32x4_extend_low_u16x8(h), 16),
+            wasm_i32x4_shl(wasm_u32x4_extend_high_u16x8(h), 16)};
+}
+inline vf vload_n(const bf16* p, int n, float fill = 0.0f) {
+    float t[8];
+    for (int i = 0; i < 8; ++i) t[i] = i < n ? to_float(p[i]) : fill;
+    return vload(t);
+}
+inline void vload_bf16_pairs(const void* p, vf& even, vf& odd) {
+    const auto* b = static_cast<const unsigned char*>(p);
+    const v128_t x0 = wasm_v128_load(b), x1 = wasm_v128_load(b + 16);
+    const v128_t upper = wasm_i32x4_splat(static_cast<int>(0xFFFF0000u));
+    even = {wasm_i32x4_shl(x0, 16), wasm_i32x4_shl(x1, 16)};
+    odd = {wasm_v128_and(x0, upper), wasm_v128_and(x1, upper)};
+}
+#define WIGGLE_HALVES(op) \
+    return { op(a.lo, b.lo), op(a.hi, b.hi) }
+inline vf vadd(vf a, vf b) { WIGGLE_HALVES(wasm_f32x4_add); }
+inline vf vsub(vf a, vf b) { WIGGLE_HALVES(wasm_f32x4_sub); }
+inline vf vmul(vf a, vf b) { WIGGLE_HALVES(wasm_f32x4_mul); }
+inline vf vdiv(vf a, vf b) { WIGGLE_HALVES(wasm_f32x4_div); }
+#undef WIGGLE_HALVES
+inline vf vfma(vf a, vf b, vf c) { return vadd(vmul(a, b), c); }
+inline vf vfnma(vf a, vf b, vf c) { return vsub(c, vmul(a, b)); }
+// pmax(b, a) is `b < a ? a : b`, that is the portable `a > b ? a : b` (NaN and ±0 included).
+inline vf vmax(vf a, vf b) { return {wasm_f32x4_pmax(b.lo, a.lo), wasm_f32x4_pmax(b.hi, a.hi)}; }
+// pmin(b, a) is `a < b ? a : b`.
+inline vf vmin(vf a, vf b) { return {wasm_f32x4_pmin(b.lo, a.lo), wasm_f32x4_pmin(b.hi, a.hi)}; }
+inline vf vsqrt(vf a) { return {wasm_f32x4_sqrt(a.lo), wasm_f32x4_sqrt(a.hi)}; }
+inline vf vabs(vf a) { return {wasm_f32x4_abs(a.lo), wasm_f32x4_abs(a.hi)}; }
+inline vf vneg(vf a) { return {wasm_f32x4_neg(a.lo), wasm_f32x4_neg(a.hi)}; }
+inline vf vcopysign(vf m, vf s) {
+    const v128_t sign = wasm_f32x4_splat(-0.0f);
+    return {wasm_v128_bitselect(s.lo, m.lo, sign), wasm_v128_bitselect(s.hi, m.hi, sign)};
+}
+// The portable trick, not f32x4.nearest: that keeps −0 where the trick gives +0.
+inline vf vround(vf a) { return vsub(vadd(a, vset1(12582912.0f)), vset1(12582912.0f)); }
+inline vf vselect_lt(vf a, vf b, vf x, vf y) {
+    return {wasm_v128_bitselect(x.lo, y.lo, wasm_f32x4_lt(a.lo, b.lo)),
+            wasm_v128_bitselect(x.hi, y.hi, wasm_f32x4_lt(a.hi, b.hi))};
+}
+inline float vhsum(vf a) {  // ((x0 + x4) + (x2 + x6)) + ((x1 + x5) + (x3 + x7))
+    const v128_t s = wasm_f32x4_add(a.lo, a.hi);
+    const v128_t t = wasm_f32x4_add(s, wasm_i32x4_shuffle(s, s, 2, 3, 0, 1));
+    return wasm_f32x4_extract_lane(t, 0) + wasm_f32x4_extract_lane(t, 1);
+}
+inline float vhmax(vf a) {
+    float t[8];
+    vstore(t, a);
+    float m = t[0];
+    for (int i = 1; i < 8; ++i) m = t[i] > m ? t[i] : m;
+    return m;
+}
+// n holds integers in [−151, 129] (or NaN, where p is NaN too), so trunc_sat is the portable cast.
+inline vf vscale2(vf p, vf n) {
+    const auto half = [](v128_t pp, v128_t nn) {
+        const v128_t k = wasm_i32x4_trunc_sat_f32x4(nn), k1 = wasm_i32x4_shr(k, 1),
+                     k2 = wasm_i32x4_sub(k, k1), bias = wasm_i32x4_splat(127);
+        const v128_t s1 = wasm_i32x4_shl(wasm_i32x4_add(k1, bias), 23),
+                     s2 = wasm_i32x4_shl(wasm_i32x4_add(k2, bias), 23);
+        return wasm_f32x4_mul(wasm_f32x4_mul(pp, s1), s2);
+    };
+    return {half(p.lo, n.lo), half(p.hi, n.hi)};
+}
+inline bool vany_between(vf x, float lo, float hi) {
+    const v128_t l = wasm_f32x4_splat(lo), h = wasm_f32x4_splat(hi);
+    const v128_t in_lo = wasm_v128_and(wasm_f32x4_ge(x.lo, l), wasm_f32x4_lt(x.lo, h)),
+                 in_hi = wasm_v128_and(wasm_f32x4_ge(x.hi, l), wasm_f32x4_lt(x.hi, h));
+    return wasm_v128_any_true(wasm_v128_or(in_lo, in_hi));
+}
+inline vf vgather_n(const float* base, int stride, int n) {
+    float t[8];
+    for (int i = 0; i < 8; ++i) t[i] = i < n ? base[static_cast<long>(i) * stride] : 0.0f;
+    return vload(t);
 }
 
 #else  // portable C++: 8 lanes in an array; the compiler vectorizes what it can.
