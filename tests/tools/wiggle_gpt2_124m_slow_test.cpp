@@ -88,8 +88,9 @@ struct Child {
 // child used, so this forks and waits with wait4, which gives the child's own peak (the shell
 // execs wiggle: one process).
 Child wiggle(const std::string& args) {
-    const std::string out = ::testing::TempDir() + "gpt2-124m.stdout";
-    const std::string err = ::testing::TempDir() + "gpt2-124m.stderr";
+    // ctest runs this suite's tests as processes side by side: each its own files
+    const std::string tag = ::testing::TempDir() + "gpt2-124m-" + std::to_string(getpid());
+    const std::string out = tag + ".stdout", err = tag + ".stderr";
     const std::string cmd = "exec '" + std::string(WIGGLE_BIN_DIR) + "/wiggle' " + args + " >'" +
                             out + "' 2>'" + err + "'";
     Child r;
