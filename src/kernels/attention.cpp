@@ -146,32 +146,49 @@ template void attention_backward_naive<double>(double*, const double*, const dou
 
 // The bf16 twin: double sums on the bf16 operands (each product exact), the roundings of the fast
 // kernel applied to the double values.
+namespace {
+
+// The twins' view of a bf16 qkv (B,T,3C): element i of head h's q (part 0), k (1) or v (2) at
+// (b, t), widened to double.
+struct Bf16Qkv {
+    const bf16* qkv;
+    int Tn, C, hs;
+    double operator()(int b, int t, int part, int h, int i) const {
+        return to_float(qkv[(static_cast<long>(b) * Tn + t) * 3L * C + part * C + h * hs + i]);
+    }
+};
+
+// Row t of head h's softmax before its division: e[t2] = exp(s[t2] − max s) for t2 ≤ t, with
+// s[t2] = q_t · k_t2 · scale; returns Σ e. Both twins recompute it the same way.
+double exp_scores_row(double* e, const Bf16Qkv& at, int b, int h, int t, double scale) {
+    double mx = -INFINITY;
+    for (int t2 = 0; t2 <= t; ++t2) {
+        double s = 0;
+        for (int i = 0; i < at.hs; ++i) s += at(b, t, 0, h, i) * at(b, t2, 1, h, i);
+        e[t2] = s * scale;
+        mx = std::max(mx, e[t2]);
+    }
+    double sum = 0;
+    for (int t2 = 0; t2 <= t; ++t2) {
+        e[t2] = std::exp(e[t2] - mx);
+        sum += e[t2];
+    }
+    return sum;
+}
+
+}  // namespace
+
 void attention_forward_bf16_naive(double* out, double* att, const bf16* qkv, int B, int Tn, int C,
                                   int NH, float dropout, uint64_t seed) {
     const int hs = C / NH;
-    const long C3 = 3L * C;
     const double scale = 1.0 / std::sqrt(static_cast<double>(hs));
     const double keep_scale = 1.0 / (1.0 - static_cast<double>(dropout));
-    auto at = [&](int b, int t, int part, int h, int i) {
-        return static_cast<double>(
-            to_float(qkv[(static_cast<long>(b) * Tn + t) * C3 + part * C + h * hs + i]));
-    };
+    const Bf16Qkv at{qkv, Tn, C, hs};
     for (int b = 0; b < B; ++b) {
         for (int h = 0; h < NH; ++h) {
             for (int t = 0; t < Tn; ++t) {
                 double* a = att + ((static_cast<long>(b) * NH + h) * Tn + t) * Tn;
-                double mx = -INFINITY;
-                for (int t2 = 0; t2 <= t; ++t2) {
-                    double s = 0;
-                    for (int i = 0; i < hs; ++i) s += at(b, t, 0, h, i) * at(b, t2, 1, h, i);
-                    a[t2] = s * scale;
-                    mx = std::max(mx, a[t2]);
-                }
-                double sum = 0;
-                for (int t2 = 0; t2 <= t; ++t2) {
-                    a[t2] = std::exp(a[t2] - mx);
-                    sum += a[t2];
-                }
+                const double sum = exp_scores_row(a, at, b, h, t, scale);
                 for (int t2 = 0; t2 < Tn; ++t2) {
                     double e = t2 <= t ? a[t2] : 0.0;
                     if (t2 <= t && dropout > 0.0f) {
@@ -200,10 +217,7 @@ void attention_backward_bf16_naive(double* dqkv, const float* dout, const bf16* 
     const long C3 = 3L * C;
     const double scale = 1.0 / std::sqrt(static_cast<double>(hs));
     const double keep_scale = 1.0 / (1.0 - static_cast<double>(dropout));
-    auto at = [&](int b, int t, int part, int h, int i) {
-        return static_cast<double>(
-            to_float(qkv[(static_cast<long>(b) * Tn + t) * C3 + part * C + h * hs + i]));
-    };
+    const Bf16Qkv at{qkv, Tn, C, hs};
     auto round = [](double x) {
         return static_cast<double>(to_float(to_bf16(static_cast<float>(x))));
     };
@@ -212,18 +226,7 @@ void attention_backward_bf16_naive(double* dqkv, const float* dout, const bf16* 
         for (int h = 0; h < NH; ++h) {
             for (int t = 0; t < Tn; ++t) {
                 const long row = (static_cast<long>(b) * Tn + t) * C + h * hs;
-                double mx = -INFINITY;
-                for (int t2 = 0; t2 <= t; ++t2) {
-                    double s = 0;
-                    for (int i = 0; i < hs; ++i) s += at(b, t, 0, h, i) * at(b, t2, 1, h, i);
-                    p[t2] = s * scale;
-                    mx = std::max(mx, p[t2]);
-                }
-                double sum = 0;
-                for (int t2 = 0; t2 <= t; ++t2) {
-                    p[t2] = std::exp(p[t2] - mx);
-                    sum += p[t2];
-                }
+                const double sum = exp_scores_row(p.data(), at, b, h, t, scale);
                 double D = 0;
                 for (int i = 0; i < hs; ++i) D += static_cast<double>(dout[row + i]) * out[row + i];
                 for (int t2 = 0; t2 <= t; ++t2) {
