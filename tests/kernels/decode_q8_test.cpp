@@ -135,7 +135,7 @@ TEST(LinearQ8, EveryPathGivesTheNaiveBitsOnAwkwardSizes) {
     for (int M : {1, 2, 5}) {
         for (auto [K, G] :
              {std::pair{4, 4}, {6, 2}, {12, 3}, {64, 64}, {96, 32}, {192, 64}, {40, 8}, {7, 1}}) {
-            for (int N : {1, 5, 16, 17, 40, 70}) {
+            for (int N : {1, 5, 16, 17, 40, 70, 129, 300}) {  // 129, 300: past one 8-block tile
                 SCOPED_TRACE(::testing::Message()
                              << "M=" << M << " K=" << K << " G=" << G << " N=" << N);
                 const auto x = randn(M * K, 11), w = randn(N * K, 12, 0.1), b = randn(N, 13);
@@ -148,11 +148,19 @@ TEST(LinearQ8, EveryPathGivesTheNaiveBitsOnAwkwardSizes) {
 // A team's shares: ranges of columns that cut blocks, ranges of groups (a partial sum over some
 // inputs), many rows or one.
 TEST(LinearQ8, SharesOfColumnsAndGroupsAreTheSlicesProducts) {
-    const int K = 192, N = 70;
+    const int K = 192, N = 300;  // 19 blocks: two 8-block tiles, then 4 and 1 blocks
     for (int G : {4, 32, 64}) {
         for (int M : {1, 3, 9}) {
             const auto x = randn(M * K, 21), w = randn(N * K, 22, 0.1), b = randn(N, 23);
-            for (auto [n0, n1] : {std::pair{0, 1}, {3, 19}, {16, 48}, {17, 70}, {69, 70}, {5, 6}}) {
+            for (auto [n0, n1] : {std::pair{0, 1},
+                                  {3, 19},
+                                  {16, 48},
+                                  {17, 70},
+                                  {69, 70},
+                                  {5, 6},
+                                  {100, 260},
+                                  {128, 256},
+                                  {250, 300}}) {
                 for (auto [g0, g1] : {std::pair{0, K / G}, {1, K / G}, {0, 1}, {1, 2}}) {
                     SCOPED_TRACE(::testing::Message()
                                  << "G=" << G << " M=" << M << " columns " << n0 << ".." << n1
