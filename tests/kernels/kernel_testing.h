@@ -24,6 +24,15 @@ inline std::vector<kernels::Isa> available_isas() {
     return isas;
 }
 
+// n floats uniform in [−1, 1) from a seed (the gemm tests' operands).
+inline std::vector<float> random_floats(size_t n, uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+    std::vector<float> v(n);
+    for (auto& x : v) x = dist(rng);
+    return v;
+}
+
 template <typename T = float>
 std::vector<T> randn(size_t n, uint32_t seed, double scale = 1.0, double shift = 0.0) {
     std::mt19937 rng(seed);

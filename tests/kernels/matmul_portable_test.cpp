@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "kernels/cpu.h"
+#include "kernels/kernel_testing.h"
 #include "kernels/matmul.h"
 
 namespace wiggle::kernels {
@@ -45,13 +46,7 @@ void gemm_portable_reference(float* C, const float* A, const float* B, const flo
     }
 }
 
-std::vector<float> random_floats(size_t n, uint32_t seed) {
-    std::mt19937 rng(seed);
-    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-    std::vector<float> v(n);
-    for (auto& x : v) x = dist(rng);
-    return v;
-}
+using wiggle::testing::random_floats;
 
 uint32_t bits(float x) {
     uint32_t u;

@@ -11,18 +11,13 @@
 #include <vector>
 
 #include "kernels/cpu.h"
+#include "kernels/kernel_testing.h"
 #include "kernels/matmul.h"
 
 namespace wiggle::kernels {
 namespace {
 
-std::vector<float> random_floats(size_t n, uint32_t seed) {
-    std::mt19937 rng(seed);
-    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-    std::vector<float> v(n);
-    for (auto& x : v) x = dist(rng);
-    return v;
-}
+using wiggle::testing::random_floats;
 
 TEST(MatmulSlow, LargeShapesMatchNaiveDoubleAndThreadCountsAgree) {
     struct Shape {
