@@ -9,8 +9,10 @@
 //
 // GCC 12 warns inside its own intrinsics (_mm512_undefined_ps's `__m512 __Y = __Y;`): a known
 // false positive of -W(maybe-)uninitialized, silenced for this file only.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
 #include <immintrin.h>
 
 #include "kernels/matmul_driver.h"

@@ -51,8 +51,10 @@ namespace wiggle::kernels::WIGGLE_ISA_NS {
 // GCC 12 warns about _mm512_undefined_ps() (and _mm512_reduce_max_ps's _mm256_undefined_pd)
 // inside its own intrinsics (false positives, GCC bug 105593); the rest of an AVX-512 file is all
 // intrinsics, so they are silenced there.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
 
 using vf = __m512;
 constexpr int kW = 16;
