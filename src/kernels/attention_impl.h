@@ -30,8 +30,14 @@ namespace wiggle::kernels::WIGGLE_ISA_NS {
 
 namespace attention_detail {
 
-constexpr int kR = 4;       // rows per register block
-constexpr int kG = 4;       // vectors per register block
+constexpr int kR = 4;  // rows per register block
+// vectors per register block; in WebAssembly a vector is two v128 and V8 has 15 of them on
+// x86-64, so 4×4 accumulators spill: 4×1 (8 v128) there. Each sum is still over k in order.
+#if defined(WIGGLE_SIMD_WASM)
+constexpr int kG = 1;
+#else
+constexpr int kG = 4;
+#endif
 constexpr int kAhead = 16;  // rows of prefetch distance in the passes over rows in memory
 
 inline int round_up(int x, int m) { return (x + m - 1) / m * m; }
@@ -163,6 +169,25 @@ inline void copy_transposed(float* dst, int Tp, const float* src, long ld, int T
         for (int t0 = 0; t0 < Tp; t0 += 16) {
             transpose16(dst + static_cast<long>(i0) * Tp + t0, Tp, src + t0 * ld + i0, ld,
                         T - t0 < 16 ? T - t0 : 16, hs - i0 < 16 ? hs - i0 : 16);
+        }
+    }
+}
+#elif defined(WIGGLE_SIMD_WASM)
+// dstᵀ: hs rows of Tp floats (zero padded past T) from T rows of hs floats (stride ld ≥
+// round_up(hs, 4), the columns past hs readable), by 4×4 blocks transposed in registers (the
+// portable form's gather goes through memory lane by lane here).
+inline void copy_transposed(float* dst, int Tp, const float* src, long ld, int T, int hs) {
+    for (int i0 = 0; i0 < hs; i0 += 4) {
+        for (int t0 = 0; t0 < Tp; t0 += 4) {
+            v128_t r[4];
+            for (int j = 0; j < 4; ++j) {
+                r[j] =
+                    t0 + j < T ? wasm_v128_load(src + (t0 + j) * ld + i0) : wasm_f32x4_splat(0.0f);
+            }
+            transpose4(r[0], r[1], r[2], r[3]);
+            for (int c = 0; c < 4 && i0 + c < hs; ++c) {
+                wasm_v128_store(dst + static_cast<long>(i0 + c) * Tp + t0, r[c]);
+            }
         }
     }
 }

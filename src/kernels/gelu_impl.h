@@ -12,8 +12,29 @@ namespace gelu_detail {
 constexpr int kBlock = 4096;           // elements per work item of the pool
 constexpr int kParallelMin = 1 << 15;  // below this, one thread is faster than waking another
 
+// erf(x) given exp(−x²) from `e()`. In WebAssembly, when every lane has |x| < 1 (most of a GPT's
+// pre-activations), only the branch verf's select keeps: the same bits, without the exp and the
+// |x| ≥ 1 polynomial, which SIMD128's 4 lanes make costly; the full form is out of line so that
+// the common path inlines into the loop.
+template <typename E>
+[[gnu::noinline]] vf erf_full(vf x, E e) {
+    return verf_given_exp(x, e());
+}
+template <typename E>
+[[gnu::always_inline]] inline vf erf_lanes(vf x, E e) {
+#if defined(WIGGLE_SIMD_WASM)
+    if (vall_abs_lt(x, 1.0f)) [[likely]]
+        return verf_small(x);
+    return erf_full(x, e);
+#else
+    return verf_given_exp(x, e());
+#endif
+}
+
 inline vf gelu(vf x) {
-    const vf cdf = vmul(vset1(0.5f), vadd(vset1(1.0f), verf(vmul(x, vset1(0.70710678118654752f)))));
+    const vf xs = vmul(x, vset1(0.70710678118654752f));
+    const vf erf = erf_lanes(xs, [xs] { return vexp(vneg(vmul(xs, xs))); });
+    const vf cdf = vmul(vset1(0.5f), vadd(vset1(1.0f), erf));
     return vmul(x, cdf);
 }
 // The tanh form through ½·(1 + tanh(z)) = sigmoid(2z) = 1/(1 + e), e = e^(−2z): no cancellation
@@ -40,7 +61,7 @@ inline vf gelu_tanh_grad(vf x) {
 inline vf gelu_grad(vf x) {
     const vf xs = vmul(x, vset1(0.70710678118654752f));
     const vf e = vexp(vmul(vset1(-0.5f), vmul(x, x)));  // exp(−x²/2) = exp(−xs²), x² rounded once
-    const vf cdf = vmul(vset1(0.5f), vadd(vset1(1.0f), verf_given_exp(xs, e)));
+    const vf cdf = vmul(vset1(0.5f), vadd(vset1(1.0f), erf_lanes(xs, [e] { return e; })));
     return vfma(x, vmul(e, vset1(0.39894228040143267794f)), cdf);
 }
 

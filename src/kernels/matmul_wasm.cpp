@@ -22,22 +22,13 @@
 
 #include "kernels/matmul.h"
 #include "kernels/matmul_driver.h"
+#include "kernels/simd.h"
 
 namespace wiggle::kernels {
 
 namespace {
 
-// Rows r0..r3 (4 floats each) → columns: out[c] = (r0[c], r1[c], r2[c], r3[c]).
-inline void transpose4(v128_t& r0, v128_t& r1, v128_t& r2, v128_t& r3) {
-    const v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5);  // r0[0] r1[0] r0[1] r1[1]
-    const v128_t t1 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7);  // r0[2] r1[2] r0[3] r1[3]
-    const v128_t t2 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5);
-    const v128_t t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
-    r0 = wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5);
-    r1 = wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7);
-    r2 = wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5);
-    r3 = wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7);
-}
+using generic::transpose4;  // kernels/simd.h
 
 // dst[k*4 + i] = src_i[k] for k < kc, four rows read along k (4×4 blocks transposed).
 inline void pack_rows4(float* dst, const float* s0, const float* s1, const float* s2,

@@ -311,6 +311,23 @@ inline vf vscale2(vf p, vf n) {
     };
     return {half(p.lo, n.lo), half(p.hi, n.hi)};
 }
+// Rows r0..r3 (4 floats each) → columns: out[c] = (r0[c], r1[c], r2[c], r3[c]).
+inline void transpose4(v128_t& r0, v128_t& r1, v128_t& r2, v128_t& r3) {
+    const v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5);  // r0[0] r1[0] r0[1] r1[1]
+    const v128_t t1 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7);  // r0[2] r1[2] r0[3] r1[3]
+    const v128_t t2 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5);
+    const v128_t t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
+    r0 = wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5);
+    r1 = wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7);
+    r2 = wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5);
+    r3 = wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7);
+}
+// Whether every lane has |x| < b (false for a NaN lane).
+inline bool vall_abs_lt(vf x, float b) {
+    const v128_t v = wasm_f32x4_splat(b);
+    return wasm_i32x4_all_true(wasm_v128_and(wasm_f32x4_lt(wasm_f32x4_abs(x.lo), v),
+                                             wasm_f32x4_lt(wasm_f32x4_abs(x.hi), v)));
+}
 inline bool vany_between(vf x, float lo, float hi) {
     const v128_t l = wasm_f32x4_splat(lo), h = wasm_f32x4_splat(hi);
     const v128_t in_lo = wasm_v128_and(wasm_f32x4_ge(x.lo, l), wasm_f32x4_lt(x.lo, h)),
@@ -436,10 +453,8 @@ inline vf vexp(vf x) {
     return vselect_lt(x, vset1(-87.3f), vzero(), vexp_clamped(x, vset1(-87.3f)));
 }
 
-// erf(x) given e = exp(−x²) (callers that also need exp(−x²) compute it once), within a few ulp.
-inline vf verf_given_exp(vf x, vf e) {
-    const vf a = vabs(x);
-    // |x| < 1: x·P(x²).
+// erf(x) for |x| < 1: x·P(x²) (verf_given_exp's first branch).
+inline vf verf_small(vf x) {
     const vf t = vmul(x, x);
     vf ps = vset1(7.898209878e-05f);
     ps = vfma(ps, t, vset1(-8.024353883e-04f));
@@ -448,7 +463,13 @@ inline vf verf_given_exp(vf x, vf e) {
     ps = vfma(ps, t, vset1(1.128361225e-01f));
     ps = vfma(ps, t, vset1(-3.761262894e-01f));
     ps = vfma(ps, t, vset1(1.128379226e+00f));
-    const vf small = vmul(x, ps);
+    return vmul(x, ps);
+}
+
+// erf(x) given e = exp(−x²) (callers that also need exp(−x²) compute it once), within a few ulp.
+inline vf verf_given_exp(vf x, vf e) {
+    const vf a = vabs(x);
+    const vf small = verf_small(x);  // |x| < 1
     // |x| ≥ 1: 1 − exp(−x²)·G(|x| − 2.46), G fitted on [1, 3.92]; beyond 3.92, exp(−x²)·G is
     // below half an ulp of 1, so clamping G's argument there still gives ±1.
     const vf u = vsub(vmin(vset1(3.92f), vmax(vset1(1.0f), a)), vset1(2.46f));
