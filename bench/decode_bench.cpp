@@ -9,14 +9,20 @@
 // tokens and recomputes once per 32 tokens: about 32 / (31·Token + Recompute) tokens/s.
 // Gpt2Token: one token of a model of GPT-2 124M's shapes (12 layers, n_embd 768, vocab 50257) at
 // position 64, in fp32, bf16 and int8 (`wiggle sample --dtype`): decoding streams every weight
-// once per token, so the bytes per weight set the speed.
+// once per token, so the bytes per weight set the speed; its GB/s counter is the weights' bytes
+// (as packed for decoding) times tokens/s.
+// Gpt2RawRead: a plain sequential sum over the same bytes, each thread its half, in the same run:
+// what one pass over them costs at this moment, the bound for Gpt2Token (this machine's bandwidth
+// swings from minute to minute, so the kernels' GB/s mean something only beside it).
 // Not here: timed assertions (speed is reported, never tested).
 #include <benchmark/benchmark.h>
 
+#include <cstdint>
 #include <optional>
 #include <vector>
 
 #include "kernels/cpu.h"
+#include "kernels/decode.h"
 #include "nn/gpt_decoder.h"
 #include "nn/gpt_model.h"
 
@@ -82,16 +88,35 @@ void BM_FullForward(benchmark::State& state) {
         benchmark::Counter(1, benchmark::Counter::kIsIterationInvariantRate);
 }
 
+const wiggle::GptConfig gpt2{.vocab_size = 50257,
+                             .block_size = 1024,
+                             .n_layer = 12,
+                             .n_head = 12,
+                             .n_embd = 768,
+                             .bias = true,
+                             .gelu = k::GeluForm::Tanh};
+
+// The bytes of the weights one token streams (every block's four matrices and lm_head), as packed
+// for decoding in `dtype`.
+double gpt2_weight_bytes(wiggle::DecodeWeights dtype) {
+    const int C = gpt2.n_embd, G = wiggle::int8_group_size(gpt2);
+    auto bytes = [&](int K, int N) -> double {
+        switch (dtype) {
+            case wiggle::DecodeWeights::Int8:
+                return static_cast<double>(k::packed_linear_q8_bytes(K, N, G));
+            case wiggle::DecodeWeights::Bf16:
+                return 2.0 * static_cast<double>(k::packed_linear_bf16_size(K, N));
+            default:
+                return 4.0 * static_cast<double>(k::packed_linear_size(K, N));
+        }
+    };
+    const double block = bytes(C, 3 * C) + bytes(C, C) + bytes(C, 4 * C) + bytes(4 * C, C);
+    return gpt2.n_layer * block + bytes(C, gpt2.vocab_size);
+}
+
 void BM_Gpt2Token(benchmark::State& state) {
     k::set_num_threads(static_cast<int>(state.range(0)));
     const auto dtype = static_cast<wiggle::DecodeWeights>(state.range(1));
-    const wiggle::GptConfig gpt2{.vocab_size = 50257,
-                                 .block_size = 1024,
-                                 .n_layer = 12,
-                                 .n_head = 12,
-                                 .n_embd = 768,
-                                 .bias = true,
-                                 .gelu = k::GeluForm::Tanh};
     std::optional<wiggle::GptDecoder> dec;
     {
         wiggle::GptWeights w(gpt2, 1337, /*with_grads=*/false);
@@ -112,12 +137,51 @@ void BM_Gpt2Token(benchmark::State& state) {
     }
     state.counters["tokens/s"] =
         benchmark::Counter(1, benchmark::Counter::kIsIterationInvariantRate);
+    state.counters["GB/s"] = benchmark::Counter(gpt2_weight_bytes(dtype) * 1e-9,
+                                                benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_Gpt2RawRead(benchmark::State& state) {
+    const int threads = static_cast<int>(state.range(0));
+    k::set_num_threads(threads);
+    // 16-byte lanes of 64-bit sums (GCC's vector extension: plain SSE2 on any x86-64), four
+    // independent chains: the loads, not the adds, set the pace
+    using u64x2 = std::uint64_t __attribute__((vector_size(16)));
+    const auto dtype = static_cast<wiggle::DecodeWeights>(state.range(1));
+    const double bytes = gpt2_weight_bytes(dtype);
+    const long n = static_cast<long>(bytes / sizeof(u64x2)) / 4 * 4;
+    std::vector<u64x2> data(n);
+    for (long i = 0; i < n; ++i) data[i] = u64x2{static_cast<std::uint64_t>(i), 1};
+    std::vector<std::uint64_t> sums(threads);
+    auto member = [&](const k::Team& team) {
+        const auto [i0, i1] = team.share(static_cast<int>(n / 4));
+        u64x2 a = {}, b = {}, c = {}, d = {};
+        for (long i = 4L * i0; i < 4L * i1; i += 4) {
+            a += data[i];
+            b += data[i + 1];
+            c += data[i + 2];
+            d += data[i + 3];
+        }
+        const u64x2 t = a + b + c + d;
+        sums[team.rank()] = t[0] + t[1];
+    };
+    for (auto _ : state) {
+        k::parallel_team(threads, member);
+        benchmark::DoNotOptimize(sums.data());
+    }
+    state.counters["GB/s"] =
+        benchmark::Counter(bytes * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 }  // namespace
 
 // {threads, dtype: 1 fp32, 2 bf16, 3 int8 (wiggle::DecodeWeights)}
 BENCHMARK(BM_Gpt2Token)
+    ->ArgNames({"threads", "dtype"})
+    ->ArgsProduct({{1, 2}, {1, 2, 3}})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Gpt2RawRead)
     ->ArgNames({"threads", "dtype"})
     ->ArgsProduct({{1, 2}, {1, 2, 3}})
     ->UseRealTime()
