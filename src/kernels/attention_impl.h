@@ -63,6 +63,48 @@ inline void rank_block(float* out, long ldo, const float* A, long sa_r, long sa_
     }
 }
 
+#if defined(WIGGLE_SIMD_WASM)
+// rank_block with A packed k-major (Ap[k·kR + r], k from 0): V8 computes each strided A
+// address of rank_block with a multiply and two adds per row and k (twice the multiplies and
+// adds themselves); from the packed copy the four splats are constant offsets from one pointer,
+// and the loop ends on that pointer. The same sums in the same order.
+template <int NR>
+inline void rank_block_packed(float* out, long ldo, const float* Ap, const float* X, long ldx,
+                              int kc, bool accumulate) {
+    vf acc[NR];
+    for (int r = 0; r < NR; ++r) acc[r] = accumulate ? vload(out + r * ldo) : vzero();
+    for (const float* const a_end = Ap + static_cast<long>(kc) * kR; Ap != a_end; Ap += kR) {
+        const vf x = vload(X);
+        for (int r = 0; r < NR; ++r) acc[r] = vfma(vset1(Ap[r]), x, acc[r]);
+        X += ldx;
+    }
+    for (int r = 0; r < NR; ++r) vstore(out + r * ldo, acc[r]);
+}
+
+// rank_rows by chunks of k: each chunk's A packed once for all of L's vectors; the sums carry
+// from chunk to chunk through out (a float stored and loaded again is the same float).
+template <int NR>
+inline void rank_rows(float* out, long ldo, const float* A, long sa_r, long sa_k, const float* X,
+                      long ldx, int k0, int k1, int L, bool accumulate) {
+    constexpr int kChunk = 128;
+    float Ap[kChunk * kR];
+    if (k1 <= k0 && !accumulate) {  // an empty sum
+        for (int r = 0; r < NR; ++r) {
+            for (int l0 = 0; l0 < L; l0 += kW) vstore(out + r * ldo + l0, vzero());
+        }
+    }
+    for (int kb = k0; kb < k1; kb += kChunk) {
+        const int kc = k1 - kb < kChunk ? k1 - kb : kChunk;
+        for (int k = 0; k < kc; ++k) {
+            for (int r = 0; r < NR; ++r) Ap[k * kR + r] = A[r * sa_r + (kb + k) * sa_k];
+        }
+        const bool acc = accumulate || kb > k0;
+        for (int l0 = 0; l0 < L; l0 += kW) {
+            rank_block_packed<NR>(out + l0, ldo, Ap, X + kb * ldx + l0, ldx, kc, acc);
+        }
+    }
+}
+#else
 template <int NR>
 inline void rank_rows(float* out, long ldo, const float* A, long sa_r, long sa_k, const float* X,
                       long ldx, int k0, int k1, int L, bool accumulate) {
@@ -84,6 +126,7 @@ inline void rank_rows(float* out, long ldo, const float* A, long sa_r, long sa_k
             break;
     }
 }
+#endif
 
 // out[r][0:L] (+)= Σ_{k0 ≤ k < k1} A[r·sa_r + k·sa_k] · X[k·ldx + 0:L] for r < nr ≤ kR.
 // L is a multiple of kW; every row of X and out is padded so whole vectors stay in bounds.

@@ -66,7 +66,9 @@ struct WasmKernel {
                    ak = mode == AMode::kRowStrided ? 1 : as;
         v128_t lo[MRr], hi[MRr];  // columns 0-3 and 4-7 of row i
         for (int i = 0; i < MRr; i++) lo[i] = hi[i] = wasm_f32x4_splat(0.0f);
-        for (int k = 0; k < kc; k++) {
+        // The loop ends on B's pointer, not a count: V8 then keeps no counter beside the two
+        // pointers, one add and a compare with a spilled bound less per k (bench/RESULTS.md).
+        for (const float* const b_end = b + static_cast<long>(kc) * NR; b != b_end;) {
             const v128_t b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4);
             for (int i = 0; i < MRr; i++) {
                 const v128_t av = wasm_v128_load32_splat(a + i * ai);
