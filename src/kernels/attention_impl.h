@@ -30,14 +30,8 @@ namespace wiggle::kernels::WIGGLE_ISA_NS {
 
 namespace attention_detail {
 
-constexpr int kR = 4;  // rows per register block
-// vectors per register block; in WebAssembly a vector is two v128 and V8 has 15 of them on
-// x86-64, so 4×4 accumulators spill: 4×1 (8 v128) there. Each sum is still over k in order.
-#if defined(WIGGLE_SIMD_WASM)
-constexpr int kG = 1;
-#else
-constexpr int kG = 4;
-#endif
+constexpr int kR = 4;       // rows per register block
+constexpr int kG = 4;       // vectors per register block (WebAssembly: one, see rank_block_packed)
 constexpr int kAhead = 16;  // rows of prefetch distance in the passes over rows in memory
 
 inline int round_up(int x, int m) { return (x + m - 1) / m * m; }
@@ -64,10 +58,11 @@ inline void rank_block(float* out, long ldo, const float* A, long sa_r, long sa_
 }
 
 #if defined(WIGGLE_SIMD_WASM)
-// rank_block with A packed k-major (Ap[k·kR + r], k from 0): V8 computes each strided A
-// address of rank_block with a multiply and two adds per row and k (twice the multiplies and
-// adds themselves); from the packed copy the four splats are constant offsets from one pointer,
-// and the loop ends on that pointer. The same sums in the same order.
+// rank_block with A packed k-major (Ap[k·kR + r], k from 0) and one vector per row: a vector
+// is two v128 here and V8 has 15 of them on x86-64, so 4×4 accumulators would spill (4×1 is 8).
+// V8 computes each strided A address of rank_block with a multiply and two adds per row and k
+// (twice the multiplies and adds themselves); from the packed copy the four splats are constant
+// offsets from one pointer, and the loop ends on that pointer. The same sums in the same order.
 template <int NR>
 inline void rank_block_packed(float* out, long ldo, const float* Ap, const float* X, long ldx,
                               int kc, bool accumulate) {
