@@ -29,12 +29,13 @@ inline float to_float(bf16 x) { return std::bit_cast<float>(std::uint32_t(x) << 
 // (WIGGLE_ISA=avx2|generic turns the bf16 instructions off too).
 bool bf16_instructions();
 
+// Buffer conversions, vectorized (kernels/bf16_impl.h) and run in blocks on the pool's threads
+// (cpu.h); element by element, so the thread count cannot change a bit.
 // out (n) = to_bf16(in) element by element: the same bits as the scalar to_bf16 on every input,
-// denormals and NaNs included (vcvtne2ps2bf16 flushes denormals to zero: the few blocks that hold
-// one are converted by the scalar loop). in and out must not overlap.
+// denormals and NaNs included (in integer arithmetic: vcvtne2ps2bf16 would flush denormals). in
+// and out must not overlap.
 void to_bf16(bf16* out, const float* in, long n);
-// The same on a chosen instruction set (tests compare the paths): Avx512 uses vcvtne2ps2bf16 if
-// bf16_instructions(), anything else the scalar loop.
+// The same on a chosen instruction set (tests compare the paths).
 void to_bf16_isa(Isa isa, bf16* out, const float* in, long n);
 // The scalar loop: the definition.
 void to_bf16_naive(bf16* out, const float* in, long n);

@@ -87,6 +87,24 @@ inline void vload_bf16_pairs(const void* p, vf& even, vf& odd) {
     odd =
         _mm512_castsi512_ps(_mm512_and_si512(x, _mm512_set1_epi32(static_cast<int>(0xFFFF0000u))));
 }
+// kW floats rounded to bfloat16 into p: the same bits as the scalar to_bf16 (bf16.h), ties to
+// even, NaN quieted, denormals rounded, not flushed; integer arithmetic, so any AVX-512 CPU has it.
+inline __m256i vround_bf16(vf v) {
+    const __m512i b = _mm512_castps_si512(v);
+    const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(b, 16), _mm512_set1_epi32(1));
+    const __m512i rounded = _mm512_srli_epi32(
+        _mm512_add_epi32(b, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7FFF))), 16);
+    const __mmask16 nan = _mm512_cmpgt_epu32_mask(
+        _mm512_and_si512(b, _mm512_set1_epi32(0x7FFFFFFF)), _mm512_set1_epi32(0x7F800000));
+    const __m512i quiet = _mm512_or_si512(_mm512_srli_epi32(b, 16), _mm512_set1_epi32(0x40));
+    return _mm512_cvtepi32_epi16(_mm512_mask_blend_epi32(nan, rounded, quiet));
+}
+inline void vstore(bf16* p, vf v) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), vround_bf16(v));
+}
+inline void vstore_n(bf16* p, vf v, int n) {
+    _mm256_mask_storeu_epi16(p, vmask(n), vround_bf16(v));
+}
 inline vf vadd(vf a, vf b) { return _mm512_add_ps(a, b); }
 inline vf vsub(vf a, vf b) { return _mm512_sub_ps(a, b); }
 inline vf vmul(vf a, vf b) { return _mm512_mul_ps(a, b); }
@@ -423,6 +441,17 @@ inline vf vgather_n(const float* base, int stride, int n) {
 }
 #undef WIGGLE_LANES
 
+#endif
+
+#if !defined(WIGGLE_SIMD_AVX512)
+// kW floats rounded to bfloat16 into p (the first n: 0 ≤ n < kW), lane by lane with the scalar
+// to_bf16: only AVX-512 trains in bf16 at speed, the other builds need the same bits.
+inline void vstore_n(bf16* p, vf v, int n) {
+    float t[kW];
+    vstore(t, v);
+    for (int i = 0; i < n; ++i) p[i] = ::wiggle::kernels::to_bf16(t[i]);
+}
+inline void vstore(bf16* p, vf v) { vstore_n(p, v, kW); }
 #endif
 
 // e^x for x clamped to [lo, 89]: Cody–Waite reduction, the polynomial, then p·2ⁿ.

@@ -1,6 +1,6 @@
 // Tests of the bf16 buffer conversions (kernels/bf16.h). Oracle: the scalar to_bf16 (itself tested
 // on hand-picked cases in decode_test.cpp), which every path must match bit for bit, denormals,
-// NaNs and infinities included.
+// NaNs and infinities included, on every instruction set and thread count.
 #include "kernels/bf16.h"
 
 #include <gtest/gtest.h>
@@ -66,6 +66,29 @@ TEST(Bf16Buffers, EveryPathRoundsLikeTheScalarToBf16) {
     std::vector<bf16> got(in.size());
     to_bf16(got.data(), in.data(), static_cast<long>(in.size()));
     EXPECT_EQ(got, want);
+}
+
+// Buffers past the pool's block size run on several threads: still the scalar loop's bits.
+TEST(Bf16Buffers, LargeBuffersOnThreadsMatchTheScalarLoop) {
+    const std::vector<float> in = awkward_floats((1 << 17) + 45, 8);
+    const long n = static_cast<long>(in.size());
+    std::vector<bf16> want(in.size());
+    to_bf16_naive(want.data(), in.data(), n);
+    const int saved = num_threads();
+    for (int threads : {1, 2, 3}) {
+        set_num_threads(threads);
+        std::vector<bf16> got(in.size());
+        to_bf16(got.data(), in.data(), n);
+        EXPECT_EQ(got, want) << threads << " threads";
+        std::vector<float> back(in.size());
+        to_float(back.data(), want.data(), n);
+        for (long i = 0; i < n; i++) {
+            ASSERT_EQ(std::bit_cast<uint32_t>(back[i]),
+                      uint32_t{static_cast<uint16_t>(want[i])} << 16)
+                << threads << " threads, element " << i;
+        }
+    }
+    set_num_threads(saved);
 }
 
 TEST(Bf16Buffers, WideningIsExact) {
