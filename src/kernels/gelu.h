@@ -6,6 +6,8 @@
 
 #include <cstdint>
 
+#include "kernels/bf16.h"
+
 namespace wiggle::kernels {
 
 enum class GeluForm : uint8_t { Erf, Tanh };
@@ -13,6 +15,12 @@ enum class GeluForm : uint8_t { Erf, Tanh };
 void gelu_forward(float* out, const float* inp, int N, GeluForm form = GeluForm::Erf);
 // Accumulates dinp (N) += gelu'(inp) · dout.
 void gelu_backward(float* dinp, const float* inp, const float* dout, int N,
+                   GeluForm form = GeluForm::Erf);
+// The same on bf16 operands (--dtype bf16's MLP, nn/gpt_model.cpp): inp widened exactly and out
+// rounded to the nearest bf16, so each is gelu_forward / gelu_backward of float on to_float(inp)
+// with the same bits, in one pass over the half-size buffers.
+void gelu_forward(bf16* out, const bf16* inp, int N, GeluForm form = GeluForm::Erf);
+void gelu_backward(float* dinp, const bf16* inp, const float* dout, int N,
                    GeluForm form = GeluForm::Erf);
 
 template <typename T>

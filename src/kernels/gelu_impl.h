@@ -66,8 +66,8 @@ inline vf gelu_grad(vf x) {
 }
 
 // Two vectors per step: the polynomials are long dependency chains, two in flight hide latency.
-template <typename F>
-inline void map2(float* out, const float* inp, int begin, int end, F f) {
+template <typename Out, typename In, typename F>
+inline void map2(Out* out, const In* inp, int begin, int end, F f) {
     int i = begin;
     for (; i + 2 * kW <= end; i += 2 * kW) {
         const vf a = f(vload(inp + i)), b = f(vload(inp + i + kW));
@@ -77,10 +77,10 @@ inline void map2(float* out, const float* inp, int begin, int end, F f) {
     for (; i + kW <= end; i += kW) vstore(out + i, f(vload(inp + i)));
     if (i < end) vstore_n(out + i, f(vload_n(inp + i, end - i)), end - i);
 }
-}  // namespace gelu_detail
 
-void gelu_forward(float* out, const float* inp, int N, GeluForm form) {
-    using namespace gelu_detail;
+// out = gelu(inp), float or bf16 on either side (vload widens, vstore rounds)
+template <typename Out, typename In>
+void forward(Out* out, const In* inp, int N, GeluForm form) {
     const int blocks = (N + kBlock - 1) / kBlock;
     for_items(blocks, N >= kParallelMin, [=](int blk) {
         const int end = (blk + 1) * kBlock < N ? (blk + 1) * kBlock : N;
@@ -92,10 +92,9 @@ void gelu_forward(float* out, const float* inp, int N, GeluForm form) {
     });
 }
 
-namespace gelu_detail {
 // dinp += gelu'(inp)·dout over [begin, end).
-template <typename Grad>
-inline void backward_range(float* dinp, const float* inp, const float* dout, int begin, int end,
+template <typename In, typename Grad>
+inline void backward_range(float* dinp, const In* inp, const float* dout, int begin, int end,
                            Grad grad) {
     auto step = [grad](vf x, vf d, vf acc) { return vfma(grad(x), d, acc); };
     int i = begin;
@@ -114,10 +113,10 @@ inline void backward_range(float* dinp, const float* inp, const float* dout, int
                  n);
     }
 }
-}  // namespace gelu_detail
 
-void gelu_backward(float* dinp, const float* inp, const float* dout, int N, GeluForm form) {
-    using namespace gelu_detail;
+// dinp += gelu'(inp)·dout
+template <typename In>
+void backward(float* dinp, const In* inp, const float* dout, int N, GeluForm form) {
     const int blocks = (N + kBlock - 1) / kBlock;
     for_items(blocks, N >= kParallelMin, [=](int blk) {
         const int end = (blk + 1) * kBlock < N ? (blk + 1) * kBlock : N;
@@ -128,6 +127,20 @@ void gelu_backward(float* dinp, const float* inp, const float* dout, int N, Gelu
                            [](vf x) { return gelu_tanh_grad(x); });
         }
     });
+}
+}  // namespace gelu_detail
+
+void gelu_forward(float* out, const float* inp, int N, GeluForm form) {
+    gelu_detail::forward(out, inp, N, form);
+}
+void gelu_forward(bf16* out, const bf16* inp, int N, GeluForm form) {
+    gelu_detail::forward(out, inp, N, form);
+}
+void gelu_backward(float* dinp, const float* inp, const float* dout, int N, GeluForm form) {
+    gelu_detail::backward(dinp, inp, dout, N, form);
+}
+void gelu_backward(float* dinp, const bf16* inp, const float* dout, int N, GeluForm form) {
+    gelu_detail::backward(dinp, inp, dout, N, form);
 }
 
 void vexp(float* out, const float* inp, int N) {

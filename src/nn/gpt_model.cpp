@@ -99,13 +99,6 @@ size_t GptActivations::layout(const GptConfig& cfg, int B_, int T_, Precision pr
             take(p, n);
         }
     };
-    auto bf16_only = [&](float*& p, size_t n) {
-        if (half) {
-            take(p, n);
-        } else {
-            p = nullptr;
-        }
-    };
     take(encoded, BT * C);
     layers.resize(cfg.n_layer);
     for (Layer& l : layers) {
@@ -143,15 +136,13 @@ size_t GptActivations::layout(const GptConfig& cfg, int B_, int T_, Precision pr
     take(dlosses, BT);
     take16(in16, BT * 4 * C);
     take16(dout16, BT * std::max(4 * C, V));
-    bf16_only(hidden, BT * 4 * C);
     proj = dbtc;    // a forward's; dbtc is backward's
     dqkv = dbt4c2;  // attention's backward, after c_fc's is done with dbt4c2
     if (half) {
         for (Layer& l : layers) {
             l.ln1 = l.ln2 = l.atty = dbtc2;
-            l.qkv = dbt4c;  // read only by its bf16 copy, made at once
-            l.fch = hidden;
-            l.fch_gelu = dbt4c2;
+            l.qkv = l.fch = dbt4c;  // read only by their bf16 copies, made at once
+            l.fch_gelu = nullptr;   // the GELU writes bf16 into in16
         }
         lnf = dbtc2;
     }
@@ -262,10 +253,10 @@ float gpt_forward(GptActivations& a, const GptWeights& w, const int* tokens, con
         linear.forward(s.fch, s.ln2, s.ln2_16, b.c_fc_weight, b.c_fc_bias, C, 4 * C);
         if (half) {  // kept in bf16; the GELU reads the rounded values, as backward will
             k::to_bf16(s.fch16, s.fch, 4 * BTC);
-            k::to_float(s.fch, s.fch16, 4 * BTC);
+            k::gelu_forward(a.in16, s.fch16, BT * 4 * C, cfg.gelu);
+        } else {
+            k::gelu_forward(s.fch_gelu, s.fch, BT * 4 * C, cfg.gelu);
         }
-        k::gelu_forward(s.fch_gelu, s.fch, BT * 4 * C, cfg.gelu);
-        if (half) k::to_bf16(a.in16, s.fch_gelu, 4 * BTC);
         linear.forward(a.proj, s.fch_gelu, a.in16, b.mlp_proj_weight, b.mlp_proj_bias, 4 * C, C);
         if (p > 0.0f) k::dropout_forward(a.proj, a.proj, p, site_seed(dropout, 3 + 3 * l), BTC);
         // x = x + mlp(ln_2(x)), then the next block's ln_1(x), or ln_f(x) after the last block
@@ -357,16 +348,17 @@ void gpt_backward(const GptGrads& g, const GptWeights& w, GptActivations& a, flo
 
         // res3 = res2 + drop(mlp_proj(gelu(c_fc(ln_2(res2)))))
         const float* dproj = through_dropout(a.dres, a.dbtc2, 3 + 3 * l);
-        if (half) {  // fch from its bf16 copy; the GELU's output recomputed (as llm.c does)
-            k::to_float(s.fch, s.fch16, 4 * BTC);
-            k::gelu_forward(a.dbt4c, s.fch, BT * 4 * C, cfg.gelu);
-            k::to_bf16(a.in16, a.dbt4c, 4 * BTC);
-        }
+        // the GELU's output recomputed from fch's bf16 copy (as llm.c does)
+        if (half) k::gelu_forward(a.in16, s.fch16, BT * 4 * C, cfg.gelu);
         k::zero(a.dbt4c, 4 * BTC);
         linear.backward(a.dbt4c, db.mlp_proj_weight, db.mlp_proj_bias, dproj, s.fch_gelu, a.in16,
                         b.mlp_proj_weight, 4 * C, C);
         k::zero(a.dbt4c2, 4 * BTC);
-        k::gelu_backward(a.dbt4c2, s.fch, a.dbt4c, BT * 4 * C, cfg.gelu);
+        if (half) {
+            k::gelu_backward(a.dbt4c2, s.fch16, a.dbt4c, BT * 4 * C, cfg.gelu);
+        } else {
+            k::gelu_backward(a.dbt4c2, s.fch, a.dbt4c, BT * 4 * C, cfg.gelu);
+        }
         k::zero(a.dbtc, BTC);
         linear.backward(a.dbtc, db.c_fc_weight, db.c_fc_bias, a.dbt4c2, s.ln2, s.ln2_16,
                         b.c_fc_weight, C, 4 * C);

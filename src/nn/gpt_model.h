@@ -61,11 +61,11 @@ enum class Precision : uint8_t { Fp32, Bf16 };
 // Everything a forward computes for backward, planned in one arena per (B,T) (llm.c's
 // ActivationTensors), and the scratch of backward. Planned by the first forward with a (B,T) and
 // reused by later ones; a larger (B,T) grows it. Under Precision::Bf16 the float ln1, ln2, lnf,
-// qkv, atty and fch_gelu are not kept: they point to backward's scratch (dbtc2, dbt4c, dbt4c2,
-// which a forward does not otherwise use), and only the bf16 copies the matmuls and attention
-// read are; every layer's fch points to `hidden`, one float buffer, and each keeps fch16, from
-// which backward widens it again (atty16 likewise, into dbtc2). In both precisions proj is dbtc
-// and dqkv is dbt4c2: scratch that is never needed at the same time as the other.
+// qkv, atty and fch are not kept: they point to backward's scratch (dbtc2, dbt4c, which a
+// forward does not otherwise use), and only the bf16 copies the matmuls, attention and the GELU
+// read are (backward widens atty16 again, into dbtc2); fch_gelu is not kept at all, the GELU
+// writing its bf16 output into in16, in the forward and again in backward. In both precisions
+// proj is dbtc and dqkv is dbt4c2: scratch that is never needed at the same time as the other.
 class GptActivations {
   public:
     using bf16 = kernels::bf16;
@@ -86,7 +86,7 @@ class GptActivations {
         float* ln2_rstd;  // (B,T)
         float* fch;       // (B,T,4C) mlp.c_fc output, the GELU's input
         bf16* fch16;      // (B,T,4C) the same rounded to bf16, kept instead (Bf16 only)
-        float* fch_gelu;  // (B,T,4C)
+        float* fch_gelu;  // (B,T,4C) (Fp32 only)
         float* res3;      // (B,T,C)  res2 + mlp(ln_2(res2)): the block's output
     };
     float* encoded;  // (B,T,C)  wte[token] + wpe[position]
@@ -109,9 +109,8 @@ class GptActivations {
     float* dlosses;  // (B,T)
     // Bf16 only: the matmuls' bf16 operands that are not kept (atty's copy, the GELU's output,
     // recomputed in backward) and the output gradients' copies
-    bf16* in16;     // (B,T,4C)
-    bf16* dout16;   // (B,T,max(4C,V))
-    float* hidden;  // (B,T,4C) the float fch of the layer at hand
+    bf16* in16;    // (B,T,4C)
+    bf16* dout16;  // (B,T,max(4C,V))
 
     // What backward needs from the forward it differentiates.
     int B = 0, T = 0;

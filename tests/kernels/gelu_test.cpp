@@ -8,8 +8,11 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
+#include <vector>
 
 #include "fixture.h"
+#include "kernels/bf16.h"
 #include "kernels/kernel_testing.h"
 #include "kernels/vmath.h"
 
@@ -93,6 +96,53 @@ TEST(Gelu, ThreadCountDoesNotChangeBits) {
             kernels::gelu_backward(dx.data(), x.data(), dout.data(), N, form);
             return testing::concat({out, dx});
         });
+    }
+}
+
+// The bf16 overloads (--dtype bf16's MLP) must be the float kernels on the widened input, with
+// the output rounded by the scalar to_bf16: bit for bit, tails, NaN, infinities and denormals
+// included, and without writing past N.
+TEST(Gelu, Bf16OperandsGiveTheFloatKernelsBits) {
+    using kernels::bf16;
+    const uint32_t specials[] = {0x7FC00000u, 0xFF800001u, 0x7F800000u, 0xFF800000u, 0x00000001u,
+                                 0x80000000u, 0x00400000u, 0x807F0000u, 0x7F7F0000u};
+    auto bits = [](const auto& v) {  // NaNs compare by their bits
+        std::vector<uint32_t> b(v.size());
+        for (size_t i = 0; i < v.size(); ++i) {
+            if constexpr (std::is_same_v<std::decay_t<decltype(v[i])>, bf16>) {
+                b[i] = static_cast<uint16_t>(v[i]);
+            } else {
+                std::memcpy(&b[i], &v[i], sizeof(float));
+            }
+        }
+        return b;
+    };
+    for (GeluForm form : kForms) {
+        for (int N : {1, 7, 16, 17, 33, 97, 4099, 65537}) {
+            SCOPED_TRACE(::testing::Message() << name(form) << " N=" << N);
+            const auto x = randn(N, 10, 4.0), dout = randn(N, 11);
+            std::vector<bf16> x16(N);
+            kernels::to_bf16(x16.data(), x.data(), N);
+            for (int i = 0; i < N; i += 5) {
+                x16[i] = bf16(specials[i / 5 % std::size(specials)] >> 16);
+            }
+            std::vector<float> xw(N);  // the widened input
+            kernels::to_float(xw.data(), x16.data(), N);
+
+            std::vector<float> out(N);
+            kernels::gelu_forward(out.data(), xw.data(), N, form);
+            std::vector<bf16> want(N), got(N + 1, bf16(0x1234));
+            kernels::to_bf16_naive(want.data(), out.data(), N);
+            kernels::gelu_forward(got.data(), x16.data(), N, form);
+            EXPECT_EQ(static_cast<uint16_t>(got[N]), 0x1234u) << "wrote past the end";
+            got.pop_back();
+            EXPECT_EQ(bits(got), bits(want));
+
+            auto dx_want = randn(N, 12), dx_got = dx_want;
+            kernels::gelu_backward(dx_want.data(), xw.data(), dout.data(), N, form);
+            kernels::gelu_backward(dx_got.data(), x16.data(), dout.data(), N, form);
+            EXPECT_EQ(bits(dx_got), bits(dx_want));
+        }
     }
 }
 
