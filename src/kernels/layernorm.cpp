@@ -89,19 +89,18 @@ template void layernorm_backward_naive<double>(double*, double*, double*, const 
 WIGGLE_ISA_DECLARE(void layernorm_forward(float* out, float* mean, float* rstd, const float* inp,
                                           const float* weight, const float* bias, int N, int C,
                                           float eps))
+WIGGLE_ISA_DECLARE(void layernorm_forward(bf16* out, float* mean, float* rstd, const float* inp,
+                                          const float* weight, const float* bias, int N, int C,
+                                          float eps))
 WIGGLE_ISA_DECLARE(void residual_layernorm_forward(float* res, float* out, float* mean, float* rstd,
                                                    const float* a, const float* b,
                                                    const float* weight, const float* bias, int N,
                                                    int C, float eps))
-WIGGLE_ISA_DECLARE(void residual_layernorm_forward(float* res, float* out, float* mean, float* rstd,
+WIGGLE_ISA_DECLARE(void residual_layernorm_forward(float* res, bf16* out, float* mean, float* rstd,
                                                    const float* a, const float* b,
                                                    const float* weight, const float* bias, int N,
-                                                   int C) {
-    WIGGLE_DISPATCH(residual_layernorm_forward, res, out, mean, rstd, a, b, weight, bias, N, C,
-                    kLayerNormEps);
-}
-
-                   void layernorm_backward(float* dinp, float* dweight, float* dbias,
+                                                   int C, float eps))
+WIGGLE_ISA_DECLARE(void layernorm_backward(float* dinp, float* dweight, float* dbias,
                                            const float* dout, const float* inp, const float* weight,
                                            const float* mean, const float* rstd, int N, int C,
                                            int rows_per_chunk, float* scratch))
@@ -110,8 +109,18 @@ void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, c
                        const float* bias, int N, int C) {
     WIGGLE_DISPATCH(layernorm_forward, out, mean, rstd, inp, weight, bias, N, C, kLayerNormEps);
 }
+void layernorm_forward(bf16* out, float* mean, float* rstd, const float* inp, const float* weight,
+                       const float* bias, int N, int C) {
+    WIGGLE_DISPATCH(layernorm_forward, out, mean, rstd, inp, weight, bias, N, C, kLayerNormEps);
+}
 
 void residual_layernorm_forward(float* res, float* out, float* mean, float* rstd, const float* a,
+                                const float* b, const float* weight, const float* bias, int N,
+                                int C) {
+    WIGGLE_DISPATCH(residual_layernorm_forward, res, out, mean, rstd, a, b, weight, bias, N, C,
+                    kLayerNormEps);
+}
+void residual_layernorm_forward(float* res, bf16* out, float* mean, float* rstd, const float* a,
                                 const float* b, const float* weight, const float* bias, int N,
                                 int C) {
     WIGGLE_DISPATCH(residual_layernorm_forward, res, out, mean, rstd, a, b, weight, bias, N, C,

@@ -3,6 +3,8 @@
 // reference: https://pytorch.org/docs/stable/generated/torch.nn.LayerNorm.html
 #pragma once
 
+#include "kernels/bf16.h"
+
 namespace wiggle::kernels {
 
 constexpr float kLayerNormEps = 1e-5f;
@@ -14,6 +16,13 @@ void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, c
 // The skip connection and the next layer norm in one pass: res (N,C) = a + b, then
 // out = layernorm(res) as layernorm_forward computes it (bit for bit).
 void residual_layernorm_forward(float* res, float* out, float* mean, float* rstd, const float* a,
+                                const float* b, const float* weight, const float* bias, int N,
+                                int C);
+// The same with out rounded to bf16 (--dtype bf16, whose matmuls read only that copy): the float
+// forms' out passed through to_bf16, bit for bit; mean, rstd and res as theirs.
+void layernorm_forward(bf16* out, float* mean, float* rstd, const float* inp, const float* weight,
+                       const float* bias, int N, int C);
+void residual_layernorm_forward(float* res, bf16* out, float* mean, float* rstd, const float* a,
                                 const float* b, const float* weight, const float* bias, int N,
                                 int C);
 // Accumulates dinp (N,C), dweight (C), dbias (C; may be null) from dout (N,C).

@@ -15,8 +15,10 @@ constexpr long kParallelMin = 1 << 14;  // elements; below this one thread is fa
 }  // namespace layernorm_detail
 
 namespace layernorm_detail {
-// One row: o = (x − mean)·rstd·weight + bias; returns mean and rstd.
-inline void norm_row(float* o, float* mean, float* rstd, const float* x, const float* weight,
+// One row: o = (x − mean)·rstd·weight + bias (float, or rounded to bf16 by vstore); returns mean
+// and rstd.
+template <typename Out>
+inline void norm_row(Out* o, float* mean, float* rstd, const float* x, const float* weight,
                      const float* bias, int C, float eps) {
     const int Cv = C - C % kW;  // the vector part of a row; the tail is masked
     const int tail = C - Cv;
@@ -52,9 +54,10 @@ inline void norm_row(float* o, float* mean, float* rstd, const float* x, const f
 }
 }  // namespace layernorm_detail
 
-void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight,
-                       const float* bias, int N, int C, float eps) {
-    using namespace layernorm_detail;
+namespace layernorm_detail {
+template <typename Out>
+void forward(Out* out, float* mean, float* rstd, const float* inp, const float* weight,
+             const float* bias, int N, int C, float eps) {
     for_rows(N, C, static_cast<long>(N) * C >= kParallelMin, [=](int n) {
         norm_row(out + static_cast<long>(n) * C, mean + n, rstd + n, inp + static_cast<long>(n) * C,
                  weight, bias, C, eps);
@@ -62,10 +65,10 @@ void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, c
 }
 
 // res = a + b, then out = layernorm(res), one row at a time while the row is in L1.
-void residual_layernorm_forward(float* res, float* out, float* mean, float* rstd, const float* a,
-                                const float* b, const float* weight, const float* bias, int N,
-                                int C, float eps) {
-    using namespace layernorm_detail;
+template <typename Out>
+void residual_forward(float* res, Out* out, float* mean, float* rstd, const float* a,
+                      const float* b, const float* weight, const float* bias, int N, int C,
+                      float eps) {
     const int Cv = C - C % kW;
     const int tail = C - Cv;
     for_rows(N, C, static_cast<long>(N) * C >= kParallelMin, [=](int n) {
@@ -77,6 +80,26 @@ void residual_layernorm_forward(float* res, float* out, float* mean, float* rstd
             vstore_n(r + Cv, vadd(vload_n(a + off + Cv, tail), vload_n(b + off + Cv, tail)), tail);
         norm_row(out + off, mean + n, rstd + n, r, weight, bias, C, eps);
     });
+}
+}  // namespace layernorm_detail
+
+void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight,
+                       const float* bias, int N, int C, float eps) {
+    layernorm_detail::forward(out, mean, rstd, inp, weight, bias, N, C, eps);
+}
+void layernorm_forward(bf16* out, float* mean, float* rstd, const float* inp, const float* weight,
+                       const float* bias, int N, int C, float eps) {
+    layernorm_detail::forward(out, mean, rstd, inp, weight, bias, N, C, eps);
+}
+void residual_layernorm_forward(float* res, float* out, float* mean, float* rstd, const float* a,
+                                const float* b, const float* weight, const float* bias, int N,
+                                int C, float eps) {
+    layernorm_detail::residual_forward(res, out, mean, rstd, a, b, weight, bias, N, C, eps);
+}
+void residual_layernorm_forward(float* res, bf16* out, float* mean, float* rstd, const float* a,
+                                const float* b, const float* weight, const float* bias, int N,
+                                int C, float eps) {
+    layernorm_detail::residual_forward(res, out, mean, rstd, a, b, weight, bias, N, C, eps);
 }
 
 // scratch: chunks·2·C floats, chunks = ceil(N / rows_per_chunk).

@@ -61,6 +61,32 @@ struct MixedLinear {
     }
 };
 
+// The layer norms whose outputs only the matmuls read (ln_1, ln_2, ln_f): in float, or (Bf16)
+// rounded straight into the bf16 copy the matmuls read.
+struct MixedNorm {
+    bool half;
+    int BT, C;
+    // out = ln(x)
+    void forward(float* out, kernels::bf16* out16, float* mean, float* rstd, const float* x,
+                 const float* weight, const float* bias) const {
+        if (half) {
+            k::layernorm_forward(out16, mean, rstd, x, weight, bias, BT, C);
+        } else {
+            k::layernorm_forward(out, mean, rstd, x, weight, bias, BT, C);
+        }
+    }
+    // res = x + branch, then out = ln(res)
+    void residual(float* res, float* out, kernels::bf16* out16, float* mean, float* rstd,
+                  const float* x, const float* branch, const float* weight,
+                  const float* bias) const {
+        if (half) {
+            k::residual_layernorm_forward(res, out16, mean, rstd, x, branch, weight, bias, BT, C);
+        } else {
+            k::residual_layernorm_forward(res, out, mean, rstd, x, branch, weight, bias, BT, C);
+        }
+    }
+};
+
 uint64_t site_seed(const Dropout& d, int site) {
     uint64_t z = d.seed ^ (static_cast<uint64_t>(site) << 48);  // SplitMix64's finalizer
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -140,11 +166,12 @@ size_t GptActivations::layout(const GptConfig& cfg, int B_, int T_, Precision pr
     dqkv = dbt4c2;  // attention's backward, after c_fc's is done with dbt4c2
     if (half) {
         for (Layer& l : layers) {
-            l.ln1 = l.ln2 = l.atty = dbtc2;
+            l.ln1 = l.ln2 = nullptr;  // the layer norms write their bf16 copies alone
+            l.atty = dbtc2;
             l.qkv = l.fch = dbt4c;  // read only by their bf16 copies, made at once
             l.fch_gelu = nullptr;   // the GELU writes bf16 into in16
         }
-        lnf = dbtc2;
+        lnf = nullptr;
     }
     return off;
 }
@@ -202,6 +229,7 @@ float gpt_forward(GptActivations& a, const GptWeights& w, const int* tokens, con
     const bool half = a.precision == Precision::Bf16;
     if (half) a.copy_weights_to_bf16(w);
     const MixedLinear linear{a, w, BT};
+    const MixedNorm norm{half, BT, C};
     a.tokens.assign(tokens, tokens + BT);
     a.has_targets = targets != nullptr;
     if (targets) a.targets.assign(targets, targets + BT);
@@ -225,9 +253,7 @@ float gpt_forward(GptActivations& a, const GptWeights& w, const int* tokens, con
     {
         const BlockView<const float> b0 = w.block(0);
         GptActivations::Layer& s0 = a.layers[0];
-        k::layernorm_forward(s0.ln1, s0.ln1_mean, s0.ln1_rstd, x, b0.ln_1_weight, b0.ln_1_bias, BT,
-                             C);
-        if (half) k::to_bf16(s0.ln1_16, s0.ln1, BTC);
+        norm.forward(s0.ln1, s0.ln1_16, s0.ln1_mean, s0.ln1_rstd, x, b0.ln_1_weight, b0.ln_1_bias);
     }
     for (int l = 0; l < L; ++l) {
         const BlockView<const float> b = w.block(l);
@@ -246,9 +272,8 @@ float gpt_forward(GptActivations& a, const GptWeights& w, const int* tokens, con
         linear.forward(a.proj, s.atty, s.atty16, b.attn_proj_weight, b.attn_proj_bias, C, C);
         if (p > 0.0f) k::dropout_forward(a.proj, a.proj, p, site_seed(dropout, 2 + 3 * l), BTC);
         // x = x + attn(ln_1(x)), then ln_2(x)
-        k::residual_layernorm_forward(s.res2, s.ln2, s.ln2_mean, s.ln2_rstd, x, a.proj,
-                                      b.ln_2_weight, b.ln_2_bias, BT, C);
-        if (half) k::to_bf16(s.ln2_16, s.ln2, BTC);
+        norm.residual(s.res2, s.ln2, s.ln2_16, s.ln2_mean, s.ln2_rstd, x, a.proj, b.ln_2_weight,
+                      b.ln_2_bias);
         // mlp(ln_2(x)) = drop(c_proj(gelu(c_fc(ln_2(x)))))
         linear.forward(s.fch, s.ln2, s.ln2_16, b.c_fc_weight, b.c_fc_bias, C, 4 * C);
         if (half) {  // kept in bf16; the GELU reads the rounded values, as backward will
@@ -263,13 +288,11 @@ float gpt_forward(GptActivations& a, const GptWeights& w, const int* tokens, con
         if (l + 1 < L) {
             const BlockView<const float> next = w.block(l + 1);
             GptActivations::Layer& sn = a.layers[l + 1];
-            k::residual_layernorm_forward(s.res3, sn.ln1, sn.ln1_mean, sn.ln1_rstd, s.res2, a.proj,
-                                          next.ln_1_weight, next.ln_1_bias, BT, C);
-            if (half) k::to_bf16(sn.ln1_16, sn.ln1, BTC);
+            norm.residual(s.res3, sn.ln1, sn.ln1_16, sn.ln1_mean, sn.ln1_rstd, s.res2, a.proj,
+                          next.ln_1_weight, next.ln_1_bias);
         } else {
-            k::residual_layernorm_forward(s.res3, a.lnf, a.lnf_mean, a.lnf_rstd, s.res2, a.proj,
-                                          e.ln_f_weight, e.ln_f_bias, BT, C);
-            if (half) k::to_bf16(a.lnf16, a.lnf, BTC);
+            norm.residual(s.res3, a.lnf, a.lnf16, a.lnf_mean, a.lnf_rstd, s.res2, a.proj,
+                          e.ln_f_weight, e.ln_f_bias);
         }
         x = s.res3;
     }

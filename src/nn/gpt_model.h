@@ -60,11 +60,11 @@ enum class Precision : uint8_t { Fp32, Bf16 };
 
 // Everything a forward computes for backward, planned in one arena per (B,T) (llm.c's
 // ActivationTensors), and the scratch of backward. Planned by the first forward with a (B,T) and
-// reused by later ones; a larger (B,T) grows it. Under Precision::Bf16 the float ln1, ln2, lnf,
-// qkv, atty and fch are not kept: they point to backward's scratch (dbtc2, dbt4c, which a
-// forward does not otherwise use), and only the bf16 copies the matmuls, attention and the GELU
-// read are (backward widens atty16 again, into dbtc2); fch_gelu is not kept at all, the GELU
-// writing its bf16 output into in16, in the forward and again in backward. In both precisions
+// reused by later ones; a larger (B,T) grows it. Under Precision::Bf16 only the bf16 copies that
+// the matmuls, attention and the GELU read are kept: the layer norms write theirs alone (ln1,
+// ln2, lnf and fch_gelu are null; the GELU writes its output into in16, in the forward and again
+// in backward), and the float qkv, atty and fch point to backward's scratch (dbt4c, dbtc2, which
+// a forward does not otherwise use; backward widens atty16 again, into dbtc2). In both precisions
 // proj is dbtc and dqkv is dbt4c2: scratch that is never needed at the same time as the other.
 class GptActivations {
   public:

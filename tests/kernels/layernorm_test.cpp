@@ -4,7 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdint>
+
 #include "fixture.h"
+#include "kernels/bf16.h"
 #include "kernels/kernel_testing.h"
 
 namespace wiggle {
@@ -129,6 +133,47 @@ TEST(ResidualLayerNorm, FastMatchesSeparateKernelsAndNaiveOnAwkwardShapes) {
             EXPECT_TRUE(all_close(res, res_n, 0, 0)) << "res vs naive";
             EXPECT_TRUE(all_close(out, out_n, 1e-5, 1e-5)) << "out vs naive";
             EXPECT_TRUE(all_close(rstd, rstd_n, 1e-5, 1e-5)) << "rstd vs naive";
+        }
+    }
+}
+
+// The bf16-output forms (--dtype bf16) are the float ones with out rounded by to_bf16, bit for
+// bit, the other outputs unchanged, and write nothing past the end.
+TEST(LayerNorm, Bf16OutputIsTheFloatOutputRounded) {
+    using kernels::bf16;
+    for (Shape s : {Shape{1, 5}, Shape{3, 17}, Shape{13, 128}, Shape{7, 384}, Shape{67, 33},
+                    Shape{129, 24}, Shape{300, 128}}) {
+        SCOPED_TRACE(::testing::Message() << "N=" << s.N << " C=" << s.C);
+        const int N = s.N, C = s.C;
+        const auto a = randn(N * C, 51, 3.0, 1.0), b = randn(N * C, 52), w = randn(C, 53, 0.5, 1.0),
+                   bi = randn(C, 54);
+        for (bool with_bias : {true, false}) {
+            const float* bias = with_bias ? bi.data() : nullptr;
+            std::vector<float> out(N * C), mean(N), rstd(N), res(N * C);
+            std::vector<bf16> want(N * C);
+            std::vector<float> mean16(N), rstd16(N), res16(N * C);
+            std::vector<bf16> got(N * C + 1, bf16(0x1234));
+
+            layernorm_forward(out.data(), mean.data(), rstd.data(), a.data(), w.data(), bias, N, C);
+            kernels::to_bf16_naive(want.data(), out.data(), N * C);
+            layernorm_forward(got.data(), mean16.data(), rstd16.data(), a.data(), w.data(), bias, N,
+                              C);
+            EXPECT_EQ(static_cast<uint16_t>(got[N * C]), 0x1234u) << "wrote past the end";
+            EXPECT_TRUE(std::equal(want.begin(), want.end(), got.begin())) << "out";
+            EXPECT_EQ(mean16, mean);
+            EXPECT_EQ(rstd16, rstd);
+
+            kernels::residual_layernorm_forward(res.data(), out.data(), mean.data(), rstd.data(),
+                                                a.data(), b.data(), w.data(), bias, N, C);
+            kernels::to_bf16_naive(want.data(), out.data(), N * C);
+            kernels::residual_layernorm_forward(res16.data(), got.data(), mean16.data(),
+                                                rstd16.data(), a.data(), b.data(), w.data(), bias,
+                                                N, C);
+            EXPECT_EQ(static_cast<uint16_t>(got[N * C]), 0x1234u) << "wrote past the end";
+            EXPECT_TRUE(std::equal(want.begin(), want.end(), got.begin())) << "residual out";
+            EXPECT_EQ(res16, res);
+            EXPECT_EQ(mean16, mean);
+            EXPECT_EQ(rstd16, rstd);
         }
     }
 }
