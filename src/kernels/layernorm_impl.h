@@ -12,9 +12,7 @@ namespace wiggle::kernels::WIGGLE_ISA_NS {
 
 namespace layernorm_detail {
 constexpr long kParallelMin = 1 << 14;  // elements; below this one thread is faster
-}  // namespace layernorm_detail
 
-namespace layernorm_detail {
 // One row: o = (x − mean)·rstd·weight + bias (float, or rounded to bf16 by vstore); returns mean
 // and rstd.
 template <typename Out>
@@ -52,9 +50,7 @@ inline void norm_row(Out* o, float* mean, float* rstd, const float* x, const flo
     *mean = m;
     *rstd = s;
 }
-}  // namespace layernorm_detail
 
-namespace layernorm_detail {
 template <typename Out>
 void forward(Out* out, float* mean, float* rstd, const float* inp, const float* weight,
              const float* bias, int N, int C, float eps) {
