@@ -602,7 +602,7 @@ inline void attention_forward_bf16_slot(Isa isa, float* out, float* lse, const b
                     dropout_row(M, key, t, dropout, keep_scale);
                     for (int j = 0; j <= t; ++j) e[j] *= M[j];
                 }
-                // the row buffer's conversion: vcvtne2ps2bf16 where the CPU has it, the same bits
+                // the row buffer's conversion: vectorized (kernels/bf16_impl.h), the same bits
                 to_bf16(a, e, t + 1);
                 for (int j = t + 1; j < kmax; ++j) a[j] = bf16{};
             }
@@ -682,7 +682,7 @@ inline void attention_backward_bf16_slot(Isa isa, float* dqkv, const float* dout
                 } else {
                     for (int j = 0; j <= t; ++j) dp[j] = p[j] * (dp[j] - Dt) * scale;
                 }
-                to_bf16(ds, dp, t + 1);  // vcvtne2ps2bf16 where the CPU has it, the same bits
+                to_bf16(ds, dp, t + 1);  // vectorized (kernels/bf16_impl.h), the same bits
                 to_bf16(pa, p, t + 1);
                 for (int j = t + 1; j < Tq; ++j) ds[j] = pa[j] = bf16{};
             }

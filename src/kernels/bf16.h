@@ -25,7 +25,7 @@ inline bf16 to_bf16(float x) {
 }
 inline float to_float(bf16 x) { return std::bit_cast<float>(std::uint32_t(x) << 16); }
 
-// Whether this CPU has AVX512_BF16 (vdpbf16ps, vcvtne2ps2bf16) and cpu_isa() allows AVX-512
+// Whether this CPU has AVX512_BF16 (vdpbf16ps) and cpu_isa() allows AVX-512
 // (WIGGLE_ISA=avx2|generic turns the bf16 instructions off too).
 bool bf16_instructions();
 
