@@ -107,10 +107,9 @@ class GptActivations {
     float* dbt4c2;   // (B,T,4C)
     float* dlogits;  // (B,T,V)
     float* dlosses;  // (B,T)
-    // Bf16 only: the matmuls' bf16 operands that are not kept (atty's copy, the GELU's output,
-    // recomputed in backward) and the output gradients' copies
-    bf16* in16;    // (B,T,4C)
-    bf16* dout16;  // (B,T,max(4C,V))
+    // Bf16 only: the matmuls' bf16 operands that are not kept
+    bf16* in16;    // (B,T,4C) the GELU's output (mlp.c_proj's input), recomputed in backward
+    bf16* dout16;  // (B,T,max(4C,V)) a matmul's output gradient, rounded for its backward
 
     // What backward needs from the forward it differentiates.
     int B = 0, T = 0;
