@@ -63,6 +63,10 @@ void bias_backward(float* dbias, const float* dout, int M, int N, int n0, int n1
 // out (M,N) = inp (M,K) · weight (N,K)ᵀ + bias (N), each sum started at the bias.
 void matmul_forward_bf16(float* out, const bf16* inp, const bf16* weight, const float* bias, int M,
                          int K, int N);
+// The same, rounded for consumers that read only bf16: out16 (M,N) = to_bf16(out) with no float
+// copy written (scratch (M,N) holds partial sums when K is deeper than one of the gemm's blocks).
+void matmul_forward_bf16(bf16* out16, float* scratch, const bf16* inp, const bf16* weight,
+                         const float* bias, int M, int K, int N);
 // Accumulates: dinp (M,K) += dout16 · weight; dweight (N,K) += dout16ᵀ · inp; dbias (N) +=
 // Σ_m dout, from the float dout (M,N) that dout16 rounds.
 void matmul_backward_bf16(float* dinp, float* dweight, float* dbias, const bf16* dout16,

@@ -23,6 +23,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "kernels/bf16_avx512.h"
 #include "kernels/cpu.h"
 #include "kernels/matmul.h"
 #include "kernels/matmul_driver.h"
@@ -74,6 +75,24 @@ struct Bf16Args {
     int M, N, K;
     bool trans_a, trans_b, accumulate;
     long lda, ldb, ldc;  // elements between the rows of A, B and C as stored
+    // The linear layer's epilogue (gemm_bf16_linear): the sums start at bias (N) instead of 0,
+    // and the results are rounded into C16 (ldc16 apart) instead of stored in C
+    const float* bias = nullptr;
+    u16* C16 = nullptr;
+    long ldc16 = 0;
+};
+
+// Where a microkernel call's tile goes: its running sums start at C's (load_c), at the bias's
+// columns, or at 0; the finished tile is stored to c as floats or, with c16, rounded to bf16
+// (as to_bf16) there alone.
+struct TileOut {
+    float* c;
+    long ldc;
+    u16* c16;  // null: store floats to c
+    long ldc16;
+    const float* bias;  // the tile's first column's bias, or null
+    bool load_c;
+    const float* c_next;  // the C tile computed next (to prefetch), or null
 };
 
 detail::Scratch<u32>& a_scratch() {
@@ -123,12 +142,12 @@ void pack_k_strided(u32* dst, int R, int L, int rv, const u16* s, long ld, int k
 }
 
 // Ker provides MR, NR, KC (even), MC, NC,
-//   template <bool kInPlace, int R> tile(kc, a, lda, b, c, ldc, m_valid, n_valid, load_c, c_next)
+//   template <bool kInPlace, int R> tile(kc, a, lda, b, m_valid, n_valid, out)
 //   (R = m_valid ≤ MR rows): the C
-//   tile (m_valid, n_valid) = (load_c ? C tile : 0) + op(A) tile (MR, kc) · B panel (kc, NR), in
-//   the order of matmul_bf16.h, where the A tile is packed (kInPlace false: pairs a32[p*lda + i]
-//   of a group packed by pack_a, zero-padded) or rows of A itself (kInPlace true: op(A)(i, k) =
-//   a[i*lda + k], m_valid rows, k < kc); c_next is the C tile computed next (to prefetch), or null;
+//   tile (m_valid, n_valid) = (out.load_c ? C tile : bias or 0) + op(A) tile (MR, kc) · B panel
+//   (kc, NR), in the order of matmul_bf16.h, stored as TileOut says, where the A tile is packed
+//   (kInPlace false: pairs a32[p*lda + i] of a group packed by pack_a, zero-padded) or rows of A
+//   itself (kInPlace true: op(A)(i, k) = a[i*lda + k], m_valid rows, k < kc);
 //   pack_strided, pack_contiguous: pack_k_strided and pack_k_contiguous, possibly vectorized
 //   (writing whole vectors of 16 lanes, so L is a multiple of 16 or R).
 template <class Ker>
@@ -158,9 +177,16 @@ struct Driver {
 
     static void run(const Bf16Args& g, int threads) {
         if (g.M <= 0 || g.N <= 0) return;
-        if (g.K <= 0) {  // empty sum
-            if (!g.accumulate) {
-                for (int i = 0; i < g.M; i++) std::memset(g.C + i * g.ldc, 0, sizeof(float) * g.N);
+        if (g.K <= 0) {  // empty sum: the bias, or 0 (or C's sums, accumulating)
+            for (int i = 0; i < g.M; i++) {
+                for (int j = 0; j < g.N; j++) {
+                    const float s = g.accumulate ? g.C[i * g.ldc + j] : g.bias ? g.bias[j] : 0.0f;
+                    if (g.C16) {
+                        g.C16[i * g.ldc16 + j] = static_cast<u16>(to_bf16(s));
+                    } else {
+                        g.C[i * g.ldc + j] = s;
+                    }
+                }
             }
             return;
         }
@@ -192,7 +218,7 @@ struct Driver {
                     const int r0 = static_cast<int>(static_cast<long>(mt) * rg / rc);
                     const int r1 = static_cast<int>(static_cast<long>(mt) * (rg + 1) / rc);
                     const int q0 = (item % ngroups) * pg, q1 = std::min(q0 + pg, np);
-                    compute_tiles(g, Bp, jc, nc, pc, kc, load_c, r0, r1, q0, q1);
+                    compute_tiles(g, Bp, jc, nc, pc, kc, load_c, pc + kc == g.K, r0, r1, q0, q1);
                 };
                 parallel_items(rc * ngroups, threads, compute);
             }
@@ -201,20 +227,20 @@ struct Driver {
 
     // Ker::tile on R = m_valid rows (a bottom edge computes only its rows).
     template <bool kInPlace, int R = MR>
-    static void tile_rows(int kc, const u16* a, long lda, const u32* b, float* c, long ldc,
-                          int m_valid, int n_valid, bool load_c, const float* c_next) {
+    static void tile_rows(int kc, const u16* a, long lda, const u32* b, int m_valid, int n_valid,
+                          const TileOut& out) {
         if constexpr (R > 1) {
             if (m_valid < R) {
-                return tile_rows<kInPlace, R - 1>(kc, a, lda, b, c, ldc, m_valid, n_valid, load_c,
-                                                  c_next);
+                return tile_rows<kInPlace, R - 1>(kc, a, lda, b, m_valid, n_valid, out);
             }
         }
-        Ker::template tile<kInPlace, R>(kc, a, lda, b, c, ldc, m_valid, n_valid, load_c, c_next);
+        Ker::template tile<kInPlace, R>(kc, a, lda, b, m_valid, n_valid, out);
     }
 
-    // C tiles of row tiles [r0, r1) × panels [q0, q1) of block (jc, pc).
+    // C tiles of row tiles [r0, r1) × panels [q0, q1) of block (jc, pc); `last`: the last K
+    // block, where the epilogue (rounding into C16) applies.
     static void compute_tiles(const Bf16Args& g, const u32* Bp, int jc, int nc, int pc, int kc,
-                              bool load_c, int r0, int r1, int q0, int q1) {
+                              bool load_c, bool last, int r0, int r1, int q0, int q1) {
         const int kcp = (kc + 1) / 2;
         const long ldc = g.ldc;
         // op(A) = A is read in place (a pair is one 32-bit broadcast), unless its rows alias in
@@ -231,19 +257,27 @@ struct Driver {
                 const u32* bp = Bp + static_cast<long>(q) * kcp * NR;
                 const int n_valid = std::min(NR, nc - q * NR);
                 for (int r = ic; r < ic1; r++) {
-                    float* c = g.C + static_cast<long>(r) * MR * ldc + jc + q * NR;
+                    const long col = jc + q * NR;
+                    float* c = g.C + static_cast<long>(r) * MR * ldc + col;
                     const float* c_next =
                         r + 1 < ic1  ? c + MR * ldc
                         : q + 1 < q1 ? g.C + static_cast<long>(ic) * MR * ldc + jc + (q + 1) * NR
                                      : nullptr;
+                    const TileOut out{
+                        c,
+                        ldc,
+                        last && g.C16 ? g.C16 + static_cast<long>(r) * MR * g.ldc16 + col : nullptr,
+                        g.ldc16,
+                        g.bias ? g.bias + col : nullptr,
+                        load_c,
+                        load_c ? c_next : nullptr};
                     const int m_valid = std::min(MR, g.M - r * MR);
-                    c_next = load_c ? c_next : nullptr;
                     if (in_place) {
-                        tile_rows<true>(kc, g.A + r * MR * g.lda + pc, g.lda, bp, c, ldc, m_valid,
-                                        n_valid, load_c, c_next);
+                        tile_rows<true>(kc, g.A + r * MR * g.lda + pc, g.lda, bp, m_valid, n_valid,
+                                        out);
                     } else {
                         tile_rows<false>(kc, reinterpret_cast<const u16*>(Ap + (r - ic) * MR), MC,
-                                         bp, c, ldc, m_valid, n_valid, load_c, c_next);
+                                         bp, m_valid, n_valid, out);
                     }
                 }
             }
@@ -264,12 +298,16 @@ struct GenericKernel {
         pack_k_contiguous(dst, R, L, rv, s, ld, kc);
     }
     template <bool kInPlace, int R>
-    static void tile(int kc, const u16* a, long lda, const u32* b, float* c, long ldc, int m_valid,
-                     int n_valid, bool load_c, const float* /*c_next*/) {
+    static void tile(int kc, const u16* a, long lda, const u32* b, int m_valid, int n_valid,
+                     const TileOut& out) {
         float acc[R][NR];
         for (int i = 0; i < R; i++) {
             for (int j = 0; j < NR; j++) {
-                acc[i][j] = load_c && i < m_valid && j < n_valid ? c[i * ldc + j] : 0.0f;
+                const bool valid = i < m_valid && j < n_valid;
+                acc[i][j] = !valid       ? 0.0f
+                            : out.load_c ? out.c[i * out.ldc + j]
+                            : out.bias   ? out.bias[j]
+                                         : 0.0f;
             }
         }
         // A's own rows hold kc/2 whole pairs and, for an odd kc, one bf16 more (read alone: a
@@ -291,7 +329,13 @@ struct GenericKernel {
         for (int p = 0; p < full; p++) step(p, true);
         if (kInPlace && kc % 2) step(full, false);
         for (int i = 0; i < m_valid; i++) {
-            for (int j = 0; j < n_valid; j++) c[i * ldc + j] = acc[i][j];
+            for (int j = 0; j < n_valid; j++) {
+                if (out.c16) {
+                    out.c16[i * out.ldc16 + j] = static_cast<u16>(to_bf16(acc[i][j]));
+                } else {
+                    out.c[i * out.ldc + j] = acc[i][j];
+                }
+            }
         }
     }
 };
@@ -357,9 +401,11 @@ struct Avx512Bf16Kernel {
     }
 
     template <bool kInPlace, int R>
-    WIGGLE_BF16_TARGET static void tile(int kc, const u16* a, long lda, const u32* b, float* c,
-                                        long ldc, int m_valid, int n_valid, bool load_c,
-                                        const float* c_next) {
+    WIGGLE_BF16_TARGET static void tile(int kc, const u16* a, long lda, const u32* b, int m_valid,
+                                        int n_valid, const TileOut& out) {
+        float* const c = out.c;
+        const long ldc = out.ldc;
+        const float* const c_next = out.c_next;
         __mmask16 mask[NV];
 #pragma GCC unroll 4
         for (int j = 0; j < NV; j++) {
@@ -368,14 +414,20 @@ struct Avx512Bf16Kernel {
                       : left <= 0 ? 0
                                   : static_cast<__mmask16>((1u << left) - 1);
         }
+        __m512 start[NV];  // the sums' start without C: the bias's columns, or 0
+#pragma GCC unroll 4
+        for (int j = 0; j < NV; j++) {
+            start[j] =
+                out.bias ? _mm512_maskz_loadu_ps(mask[j], out.bias + 16 * j) : _mm512_setzero_ps();
+        }
         __m512 acc[R][NV];
 #pragma GCC unroll 16
         for (int i = 0; i < R; i++) {
 #pragma GCC unroll 4
             for (int j = 0; j < NV; j++) {
-                acc[i][j] = load_c && i < m_valid
+                acc[i][j] = out.load_c && i < m_valid
                                 ? _mm512_maskz_loadu_ps(mask[j], c + i * ldc + 16 * j)
-                                : _mm512_setzero_ps();
+                                : start[j];
             }
         }
         if (c_next) {  // the next tile starts by loading its C: fetch it while this one computes
@@ -420,6 +472,18 @@ struct Avx512Bf16Kernel {
 #pragma GCC unroll 2
         for (int p = 0; p < full; p++) step(p, load32);
         if (kInPlace && kc % 2) step(full, [](const u16* x) { return static_cast<int>(x[0]); });
+        if (out.c16) {
+#pragma GCC unroll 16
+            for (int i = 0; i < R; i++) {
+                if (i >= m_valid) break;
+#pragma GCC unroll 4
+                for (int j = 0; j < NV; j++) {
+                    _mm256_mask_storeu_epi16(out.c16 + i * out.ldc16 + 16 * j, mask[j],
+                                             avx512_bf16::round_to_bf16(acc[i][j]));
+                }
+            }
+            return;
+        }
 #pragma GCC unroll 16
         for (int i = 0; i < R; i++) {
             if (i >= m_valid) break;
@@ -455,6 +519,17 @@ void gemm_bf16_isa(Isa isa, float* C, const bf16* A, const bf16* B, int M, int N
                    bool trans_a, bool trans_b, bool accumulate) {
     gemm_bf16_run(isa, {C, reinterpret_cast<const u16*>(A), reinterpret_cast<const u16*>(B), M, N,
                         K, trans_a, trans_b, accumulate, trans_a ? M : K, trans_b ? K : N, N});
+}
+
+void gemm_bf16_linear(Isa isa, float* C, bf16* C16, const float* bias, const bf16* A, const bf16* B,
+                      int M, int N, int K, bool trans_a, bool trans_b) {
+    const auto* a = reinterpret_cast<const u16*>(A);
+    const auto* b = reinterpret_cast<const u16*>(B);
+    Bf16Args g{C, a, b, M, N, K, trans_a, trans_b, false, trans_a ? M : K, trans_b ? K : N, N};
+    g.bias = bias;
+    g.C16 = reinterpret_cast<u16*>(C16);
+    g.ldc16 = N;
+    gemm_bf16_run(isa, g);
 }
 
 void gemm_bf16(float* C, const bf16* A, const bf16* B, int M, int N, int K, bool trans_a,

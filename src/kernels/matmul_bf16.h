@@ -21,7 +21,9 @@
 // tiles like gemm (parallel_items in kernels/cpu.h; never splits K). Since every output is one
 // running sum in K order, neither the blocking nor the thread count changes its bits. CPUs without
 // AVX512_BF16 (or WIGGLE_ISA=avx2|generic) run the portable path: correct, the same bits, slower. C
-// must not alias A or B. Not here: bf16 outputs, fused epilogues (bias), split-K.
+// must not alias A or B. gemm_bf16_linear adds a linear layer's epilogue: the sums start at the
+// bias, and the results may be stored rounded to bf16 (for outputs that only bf16 consumers read).
+// Not here: split-K.
 #pragma once
 
 #include "kernels/bf16.h"
@@ -46,6 +48,14 @@ void gemm_bf16_isa(Isa isa, float* C, const bf16* A, const bf16* B, int M, int N
 // bits as gemm_bf16 on the same values.
 void gemm_bf16_strided(Isa isa, float* C, long ldc, const bf16* A, long lda, const bf16* B,
                        long ldb, int M, int N, int K, bool trans_a, bool trans_b, bool accumulate);
+
+// A linear layer's product: C (M,N) = op(A) · op(B), each running sum started at bias[j] (bias
+// null: at 0), stored as floats into C or, when C16 is not null, rounded (to_bf16) into C16 alone.
+// Then C is scratch for the partial sums of a K too deep for one of the gemm's blocks, and its
+// contents are unspecified afterwards. The same bits as gemm_bf16 accumulating onto C filled with
+// the bias (and to_bf16 of those), on any thread count.
+void gemm_bf16_linear(Isa isa, float* C, bf16* C16, const float* bias, const bf16* A, const bf16* B,
+                      int M, int N, int K, bool trans_a, bool trans_b);
 
 // The definition above as a plain triple loop: the oracle, not for hot loops.
 void gemm_bf16_naive(float* C, const bf16* A, const bf16* B, int M, int N, int K, bool trans_a,

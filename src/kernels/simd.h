@@ -20,6 +20,7 @@
 #include <cstring>
 
 #include "kernels/bf16.h"
+#include "kernels/bf16_avx512.h"
 #include "kernels/cpu.h"
 
 #if !defined(WIGGLE_FORCE_GENERIC) && \
@@ -88,17 +89,8 @@ inline void vload_bf16_pairs(const void* p, vf& even, vf& odd) {
         _mm512_castsi512_ps(_mm512_and_si512(x, _mm512_set1_epi32(static_cast<int>(0xFFFF0000u))));
 }
 // kW floats rounded to bfloat16 into p: the same bits as the scalar to_bf16 (bf16.h), ties to
-// even, NaN quieted, denormals rounded, not flushed; integer arithmetic, so any AVX-512 CPU has it.
-inline __m256i vround_bf16(vf v) {
-    const __m512i b = _mm512_castps_si512(v);
-    const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(b, 16), _mm512_set1_epi32(1));
-    const __m512i rounded = _mm512_srli_epi32(
-        _mm512_add_epi32(b, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7FFF))), 16);
-    const __mmask16 nan = _mm512_cmpgt_epu32_mask(
-        _mm512_and_si512(b, _mm512_set1_epi32(0x7FFFFFFF)), _mm512_set1_epi32(0x7F800000));
-    const __m512i quiet = _mm512_or_si512(_mm512_srli_epi32(b, 16), _mm512_set1_epi32(0x40));
-    return _mm512_cvtepi32_epi16(_mm512_mask_blend_epi32(nan, rounded, quiet));
-}
+// even, NaN quieted, denormals rounded, not flushed (bf16_avx512.h).
+inline __m256i vround_bf16(vf v) { return avx512_bf16::round_to_bf16(v); }
 inline void vstore(bf16* p, vf v) {
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), vround_bf16(v));
 }

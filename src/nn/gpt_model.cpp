@@ -48,6 +48,12 @@ struct MixedLinear {
             k::matmul_forward(out, inp, weight, bias, BT, K, N);
         }
     }
+    // out16 (BT,N) = to_bf16(inp16 · weightᵀ + bias), Bf16 only: for outputs that only bf16
+    // kernels read, rounded as the gemm stores them (scratch: partial sums of a deep K)
+    void forward16(kernels::bf16* out16, float* scratch, const kernels::bf16* inp16,
+                   const float* weight, const float* bias, int K, int N) const {
+        k::matmul_forward_bf16(out16, scratch, inp16, w16(weight), bias, BT, K, N);
+    }
     // dinp (BT,K) += dout · weight; dweight (N,K) += doutᵀ · inp; dbias (N) += Σ dout
     void backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                   const kernels::bf16* inp16, const float* weight, int K, int N) const {
@@ -168,7 +174,7 @@ size_t GptActivations::layout(const GptConfig& cfg, int B_, int T_, Precision pr
         for (Layer& l : layers) {
             l.ln1 = l.ln2 = nullptr;  // the layer norms write their bf16 copies alone
             l.atty = dbtc2;
-            l.qkv = l.fch = dbt4c;  // read only by their bf16 copies, made at once
+            l.qkv = l.fch = dbt4c;  // scratch: the gemm rounds them into their bf16 copies
             l.fch_gelu = nullptr;   // the GELU writes bf16 into in16
         }
         lnf = nullptr;
@@ -259,12 +265,12 @@ float gpt_forward(GptActivations& a, const GptWeights& w, const int* tokens, con
         const BlockView<const float> b = w.block(l);
         GptActivations::Layer& s = a.layers[l];
         // attn(ln_1(x)) = drop(c_proj(attention(c_attn(ln_1(x)))))
-        linear.forward(s.qkv, s.ln1, s.ln1_16, b.c_attn_weight, b.c_attn_bias, C, 3 * C);
         if (half) {
-            k::to_bf16(s.qkv16, s.qkv, 3 * BTC);
+            linear.forward16(s.qkv16, s.qkv, s.ln1_16, b.c_attn_weight, b.c_attn_bias, C, 3 * C);
             k::attention_forward_bf16(s.atty, s.lse, s.qkv16, B, T, C, NH, p,
                                       site_seed(dropout, 1 + 3 * l));
         } else {
+            linear.forward(s.qkv, s.ln1, s.ln1_16, b.c_attn_weight, b.c_attn_bias, C, 3 * C);
             k::attention_forward(s.atty, s.lse, s.qkv, B, T, C, NH, p,
                                  site_seed(dropout, 1 + 3 * l));
         }
@@ -275,11 +281,11 @@ float gpt_forward(GptActivations& a, const GptWeights& w, const int* tokens, con
         norm.residual(s.res2, s.ln2, s.ln2_16, s.ln2_mean, s.ln2_rstd, x, a.proj, b.ln_2_weight,
                       b.ln_2_bias);
         // mlp(ln_2(x)) = drop(c_proj(gelu(c_fc(ln_2(x)))))
-        linear.forward(s.fch, s.ln2, s.ln2_16, b.c_fc_weight, b.c_fc_bias, C, 4 * C);
         if (half) {  // kept in bf16; the GELU reads the rounded values, as backward will
-            k::to_bf16(s.fch16, s.fch, 4 * BTC);
+            linear.forward16(s.fch16, s.fch, s.ln2_16, b.c_fc_weight, b.c_fc_bias, C, 4 * C);
             k::gelu_forward(a.in16, s.fch16, BT * 4 * C, cfg.gelu);
         } else {
+            linear.forward(s.fch, s.ln2, s.ln2_16, b.c_fc_weight, b.c_fc_bias, C, 4 * C);
             k::gelu_forward(s.fch_gelu, s.fch, BT * 4 * C, cfg.gelu);
         }
         linear.forward(a.proj, s.fch_gelu, a.in16, b.mlp_proj_weight, b.mlp_proj_bias, 4 * C, C);

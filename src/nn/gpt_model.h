@@ -63,9 +63,11 @@ enum class Precision : uint8_t { Fp32, Bf16 };
 // reused by later ones; a larger (B,T) grows it. Under Precision::Bf16 only the bf16 copies that
 // the matmuls, attention and the GELU read are kept: the layer norms write theirs alone (ln1,
 // ln2, lnf and fch_gelu are null; the GELU writes its output into in16, in the forward and again
-// in backward), and the float qkv, atty and fch point to backward's scratch (dbt4c, dbtc2, which
-// a forward does not otherwise use; backward widens atty16 again, into dbtc2). In both precisions
-// proj is dbtc and dqkv is dbt4c2: scratch that is never needed at the same time as the other.
+// in backward; the gemms round qkv and fch straight into their copies), and the float qkv, atty
+// and fch point to backward's scratch (dbt4c, dbtc2, which a forward does not otherwise use; the
+// gemms keep partial sums there for a K deeper than one block, and backward widens atty16 again,
+// into dbtc2). In both precisions proj is dbtc and dqkv is dbt4c2: scratch that is never needed
+// at the same time as the other.
 class GptActivations {
   public:
     using bf16 = kernels::bf16;

@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -184,6 +185,73 @@ TEST(GemmBf16, SameBitsForAnyThreadCount) {
     }
 }
 
+// The linear layer's epilogue: the naive twin on C filled with the bias and accumulating is the
+// definition; the rounded output is to_bf16 of it, element by element (NaN and infinity
+// included: A holds one of each, so some sums overflow or are NaN). K = 1100 and 1500 span two K
+// blocks on every path, where the rounding happens only in the last.
+TEST(GemmBf16, LinearEpilogueIsTheBiasThenTheSumsThenTheRounding) {
+    uint32_t seed = 300;
+    for (const Shape& s : kShapes) {
+        auto A = random_bf16(static_cast<size_t>(s.M) * s.K, seed++);
+        const auto B = random_bf16(static_cast<size_t>(s.K) * s.N, seed++, 4.0f);
+        const auto bias = widen(random_bf16(static_cast<size_t>(s.N), seed++));
+        if (A.size() > 2 && s.K > 1) {
+            A[1] = to_bf16(std::numeric_limits<float>::infinity());
+            A[A.size() - 1] = to_bf16(std::numeric_limits<float>::quiet_NaN());
+        }
+        for (int t = 0; t < 8; t++) {
+            const bool ta = t & 1, tb = t & 2, with_bias = t & 4;
+            std::vector<float> want(static_cast<size_t>(s.M) * s.N, 0.0f);
+            if (with_bias) {
+                for (int i = 0; i < s.M; i++) {
+                    std::copy(bias.begin(), bias.end(), want.begin() + static_cast<long>(i) * s.N);
+                }
+            }
+            gemm_bf16_naive(want.data(), A.data(), B.data(), s.M, s.N, s.K, ta, tb, true);
+            std::vector<bf16> want16(want.size());
+            to_bf16_naive(want16.data(), want.data(), static_cast<long>(want.size()));
+            const float* b = with_bias ? bias.data() : nullptr;
+            for (Isa isa : bf16_paths()) {
+                const std::string what =
+                    describe(isa, s, ta, tb, false) + (with_bias ? " bias" : " no bias");
+                std::vector<float> got(want.size(), 7.0f);
+                gemm_bf16_linear(isa, got.data(), nullptr, b, A.data(), B.data(), s.M, s.N, s.K, ta,
+                                 tb);
+                std::vector<float> scratch(want.size(), 7.0f);
+                std::vector<bf16> got16(want.size(), to_bf16(7.0f));
+                gemm_bf16_linear(isa, scratch.data(), got16.data(), b, A.data(), B.data(), s.M, s.N,
+                                 s.K, ta, tb);
+                for (size_t i = 0; i < want.size(); i++) {
+                    const auto w = std::bit_cast<uint32_t>(want[i]);
+                    ASSERT_TRUE(w == std::bit_cast<uint32_t>(got[i]) ||
+                                (std::isnan(want[i]) && std::isnan(got[i])))
+                        << what << ": float element " << i << " expected " << want[i] << ", got "
+                        << got[i];
+                    ASSERT_EQ(static_cast<uint16_t>(got16[i]), static_cast<uint16_t>(want16[i]))
+                        << what << ": bf16 element " << i << " expected " << to_float(want16[i])
+                        << ", got " << to_float(got16[i]);
+                }
+            }
+        }
+    }
+}
+
+TEST(GemmBf16, LinearEpilogueSameBitsForAnyThreadCount) {
+    const int M = 131, N = 300, K = 1100;  // threaded, two K blocks
+    const auto A = random_bf16(static_cast<size_t>(M) * K, 21);
+    const auto B = random_bf16(static_cast<size_t>(K) * N, 22);
+    const auto bias = widen(random_bf16(static_cast<size_t>(N), 23));
+    for (Isa isa : bf16_paths()) {
+        testing::expect_thread_invariant([&] {
+            std::vector<float> scratch(static_cast<size_t>(M) * N);
+            std::vector<bf16> C16(scratch.size());
+            gemm_bf16_linear(isa, scratch.data(), C16.data(), bias.data(), A.data(), B.data(), M, N,
+                             K, false, true);
+            return widen(C16);
+        });
+    }
+}
+
 TEST(GemmBf16, EmptyProducts) {
     const bf16 one = to_bf16(1.0f);
     for (Isa isa : bf16_paths()) {
@@ -193,6 +261,12 @@ TEST(GemmBf16, EmptyProducts) {
         gemm_bf16_isa(isa, C, &one, &one, 2, 3, 0, false, false, false);  // C = the empty sum
         for (float c : C) EXPECT_EQ(c, 0.0f);
         gemm_bf16_isa(isa, C, &one, &one, 0, 3, 5, false, false, false);  // no rows: no-op
+        const float bias[3] = {0.5f, -1.0f, 3.0f};
+        bf16 C16[6];
+        gemm_bf16_linear(isa, C, C16, bias, &one, &one, 2, 3, 0, false, true);  // the bias alone
+        EXPECT_EQ(to_float(C16[4]), -1.0f);
+        gemm_bf16_linear(isa, C, nullptr, bias, &one, &one, 2, 3, 0, false, true);
+        EXPECT_EQ(C[5], 3.0f);
     }
 }
 
