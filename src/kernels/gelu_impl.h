@@ -3,6 +3,9 @@
 // cannot change a bit.
 #pragma once
 
+#include <cstdint>
+#include <memory>
+
 #include "kernels/gelu.h"
 #include "kernels/simd.h"
 
@@ -114,6 +117,45 @@ inline void backward_range(float* dinp, const In* inp, const float* dout, int be
     }
 }
 
+// A bf16 input is one of 65,536 values, so under --dtype bf16 (where the GELU's forward runs twice
+// a step: again in backward, recomputed) the forward is a lookup: the rounded output of every
+// bf16, computed once per form by the vector code above on every value in order. A lookup gives
+// the arithmetic's bits by construction (each lane of gelu is a function of that lane alone),
+// NaNs included; the 128 KiB table stays in L2. The backward is not: it streams dinp and dout,
+// and a table of derivatives measured no faster than computing them.
+inline std::unique_ptr<uint16_t[]> make_bf16_table(GeluForm form) {
+    auto every = std::make_unique<bf16[]>(1 << 16);
+    for (int i = 0; i < (1 << 16); ++i) every[i] = bf16(i);
+    auto table = std::make_unique<uint16_t[]>(1 << 16);
+    bf16* out = reinterpret_cast<bf16*>(table.get());
+    if (form == GeluForm::Erf) {
+        map2(out, every.get(), 0, 1 << 16, [](vf x) { return gelu(x); });
+    } else {
+        map2(out, every.get(), 0, 1 << 16, [](vf x) { return gelu_tanh(x); });
+    }
+    return table;
+}
+inline const uint16_t* bf16_table(GeluForm form) {
+    if (form == GeluForm::Erf) {
+        static const std::unique_ptr<uint16_t[]> erf = make_bf16_table(GeluForm::Erf);
+        return erf.get();
+    }
+    static const std::unique_ptr<uint16_t[]> tanh = make_bf16_table(GeluForm::Tanh);
+    return tanh.get();
+}
+
+// out = gelu(inp) on bf16, by lookup: the same bits as forward's arithmetic
+inline void forward_bf16(bf16* out, const bf16* inp, int N, GeluForm form) {
+    const uint16_t* table = bf16_table(form);
+    const int blocks = (N + kBlock - 1) / kBlock;
+    for_items(blocks, N >= kParallelMin, [=](int blk) {
+        const int end = (blk + 1) * kBlock < N ? (blk + 1) * kBlock : N;
+        for (int i = blk * kBlock; i < end; ++i) {
+            out[i] = bf16(table[static_cast<uint16_t>(inp[i])]);
+        }
+    });
+}
+
 // dinp += gelu'(inp)·dout
 template <typename In>
 void backward(float* dinp, const In* inp, const float* dout, int N, GeluForm form) {
@@ -134,7 +176,7 @@ void gelu_forward(float* out, const float* inp, int N, GeluForm form) {
     gelu_detail::forward(out, inp, N, form);
 }
 void gelu_forward(bf16* out, const bf16* inp, int N, GeluForm form) {
-    gelu_detail::forward(out, inp, N, form);
+    gelu_detail::forward_bf16(out, inp, N, form);
 }
 void gelu_backward(float* dinp, const float* inp, const float* dout, int N, GeluForm form) {
     gelu_detail::backward(dinp, inp, dout, N, form);

@@ -146,6 +146,43 @@ TEST(Gelu, Bf16OperandsGiveTheFloatKernelsBits) {
     }
 }
 
+TEST(Gelu, Bf16OperandsGiveTheFloatKernelsBitsOnEveryBf16) {
+    // The bf16 forward looks every input up in a table (kernels/gelu_impl.h): all 65,536 inputs,
+    // NaNs and infinities among them, against the float kernels on the widened values.
+    using kernels::bf16;
+    const int N = 1 << 16;
+    std::vector<bf16> x16(N);
+    std::vector<float> xw(N), dout(N), dx_want(N), dx_got(N);
+    for (int i = 0; i < N; ++i) {
+        x16[i] = bf16(i);
+        xw[i] = kernels::to_float(x16[i]);
+        dout[i] = 1.0f + static_cast<float>(i % 7) / 8.0f;
+        dx_want[i] = dx_got[i] = static_cast<float>(i % 5) - 2.0f;
+    }
+    for (GeluForm form : kForms) {
+        SCOPED_TRACE(name(form));
+        std::vector<float> out(N);
+        kernels::gelu_forward(out.data(), xw.data(), N, form);
+        std::vector<bf16> want(N), got(N);
+        kernels::to_bf16_naive(want.data(), out.data(), N);
+        kernels::gelu_forward(got.data(), x16.data(), N, form);
+        for (int i = 0; i < N; ++i) {
+            ASSERT_EQ(static_cast<uint16_t>(got[i]), static_cast<uint16_t>(want[i]))
+                << "forward, input bits 0x" << std::hex << i << " (" << xw[i] << ")";
+        }
+        auto dx_w = dx_want, dx_g = dx_got;
+        kernels::gelu_backward(dx_w.data(), xw.data(), dout.data(), N, form);
+        kernels::gelu_backward(dx_g.data(), x16.data(), dout.data(), N, form);
+        for (int i = 0; i < N; ++i) {
+            uint32_t w, g;
+            std::memcpy(&w, &dx_w[i], sizeof w);
+            std::memcpy(&g, &dx_g[i], sizeof g);
+            ASSERT_EQ(g, w) << "backward, input bits 0x" << std::hex << i << " (" << xw[i]
+                            << "): expected " << dx_w[i] << ", got " << dx_g[i];
+        }
+    }
+}
+
 TEST(Gelu, MatchesPyTorch) {
     testing::Fixture f("kernels.safetensors");
     for (GeluForm form : kForms) {
