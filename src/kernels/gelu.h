@@ -18,7 +18,8 @@ void gelu_backward(float* dinp, const float* inp, const float* dout, int N,
                    GeluForm form = GeluForm::Erf);
 // The same on bf16 operands (--dtype bf16's MLP, nn/gpt_model.cpp): inp widened exactly and out
 // rounded to the nearest bf16, so each is gelu_forward / gelu_backward of float on to_float(inp)
-// with the same bits, in one pass over the half-size buffers.
+// with the same bits, in one pass over the half-size buffers (the forward by lookup in a table of
+// all 65,536 bf16 inputs' outputs: gelu_impl.h).
 void gelu_forward(bf16* out, const bf16* inp, int N, GeluForm form = GeluForm::Erf);
 void gelu_backward(float* dinp, const bf16* inp, const float* dout, int N,
                    GeluForm form = GeluForm::Erf);
