@@ -329,12 +329,11 @@ struct GenericKernel {
         for (int p = 0; p < full; p++) step(p, true);
         if (kInPlace && kc % 2) step(full, false);
         for (int i = 0; i < m_valid; i++) {
-            for (int j = 0; j < n_valid; j++) {
-                if (out.c16) {
-                    out.c16[i * out.ldc16 + j] = static_cast<u16>(to_bf16(acc[i][j]));
-                } else {
-                    out.c[i * out.ldc + j] = acc[i][j];
-                }
+            if (out.c16) {
+                u16* row = out.c16 + i * out.ldc16;
+                for (int j = 0; j < n_valid; j++) row[j] = static_cast<u16>(to_bf16(acc[i][j]));
+            } else {
+                for (int j = 0; j < n_valid; j++) out.c[i * out.ldc + j] = acc[i][j];
             }
         }
     }
