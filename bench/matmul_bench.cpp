@@ -205,11 +205,12 @@ using SbgemmFn = void (*)(int order, int trans_a, int trans_b, int m, int n, int
 SbgemmFn find_sbgemm() { return reinterpret_cast<SbgemmFn>(dlsym(RTLD_DEFAULT, "cblas_sbgemm")); }
 
 // WIGGLE_BENCH_BF16=N: per shape and product, wiggle's fp32 gemm (on the inputs widened), its
-// bf16 gemm and OpenBLAS's cblas_sbgemm (on the same bf16 inputs, if the loaded OpenBLAS has
-// it), called in turn N times each after a warm-up round; prints the best call of each by wall
-// clock (GFLOP/s, and the ratios bf16/sbgemm and bf16/fp32: > 1, the bf16 gemm is faster) and the
-// same ratios of the best calls by process CPU time (steadier when other programs share the cores:
-// a descheduled call loses wall time, not CPU time; at 1 thread they are the kernels' own speeds).
+// bf16 gemm (vdpbf16ps), OpenBLAS's cblas_sbgemm (on the same bf16 inputs, if the loaded OpenBLAS
+// has it) and, on a CPU with AMX, the bf16 gemm's AMX path, called in turn N times each after a
+// warm-up round; prints the best call of each by wall clock (GFLOP/s, and the ratios bf16/sbgemm
+// and bf16/fp32: > 1, the bf16 gemm is faster) and the same ratios of the best calls by process CPU
+// time (steadier when other programs share the cores: a descheduled call loses wall time, not CPU
+// time; at 1 thread they are the kernels' own speeds).
 void run_bf16(int reps) {
     using wiggle::kernels::bf16;
     const SbgemmFn sbgemm = find_sbgemm();
@@ -217,9 +218,12 @@ void run_bf16(int reps) {
                 wiggle::kernels::bf16_instructions() ? "vdpbf16ps (AVX512_BF16)" : "portable path",
                 sbgemm ? "found" : "not in this OpenBLAS (built without BUILD_BFLOAT16)");
     std::printf("best of %d alternating calls, GFLOP/s; M,K,N: inp (M,K), W (N,K)\n", reps);
-    std::printf("%-16s %-5s | %8s %8s %8s | %11s %9s | %11s %9s\n", "shape M,K,N", "prod", "fp32",
-                "bf16", "sbgemm", "bf16/sbgemm", "bf16/fp32", "bf16/sbgemm", "bf16/fp32");
-    std::printf("%-16s %-5s | %-28s | %-21s | %-21s\n", "", "", "  GFLOP/s (wall)",
+    const bool amx = wiggle::kernels::amx_instructions();
+    std::printf("AMX tiles: %s\n", amx ? "yes (the amx column; WIGGLE_AMX=0 turns it off)" : "no");
+    std::printf("%-16s %-5s | %8s %8s %8s %8s | %11s %9s %9s %8s | %11s %9s %9s\n", "shape M,K,N",
+                "prod", "fp32", "bf16", "sbgemm", "amx", "bf16/sbgemm", "bf16/fp32", "amx/bf16",
+                "amx/fp32", "bf16/sbgemm", "bf16/fp32", "amx/bf16");
+    std::printf("%-16s %-5s | %-37s | %-42s | %-33s\n", "", "", "  GFLOP/s (wall)",
                 "  ratios (wall)", "  ratios (cpu)");
     for (const Shape& s : kShapes) {
         for (int p = 0; p < 3; p++) {
@@ -230,17 +234,21 @@ void run_bf16(int reps) {
             wiggle::kernels::to_bf16(B.data(), b.B.data(), static_cast<long>(B.size()));
             wiggle::kernels::to_float(b.A.data(), A.data(), static_cast<long>(A.size()));
             wiggle::kernels::to_float(b.B.data(), B.data(), static_cast<long>(B.size()));
-            const int n_impls = sbgemm ? 3 : 2;
-            double wall[3] = {1e30, 1e30, 1e30}, cpu[3] = {1e30, 1e30, 1e30};
+            double wall[4] = {1e30, 1e30, 1e30, 1e30}, cpu[4] = {1e30, 1e30, 1e30, 1e30};
             for (int r = 0; r <= reps; r++) {  // the first round warms up
-                for (int i = 0; i < n_impls; i++) {
+                for (int i = 0; i < 4; i++) {
+                    if ((i == 2 && !sbgemm) || (i == 3 && !amx)) continue;
                     const double c0 = process_cpu_seconds();
                     const auto t0 = std::chrono::steady_clock::now();
                     if (i == 0) {
                         run_gemm(Impl::kWiggle, g, b);
                     } else if (i == 1) {
-                        wiggle::kernels::gemm_bf16(b.C.data(), A.data(), B.data(), g.m, g.n, g.k,
-                                                   g.ta, g.tb, g.acc);
+                        wiggle::kernels::gemm_bf16_isa(wiggle::kernels::cpu_isa(), b.C.data(),
+                                                       A.data(), B.data(), g.m, g.n, g.k, g.ta,
+                                                       g.tb, g.acc);
+                    } else if (i == 3) {
+                        wiggle::kernels::gemm_bf16_amx(b.C.data(), A.data(), B.data(), g.m, g.n,
+                                                       g.k, g.ta, g.tb, g.acc);
                     } else {
                         sbgemm(CblasRowMajor, g.ta ? CblasTrans : CblasNoTrans,
                                g.tb ? CblasTrans : CblasNoTrans, g.m, g.n, g.k, 1.0f,
@@ -259,10 +267,14 @@ void run_bf16(int reps) {
             const double gflop = 2.0 * g.m * g.n * g.k / 1e9;
             char shape[64];
             std::snprintf(shape, sizeof shape, "%d,%d,%d", s.M, s.K, s.N);
-            std::printf("%-16s %-5s | %8.1f %8.1f %8.1f | %11.3f %9.3f | %11.3f %9.3f\n", shape,
-                        kProducts[p], gflop / wall[0], gflop / wall[1],
-                        sbgemm ? gflop / wall[2] : 0.0, sbgemm ? wall[2] / wall[1] : 0.0,
-                        wall[0] / wall[1], sbgemm ? cpu[2] / cpu[1] : 0.0, cpu[0] / cpu[1]);
+            std::printf(
+                "%-16s %-5s | %8.1f %8.1f %8.1f %8.1f | %11.3f %9.3f %9.3f %8.3f | %11.3f %9.3f "
+                "%9.3f\n",
+                shape, kProducts[p], gflop / wall[0], gflop / wall[1],
+                sbgemm ? gflop / wall[2] : 0.0, amx ? gflop / wall[3] : 0.0,
+                sbgemm ? wall[2] / wall[1] : 0.0, wall[0] / wall[1], amx ? wall[1] / wall[3] : 0.0,
+                amx ? wall[0] / wall[3] : 0.0, sbgemm ? cpu[2] / cpu[1] : 0.0, cpu[0] / cpu[1],
+                amx ? cpu[1] / cpu[3] : 0.0);
             std::fflush(stdout);
         }
     }

@@ -28,6 +28,10 @@ inline float to_float(bf16 x) { return std::bit_cast<float>(std::uint32_t(x) << 
 // Whether this CPU has AVX512_BF16 (vdpbf16ps) and cpu_isa() allows AVX-512
 // (WIGGLE_ISA=avx2|generic turns the bf16 instructions off too).
 bool bf16_instructions();
+// Whether the bf16 gemm may use AMX tiles (tdpbf16ps; matmul_bf16.h's Amx path): this CPU has
+// AMX-TILE and AMX-BF16, Linux granted this process the tile state (arch_prctl, asked once here),
+// bf16_instructions() holds, and WIGGLE_AMX is not 0 (which keeps vdpbf16ps, for comparisons).
+bool amx_instructions();
 
 // Buffer conversions, vectorized (kernels/bf16_impl.h) and run in blocks on the pool's threads
 // (cpu.h); element by element, so the thread count cannot change a bit.

@@ -299,14 +299,14 @@ void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dou
 void matmul_forward_bf16(float* out, const bf16* inp, const bf16* weight, const float* bias, int M,
                          int K, int N) {
     // out (M,N) = inp (M,K) · weight (N,K)ᵀ + bias (N): the sums start at the bias
-    gemm_bf16_linear(cpu_isa(), out, nullptr, bias, inp, weight, M, N, K, /*trans_a=*/false,
+    gemm_bf16_linear(out, nullptr, bias, inp, weight, M, N, K, /*trans_a=*/false,
                      /*trans_b=*/true);
 }
 
 void matmul_forward_bf16(bf16* out16, float* scratch, const bf16* inp, const bf16* weight,
                          const float* bias, int M, int K, int N) {
     // out16 (M,N) = to_bf16(inp (M,K) · weight (N,K)ᵀ + bias (N)), rounded as the tiles are stored
-    gemm_bf16_linear(cpu_isa(), scratch, out16, bias, inp, weight, M, N, K, /*trans_a=*/false,
+    gemm_bf16_linear(scratch, out16, bias, inp, weight, M, N, K, /*trans_a=*/false,
                      /*trans_b=*/true);
 }
 

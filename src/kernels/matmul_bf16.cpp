@@ -1,5 +1,6 @@
-// The bf16 gemm (matmul_bf16.h): the naive definition, the blocked and threaded driver, its
-// portable microkernel and, on x86-64 CPUs with AVX512_BF16, its vdpbf16ps microkernel.
+// The bf16 gemm (matmul_bf16.h): the naive definitions (pairs and tiles orders), the blocked and
+// threaded driver, its portable microkernel and, on x86-64 CPUs with AVX512_BF16, its vdpbf16ps
+// microkernel and (with AMX) its tile kernel.
 //
 // Loop nest (the fp32 gemm's, matmul_driver.h), for C (M,N) (+)= op(A) (M,K) · op(B) (K,N):
 //   jc over N in equal blocks of at most NC columns
@@ -28,6 +29,7 @@
 #include "kernels/matmul.h"
 #include "kernels/matmul_driver.h"
 #include "kernels/transpose_avx512.h"
+#include "util/check.h"
 
 #if defined(__x86_64__)
 #if defined(__GNUC__) && !defined(__clang__)
@@ -57,6 +59,31 @@ void gemm_bf16_naive(float* C, const bf16* A, const bf16* B, int M, int N, int K
             for (int k = 0; k < K; k += 2) {
                 s += k + 1 < K ? a(i, k + 1) * b(k + 1, j) : 0.0f;  // the odd one of the pair first
                 s += a(i, k) * b(k, j);
+            }
+            c = s;
+        }
+    }
+}
+
+void gemm_bf16_tiles_naive(float* C, const bf16* A, const bf16* B, int M, int N, int K,
+                           bool trans_a, bool trans_b, bool accumulate) {
+    auto product = [&](int i, int k, int j) {  // +0 past K: the zeros a tile is padded with
+        if (k >= K) return 0.0f;
+        const bf16 a = trans_a ? A[static_cast<long>(k) * M + i] : A[static_cast<long>(i) * K + k];
+        const bf16 b = trans_b ? B[static_cast<long>(j) * K + k] : B[static_cast<long>(k) * N + j];
+        return to_float(a) * to_float(b);
+    };
+    for (int i = 0; i < M; i++) {
+        for (int j = 0; j < N; j++) {
+            float& c = C[static_cast<long>(i) * N + j];
+            float s = accumulate ? c : 0.0f;
+            for (int k0 = 0; k0 < K; k0 += kBf16TileK) {
+                float even = 0.0f, odd = 0.0f;
+                for (int k = k0; k < k0 + kBf16TileK; k += 2) {
+                    even += product(i, k, j);
+                    odd += product(i, k + 1, j);
+                }
+                s += even + odd;
             }
             c = s;
         }
@@ -150,16 +177,29 @@ void pack_k_strided(u32* dst, int R, int L, int rv, const u16* s, long ld, int k
 //   itself (kInPlace true: op(A)(i, k) = a[i*lda + k], m_valid rows, k < kc);
 //   pack_strided, pack_contiguous: pack_k_strided and pack_k_contiguous, possibly vectorized
 //   (writing whole vectors of 16 lanes, so L is a multiple of 16 or R).
+//   kTiles: the AMX kernel (AmxKernel), whose K blocks are whole chunks of kBf16TileK (the chunks
+//   of the tiles order start at k = 0 whatever the blocking), whose packed B panels are zero-padded
+//   to whole chunks, and whose A is always packed, as tiles, by its own pack_a.
 template <class Ker>
 struct Driver {
     static constexpr int MR = Ker::MR, NR = Ker::NR, KC = Ker::KC, MC = Ker::MC, NC = Ker::NC;
-    static_assert(KC % 2 == 0 && MC % MR == 0 && NC % NR == 0);
+    static constexpr bool kTiles = Ker::kTiles;
+    static constexpr int KGRAIN = kTiles ? kBf16TileK : 2;  // K blocks are multiples of this
+    static_assert(KC % KGRAIN == 0 && MC % MR == 0 && NC % NR == 0);
     static constexpr double kPackAllGemm = 1.5e8;  // M·N·K from which op(A) is always packed
+
+    // Pairs of K a packed panel holds for a block of kc: the pairs, or whole chunks of them.
+    static int padded_pairs(int kc) {
+        return kTiles ? (kc + kBf16TileK - 1) / kBf16TileK * (kBf16TileK / 2) : (kc + 1) / 2;
+    }
 
     // Packs the rows [i0, i0+mr) of op(A) (a group of up to MC) as pairs, dst[p*MC + i]: each
     // line of A is read once, and a tile's micro-panel is MR consecutive lanes of every MC.
     // Lanes past mr (rounded up to 16) are left unwritten: tiles read only their valid rows.
     static void pack_a(u32* dst, const Bf16Args& g, int i0, int mr, int pc, int kc) {
+        if constexpr (kTiles) {
+            return Ker::pack_a(reinterpret_cast<u16*>(dst), g.A, g.lda, g.trans_a, i0, mr, pc, kc);
+        }
         const int lanes = std::min(MC, (mr + 15) & ~15);
         if (g.trans_a) {  // A (K,M): op(A)(i,k) = A[k*M + i]
             Ker::pack_strided(dst, MC, lanes, mr, g.A + pc * g.lda + i0, g.lda, kc);
@@ -173,6 +213,8 @@ struct Driver {
         } else {  // B (K,N)
             Ker::pack_strided(dst, NR, NR, nr, g.B + pc * g.ldb + j0, g.ldb, kc);
         }
+        const int kcp = (kc + 1) / 2, kpp = padded_pairs(kc);
+        std::memset(dst + static_cast<long>(kcp) * NR, 0, sizeof(u32) * (kpp - kcp) * NR);
     }
 
     static void run(const Bf16Args& g, int threads) {
@@ -198,18 +240,18 @@ struct Driver {
         // caches. The blocking never changes the bits (every output is one running sum).
         const int kmax = std::clamp((512 * 1024 / (2 * ncb)) & ~31, KC, 4 * KC);
         const int nkb = (g.K + kmax - 1) / kmax;
-        const int kcb = ((g.K + nkb - 1) / nkb + 1) & ~1;
-        u32* Bp = b_scratch().get(static_cast<size_t>(ncb) * ((std::min(kcb, g.K) + 1) / 2));
+        const int kcb = ((g.K + nkb - 1) / nkb + KGRAIN - 1) / KGRAIN * KGRAIN;
+        u32* Bp = b_scratch().get(static_cast<size_t>(ncb) * padded_pairs(std::min(kcb, g.K)));
         for (int jc = 0; jc < g.N; jc += ncb) {
             const int nc = std::min(ncb, g.N - jc);
             const int np = (nc + NR - 1) / NR;  // column panels
             const detail::TileItems items = detail::tile_items(mt, np, MC / MR, threads);
             const int rc = items.rc, ngroups = items.ngroups, pg = items.pg;
             for (int pc = 0; pc < g.K; pc += kcb) {
-                const int kc = std::min(kcb, g.K - pc), kcp = (kc + 1) / 2;
+                const int kc = std::min(kcb, g.K - pc), kpp = padded_pairs(kc);
                 const bool load_c = pc > 0 || g.accumulate;
                 auto pack = [&](int p) {
-                    pack_b(Bp + static_cast<long>(p) * kcp * NR, g, jc + p * NR,
+                    pack_b(Bp + static_cast<long>(p) * kpp * NR, g, jc + p * NR,
                            std::min(NR, nc - p * NR), pc, kc);
                 };
                 parallel_items(np, threads, pack);
@@ -229,32 +271,36 @@ struct Driver {
     template <bool kInPlace, int R = MR>
     static void tile_rows(int kc, const u16* a, long lda, const u32* b, int m_valid, int n_valid,
                           const TileOut& out) {
-        if constexpr (R > 1) {
-            if (m_valid < R) {
-                return tile_rows<kInPlace, R - 1>(kc, a, lda, b, m_valid, n_valid, out);
+        if constexpr (kTiles) {
+            Ker::tile(kc, a, lda, b, m_valid, n_valid, out);  // any rows: tiles are masked
+        } else {
+            if constexpr (R > 1) {
+                if (m_valid < R) {
+                    return tile_rows<kInPlace, R - 1>(kc, a, lda, b, m_valid, n_valid, out);
+                }
             }
+            Ker::template tile<kInPlace, R>(kc, a, lda, b, m_valid, n_valid, out);
         }
-        Ker::template tile<kInPlace, R>(kc, a, lda, b, m_valid, n_valid, out);
     }
 
     // C tiles of row tiles [r0, r1) × panels [q0, q1) of block (jc, pc); `last`: the last K
     // block, where the epilogue (rounding into C16) applies.
     static void compute_tiles(const Bf16Args& g, const u32* Bp, int jc, int nc, int pc, int kc,
                               bool load_c, bool last, int r0, int r1, int q0, int q1) {
-        const int kcp = (kc + 1) / 2;
+        const int kpp = padded_pairs(kc);
         const long ldc = g.ldc;
         // op(A) = A is read in place (a pair is one 32-bit broadcast), unless its rows alias in
         // L1 (a stride of a multiple of 4 KiB) or the product is large (then packing a group
         // reads A with many misses in flight, once, and the tiles find it in L2); op(A) = Aᵀ is
         // packed, rows interleaved in pairs. Packing never changes the bits of the result.
         const bool large = static_cast<double>(g.M) * g.N * g.K >= kPackAllGemm;
-        const bool in_place = !g.trans_a && g.lda % 2048 != 0 && !large;
-        u32* Ap = in_place ? nullptr : a_scratch().get(static_cast<size_t>(MC) * kcp);
+        const bool in_place = !kTiles && !g.trans_a && g.lda % 2048 != 0 && !large;
+        u32* Ap = in_place ? nullptr : a_scratch().get(static_cast<size_t>(MC) * kpp);
         for (int ic = r0; ic < r1; ic += MC / MR) {
             const int ic1 = std::min(ic + MC / MR, r1);
             if (!in_place) pack_a(Ap, g, ic * MR, std::min(ic1 * MR, g.M) - ic * MR, pc, kc);
             for (int q = q0; q < q1; q++) {
-                const u32* bp = Bp + static_cast<long>(q) * kcp * NR;
+                const u32* bp = Bp + static_cast<long>(q) * kpp * NR;
                 const int n_valid = std::min(NR, nc - q * NR);
                 for (int r = ic; r < ic1; r++) {
                     const long col = jc + q * NR;
@@ -272,7 +318,11 @@ struct Driver {
                         load_c,
                         load_c ? c_next : nullptr};
                     const int m_valid = std::min(MR, g.M - r * MR);
-                    if (in_place) {
+                    if constexpr (kTiles) {  // a row tile: 2 blocks of 16 rows, 16·kpp u32 each
+                        const u32* at = Ap + static_cast<long>(r - ic) * MR * kpp;
+                        tile_rows<false>(kc, reinterpret_cast<const u16*>(at), 32L * kpp, bp,
+                                         m_valid, n_valid, out);
+                    } else if (in_place) {
                         tile_rows<true>(kc, g.A + r * MR * g.lda + pc, g.lda, bp, m_valid, n_valid,
                                         out);
                     } else {
@@ -291,6 +341,7 @@ inline float hi_half(u32 v) { return std::bit_cast<float>(v & 0xFFFF0000u); }
 // Portable C++: a 4×16 tile of float sums, the odd product of each pair added first.
 struct GenericKernel {
     static constexpr int MR = 4, NR = 16, KC = 256, MC = 64, NC = 1024;
+    static constexpr bool kTiles = false;
     static void pack_strided(u32* dst, int R, int L, int rv, const u16* s, long ld, int kc) {
         pack_k_strided(dst, R, L, rv, s, ld, kc);
     }
@@ -347,6 +398,7 @@ struct GenericKernel {
 template <int MR_, int NV, int KC_, int MC_>
 struct Avx512Bf16Kernel {
     static constexpr int MR = MR_, NR = 16 * NV, KC = KC_, MC = MC_, NC = 1024;
+    static constexpr bool kTiles = false;
     // pack_k_strided: per pair, 16 columns of two rows widened to 32 bits and interleaved.
     WIGGLE_BF16_TARGET static void pack_strided(u32* dst, int R, int L, int rv, const u16* s,
                                                 long ld, int kc) {
@@ -498,17 +550,176 @@ struct Avx512Bf16Kernel {
 // A rows of the tile stay in L1; deeper blocks mean fewer round trips of C through the cache
 // (measured against 128-, 192- and 256-deep ones: RESULTS.md).
 using Bf16Kernel = Avx512Bf16Kernel<6, 4, 512, 96>;
+
+#define WIGGLE_AMX_TARGET \
+    __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512dq,avx512vl,avx512bf16")))
+
+// AMX: tdpbf16ps multiplies a tile of A (16 rows × 32 bf16 of K, 64 bytes a row) by a tile of B
+// (16 pairs of K × 16 columns, one 32-bit lane a pair: the layout pack_b already makes) into a
+// tile of 16×16 float sums, in the tiles order of matmul_bf16.h (measured on Sapphire Rapids).
+// A register tile of 32×32 outputs: 4 tiles of sums, 2 of A and 2 of B, all 8 tile registers.
+// op(A) is packed as tiles: per 16 rows, per chunk of 32 along K, 16 rows of 64 bytes, zero past
+// the rows and past K.
+struct AmxKernel {
+    static constexpr int MR = 32, NR = 32, KC = 256, MC = 128, NC = 1024;
+    static constexpr bool kTiles = true;
+    using Pairs = Avx512Bf16Kernel<1, 2, 256, 32>;  // its B packing, with NR = 32 lanes
+
+    static void pack_strided(u32* dst, int R, int L, int rv, const u16* s, long ld, int kc) {
+        Pairs::pack_strided(dst, R, L, rv, s, ld, kc);
+    }
+    static void pack_contiguous(u32* dst, int R, int L, int rv, const u16* s, long ld, int kc) {
+        Pairs::pack_contiguous(dst, R, L, rv, s, ld, kc);
+    }
+
+    // Rows [i0, i0+mr) of op(A), K [pc, pc+kc), as tiles: the tile of rows 16b.. and chunk ch at
+    // dst + (b·chunks + ch)·512. A (M,K): each row's chunk is one masked 64-byte load; A stored
+    // (K,M): 32 rows of K × 16 of M are paired into 16 vectors of pairs and transposed.
+    WIGGLE_AMX_TARGET static void pack_a(u16* dst, const u16* A, long lda, bool trans_a, int i0,
+                                         int mr, int pc, int kc) {
+        const int chunks = (kc + kBf16TileK - 1) / kBf16TileK, blocks = (mr + 15) / 16;
+        for (int b = 0; b < blocks; b++) {
+            const int rows = std::min(16, mr - 16 * b);
+            for (int ch = 0; ch < chunks; ch++) {
+                u16* tile = dst + (static_cast<long>(b) * chunks + ch) * 512;
+                const int k0 = ch * kBf16TileK, nk = std::min(kBf16TileK, kc - k0);
+                if (!trans_a) {
+                    const __mmask32 m = nk == 32 ? ~0u : (1u << nk) - 1;
+                    for (int i = 0; i < 16; i++) {
+                        const __m512i v = i < rows ? _mm512_maskz_loadu_epi16(
+                                                         m, A + (i0 + 16 * b + i) * lda + pc + k0)
+                                                   : _mm512_setzero_si512();
+                        _mm512_store_si512(tile + 32 * i, v);
+                    }
+                    continue;
+                }
+                const __mmask16 m = static_cast<__mmask16>((1u << rows) - 1);
+                const u16* s = A + (pc + k0) * lda + i0 + 16 * b;
+                __m512 v[16];  // v[p]: pair p of the chunk for the 16 rows
+                for (int p = 0; p < 16; p++) {
+                    const __m512i lo =
+                        2 * p < nk
+                            ? _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, s + 2 * p * lda))
+                            : _mm512_setzero_si512();
+                    const __m512i hi = 2 * p + 1 < nk
+                                           ? _mm512_cvtepu16_epi32(
+                                                 _mm256_maskz_loadu_epi16(m, s + (2 * p + 1) * lda))
+                                           : _mm512_setzero_si512();
+                    v[p] = _mm512_castsi512_ps(_mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+                }
+                Pairs::transpose16(v);  // v[i]: row i's 16 pairs, 64 bytes of the tile
+                for (int i = 0; i < 16; i++) _mm512_store_ps(tile + 32 * i, v[i]);
+            }
+        }
+    }
+
+    // The tile configuration: palette 1, 8 tiles of 16 rows × 64 bytes. Per thread (it is thread
+    // state), loaded once.
+    WIGGLE_AMX_TARGET static void configure() {
+        static thread_local bool done = false;
+        if (done) return;
+        struct alignas(64) Config {
+            std::uint8_t palette = 1, start_row = 0, reserved[14] = {};
+            std::uint16_t colsb[16] = {};
+            std::uint8_t rows[16] = {};
+        } config;
+        for (int t = 0; t < 8; t++) config.colsb[t] = 64, config.rows[t] = 16;
+        _tile_loadconfig(&config);
+        done = true;
+    }
+
+    // a: the row tile's packed A (rows 16.. at a + lda); b: the panel (padded pairs × 32 lanes).
+    WIGGLE_AMX_TARGET static void tile(int kc, const u16* a, long lda, const u32* b, int m_valid,
+                                       int n_valid, const TileOut& out) {
+        configure();
+        const int chunks = (kc + kBf16TileK - 1) / kBf16TileK;
+        const bool two_a = m_valid > 16, two_b = n_valid > 16;
+        const bool full = m_valid == MR && n_valid == NR;
+        const long ldc_bytes = out.ldc * static_cast<long>(sizeof(float));
+        alignas(64) float buf[MR][NR];  // the tile's sums when it is not whole (or goes to bf16)
+        if (full && out.load_c) {
+            _tile_loadd(0, out.c, ldc_bytes);
+            _tile_loadd(1, out.c + 16, ldc_bytes);
+            _tile_loadd(2, out.c + 16 * out.ldc, ldc_bytes);
+            _tile_loadd(3, out.c + 16 * out.ldc + 16, ldc_bytes);
+        } else if (!out.load_c && !out.bias) {
+            _tile_zero(0);
+            _tile_zero(1);
+            _tile_zero(2);
+            _tile_zero(3);
+        } else {
+            for (int i = 0; i < MR; i++) {
+                for (int j = 0; j < NR; j++) {
+                    buf[i][j] = i >= m_valid || j >= n_valid ? 0.0f
+                                : out.load_c                 ? out.c[i * out.ldc + j]
+                                                             : out.bias[j];
+                }
+            }
+            _tile_loadd(0, &buf[0][0], NR * sizeof(float));
+            _tile_loadd(1, &buf[0][16], NR * sizeof(float));
+            _tile_loadd(2, &buf[16][0], NR * sizeof(float));
+            _tile_loadd(3, &buf[16][16], NR * sizeof(float));
+        }
+        constexpr long kBStride = NR * sizeof(u32);
+        for (int ch = 0; ch < chunks; ch++) {
+            const u32* bc = b + ch * (kBf16TileK / 2) * NR;
+            _tile_loadd(4, a + ch * 512, 64);
+            _tile_loadd(6, bc, kBStride);
+            _tile_dpbf16ps(0, 4, 6);
+            if (two_b) {
+                _tile_loadd(7, bc + 16, kBStride);
+                _tile_dpbf16ps(1, 4, 7);
+            }
+            if (two_a) {
+                _tile_loadd(5, a + lda + ch * 512, 64);
+                _tile_dpbf16ps(2, 5, 6);
+                if (two_b) _tile_dpbf16ps(3, 5, 7);
+            }
+        }
+        if (full && !out.c16) {
+            _tile_stored(0, out.c, ldc_bytes);
+            _tile_stored(1, out.c + 16, ldc_bytes);
+            _tile_stored(2, out.c + 16 * out.ldc, ldc_bytes);
+            _tile_stored(3, out.c + 16 * out.ldc + 16, ldc_bytes);
+            return;
+        }
+        _tile_stored(0, &buf[0][0], NR * sizeof(float));
+        _tile_stored(1, &buf[0][16], NR * sizeof(float));
+        _tile_stored(2, &buf[16][0], NR * sizeof(float));
+        _tile_stored(3, &buf[16][16], NR * sizeof(float));
+        for (int i = 0; i < m_valid; i++) {
+            for (int j = 0; j < NR; j += 16) {
+                const int left = n_valid - j;
+                if (left <= 0) break;
+                const __mmask16 m = left >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << left) - 1);
+                const __m512 v = _mm512_load_ps(&buf[i][j]);
+                if (out.c16) {
+                    _mm256_mask_storeu_epi16(out.c16 + i * out.ldc16 + j, m,
+                                             avx512_bf16::round_to_bf16(v));
+                } else {
+                    _mm512_mask_storeu_ps(out.c + i * out.ldc + j, m, v);
+                }
+            }
+        }
+    }
+};
 #endif
 
-// threads: 0 for num_threads() (1 for small products), else that many.
-void gemm_bf16_run(Isa isa, const Bf16Args& g, int threads = 0) {
+// threads: 0 for num_threads() (1 for small products), else that many. amx: the tiles path.
+void gemm_bf16_run(Isa isa, const Bf16Args& g, int threads = 0, bool amx = false) {
     assert(g.M >= 0 && g.N >= 0 && g.K >= 0);
     const double flops = 2.0 * g.M * g.N * g.K;
     if (threads == 0) threads = flops < kGemmMinParallelFlops ? 1 : num_threads();
 #if defined(__x86_64__)
+    if (amx) {
+        WIGGLE_CHECK(amx_instructions(), "a CPU with AMX-BF16, or gemm_bf16_isa",
+                     "the bf16 gemm's AMX path on a CPU (or kernel) without AMX tiles");
+        return Driver<AmxKernel>::run(g, threads);
+    }
     if (isa == Isa::Avx512 && bf16_instructions()) return Driver<Bf16Kernel>::run(g, threads);
 #endif
     (void)isa;
+    (void)amx;
     Driver<GenericKernel>::run(g, threads);
 }
 
@@ -531,9 +742,46 @@ void gemm_bf16_linear(Isa isa, float* C, bf16* C16, const float* bias, const bf1
     gemm_bf16_run(isa, g);
 }
 
+void gemm_bf16_amx(float* C, const bf16* A, const bf16* B, int M, int N, int K, bool trans_a,
+                   bool trans_b, bool accumulate, int threads) {
+    gemm_bf16_run(Isa::Avx512,
+                  {C, reinterpret_cast<const u16*>(A), reinterpret_cast<const u16*>(B), M, N, K,
+                   trans_a, trans_b, accumulate, trans_a ? M : K, trans_b ? K : N, N},
+                  threads, /*amx=*/true);
+}
+
+void gemm_bf16_linear_amx(float* C, bf16* C16, const float* bias, const bf16* A, const bf16* B,
+                          int M, int N, int K, bool trans_a, bool trans_b) {
+    Bf16Args g{C,
+               reinterpret_cast<const u16*>(A),
+               reinterpret_cast<const u16*>(B),
+               M,
+               N,
+               K,
+               trans_a,
+               trans_b,
+               false,
+               trans_a ? M : K,
+               trans_b ? K : N,
+               N};
+    g.bias = bias;
+    g.C16 = reinterpret_cast<u16*>(C16);
+    g.ldc16 = N;
+    gemm_bf16_run(Isa::Avx512, g, 0, /*amx=*/true);
+}
+
 void gemm_bf16(float* C, const bf16* A, const bf16* B, int M, int N, int K, bool trans_a,
                bool trans_b, bool accumulate) {
+    if (amx_instructions()) return gemm_bf16_amx(C, A, B, M, N, K, trans_a, trans_b, accumulate);
     gemm_bf16_isa(cpu_isa(), C, A, B, M, N, K, trans_a, trans_b, accumulate);
+}
+
+void gemm_bf16_linear(float* C, bf16* C16, const float* bias, const bf16* A, const bf16* B, int M,
+                      int N, int K, bool trans_a, bool trans_b) {
+    if (amx_instructions()) {
+        return gemm_bf16_linear_amx(C, C16, bias, A, B, M, N, K, trans_a, trans_b);
+    }
+    gemm_bf16_linear(cpu_isa(), C, C16, bias, A, B, M, N, K, trans_a, trans_b);
 }
 
 void gemm_bf16_strided(Isa isa, float* C, long ldc, const bf16* A, long lda, const bf16* B,

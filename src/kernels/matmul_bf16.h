@@ -16,6 +16,22 @@
 // partial sums stay above FLT_MIN (2^-126) in magnitude or are zero, the paths are bit-equal; else
 // they may differ by flushed amounts below 2^-126 each.
 //
+// On CPUs with AMX (amx_instructions(), bf16.h) the default entries (gemm_bf16, and
+// gemm_bf16_linear without an Isa) run on AMX tiles, whose tdpbf16ps sums in another order, the
+// tiles order: K in chunks of kBf16TileK = 32 from k = 0, each chunk's even and odd products summed
+// apart, then added to the running sum together:
+//   s = accumulate ? C[i][j] : 0
+//   for each chunk k0 = 0, 32, 64, ...:
+//     e = 0; o = 0
+//     for k = k0, k0+2, ..., k0+30:  e = e + a(i,k)·b(k,j);  o = o + a(i,k+1)·b(k+1,j)
+//     s = s + (e + o)
+// (a product past K counts as +0; one rounding per addition). That is what Sapphire Rapids' AMX
+// computes, bit for bit (measured; the SDM leaves the order open), with DAZ and FTZ like
+// vdpbf16ps, and what gemm_bf16_tiles_naive computes. So bf16 training gives other bits on a CPU
+// with AMX than on one without (still the same on every run and thread count); WIGGLE_AMX=0 turns
+// AMX off. The explicit-Isa entries (gemm_bf16_isa, the strided and linear ones) always take the
+// pairs order above.
+//
 // The fast gemm packs B (and A unless it can read A's rows in place) with K in pairs (one 32-bit
 // lane holds two bf16 of the same row or column) for 6×64 register tiles, and threads over output
 // tiles like gemm (parallel_items in kernels/cpu.h; never splits K). Since every output is one
@@ -38,6 +54,9 @@ namespace wiggle::kernels {
 void gemm_bf16(float* C, const bf16* A, const bf16* B, int M, int N, int K, bool trans_a,
                bool trans_b, bool accumulate);
 
+// K per chunk of the tiles order (a tile of A holds 32 bf16 of K).
+constexpr int kBf16TileK = 32;
+
 // gemm_bf16 on a chosen instruction set (tests and benchmarks compare the paths): Avx512 runs
 // vdpbf16ps when bf16_instructions(), anything else the portable path.
 void gemm_bf16_isa(Isa isa, float* C, const bf16* A, const bf16* B, int M, int N, int K,
@@ -57,7 +76,21 @@ void gemm_bf16_strided(Isa isa, float* C, long ldc, const bf16* A, long lda, con
 void gemm_bf16_linear(Isa isa, float* C, bf16* C16, const float* bias, const bf16* A, const bf16* B,
                       int M, int N, int K, bool trans_a, bool trans_b);
 
-// The definition above as a plain triple loop: the oracle, not for hot loops.
+// gemm_bf16_linear on the best path: AMX tiles when amx_instructions(), else cpu_isa().
+void gemm_bf16_linear(float* C, bf16* C16, const float* bias, const bf16* A, const bf16* B, int M,
+                      int N, int K, bool trans_a, bool trans_b);
+
+// The AMX path (tiles order), for CPUs where amx_instructions(); elsewhere a clear error.
+// threads: 0 for num_threads() (1 for small products).
+void gemm_bf16_amx(float* C, const bf16* A, const bf16* B, int M, int N, int K, bool trans_a,
+                   bool trans_b, bool accumulate, int threads = 0);
+void gemm_bf16_linear_amx(float* C, bf16* C16, const float* bias, const bf16* A, const bf16* B,
+                          int M, int N, int K, bool trans_a, bool trans_b);
+
+// The definitions above as plain triple loops: the oracles, not for hot loops. gemm_bf16_naive
+// sums in the pairs order, gemm_bf16_tiles_naive in the tiles order.
+void gemm_bf16_tiles_naive(float* C, const bf16* A, const bf16* B, int M, int N, int K,
+                           bool trans_a, bool trans_b, bool accumulate);
 void gemm_bf16_naive(float* C, const bf16* A, const bf16* B, int M, int N, int K, bool trans_a,
                      bool trans_b, bool accumulate);
 

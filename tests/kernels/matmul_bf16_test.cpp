@@ -1,5 +1,6 @@
 // Tests of the bf16 gemm (kernels/matmul_bf16.h). Oracles: gemm_bf16_naive (the definition: a
-// running float sum, pairs along K, the odd product first), checked by hand on a small product;
+// running float sum, pairs along K, the odd product first) and gemm_bf16_tiles_naive (AMX's
+// order: chunks of 32, even and odd products apart), each checked by hand on a small product;
 // the fp32 gemm on the same rounded inputs (a different summation order, so within a bound
 // derived from K); and the thread count (bit-identical results).
 //
@@ -295,6 +296,185 @@ TEST(GemmBf16, DenormalsAreFlushedOnlyByTheBf16Instructions) {
             EXPECT_LE(std::fabs(got[i] - want[i]), 2.0 * (K + 1) * std::ldexp(1.0, -126))
                 << "element " << i;
         }
+    }
+}
+
+// ---- The AMX path: the tiles order -------------------------------------------------------------
+
+TEST(GemmBf16, TilesNaiveSumsEachChunksEvenAndOddProductsApart) {
+    // K = 4, products 2^24, 1, −2^24, 1. The pairs order: 1, then 2^24 + 1 = 2^24 (a tie, to
+    // even), + 1 = 2^24 again, − 2^24 = 0. The tiles order: even 2^24 − 2^24 = 0, odd 1 + 1 = 2.
+    const bf16 one = to_bf16(1.0f), big = to_bf16(std::ldexp(1.0f, 24));
+    const bf16 A[] = {one, one, one, one};
+    const bf16 B[] = {big, one, to_bf16(-std::ldexp(1.0f, 24)), one};
+    float pairs = 0, tiles = 0;
+    gemm_bf16_naive(&pairs, A, B, 1, 1, 4, false, false, false);
+    gemm_bf16_tiles_naive(&tiles, A, B, 1, 1, 4, false, false, false);
+    EXPECT_EQ(pairs, 0.0f);
+    EXPECT_EQ(tiles, 2.0f);
+    // K = 34: the two big products in different chunks. Chunk 0: 2^24 + 1 rounds to 2^24 (a tie,
+    // to even); chunk 1: −2^24 + 1 = −(2^24 − 1), exact; the sum 1. One chunk of 64 would give 2.
+    std::vector<bf16> A2(34, one), B2(34, to_bf16(0.0f));
+    B2[0] = big, B2[1] = one, B2[32] = to_bf16(-std::ldexp(1.0f, 24)), B2[33] = one;
+    tiles = 0;
+    gemm_bf16_tiles_naive(&tiles, A2.data(), B2.data(), 1, 1, 34, false, false, false);
+    EXPECT_EQ(tiles, 1.0f);
+    if (!amx_instructions()) GTEST_SKIP() << "no AMX here: the naive twin alone was checked";
+    float amx = 0;
+    gemm_bf16_amx(&amx, A, B, 1, 1, 4, false, false, false);
+    EXPECT_EQ(amx, 2.0f) << "tdpbf16ps does not sum in the documented tiles order";
+    amx = 0;
+    gemm_bf16_amx(&amx, A2.data(), B2.data(), 1, 1, 34, false, false, false);
+    EXPECT_EQ(amx, 1.0f) << "tdpbf16ps does not sum in chunks of 32";
+}
+
+// kShapes and sizes just off AMX's tiles (32×32 outputs, chunks of 32, K blocks of 256).
+std::vector<Shape> amx_shapes() {
+    std::vector<Shape> shapes(std::begin(kShapes), std::end(kShapes));
+    shapes.insert(shapes.end(), {{32, 32, 32},
+                                 {33, 31, 63},
+                                 {16, 17, 96},
+                                 {17, 16, 31},
+                                 {31, 65, 257},
+                                 {64, 64, 544},
+                                 {129, 33, 290}});
+    return shapes;
+}
+
+TEST(GemmBf16, AmxEqualsTheTilesNaiveTwinBitForBit) {
+    if (!amx_instructions()) GTEST_SKIP() << "no AMX here";
+    uint32_t seed = 500;
+    for (const Shape& s : amx_shapes()) {
+        const auto A = random_bf16(static_cast<size_t>(s.M) * s.K, seed++);
+        const auto B = random_bf16(static_cast<size_t>(s.K) * s.N, seed++);
+        const auto C0 = widen(random_bf16(static_cast<size_t>(s.M) * s.N, seed++));
+        for (int t = 0; t < 8; t++) {
+            const bool ta = t & 1, tb = t & 2, acc = t & 4;
+            std::vector<float> want = C0, got = C0;
+            gemm_bf16_tiles_naive(want.data(), A.data(), B.data(), s.M, s.N, s.K, ta, tb, acc);
+            gemm_bf16_amx(got.data(), A.data(), B.data(), s.M, s.N, s.K, ta, tb, acc);
+            expect_bits(got, want, "amx" + describe(Isa::Avx512, s, ta, tb, acc).substr(6));
+        }
+    }
+}
+
+TEST(GemmBf16, TilesOrderAgreesWithTheFp32GemmOnTheSameRoundedInputs) {
+    // The tiles order sums the same K + 1 terms (in a tree of float additions no deeper than
+    // K + 1), so the bound of AgreesWithTheFp32GemmOnTheSameRoundedInputs holds for it too.
+    uint32_t seed = 600;
+    for (const Shape& s : amx_shapes()) {
+        const auto A = random_bf16(static_cast<size_t>(s.M) * s.K, seed++);
+        const auto B = random_bf16(static_cast<size_t>(s.K) * s.N, seed++);
+        const auto C0 = widen(random_bf16(static_cast<size_t>(s.M) * s.N, seed++));
+        const auto Af = widen(A), Bf = widen(B);
+        std::vector<double> Aabs(Af.size()), Babs(Bf.size());
+        for (size_t i = 0; i < Af.size(); i++) Aabs[i] = std::fabs(Af[i]);
+        for (size_t i = 0; i < Bf.size(); i++) Babs[i] = std::fabs(Bf[i]);
+        const double u = std::ldexp(1.0, -24), n = s.K + 1.0;
+        const double gamma = n * u / (1 - n * u);
+        for (int t = 0; t < 8; t++) {
+            const bool ta = t & 1, tb = t & 2, acc = t & 4;
+            std::vector<float> want = C0, got = C0;
+            gemm(want.data(), Af.data(), Bf.data(), s.M, s.N, s.K, ta, tb, acc);
+            std::vector<double> mass(C0.size());
+            gemm_naive<double>(mass.data(), Aabs.data(), Babs.data(), s.M, s.N, s.K, ta, tb, false);
+            gemm_bf16_tiles_naive(got.data(), A.data(), B.data(), s.M, s.N, s.K, ta, tb, acc);
+            for (size_t i = 0; i < got.size(); i++) {
+                const double tol = 2 * gamma * (mass[i] + (acc ? std::fabs(C0[i]) : 0.0));
+                ASSERT_LE(std::fabs(static_cast<double>(got[i]) - want[i]), tol)
+                    << "tiles naive M=" << s.M << " N=" << s.N << " K=" << s.K << " t=" << t
+                    << ": element " << i << ", fp32 gemm " << want[i] << ", tiles " << got[i];
+            }
+        }
+    }
+}
+
+TEST(GemmBf16, AmxSameBitsForAnyThreadCount) {
+    if (!amx_instructions()) GTEST_SKIP() << "no AMX here";
+    const int M = 131, N = 300, K = 1100;  // threaded, K over several blocks
+    const auto A = random_bf16(static_cast<size_t>(M) * K, 31);
+    const auto B = random_bf16(static_cast<size_t>(K) * N, 32);
+    const auto C0 = widen(random_bf16(static_cast<size_t>(M) * N, 33));
+    for (int t = 0; t < 8; t++) {
+        const bool ta = t & 1, tb = t & 2, acc = t & 4;
+        testing::expect_thread_invariant([&] {
+            std::vector<float> C = C0;
+            gemm_bf16_amx(C.data(), A.data(), B.data(), M, N, K, ta, tb, acc);
+            return C;
+        });
+    }
+}
+
+// The epilogue on AMX: the tiles naive twin on C filled with the bias, then to_bf16 (NaN and
+// infinity in A, as above).
+TEST(GemmBf16, AmxLinearEpilogueIsTheBiasThenTheSumsThenTheRounding) {
+    if (!amx_instructions()) GTEST_SKIP() << "no AMX here";
+    uint32_t seed = 700;
+    for (const Shape& s : amx_shapes()) {
+        auto A = random_bf16(static_cast<size_t>(s.M) * s.K, seed++);
+        const auto B = random_bf16(static_cast<size_t>(s.K) * s.N, seed++, 4.0f);
+        const auto bias = widen(random_bf16(static_cast<size_t>(s.N), seed++));
+        if (A.size() > 2 && s.K > 1) {
+            A[1] = to_bf16(std::numeric_limits<float>::infinity());
+            A[A.size() - 1] = to_bf16(std::numeric_limits<float>::quiet_NaN());
+        }
+        for (int t = 0; t < 8; t++) {
+            const bool ta = t & 1, tb = t & 2, with_bias = t & 4;
+            std::vector<float> want(static_cast<size_t>(s.M) * s.N, 0.0f);
+            if (with_bias) {
+                for (int i = 0; i < s.M; i++) {
+                    std::copy(bias.begin(), bias.end(), want.begin() + static_cast<long>(i) * s.N);
+                }
+            }
+            gemm_bf16_tiles_naive(want.data(), A.data(), B.data(), s.M, s.N, s.K, ta, tb, true);
+            std::vector<bf16> want16(want.size());
+            to_bf16_naive(want16.data(), want.data(), static_cast<long>(want.size()));
+            const float* b = with_bias ? bias.data() : nullptr;
+            const std::string what = "amx" + describe(Isa::Avx512, s, ta, tb, false).substr(6) +
+                                     (with_bias ? " bias" : " no bias");
+            std::vector<float> got(want.size(), 7.0f);
+            gemm_bf16_linear_amx(got.data(), nullptr, b, A.data(), B.data(), s.M, s.N, s.K, ta, tb);
+            std::vector<float> scratch(want.size(), 7.0f);
+            std::vector<bf16> got16(want.size(), to_bf16(7.0f));
+            gemm_bf16_linear_amx(scratch.data(), got16.data(), b, A.data(), B.data(), s.M, s.N, s.K,
+                                 ta, tb);
+            for (size_t i = 0; i < want.size(); i++) {
+                const auto w = std::bit_cast<uint32_t>(want[i]);
+                ASSERT_TRUE(w == std::bit_cast<uint32_t>(got[i]) ||
+                            (std::isnan(want[i]) && std::isnan(got[i])))
+                    << what << ": float element " << i << " expected " << want[i] << ", got "
+                    << got[i];
+                ASSERT_EQ(static_cast<uint16_t>(got16[i]), static_cast<uint16_t>(want16[i]))
+                    << what << ": bf16 element " << i << " expected " << to_float(want16[i])
+                    << ", got " << to_float(got16[i]);
+            }
+        }
+    }
+}
+
+TEST(GemmBf16, AmxEmptyProductsAndDenormals) {
+    if (!amx_instructions()) GTEST_SKIP() << "no AMX here";
+    const bf16 one = to_bf16(1.0f);
+    float C[6] = {1, 2, 3, 4, 5, 6};
+    gemm_bf16_amx(C, &one, &one, 2, 3, 0, false, false, true);  // C += nothing
+    EXPECT_EQ(C[5], 6.0f);
+    gemm_bf16_amx(C, &one, &one, 2, 3, 0, false, false, false);  // the empty sum
+    for (float c : C) EXPECT_EQ(c, 0.0f);
+    // Denormal data (as in DenormalsAreFlushedOnlyByTheBf16Instructions): within the flushed
+    // amounts of the tiles naive twin.
+    const int M = 9, N = 33, K = 41;
+    std::mt19937 rng(5);
+    std::vector<bf16> A(M * K), B(K * N);
+    for (auto& x : A) x = to_bf16(std::ldexp(static_cast<float>(rng() % 255) - 127, -64 - 7));
+    for (auto& x : B) x = to_bf16(std::ldexp(static_cast<float>(rng() % 255) - 127, -64 - 7));
+    A[0] = bf16(0x0001);
+    B[0] = bf16(0x8042);
+    std::vector<float> want(M * N), got(M * N);
+    gemm_bf16_tiles_naive(want.data(), A.data(), B.data(), M, N, K, false, false, false);
+    gemm_bf16_amx(got.data(), A.data(), B.data(), M, N, K, false, false, false);
+    for (int i = 0; i < M * N; i++) {
+        EXPECT_LE(std::fabs(got[i] - want[i]), 2.0 * (K + 1) * std::ldexp(1.0, -126))
+            << "element " << i;
     }
 }
 
