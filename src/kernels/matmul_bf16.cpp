@@ -238,7 +238,7 @@ struct Driver {
         // K in equal blocks (even), as deep as keeps the packed B block (ncb × kc bf16) within
         // 512 KiB of L2, between KC and 4·KC: every block costs C a round trip through the
         // caches. The blocking never changes the bits (every output is one running sum).
-        const int kmax = std::clamp((512 * 1024 / (2 * ncb)) & ~31, KC, 4 * KC);
+        const int kmax = std::clamp((512 * 1024 / (2 * ncb)) & ~31, KC, Ker::KC_MAX);
         const int nkb = (g.K + kmax - 1) / kmax;
         const int kcb = ((g.K + nkb - 1) / nkb + KGRAIN - 1) / KGRAIN * KGRAIN;
         u32* Bp = b_scratch().get(static_cast<size_t>(ncb) * padded_pairs(std::min(kcb, g.K)));
@@ -299,36 +299,45 @@ struct Driver {
         for (int ic = r0; ic < r1; ic += MC / MR) {
             const int ic1 = std::min(ic + MC / MR, r1);
             if (!in_place) pack_a(Ap, g, ic * MR, std::min(ic1 * MR, g.M) - ic * MR, pc, kc);
-            for (int q = q0; q < q1; q++) {
+            auto one_tile = [&](int q, int r) {
                 const u32* bp = Bp + static_cast<long>(q) * kpp * NR;
                 const int n_valid = std::min(NR, nc - q * NR);
+                const long col = jc + q * NR;
+                float* c = g.C + static_cast<long>(r) * MR * ldc + col;
+                const float* c_next =
+                    r + 1 < ic1  ? c + MR * ldc
+                    : q + 1 < q1 ? g.C + static_cast<long>(ic) * MR * ldc + jc + (q + 1) * NR
+                                 : nullptr;
+                const TileOut out{
+                    c,
+                    ldc,
+                    last && g.C16 ? g.C16 + static_cast<long>(r) * MR * g.ldc16 + col : nullptr,
+                    g.ldc16,
+                    g.bias ? g.bias + col : nullptr,
+                    load_c,
+                    load_c ? c_next : nullptr};
+                const int m_valid = std::min(MR, g.M - r * MR);
+                if constexpr (kTiles) {  // a row tile: 2 blocks of 16 rows, 16·kpp u32 each
+                    const u32* at = Ap + static_cast<long>(r - ic) * MR * kpp;
+                    tile_rows<false>(kc, reinterpret_cast<const u16*>(at), 32L * kpp, bp, m_valid,
+                                     n_valid, out);
+                } else if (in_place) {
+                    tile_rows<true>(kc, g.A + r * MR * g.lda + pc, g.lda, bp, m_valid, n_valid,
+                                    out);
+                } else {
+                    tile_rows<false>(kc, reinterpret_cast<const u16*>(Ap + (r - ic) * MR), MC, bp,
+                                     m_valid, n_valid, out);
+                }
+            };
+            // AMX: a row tile of A stays in L1 across the panels (measured faster than the other
+            // order for AMX, 1.1–1.6× on the GPT's shapes: RESULTS.md)
+            if (kTiles) {
                 for (int r = ic; r < ic1; r++) {
-                    const long col = jc + q * NR;
-                    float* c = g.C + static_cast<long>(r) * MR * ldc + col;
-                    const float* c_next =
-                        r + 1 < ic1  ? c + MR * ldc
-                        : q + 1 < q1 ? g.C + static_cast<long>(ic) * MR * ldc + jc + (q + 1) * NR
-                                     : nullptr;
-                    const TileOut out{
-                        c,
-                        ldc,
-                        last && g.C16 ? g.C16 + static_cast<long>(r) * MR * g.ldc16 + col : nullptr,
-                        g.ldc16,
-                        g.bias ? g.bias + col : nullptr,
-                        load_c,
-                        load_c ? c_next : nullptr};
-                    const int m_valid = std::min(MR, g.M - r * MR);
-                    if constexpr (kTiles) {  // a row tile: 2 blocks of 16 rows, 16·kpp u32 each
-                        const u32* at = Ap + static_cast<long>(r - ic) * MR * kpp;
-                        tile_rows<false>(kc, reinterpret_cast<const u16*>(at), 32L * kpp, bp,
-                                         m_valid, n_valid, out);
-                    } else if (in_place) {
-                        tile_rows<true>(kc, g.A + r * MR * g.lda + pc, g.lda, bp, m_valid, n_valid,
-                                        out);
-                    } else {
-                        tile_rows<false>(kc, reinterpret_cast<const u16*>(Ap + (r - ic) * MR), MC,
-                                         bp, m_valid, n_valid, out);
-                    }
+                    for (int q = q0; q < q1; q++) one_tile(q, r);
+                }
+            } else {  // a panel of B stays in L1 across the row tiles
+                for (int q = q0; q < q1; q++) {
+                    for (int r = ic; r < ic1; r++) one_tile(q, r);
                 }
             }
         }
@@ -340,7 +349,7 @@ inline float hi_half(u32 v) { return std::bit_cast<float>(v & 0xFFFF0000u); }
 
 // Portable C++: a 4×16 tile of float sums, the odd product of each pair added first.
 struct GenericKernel {
-    static constexpr int MR = 4, NR = 16, KC = 256, MC = 64, NC = 1024;
+    static constexpr int MR = 4, NR = 16, KC = 256, MC = 64, NC = 1024, KC_MAX = 4 * KC;
     static constexpr bool kTiles = false;
     static void pack_strided(u32* dst, int R, int L, int rv, const u16* s, long ld, int kc) {
         pack_k_strided(dst, R, L, rv, s, ld, kc);
@@ -397,7 +406,7 @@ struct GenericKernel {
 // broadcasts of a 32-bit lane of A and MR·NV vdpbf16ps (each 32 multiply-adds).
 template <int MR_, int NV, int KC_, int MC_>
 struct Avx512Bf16Kernel {
-    static constexpr int MR = MR_, NR = 16 * NV, KC = KC_, MC = MC_, NC = 1024;
+    static constexpr int MR = MR_, NR = 16 * NV, KC = KC_, MC = MC_, NC = 1024, KC_MAX = 4 * KC;
     static constexpr bool kTiles = false;
     // pack_k_strided: per pair, 16 columns of two rows widened to 32 bits and interleaved.
     WIGGLE_BF16_TARGET static void pack_strided(u32* dst, int R, int L, int rv, const u16* s,
@@ -561,7 +570,9 @@ using Bf16Kernel = Avx512Bf16Kernel<6, 4, 512, 96>;
 // op(A) is packed as tiles: per 16 rows, per chunk of 32 along K, 16 rows of 64 bytes, zero past
 // the rows and past K.
 struct AmxKernel {
-    static constexpr int MR = 32, NR = 32, KC = 256, MC = 128, NC = 1024;
+    // K blocks of 512 (a row tile of A, 32 KiB, stays in L1 across the panels): measured against
+    // 256 and 1024, and MC against 64 and 256 (RESULTS.md)
+    static constexpr int MR = 32, NR = 32, KC = 512, MC = 128, NC = 1024, KC_MAX = KC;
     static constexpr bool kTiles = true;
     using Pairs = Avx512Bf16Kernel<1, 2, 256, 32>;  // its B packing, with NR = 32 lanes
 
@@ -637,23 +648,41 @@ struct AmxKernel {
         const bool full = m_valid == MR && n_valid == NR;
         const long ldc_bytes = out.ldc * static_cast<long>(sizeof(float));
         alignas(64) float buf[MR][NR];  // the tile's sums when it is not whole (or goes to bf16)
+        const __mmask16 mask0 =
+            n_valid >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << n_valid) - 1);
+        const __mmask16 mask1 = n_valid >= 32 ? 0xFFFF
+                                : two_b       ? static_cast<__mmask16>((1u << (n_valid - 16)) - 1)
+                                              : 0;
         if (full && out.load_c) {
             _tile_loadd(0, out.c, ldc_bytes);
             _tile_loadd(1, out.c + 16, ldc_bytes);
             _tile_loadd(2, out.c + 16 * out.ldc, ldc_bytes);
             _tile_loadd(3, out.c + 16 * out.ldc + 16, ldc_bytes);
+        } else if (!out.load_c && out.bias && n_valid == NR) {  // every row the bias: stride 0
+            _tile_loadd(0, out.bias, 0);
+            _tile_loadd(1, out.bias + 16, 0);
+            _tile_loadd(2, out.bias, 0);
+            _tile_loadd(3, out.bias + 16, 0);
         } else if (!out.load_c && !out.bias) {
             _tile_zero(0);
             _tile_zero(1);
             _tile_zero(2);
             _tile_zero(3);
-        } else {
+        } else {  // a partial tile: its rows of C or the bias, zeros around them
+            const __m512 b0 =
+                out.load_c ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(mask0, out.bias);
+            const __m512 b1 =
+                out.load_c ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(mask1, out.bias + 16);
             for (int i = 0; i < MR; i++) {
-                for (int j = 0; j < NR; j++) {
-                    buf[i][j] = i >= m_valid || j >= n_valid ? 0.0f
-                                : out.load_c                 ? out.c[i * out.ldc + j]
-                                                             : out.bias[j];
-                }
+                const bool row = i < m_valid;
+                _mm512_store_ps(&buf[i][0], !row ? _mm512_setzero_ps()
+                                            : out.load_c
+                                                ? _mm512_maskz_loadu_ps(mask0, out.c + i * out.ldc)
+                                                : b0);
+                _mm512_store_ps(&buf[i][16], !row         ? _mm512_setzero_ps()
+                                             : out.load_c ? _mm512_maskz_loadu_ps(
+                                                                mask1, out.c + i * out.ldc + 16)
+                                                          : b1);
             }
             _tile_loadd(0, &buf[0][0], NR * sizeof(float));
             _tile_loadd(1, &buf[0][16], NR * sizeof(float));
@@ -688,17 +717,14 @@ struct AmxKernel {
         _tile_stored(2, &buf[16][0], NR * sizeof(float));
         _tile_stored(3, &buf[16][16], NR * sizeof(float));
         for (int i = 0; i < m_valid; i++) {
-            for (int j = 0; j < NR; j += 16) {
-                const int left = n_valid - j;
-                if (left <= 0) break;
-                const __mmask16 m = left >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << left) - 1);
-                const __m512 v = _mm512_load_ps(&buf[i][j]);
-                if (out.c16) {
-                    _mm256_mask_storeu_epi16(out.c16 + i * out.ldc16 + j, m,
-                                             avx512_bf16::round_to_bf16(v));
-                } else {
-                    _mm512_mask_storeu_ps(out.c + i * out.ldc + j, m, v);
-                }
+            const __m512 v0 = _mm512_load_ps(&buf[i][0]), v1 = _mm512_load_ps(&buf[i][16]);
+            if (out.c16) {
+                u16* row = out.c16 + i * out.ldc16;
+                _mm256_mask_storeu_epi16(row, mask0, avx512_bf16::round_to_bf16(v0));
+                _mm256_mask_storeu_epi16(row + 16, mask1, avx512_bf16::round_to_bf16(v1));
+            } else {
+                _mm512_mask_storeu_ps(out.c + i * out.ldc, mask0, v0);
+                _mm512_mask_storeu_ps(out.c + i * out.ldc + 16, mask1, v1);
             }
         }
     }
