@@ -35,14 +35,16 @@ void attention_backward_naive(T* dqkv, const T* dout, const T* qkv, const T* att
 
 // Mixed precision (train --dtype bf16): the same attention with its products on bf16 operands,
 // summed in float by the bf16 gemm's arithmetic (matmul_bf16.h: pairs along the reduction, the
-// odd product first; vdpbf16ps, or the portable path with the same bits). Rounded to bf16: q, k, v
+// odd product first, on vdpbf16ps or the portable path with the same bits; on AMX tiles, where
+// the CPU has them, in the tiles order instead). Rounded to bf16: q, k, v
 // (the caller's bf16 qkv), the unnormalized probabilities E∘mask before O = E·V (then / Σ E in
 // float), dO, P∘mask and dS. In float: the scores, the softmax (max, exp, sums, lse), the dropout
 // mask and scale, D = rowsum(dO∘O), the outputs and the gradients dqkv accumulates into.
 //   forward:  S = Q·Kᵀ, O = bf16(E∘mask)·V / Σ E
 //   backward: dP = dO·Vᵀ, dV += bf16(P∘mask)ᵀ·dO, dQ += bf16(dS)·K, dK += bf16(dS)ᵀ·Q
 // The same dropout decisions as the float kernel (attention_dropout_keep). Bits: the same for any
-// thread count, and on AVX-512 and AVX2 (WIGGLE_ISA=avx2: the portable gemm); the generic build
+// thread count, and on AVX-512 and AVX2 (WIGGLE_ISA=avx2: the portable gemm) unless AVX-512 runs
+// the products on AMX (then AVX2 gives other bits; WIGGLE_AMX=0 keeps vdpbf16ps); the generic build
 // (no fused multiply-add) differs in the softmax's last bits.
 // out (B,T,C), lse (B,NH,T) from qkv (B,T,3C) in bf16.
 void attention_forward_bf16(float* out, float* lse, const bf16* qkv, int B, int T, int C, int NH,

@@ -514,18 +514,30 @@ void attention_backward(float* dqkv, const float* dout, const float* qkv, const 
 }
 
 // ---- bf16 (attention.h, attention_forward_bf16) ------------------------------------------------
-// Every product is gemm_bf16_strided on the calling thread (bf16 operands read in place from the
-// bf16 qkv, pairs along the reduction, float sums: the bf16 gemm's arithmetic); between them, the
-// softmax and the dropout in float, per row. Rows in blocks of kBf16Rows queries: S for a block
-// is (rows, keys up to its last query); the keys past a row's own query are masked in the softmax
-// and enter the products as zeros (adding a zero product changes no sum).
-// Same bits on every instruction set that fuses multiply-adds (AVX-512, AVX2): the gemm's paths
-// are bit-equal, the row sums run over 16 lanes whatever the vector width (kSumLanes) and are
-// added in lane order, and everything else is lane by lane.
+// Every product is the bf16 gemm on the calling thread (bf16_product: bf16 operands read in place
+// from the bf16 qkv, float sums: the bf16 gemm's arithmetic, in the tiles order on AMX); between
+// them, the softmax and the dropout in float, per row. Rows in blocks of kBf16Rows queries: S for a
+// block is (rows, keys up to its last query); the keys past a row's own query are masked in the
+// softmax and enter the products as zeros (adding a zero product changes no sum). Same bits on
+// every instruction set that fuses multiply-adds (AVX-512 without AMX, AVX2): those gemm paths are
+// bit-equal,
+// the row sums run over 16 lanes whatever the vector width (kSumLanes) and are added in lane order,
+// and everything else is lane by lane.
 
 namespace attention_detail {
 
 constexpr int kBf16Rows = 64;  // queries per block of a product
+
+// A product of the bf16 attention: on AMX tiles where the CPU has them (AVX-512's build only:
+// the tiles order of matmul_bf16.h), else gemm_bf16_strided (the pairs order).
+inline void bf16_product(Isa isa, float* C, long ldc, const bf16* A, long lda, const bf16* B,
+                         long ldb, int M, int N, int K, bool trans_a, bool trans_b,
+                         bool accumulate) {
+    if (isa == Isa::Avx512 && amx_instructions()) {
+        return gemm_bf16_strided_amx(C, ldc, A, lda, B, ldb, M, N, K, trans_a, trans_b, accumulate);
+    }
+    gemm_bf16_strided(isa, C, ldc, A, lda, B, ldb, M, N, K, trans_a, trans_b, accumulate);
+}
 constexpr int kSumLanes = 16;  // a row sum's partial sums, for any kW
 static_assert(kSumLanes % kW == 0);
 
@@ -589,7 +601,7 @@ inline void attention_forward_bf16_slot(Isa isa, float* out, float* lse, const b
             const int nr = T - r0 < kBf16Rows ? T - r0 : kBf16Rows, kmax = r0 + nr;
             const int L = round_up(kmax, kSumLanes);
             // S (nr, kmax) = Q[r0:kmax] · K[0:kmax]ᵀ
-            gemm_bf16_strided(isa, S, Tq, q + r0 * C3, C3, k, C3, nr, kmax, hs, false, true, false);
+            bf16_product(isa, S, Tq, q + r0 * C3, C3, k, C3, nr, kmax, hs, false, true, false);
             float inv_total[kBf16Rows];
             for (int r = 0; r < nr; ++r) {
                 const int t = r0 + r;
@@ -609,7 +621,7 @@ inline void attention_forward_bf16_slot(Isa isa, float* out, float* lse, const b
             // O (nr, hs) = bf16(E∘mask) · V[0:kmax], then / Σ E row by row (out is written
             // directly: its rows are this item's alone)
             float* o = out + (static_cast<long>(b) * T + r0) * C + h * hs;
-            gemm_bf16_strided(isa, o, C, A, Tq, v, C3, nr, hs, kmax, false, false, false);
+            bf16_product(isa, o, C, A, Tq, v, C3, nr, hs, kmax, false, false, false);
             for (int r = 0; r < nr; ++r) {
                 float* orow = o + static_cast<long>(r) * C;
                 for (int i = 0; i < hs; ++i) orow[i] *= inv_total[r];
@@ -658,9 +670,9 @@ inline void attention_backward_bf16_slot(Isa isa, float* dqkv, const float* dout
             const int nr = T - r0 < kBf16Rows ? T - r0 : kBf16Rows, kmax = r0 + nr;
             const int L = round_up(kmax, kSumLanes);
             // S (nr, kmax) = Q[r0:kmax] · K[0:kmax]ᵀ;  dP (nr, kmax) = dO[r0:kmax] · V[0:kmax]ᵀ
-            gemm_bf16_strided(isa, S, Tq, q + r0 * C3, C3, k, C3, nr, kmax, hs, false, true, false);
-            gemm_bf16_strided(isa, dP, Tq, dO16 + static_cast<long>(r0) * hs, hs, v, C3, nr, kmax,
-                              hs, false, true, false);
+            bf16_product(isa, S, Tq, q + r0 * C3, C3, k, C3, nr, kmax, hs, false, true, false);
+            bf16_product(isa, dP, Tq, dO16 + static_cast<long>(r0) * hs, hs, v, C3, nr, kmax, hs,
+                         false, true, false);
             for (int r = 0; r < nr; ++r) {
                 const int t = r0 + r;
                 float* p = S + static_cast<long>(r) * Tq;
@@ -687,19 +699,18 @@ inline void attention_backward_bf16_slot(Isa isa, float* dqkv, const float* dout
                 for (int j = t + 1; j < Tq; ++j) ds[j] = pa[j] = bf16{};
             }
             // s = q·k·scale  ⇒  dQ[r0:kmax] += dS · K[0:kmax]
-            gemm_bf16_strided(isa, dq + r0 * C3, C3, dS16 + static_cast<long>(r0) * Tq, Tq, k, C3,
-                              nr, hs, kmax, false, false, true);
+            bf16_product(isa, dq + r0 * C3, C3, dS16 + static_cast<long>(r0) * Tq, Tq, k, C3, nr,
+                         hs, kmax, false, false, true);
         }
         // dK[j0:] += dSᵀ · Q and dV[j0:] += (P∘mask)ᵀ · dO over the queries t ≥ j0 (dS and P are
         // 0 for t < j; j0 is even, so the pairs are those of a sum from t = 0).
         for (int j0 = 0; j0 < T; j0 += kBf16Rows) {
             const int nj = T - j0 < kBf16Rows ? T - j0 : kBf16Rows;
             const long at = static_cast<long>(j0) * Tq + j0;
-            gemm_bf16_strided(isa, dk + j0 * C3, C3, dS16 + at, Tq, q + j0 * C3, C3, nj, hs, T - j0,
-                              true, false, true);
-            gemm_bf16_strided(isa, dv + j0 * C3, C3, P16 + at, Tq,
-                              dO16 + static_cast<long>(j0) * hs, hs, nj, hs, T - j0, true, false,
-                              true);
+            bf16_product(isa, dk + j0 * C3, C3, dS16 + at, Tq, q + j0 * C3, C3, nj, hs, T - j0,
+                         true, false, true);
+            bf16_product(isa, dv + j0 * C3, C3, P16 + at, Tq, dO16 + static_cast<long>(j0) * hs, hs,
+                         nj, hs, T - j0, true, false, true);
         }
     }
 }

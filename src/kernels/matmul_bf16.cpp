@@ -819,4 +819,13 @@ void gemm_bf16_strided(Isa isa, float* C, long ldc, const bf16* A, long lda, con
                   1);
 }
 
+void gemm_bf16_strided_amx(float* C, long ldc, const bf16* A, long lda, const bf16* B, long ldb,
+                           int M, int N, int K, bool trans_a, bool trans_b, bool accumulate) {
+    assert(ldc >= N && lda >= (trans_a ? M : K) && ldb >= (trans_b ? K : N));
+    gemm_bf16_run(Isa::Avx512,
+                  {C, reinterpret_cast<const u16*>(A), reinterpret_cast<const u16*>(B), M, N, K,
+                   trans_a, trans_b, accumulate, lda, ldb, ldc},
+                  1, /*amx=*/true);
+}
+
 }  // namespace wiggle::kernels

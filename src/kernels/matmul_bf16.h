@@ -86,6 +86,9 @@ void gemm_bf16_amx(float* C, const bf16* A, const bf16* B, int M, int N, int K, 
                    bool trans_b, bool accumulate, int threads = 0);
 void gemm_bf16_linear_amx(float* C, bf16* C16, const float* bias, const bf16* A, const bf16* B,
                           int M, int N, int K, bool trans_a, bool trans_b);
+// gemm_bf16_strided's AMX twin (on the calling thread, sub-matrices ldc, lda, ldb apart).
+void gemm_bf16_strided_amx(float* C, long ldc, const bf16* A, long lda, const bf16* B, long ldb,
+                           int M, int N, int K, bool trans_a, bool trans_b, bool accumulate);
 
 // The definitions above as plain triple loops: the oracles, not for hot loops. gemm_bf16_naive
 // sums in the pairs order, gemm_bf16_tiles_naive in the tiles order.
