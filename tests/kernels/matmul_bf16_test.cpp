@@ -62,8 +62,8 @@ const Shape kShapes[] = {{1, 1, 1},      {1, 1, 2},      {1, 17, 3},     {5, 1, 
                          {37, 129, 300}, {12, 200, 513}, {97, 70, 64},   {64, 130, 601},
                          {3, 1100, 9},   {8, 70, 2048},  {5, 300, 1100}, {4, 40, 1500}};
 
-std::string describe(Isa isa, const Shape& s, bool ta, bool tb, bool acc) {
-    return std::string(isa_name(isa)) + " M=" + std::to_string(s.M) + " N=" + std::to_string(s.N) +
+std::string describe(const std::string& path, const Shape& s, bool ta, bool tb, bool acc) {
+    return path + " M=" + std::to_string(s.M) + " N=" + std::to_string(s.N) +
            " K=" + std::to_string(s.K) + (ta ? " Aᵀ" : " A") + (tb ? " Bᵀ" : " B") +
            (acc ? " accumulate" : "");
 }
@@ -125,19 +125,21 @@ TEST(GemmBf16, EveryPathEqualsTheNaiveTwinBitForBit) {
             for (Isa isa : bf16_paths()) {
                 std::vector<float> got = C0;
                 gemm_bf16_isa(isa, got.data(), A.data(), B.data(), s.M, s.N, s.K, ta, tb, acc);
-                expect_bits(got, want, describe(isa, s, ta, tb, acc));
+                expect_bits(got, want, describe(isa_name(isa), s, ta, tb, acc));
             }
         }
     }
 }
 
-TEST(GemmBf16, AgreesWithTheFp32GemmOnTheSameRoundedInputs) {
-    // Both sum the same exact products (a product of two bf16 is exact in float) and C, in
-    // different orders (the fp32 gemm adds C after its own blocked sum). Each is within
-    // γ_n·Σ|terms| of the exact sum (recursive summation of n = K + 1 terms, γ_n = n·u/(1 − n·u),
-    // u = 2^-24, whatever the order), so they differ by at most 2·γ_n·(|C| + Σ_k |a_k·b_k|).
-    uint32_t seed = 100;
-    for (const Shape& s : kShapes) {
+// Both sum the same exact products (a product of two bf16 is exact in float) and C, in
+// different orders (the fp32 gemm adds C after its own blocked sum). Each is within γ_n·Σ|terms|
+// of the exact sum (recursive summation of n = K + 1 terms, γ_n = n·u/(1 − n·u), u = 2^-24,
+// whatever the order or tree of additions, no deeper than n), so they differ by at most 2·γ_n·(|C|
+// + Σ_k |a_k·b_k|). `bf16_gemm(path, C, A, B, shape, ta, tb, acc)` runs each path.
+template <class Bf16Gemm>
+void expect_close_to_fp32(const std::vector<Shape>& shapes, uint32_t seed,
+                          const std::vector<std::string>& paths, const Bf16Gemm& bf16_gemm) {
+    for (const Shape& s : shapes) {
         const auto A = random_bf16(static_cast<size_t>(s.M) * s.K, seed++);
         const auto B = random_bf16(static_cast<size_t>(s.K) * s.N, seed++);
         const auto C0 = widen(random_bf16(static_cast<size_t>(s.M) * s.N, seed++));
@@ -153,18 +155,29 @@ TEST(GemmBf16, AgreesWithTheFp32GemmOnTheSameRoundedInputs) {
             gemm(want.data(), Af.data(), Bf.data(), s.M, s.N, s.K, ta, tb, acc);
             std::vector<double> mass(C0.size());  // Σ_k |a_k·b_k| (+ |C|)
             gemm_naive<double>(mass.data(), Aabs.data(), Babs.data(), s.M, s.N, s.K, ta, tb, false);
-            for (Isa isa : bf16_paths()) {
+            for (const std::string& path : paths) {
                 std::vector<float> got = C0;
-                gemm_bf16_isa(isa, got.data(), A.data(), B.data(), s.M, s.N, s.K, ta, tb, acc);
+                bf16_gemm(path, got.data(), A.data(), B.data(), s, ta, tb, acc);
                 for (size_t i = 0; i < got.size(); i++) {
                     const double tol = 2 * gamma * (mass[i] + (acc ? std::fabs(C0[i]) : 0.0));
                     ASSERT_LE(std::fabs(static_cast<double>(got[i]) - want[i]), tol)
-                        << describe(isa, s, ta, tb, acc) << ": element " << i << ", fp32 gemm "
+                        << describe(path, s, ta, tb, acc) << ": element " << i << ", fp32 gemm "
                         << want[i] << ", bf16 gemm " << got[i];
                 }
             }
         }
     }
+}
+
+TEST(GemmBf16, AgreesWithTheFp32GemmOnTheSameRoundedInputs) {
+    std::vector<std::string> paths;
+    for (Isa isa : bf16_paths()) paths.push_back(isa_name(isa));
+    expect_close_to_fp32({std::begin(kShapes), std::end(kShapes)}, 100, paths,
+                         [](const std::string& path, float* C, const bf16* A, const bf16* B,
+                            const Shape& s, bool ta, bool tb, bool acc) {
+                             const Isa isa = path == "avx512" ? Isa::Avx512 : Isa::Generic;
+                             gemm_bf16_isa(isa, C, A, B, s.M, s.N, s.K, ta, tb, acc);
+                         });
 }
 
 TEST(GemmBf16, SameBitsForAnyThreadCount) {
@@ -189,10 +202,13 @@ TEST(GemmBf16, SameBitsForAnyThreadCount) {
 // The linear layer's epilogue: the naive twin on C filled with the bias and accumulating is the
 // definition; the rounded output is to_bf16 of it, element by element (NaN and infinity
 // included: A holds one of each, so some sums overflow or are NaN). K = 1100 and 1500 span two K
-// blocks on every path, where the rounding happens only in the last.
-TEST(GemmBf16, LinearEpilogueIsTheBiasThenTheSumsThenTheRounding) {
-    uint32_t seed = 300;
-    for (const Shape& s : kShapes) {
+// blocks on every path, where the rounding happens only in the last. `naive`: the path's order's
+// twin; `linear`: the path's gemm_bf16_linear.
+using NaiveGemm = void (*)(float*, const bf16*, const bf16*, int, int, int, bool, bool, bool);
+template <class Linear>
+void expect_linear_epilogue(const std::string& path, const std::vector<Shape>& shapes,
+                            uint32_t seed, NaiveGemm naive, const Linear& linear) {
+    for (const Shape& s : shapes) {
         auto A = random_bf16(static_cast<size_t>(s.M) * s.K, seed++);
         const auto B = random_bf16(static_cast<size_t>(s.K) * s.N, seed++, 4.0f);
         const auto bias = widen(random_bf16(static_cast<size_t>(s.N), seed++));
@@ -208,32 +224,36 @@ TEST(GemmBf16, LinearEpilogueIsTheBiasThenTheSumsThenTheRounding) {
                     std::copy(bias.begin(), bias.end(), want.begin() + static_cast<long>(i) * s.N);
                 }
             }
-            gemm_bf16_naive(want.data(), A.data(), B.data(), s.M, s.N, s.K, ta, tb, true);
+            naive(want.data(), A.data(), B.data(), s.M, s.N, s.K, ta, tb, true);
             std::vector<bf16> want16(want.size());
             to_bf16_naive(want16.data(), want.data(), static_cast<long>(want.size()));
             const float* b = with_bias ? bias.data() : nullptr;
-            for (Isa isa : bf16_paths()) {
-                const std::string what =
-                    describe(isa, s, ta, tb, false) + (with_bias ? " bias" : " no bias");
-                std::vector<float> got(want.size(), 7.0f);
-                gemm_bf16_linear(isa, got.data(), nullptr, b, A.data(), B.data(), s.M, s.N, s.K, ta,
-                                 tb);
-                std::vector<float> scratch(want.size(), 7.0f);
-                std::vector<bf16> got16(want.size(), to_bf16(7.0f));
-                gemm_bf16_linear(isa, scratch.data(), got16.data(), b, A.data(), B.data(), s.M, s.N,
-                                 s.K, ta, tb);
-                for (size_t i = 0; i < want.size(); i++) {
-                    const auto w = std::bit_cast<uint32_t>(want[i]);
-                    ASSERT_TRUE(w == std::bit_cast<uint32_t>(got[i]) ||
-                                (std::isnan(want[i]) && std::isnan(got[i])))
-                        << what << ": float element " << i << " expected " << want[i] << ", got "
-                        << got[i];
-                    ASSERT_EQ(static_cast<uint16_t>(got16[i]), static_cast<uint16_t>(want16[i]))
-                        << what << ": bf16 element " << i << " expected " << to_float(want16[i])
-                        << ", got " << to_float(got16[i]);
-                }
+            const std::string what =
+                describe(path, s, ta, tb, false) + (with_bias ? " bias" : " no bias");
+            std::vector<float> got(want.size(), 7.0f);
+            linear(got.data(), nullptr, b, A.data(), B.data(), s.M, s.N, s.K, ta, tb);
+            std::vector<float> scratch(want.size(), 7.0f);
+            std::vector<bf16> got16(want.size(), to_bf16(7.0f));
+            linear(scratch.data(), got16.data(), b, A.data(), B.data(), s.M, s.N, s.K, ta, tb);
+            for (size_t i = 0; i < want.size(); i++) {
+                const auto w = std::bit_cast<uint32_t>(want[i]);
+                ASSERT_TRUE(w == std::bit_cast<uint32_t>(got[i]) ||
+                            (std::isnan(want[i]) && std::isnan(got[i])))
+                    << what << ": float element " << i << " expected " << want[i] << ", got "
+                    << got[i];
+                ASSERT_EQ(static_cast<uint16_t>(got16[i]), static_cast<uint16_t>(want16[i]))
+                    << what << ": bf16 element " << i << " expected " << to_float(want16[i])
+                    << ", got " << to_float(got16[i]);
             }
         }
+    }
+}
+
+TEST(GemmBf16, LinearEpilogueIsTheBiasThenTheSumsThenTheRounding) {
+    for (Isa isa : bf16_paths()) {
+        expect_linear_epilogue(isa_name(isa), {std::begin(kShapes), std::end(kShapes)}, 300,
+                               gemm_bf16_naive,
+                               [isa](auto... args) { gemm_bf16_linear(isa, args...); });
     }
 }
 
@@ -353,40 +373,17 @@ TEST(GemmBf16, AmxEqualsTheTilesNaiveTwinBitForBit) {
             std::vector<float> want = C0, got = C0;
             gemm_bf16_tiles_naive(want.data(), A.data(), B.data(), s.M, s.N, s.K, ta, tb, acc);
             gemm_bf16_amx(got.data(), A.data(), B.data(), s.M, s.N, s.K, ta, tb, acc);
-            expect_bits(got, want, "amx" + describe(Isa::Avx512, s, ta, tb, acc).substr(6));
+            expect_bits(got, want, describe("amx", s, ta, tb, acc));
         }
     }
 }
 
 TEST(GemmBf16, TilesOrderAgreesWithTheFp32GemmOnTheSameRoundedInputs) {
-    // The tiles order sums the same K + 1 terms (in a tree of float additions no deeper than
-    // K + 1), so the bound of AgreesWithTheFp32GemmOnTheSameRoundedInputs holds for it too.
-    uint32_t seed = 600;
-    for (const Shape& s : amx_shapes()) {
-        const auto A = random_bf16(static_cast<size_t>(s.M) * s.K, seed++);
-        const auto B = random_bf16(static_cast<size_t>(s.K) * s.N, seed++);
-        const auto C0 = widen(random_bf16(static_cast<size_t>(s.M) * s.N, seed++));
-        const auto Af = widen(A), Bf = widen(B);
-        std::vector<double> Aabs(Af.size()), Babs(Bf.size());
-        for (size_t i = 0; i < Af.size(); i++) Aabs[i] = std::fabs(Af[i]);
-        for (size_t i = 0; i < Bf.size(); i++) Babs[i] = std::fabs(Bf[i]);
-        const double u = std::ldexp(1.0, -24), n = s.K + 1.0;
-        const double gamma = n * u / (1 - n * u);
-        for (int t = 0; t < 8; t++) {
-            const bool ta = t & 1, tb = t & 2, acc = t & 4;
-            std::vector<float> want = C0, got = C0;
-            gemm(want.data(), Af.data(), Bf.data(), s.M, s.N, s.K, ta, tb, acc);
-            std::vector<double> mass(C0.size());
-            gemm_naive<double>(mass.data(), Aabs.data(), Babs.data(), s.M, s.N, s.K, ta, tb, false);
-            gemm_bf16_tiles_naive(got.data(), A.data(), B.data(), s.M, s.N, s.K, ta, tb, acc);
-            for (size_t i = 0; i < got.size(); i++) {
-                const double tol = 2 * gamma * (mass[i] + (acc ? std::fabs(C0[i]) : 0.0));
-                ASSERT_LE(std::fabs(static_cast<double>(got[i]) - want[i]), tol)
-                    << "tiles naive M=" << s.M << " N=" << s.N << " K=" << s.K << " t=" << t
-                    << ": element " << i << ", fp32 gemm " << want[i] << ", tiles " << got[i];
-            }
-        }
-    }
+    // The tiles order sums the same K + 1 terms in a tree of float additions: the same bound.
+    expect_close_to_fp32(
+        amx_shapes(), 600, {"tiles naive"},
+        [](const std::string&, float* C, const bf16* A, const bf16* B, const Shape& s, bool ta,
+           bool tb, bool acc) { gemm_bf16_tiles_naive(C, A, B, s.M, s.N, s.K, ta, tb, acc); });
 }
 
 TEST(GemmBf16, AmxSameBitsForAnyThreadCount) {
@@ -405,51 +402,11 @@ TEST(GemmBf16, AmxSameBitsForAnyThreadCount) {
     }
 }
 
-// The epilogue on AMX: the tiles naive twin on C filled with the bias, then to_bf16 (NaN and
-// infinity in A, as above).
+// The epilogue on AMX: the tiles naive twin on C filled with the bias, then to_bf16.
 TEST(GemmBf16, AmxLinearEpilogueIsTheBiasThenTheSumsThenTheRounding) {
     if (!amx_instructions()) GTEST_SKIP() << "no AMX here";
-    uint32_t seed = 700;
-    for (const Shape& s : amx_shapes()) {
-        auto A = random_bf16(static_cast<size_t>(s.M) * s.K, seed++);
-        const auto B = random_bf16(static_cast<size_t>(s.K) * s.N, seed++, 4.0f);
-        const auto bias = widen(random_bf16(static_cast<size_t>(s.N), seed++));
-        if (A.size() > 2 && s.K > 1) {
-            A[1] = to_bf16(std::numeric_limits<float>::infinity());
-            A[A.size() - 1] = to_bf16(std::numeric_limits<float>::quiet_NaN());
-        }
-        for (int t = 0; t < 8; t++) {
-            const bool ta = t & 1, tb = t & 2, with_bias = t & 4;
-            std::vector<float> want(static_cast<size_t>(s.M) * s.N, 0.0f);
-            if (with_bias) {
-                for (int i = 0; i < s.M; i++) {
-                    std::copy(bias.begin(), bias.end(), want.begin() + static_cast<long>(i) * s.N);
-                }
-            }
-            gemm_bf16_tiles_naive(want.data(), A.data(), B.data(), s.M, s.N, s.K, ta, tb, true);
-            std::vector<bf16> want16(want.size());
-            to_bf16_naive(want16.data(), want.data(), static_cast<long>(want.size()));
-            const float* b = with_bias ? bias.data() : nullptr;
-            const std::string what = "amx" + describe(Isa::Avx512, s, ta, tb, false).substr(6) +
-                                     (with_bias ? " bias" : " no bias");
-            std::vector<float> got(want.size(), 7.0f);
-            gemm_bf16_linear_amx(got.data(), nullptr, b, A.data(), B.data(), s.M, s.N, s.K, ta, tb);
-            std::vector<float> scratch(want.size(), 7.0f);
-            std::vector<bf16> got16(want.size(), to_bf16(7.0f));
-            gemm_bf16_linear_amx(scratch.data(), got16.data(), b, A.data(), B.data(), s.M, s.N, s.K,
-                                 ta, tb);
-            for (size_t i = 0; i < want.size(); i++) {
-                const auto w = std::bit_cast<uint32_t>(want[i]);
-                ASSERT_TRUE(w == std::bit_cast<uint32_t>(got[i]) ||
-                            (std::isnan(want[i]) && std::isnan(got[i])))
-                    << what << ": float element " << i << " expected " << want[i] << ", got "
-                    << got[i];
-                ASSERT_EQ(static_cast<uint16_t>(got16[i]), static_cast<uint16_t>(want16[i]))
-                    << what << ": bf16 element " << i << " expected " << to_float(want16[i])
-                    << ", got " << to_float(got16[i]);
-            }
-        }
-    }
+    expect_linear_epilogue("amx", amx_shapes(), 700, gemm_bf16_tiles_naive,
+                           [](auto... args) { gemm_bf16_linear_amx(args...); });
 }
 
 TEST(GemmBf16, AmxEmptyProductsAndDenormals) {
