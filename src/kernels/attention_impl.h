@@ -519,14 +519,15 @@ void attention_backward(float* dqkv, const float* dout, const float* qkv, const 
 // them, the softmax and the dropout in float, per row. Rows in blocks of kBf16Rows queries: S for a
 // block is (rows, keys up to its last query); the keys past a row's own query are masked in the
 // softmax and enter the products as zeros (adding a zero product changes no sum). Same bits on
-// every instruction set that fuses multiply-adds (AVX-512 without AMX, AVX2): those gemm paths are
-// bit-equal,
-// the row sums run over 16 lanes whatever the vector width (kSumLanes) and are added in lane order,
-// and everything else is lane by lane.
+// every instruction set that fuses multiply-adds (AVX-512 without AMX, AVX2): those gemm paths
+// are bit-equal, the row sums run over 16 lanes whatever the vector width (kSumLanes) and are
+// added in lane order, and everything else is lane by lane.
 
 namespace attention_detail {
 
 constexpr int kBf16Rows = 64;  // queries per block of a product
+constexpr int kSumLanes = 16;  // a row sum's partial sums, for any kW
+static_assert(kSumLanes % kW == 0);
 
 // A product of the bf16 attention: on AMX tiles where the CPU has them (AVX-512's build only:
 // the tiles order of matmul_bf16.h), else gemm_bf16_strided (the pairs order).
@@ -538,8 +539,6 @@ inline void bf16_product(Isa isa, float* C, long ldc, const bf16* A, long lda, c
     }
     gemm_bf16_strided(isa, C, ldc, A, lda, B, ldb, M, N, K, trans_a, trans_b, accumulate);
 }
-constexpr int kSumLanes = 16;  // a row sum's partial sums, for any kW
-static_assert(kSumLanes % kW == 0);
 
 // Σ_j e_j over j < L (a multiple of kSumLanes), as kSumLanes partial sums added in lane order.
 struct LaneSum {

@@ -235,9 +235,10 @@ struct Driver {
         const int mt = (g.M + MR - 1) / MR;  // row tiles
         const int nblocks = (g.N + NC - 1) / NC;
         const int ncb = ((g.N + nblocks - 1) / nblocks + NR - 1) / NR * NR;
-        // K in equal blocks (even), as deep as keeps the packed B block (ncb × kc bf16) within
-        // 512 KiB of L2, between KC and 4·KC: every block costs C a round trip through the
-        // caches. The blocking never changes the bits (every output is one running sum).
+        // K in equal blocks (multiples of KGRAIN), as deep as keeps the packed B block (ncb × kc
+        // bf16) within 512 KiB of L2, between KC and KC_MAX: every block costs C a round trip
+        // through the caches. The blocking never changes the bits (every output is one running
+        // sum, and the tiles order's chunks start at multiples of 32 whatever the blocks).
         const int kmax = std::clamp((512 * 1024 / (2 * ncb)) & ~31, KC, Ker::KC_MAX);
         const int nkb = (g.K + kmax - 1) / kmax;
         const int kcb = ((g.K + nkb - 1) / nkb + KGRAIN - 1) / KGRAIN * KGRAIN;
@@ -736,12 +737,10 @@ void gemm_bf16_run(Isa isa, const Bf16Args& g, int threads = 0, bool amx = false
     assert(g.M >= 0 && g.N >= 0 && g.K >= 0);
     const double flops = 2.0 * g.M * g.N * g.K;
     if (threads == 0) threads = flops < kGemmMinParallelFlops ? 1 : num_threads();
+    WIGGLE_CHECK(!amx || amx_instructions(), "a CPU with AMX-BF16, or gemm_bf16_isa",
+                 "the bf16 gemm's AMX path on a CPU (or kernel) without AMX tiles");
 #if defined(__x86_64__)
-    if (amx) {
-        WIGGLE_CHECK(amx_instructions(), "a CPU with AMX-BF16, or gemm_bf16_isa",
-                     "the bf16 gemm's AMX path on a CPU (or kernel) without AMX tiles");
-        return Driver<AmxKernel>::run(g, threads);
-    }
+    if (amx) return Driver<AmxKernel>::run(g, threads);
     if (isa == Isa::Avx512 && bf16_instructions()) return Driver<Bf16Kernel>::run(g, threads);
 #endif
     (void)isa;
@@ -778,18 +777,9 @@ void gemm_bf16_amx(float* C, const bf16* A, const bf16* B, int M, int N, int K, 
 
 void gemm_bf16_linear_amx(float* C, bf16* C16, const float* bias, const bf16* A, const bf16* B,
                           int M, int N, int K, bool trans_a, bool trans_b) {
-    Bf16Args g{C,
-               reinterpret_cast<const u16*>(A),
-               reinterpret_cast<const u16*>(B),
-               M,
-               N,
-               K,
-               trans_a,
-               trans_b,
-               false,
-               trans_a ? M : K,
-               trans_b ? K : N,
-               N};
+    const auto* a = reinterpret_cast<const u16*>(A);
+    const auto* b = reinterpret_cast<const u16*>(B);
+    Bf16Args g{C, a, b, M, N, K, trans_a, trans_b, false, trans_a ? M : K, trans_b ? K : N, N};
     g.bias = bias;
     g.C16 = reinterpret_cast<u16*>(C16);
     g.ldc16 = N;
