@@ -446,7 +446,11 @@ TrainOutcome train(const TrainConfig& cfg, const RunOptions& opts,
             layer / 1e6));
     }
     if (cfg.precision == Precision::Bf16) {
-        report.say(kernels::bf16_instructions()
+        report.say(kernels::amx_instructions()
+                       ? "bf16 mixed precision: the matmuls and attention's products on bf16 "
+                         "copies (AMX tiles; WIGGLE_AMX=0 for AVX512_BF16), float sums, float "
+                         "master weights"
+                   : kernels::bf16_instructions()
                        ? "bf16 mixed precision: the matmuls and attention's products on bf16 "
                          "copies (AVX512_BF16), float sums, float master weights"
                        : "bf16 mixed precision: this CPU has no AVX512_BF16, so the bf16 products "
