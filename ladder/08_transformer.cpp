@@ -108,7 +108,7 @@ const Variant kVariants[] = {
 
 class Model {
   public:
-    Model(const Variant& variant, int V) : v_(variant), vocab_(V) {
+    Model(const Variant& variant, int V) : v_(variant) {
         if (v_.bigram) {
             tok_ = params_.add("tok", {V, V});  // row i: the logits after character i
             return;
@@ -234,7 +234,6 @@ class Model {
     }
 
     Variant v_;
-    int vocab_;
     wiggle::Params<float> params_;
     int tok_ = -1, pos_ = -1, lnfw_ = -1, lnfb_ = -1, Wlm_ = -1, blm_ = -1;
     std::vector<Layer> layers_;
