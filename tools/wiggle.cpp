@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "data/text.h"
+#include "kernels/bf16.h"
 #include "kernels/cpu.h"
 #include "nn/gpt_decoder.h"
 #include "nn/gpt_generate.h"
@@ -467,6 +468,22 @@ int run_eval(EvalArgs& a) {
     return 0;
 }
 
+// `wiggle --version`: the release, the compiler that built it, and the kernels this CPU runs
+// (what a bug report needs: the same seed gives other bits on other kernels).
+std::string version_line() {
+#if defined(__clang__)
+    const std::string compiler = "clang " __clang_version__;
+#else
+    const std::string compiler = "g++ " __VERSION__;
+#endif
+    const char* bf16 = kernels::amx_instructions()    ? "AMX tiles"
+                       : kernels::bf16_instructions() ? "AVX512_BF16"
+                                                      : "portable code";
+    return fmt::format("wiggle {} ({}); this CPU: {} kernels, bf16 products on {}, {} threads",
+                       WIGGLE_VERSION, compiler, kernels::isa_name(kernels::cpu_isa()), bf16,
+                       kernels::num_threads());
+}
+
 }  // namespace
 }  // namespace wiggle
 
@@ -474,6 +491,7 @@ int main(int argc, char** argv) {
     using namespace wiggle;
     CLI::App app{"wiggle: train, sample and evaluate GPTs on the CPU, and their tokenizers"};
     app.require_subcommand(1);
+    app.set_version_flag("--version", version_line());
     app.footer(
         "examples:\n"
         "  wiggle train --preset baby             # data/tinyshakespeare.txt -> out/\n"

@@ -98,6 +98,23 @@ TEST_F(WiggleTool, HelpOnEverySubcommand) {
         EXPECT_NE(sample.find(flag), std::string::npos) << flag;
 }
 
+// The release is the project's (CMakeLists.txt), and the kernels line follows the environment.
+TEST_F(WiggleTool, VersionNamesTheReleaseAndTheKernels) {
+    const std::string cmake = slurp(std::string(WIGGLE_SOURCE_DIR) + "/CMakeLists.txt");
+    const size_t at = cmake.find("project(wiggle VERSION ");
+    ASSERT_NE(at, std::string::npos);
+    const std::string release = cmake.substr(at + 23, cmake.find(' ', at + 23) - (at + 23));
+    const ProgramResult r = wiggle("--version");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out.rfind("wiggle " + release + " (", 0), 0u) << r.out;
+    EXPECT_EQ(lines_of(r.out).size(), 1u) << r.out;
+    const ProgramResult generic = wiggle("--version", "WIGGLE_ISA=generic WIGGLE_NUM_THREADS=3 ");
+    EXPECT_NE(generic.out.find("this CPU: generic kernels"), std::string::npos) << generic.out;
+    EXPECT_NE(generic.out.find(", 3 threads"), std::string::npos) << generic.out;
+    const ProgramResult no_amx = wiggle("--version", "WIGGLE_AMX=0 ");
+    EXPECT_EQ(no_amx.out.find("AMX"), std::string::npos) << no_amx.out;
+}
+
 TEST_F(WiggleTool, TrainSampleEval) {
     const ProgramResult t = wiggle(train_args("run", "--iters 8"));
     ASSERT_EQ(t.exit_code, 0) << t.err;
