@@ -85,7 +85,10 @@ std::string encode_utf8(std::u32string_view chars) {
 }
 
 std::u32string load_text(const std::string& path, size_t min_chars) {
-    const std::string bytes = read_file(path, "data file");
+    return text_of_file(read_file(path, "data file"), path, min_chars);
+}
+
+std::u32string text_of_file(std::string_view bytes, const std::string& path, size_t min_chars) {
     WIGGLE_CHECK(!bytes.empty(), kDataHint, "data file '{}' is empty", path);
     const size_t nul = bytes.find('\0');
     WIGGLE_CHECK(nul == std::string::npos, kDataHint,

@@ -32,6 +32,8 @@ namespace wiggle {
 // The characters of the UTF-8 file at `path`. Exits with one clear line naming the file if it is
 // missing, empty, binary (contains a NUL byte), not valid UTF-8, or shorter than `min_chars`.
 std::u32string load_text(const std::string& path, size_t min_chars = 1);
+// The same checks on the file's bytes already read (a caller that also hashes them reads once).
+std::u32string text_of_file(std::string_view bytes, const std::string& path, size_t min_chars = 1);
 
 // UTF-8 <-> code points. decode_utf8 exits with a clear error (naming `source` and the byte
 // offset) on malformed input.

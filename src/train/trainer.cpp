@@ -358,8 +358,11 @@ TrainOutcome train(const TrainConfig& cfg, const RunOptions& opts,
 
     // ---- Data ----------------------------------------------------------------------------------
     Corpus data;
+    uint64_t data_hash = 0;  // a resumed run checks that its data did not change
     {
-        const std::u32string text = load_text(cfg.data);
+        const std::string bytes = read_file(cfg.data, "data file");  // read once: hashed, decoded
+        data_hash = fnv1a64(bytes.data(), bytes.size());
+        const std::u32string text = text_of_file(bytes, cfg.data);
         data.tokenizer = run_tokenizer(cfg, text, init ? &*init : nullptr);
         SplitTokens parts =
             tokenize_split(data.tokenizer, text, fmt::format("data file '{}'", cfg.data));
@@ -371,8 +374,6 @@ TrainOutcome train(const TrainConfig& cfg, const RunOptions& opts,
                  "data file '{}' is too short for --block-size {}: its splits have {} (train) "
                  "and {} (validation) tokens, each needs at least block_size + 1 = {}",
                  cfg.data, T, data.train.size(), data.val.size(), T + 1);
-    const std::string data_bytes = read_file(cfg.data, "data file");
-    const uint64_t data_hash = fnv1a64(data_bytes.data(), data_bytes.size());
     std::optional<RunFolder> folder;  // rank 0 writes the run's files
     if (world.root()) folder.emplace(RunFolder::open(cfg.out));
 

@@ -348,7 +348,7 @@ TEST(GemmBf16, TilesNaiveSumsEachChunksEvenAndOddProductsApart) {
     EXPECT_EQ(amx, 1.0f) << "tdpbf16ps does not sum in chunks of 32";
 }
 
-// kShapes and sizes just off AMX's tiles (32×32 outputs, chunks of 32, K blocks of 256).
+// kShapes and sizes just off AMX's tiles (32×32 outputs, chunks of 32, K blocks of up to 512).
 std::vector<Shape> amx_shapes() {
     std::vector<Shape> shapes(std::begin(kShapes), std::end(kShapes));
     shapes.insert(shapes.end(), {{32, 32, 32},
