@@ -5,7 +5,8 @@
 //                block_size/2 = 32 tokens and recomputes them with the new one (33 rows)
 //   FullForward  one token nanoGPT's way: a full forward over the 64-token window (the baseline)
 // at 1 and 2 threads; Token and Recompute also on weights rounded to bf16 (`wiggle sample --dtype
-// bf16`: the cache streams half the bytes). Once its window is full, `wiggle sample` decodes 31
+// bf16`: the cache streams half the bytes), and for 8 sequences decoded together (batch 8,
+// `wiggle sample --num-samples 8`: one pass over the weights for all 8). Once its window is full, `wiggle sample` decodes 31
 // tokens and recomputes once per 32 tokens: about 32 / (31·Token + Recompute) tokens/s.
 // Gpt2Token: one token of a model of GPT-2 124M's shapes (12 layers, n_embd 768, vocab 50257) at
 // position 64, in fp32, bf16 and int8 (`wiggle sample --dtype`): decoding streams every weight
@@ -38,42 +39,53 @@ std::vector<int> tokens(int n) {
     return t;
 }
 
+// The first n tokens of tokens(64) for each of B sequences (sequence b's shifted by b, so that
+// they differ), back to back: GptDecoder::append's layout for a batch.
+std::vector<int> batch_tokens(int B, int n) {
+    std::vector<int> t(static_cast<size_t>(B) * n);
+    for (int b = 0; b < B; ++b) {
+        for (int i = 0; i < n; ++i) t[b * n + i] = (i * 7 + 3 + b) % baby().vocab_size;
+    }
+    return t;
+}
+
 void BM_Token(benchmark::State& state) {
     k::set_num_threads(static_cast<int>(state.range(0)));
     wiggle::GptWeights w(baby(), 1337, /*with_grads=*/false);
     if (state.range(1)) w.round_to_bf16();
-    wiggle::GptDecoder dec(w, wiggle::ContextWindow(64, 64));
-    const std::vector<int> ctx = tokens(64);
+    const int B = static_cast<int>(state.range(2));  // sequences decoded together
+    wiggle::GptDecoder dec(w, wiggle::ContextWindow(64, 64), wiggle::DecodeWeights::AsStored, B);
+    const std::vector<int> ctx = batch_tokens(B, 32), next = batch_tokens(B, 1);
     for (auto _ : state) {
         if (dec.length() == 0 || dec.length() == 63) {
             state.PauseTiming();
             dec.clear();
-            dec.append(std::span(ctx.data(), 32));
+            dec.append(ctx);
             state.ResumeTiming();
         }
-        const int next = ctx[dec.length()];
-        benchmark::DoNotOptimize(dec.append(std::span(&next, 1)).data());
+        benchmark::DoNotOptimize(dec.append(next).data());
     }
     state.counters["tokens/s"] =
-        benchmark::Counter(1, benchmark::Counter::kIsIterationInvariantRate);
+        benchmark::Counter(B, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 void BM_Recompute(benchmark::State& state) {
     k::set_num_threads(static_cast<int>(state.range(0)));
     wiggle::GptWeights w(baby(), 1337, /*with_grads=*/false);
     if (state.range(1)) w.round_to_bf16();
+    const int B = static_cast<int>(state.range(2));
     // `wiggle sample`'s default window: keep block_size/2
-    wiggle::GptDecoder dec(w, wiggle::ContextWindow(64, 32));
-    const std::vector<int> ctx = tokens(64);
+    wiggle::GptDecoder dec(w, wiggle::ContextWindow(64, 32), wiggle::DecodeWeights::AsStored, B);
+    const std::vector<int> ctx = batch_tokens(B, 64), next = batch_tokens(B, 1);
     for (auto _ : state) {
         state.PauseTiming();
         dec.clear();
         dec.append(ctx);  // a full window: the next token slides it
         state.ResumeTiming();
-        benchmark::DoNotOptimize(dec.append(std::span(ctx.data(), 1)).data());
+        benchmark::DoNotOptimize(dec.append(next).data());
     }
     state.counters["tokens/s"] =
-        benchmark::Counter(33, benchmark::Counter::kIsIterationInvariantRate);
+        benchmark::Counter(33.0 * B, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 void BM_FullForward(benchmark::State& state) {
@@ -186,15 +198,15 @@ BENCHMARK(BM_Gpt2RawRead)
     ->ArgsProduct({{1, 2}, {1, 2, 3}})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
-// {threads, bf16}
+// {threads, bf16, sequences decoded together (`wiggle sample --num-samples`)}
 BENCHMARK(BM_Token)
-    ->ArgNames({"threads", "bf16"})
-    ->ArgsProduct({{1, 2}, {0, 1}})
+    ->ArgNames({"threads", "bf16", "batch"})
+    ->ArgsProduct({{1, 2}, {0, 1}, {1, 8}})
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Recompute)
-    ->ArgNames({"threads", "bf16"})
-    ->ArgsProduct({{1, 2}, {0, 1}})
+    ->ArgNames({"threads", "bf16", "batch"})
+    ->ArgsProduct({{1, 2}, {0, 1}, {1, 8}})
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_FullForward)

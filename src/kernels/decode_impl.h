@@ -132,10 +132,31 @@ inline void linear_tile(float* out, const float* inp, const W* packed, const flo
     store_tile(out, acc, bias, N, m0, v0, n0, n1);
 }
 
-// Rows [m0, m0+rows) of vectors [v, v+NV), rows ≤ 4.
+// Many rows (a batch, a recompute) run in tiles of up to kTileRows rows by kTileVecs vectors: the
+// weights of a tile's vectors are loaded once per k for all its rows. AVX-512's 32 registers hold
+// an 8×2 tile (16 accumulators, the 2 weight vectors and the broadcasts), so a batch of 8 reads
+// the weights once; the 16 registers of AVX2 and SIMD128 (two per vector there) a 4×4 or less.
+constexpr int kTileRows = kW == 16 ? 8 : 4;
+constexpr int kTileVecs = kW == 16 ? 2 : 4;
+
+// Rows [m0, m0+rows) of vectors [v, v+NV), rows ≤ kTileRows.
 template <int NV, typename W>
 inline void linear_rows(float* out, const float* inp, const W* packed, const float* bias, int K,
                         int N, int m0, int rows, int v, int n0, int n1, int k0, int k1) {
+    if constexpr (kTileRows == 8) {
+        switch (rows) {
+            case 8:
+                return linear_tile<8, NV>(out, inp, packed, bias, K, N, m0, v, n0, n1, k0, k1);
+            case 7:
+                return linear_tile<7, NV>(out, inp, packed, bias, K, N, m0, v, n0, n1, k0, k1);
+            case 6:
+                return linear_tile<6, NV>(out, inp, packed, bias, K, N, m0, v, n0, n1, k0, k1);
+            case 5:
+                return linear_tile<5, NV>(out, inp, packed, bias, K, N, m0, v, n0, n1, k0, k1);
+            default:
+                break;
+        }
+    }
     switch (rows) {
         case 4:
             return linear_tile<4, NV>(out, inp, packed, bias, K, N, m0, v, n0, n1, k0, k1);
@@ -150,8 +171,8 @@ inline void linear_rows(float* out, const float* inp, const W* packed, const flo
 
 // Rows 0..M of columns [n0, n1). One row (decoding): up to 8 vectors at a time, each accumulator a
 // chain of dependent multiply-adds, so it takes 4 or more side by side to keep the loads flowing.
-// Many rows (a recompute): 4 vectors at a time, all the rows in groups of up to 4 inside, so the
-// group's weights are read from memory once and from L1 for the other rows.
+// Many rows: kTileVecs vectors at a time, all the rows in tiles of up to kTileRows inside, so the
+// vectors' weights are read from memory once and from L1 for the other tiles.
 template <typename W>
 inline void linear_packed(float* out, const float* inp, const W* packed, const float* bias, int M,
                           int K, int N, int n0, int n1, int k0, int k1) {
@@ -171,14 +192,16 @@ inline void linear_packed(float* out, const float* inp, const W* packed, const f
         return;
     }
     int v = vb;
-    for (; v + 4 <= ve; v += 4) {
-        for (int m = 0; m < M; m += 4) {
-            linear_rows<4>(out, inp, packed, bias, K, N, m, std::min(4, M - m), v, n0, n1, k0, k1);
+    for (; v + kTileVecs <= ve; v += kTileVecs) {
+        for (int m = 0; m < M; m += kTileRows) {
+            linear_rows<kTileVecs>(out, inp, packed, bias, K, N, m, std::min(kTileRows, M - m), v,
+                                   n0, n1, k0, k1);
         }
     }
     for (; v < ve; ++v) {
-        for (int m = 0; m < M; m += 4) {
-            linear_rows<1>(out, inp, packed, bias, K, N, m, std::min(4, M - m), v, n0, n1, k0, k1);
+        for (int m = 0; m < M; m += kTileRows) {
+            linear_rows<1>(out, inp, packed, bias, K, N, m, std::min(kTileRows, M - m), v, n0, n1,
+                           k0, k1);
         }
     }
 }

@@ -400,20 +400,20 @@ void GptDecoder::forward(const int* tokens, size_t ld, int n, bool every_row, in
                                   C);
             }
             auto cache_and_attend = [&](auto* kt, auto* v) {
+                const size_t row = static_cast<size_t>(3) * C, step = B * row;  // qkv_ rows
                 for (int b = 0; b < B; ++b) {
-                    auto* keys = kt + b * LCT + layer;
-                    auto* values = v + b * LCT + layer;
-                    for (int ch = q0; ch < q1; ++ch) {  // keys: rows of kt, written front to back
-                        for (int i = 0; i < n; ++i) {
-                            store(keys[static_cast<size_t>(ch) * T + pos0 + i],
-                                  qkv_[static_cast<size_t>(i * B + b) * 3 * C + C + ch]);
-                        }
+                    // keys: rows of kt, each written front to back; values: rows of v
+                    auto* keys = kt + b * LCT + layer + pos0;
+                    auto* values = v + b * LCT + layer + static_cast<size_t>(pos0) * C;
+                    const float* key = qkv_ + b * row + C;  // position pos0's, then i·step on
+                    for (int ch = q0; ch < q1; ++ch) {
+                        auto* to = keys + static_cast<size_t>(ch) * T;
+                        for (int i = 0; i < n; ++i) store(to[i], key[i * step + ch]);
                     }
                     for (int i = 0; i < n; ++i) {
-                        const float* value = qkv_ + static_cast<size_t>(i * B + b) * 3 * C + 2 * C;
-                        for (int ch = q0; ch < q1; ++ch) {
-                            store(values[static_cast<size_t>(pos0 + i) * C + ch], value[ch]);
-                        }
+                        const float* value = key + i * step + C;
+                        auto* to = values + static_cast<size_t>(i) * C;
+                        for (int ch = q0; ch < q1; ++ch) store(to[ch], value[ch]);
                     }
                 }
                 for (int r = r0; r < N; ++r) {  // query pos0+i attends to positions 0..pos0+i

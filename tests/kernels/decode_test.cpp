@@ -89,7 +89,7 @@ void expect_packed_matches_naive(const std::vector<float>& x, const std::vector<
 }
 
 TEST(LinearPacked, FastMatchesNaiveOnAwkwardSizes) {
-    for (int M : {1, 2, 3, 4, 5, 8, 33}) {
+    for (int M : {1, 2, 3, 4, 5, 7, 8, 9, 16, 33}) {  // the row tiles: 1..4, 5..8 and beyond
         for (int K : {1, 7, 16, 17, 128, 131, 512}) {
             for (int N : {1, 3, 8, 13, 16, 17, 65, 129, 384}) {
                 SCOPED_TRACE(::testing::Message() << "M=" << M << " K=" << K << " N=" << N);
@@ -104,7 +104,7 @@ TEST(LinearPacked, FastMatchesNaiveOnAwkwardSizes) {
 // same bits (each is summed over k in order), and a share writes nothing outside its columns.
 TEST(LinearPacked, SameBitsForAnySplitOrRowCountAndNothingElseWritten) {
     const int K = 131, N = 100;
-    for (int M : {1, 2, 5, 9}) {
+    for (int M : {1, 2, 5, 8, 9, 19}) {
         const auto x = randn(M * K, 14), w = randn(N * K, 15, 0.1), b = randn(N, 16);
         const std::vector<float> pw = packed(w, K, N);
         for (Isa isa : available_isas()) {
