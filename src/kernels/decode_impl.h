@@ -135,7 +135,7 @@ inline void linear_tile(float* out, const float* inp, const W* packed, const flo
 // Many rows (a batch, a recompute) run in tiles of up to kTileRows rows by kTileVecs vectors: the
 // weights of a tile's vectors are loaded once per k for all its rows. AVX-512's 32 registers hold
 // an 8×2 tile (16 accumulators, the 2 weight vectors and the broadcasts), so a batch of 8 reads
-// the weights once; the 16 registers of AVX2 and SIMD128 (two per vector there) a 4×4 or less.
+// the weights once; AVX2 and SIMD128 (16 registers, two per vector there) keep 4×4 tiles.
 constexpr int kTileRows = kW == 16 ? 8 : 4;
 constexpr int kTileVecs = kW == 16 ? 2 : 4;
 

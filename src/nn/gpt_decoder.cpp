@@ -405,7 +405,8 @@ void GptDecoder::forward(const int* tokens, size_t ld, int n, bool every_row, in
                     // keys: rows of kt, each written front to back; values: rows of v
                     auto* keys = kt + b * LCT + layer + pos0;
                     auto* values = v + b * LCT + layer + static_cast<size_t>(pos0) * C;
-                    const float* key = qkv_ + b * row + C;  // position pos0's, then i·step on
+                    // sequence b's key at position pos0 + i: row i·B + b of qkv_, its second third
+                    const float* key = qkv_ + b * row + C;
                     for (int ch = q0; ch < q1; ++ch) {
                         auto* to = keys + static_cast<size_t>(ch) * T;
                         for (int i = 0; i < n; ++i) store(to[i], key[i * step + ch]);
