@@ -123,10 +123,11 @@ inline void backward_range(float* dinp, const In* inp, const float* dout, int be
 // the arithmetic's bits by construction (each lane of gelu is a function of that lane alone),
 // NaNs included; the 128 KiB table stays in L2. The backward is not: it streams dinp and dout,
 // and a table of derivatives measured no faster than computing them.
+// One entry of zeros past the end: lookup's 32-bit reads of the last entry stay inside.
 inline std::unique_ptr<uint16_t[]> make_bf16_table(GeluForm form) {
     auto every = std::make_unique<bf16[]>(1 << 16);
     for (int i = 0; i < (1 << 16); ++i) every[i] = bf16(i);
-    auto table = std::make_unique<uint16_t[]>(1 << 16);
+    auto table = std::make_unique<uint16_t[]>((1 << 16) + 1);
     bf16* out = reinterpret_cast<bf16*>(table.get());
     if (form == GeluForm::Erf) {
         map2(out, every.get(), 0, 1 << 16, [](vf x) { return gelu(x); });
@@ -144,15 +145,28 @@ inline const uint16_t* bf16_table(GeluForm form) {
     return tanh.get();
 }
 
+// out[i0..i1) = table[inp[i0..i1)]. The loop at the end is the plain version; AVX-512 gathers 16
+// entries an instruction (a 32-bit read at each entry's byte offset, its low half kept): the same
+// entries, 2.3–3.4× faster than the loop on baby's GELU (bench/RESULTS.md).
+inline void lookup(bf16* out, const bf16* inp, const uint16_t* table, int i0, int i1) {
+    int i = i0;
+#if defined(WIGGLE_SIMD_AVX512)
+    for (; i + 16 <= i1; i += 16) {
+        const __m512i at =
+            _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(inp + i)));
+        const __m512i entries = _mm512_i32gather_epi32(at, table, 2);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), _mm512_cvtepi32_epi16(entries));
+    }
+#endif
+    for (; i < i1; ++i) out[i] = bf16(table[static_cast<uint16_t>(inp[i])]);
+}
+
 // out = gelu(inp) on bf16, by lookup: the same bits as forward's arithmetic
 inline void forward_bf16(bf16* out, const bf16* inp, int N, GeluForm form) {
     const uint16_t* table = bf16_table(form);
     const int blocks = (N + kBlock - 1) / kBlock;
     for_items(blocks, N >= kParallelMin, [=](int blk) {
-        const int end = (blk + 1) * kBlock < N ? (blk + 1) * kBlock : N;
-        for (int i = blk * kBlock; i < end; ++i) {
-            out[i] = bf16(table[static_cast<uint16_t>(inp[i])]);
-        }
+        lookup(out, inp, table, blk * kBlock, (blk + 1) * kBlock < N ? (blk + 1) * kBlock : N);
     });
 }
 
