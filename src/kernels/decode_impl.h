@@ -139,34 +139,17 @@ inline void linear_tile(float* out, const float* inp, const W* packed, const flo
 constexpr int kTileRows = kW == 16 ? 8 : 4;
 constexpr int kTileVecs = kW == 16 ? 2 : 4;
 
-// Rows [m0, m0+rows) of vectors [v, v+NV), rows ≤ kTileRows.
-template <int NV, typename W>
+// Rows [m0, m0+rows) of vectors [v, v+NV), rows ≤ MT: the tile of exactly that many rows.
+template <int NV, int MT = kTileRows, typename W>
 inline void linear_rows(float* out, const float* inp, const W* packed, const float* bias, int K,
                         int N, int m0, int rows, int v, int n0, int n1, int k0, int k1) {
-    if constexpr (kTileRows == 8) {
-        switch (rows) {
-            case 8:
-                return linear_tile<8, NV>(out, inp, packed, bias, K, N, m0, v, n0, n1, k0, k1);
-            case 7:
-                return linear_tile<7, NV>(out, inp, packed, bias, K, N, m0, v, n0, n1, k0, k1);
-            case 6:
-                return linear_tile<6, NV>(out, inp, packed, bias, K, N, m0, v, n0, n1, k0, k1);
-            case 5:
-                return linear_tile<5, NV>(out, inp, packed, bias, K, N, m0, v, n0, n1, k0, k1);
-            default:
-                break;
+    if constexpr (MT > 1) {
+        if (rows < MT) {
+            return linear_rows<NV, MT - 1>(out, inp, packed, bias, K, N, m0, rows, v, n0, n1, k0,
+                                           k1);
         }
     }
-    switch (rows) {
-        case 4:
-            return linear_tile<4, NV>(out, inp, packed, bias, K, N, m0, v, n0, n1, k0, k1);
-        case 3:
-            return linear_tile<3, NV>(out, inp, packed, bias, K, N, m0, v, n0, n1, k0, k1);
-        case 2:
-            return linear_tile<2, NV>(out, inp, packed, bias, K, N, m0, v, n0, n1, k0, k1);
-        default:
-            return linear_tile<1, NV>(out, inp, packed, bias, K, N, m0, v, n0, n1, k0, k1);
-    }
+    linear_tile<MT, NV>(out, inp, packed, bias, K, N, m0, v, n0, n1, k0, k1);
 }
 
 // Rows 0..M of columns [n0, n1). One row (decoding): up to 8 vectors at a time, each accumulator a
