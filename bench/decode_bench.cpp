@@ -6,8 +6,9 @@
 //   FullForward  one token nanoGPT's way: a full forward over the 64-token window (the baseline)
 // at 1 and 2 threads; Token and Recompute also on weights rounded to bf16 (`wiggle sample --dtype
 // bf16`: the cache streams half the bytes), and for 8 sequences decoded together (batch 8,
-// `wiggle sample --num-samples 8`: one pass over the weights for all 8). Once its window is full, `wiggle sample` decodes 31
-// tokens and recomputes once per 32 tokens: about 32 / (31·Token + Recompute) tokens/s.
+// `wiggle sample --num-samples 8`: one pass over the weights for all 8). Once its window is
+// full, `wiggle sample` decodes 31 tokens and recomputes once per 32 tokens: about
+// 32 / (31·Token + Recompute) tokens/s.
 // Gpt2Token: one token of a model of GPT-2 124M's shapes (12 layers, n_embd 768, vocab 50257) at
 // position 64, in fp32, bf16 and int8 (`wiggle sample --dtype`): decoding streams every weight
 // once per token, so the bytes per weight set the speed; its GB/s counter is the weights' bytes
