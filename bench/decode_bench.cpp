@@ -34,14 +34,8 @@ namespace k = wiggle::kernels;
 
 wiggle::GptConfig baby() { return wiggle::GptConfig{}; }  // the defaults are the baby config
 
-std::vector<int> tokens(int n) {
-    std::vector<int> t(n);
-    for (int i = 0; i < n; ++i) t[i] = (i * 7 + 3) % baby().vocab_size;
-    return t;
-}
-
-// The first n tokens of tokens(64) for each of B sequences (sequence b's shifted by b, so that
-// they differ), back to back: GptDecoder::append's layout for a batch.
+// The first n tokens of a fixed sequence for each of B sequences (sequence b's shifted by b, so
+// that they differ), back to back: GptDecoder::append's layout for a batch.
 std::vector<int> batch_tokens(int B, int n) {
     std::vector<int> t(static_cast<size_t>(B) * n);
     for (int b = 0; b < B; ++b) {
@@ -49,6 +43,7 @@ std::vector<int> batch_tokens(int B, int n) {
     }
     return t;
 }
+std::vector<int> tokens(int n) { return batch_tokens(1, n); }
 
 void BM_Token(benchmark::State& state) {
     k::set_num_threads(static_cast<int>(state.range(0)));

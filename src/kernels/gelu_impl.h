@@ -147,7 +147,7 @@ inline const uint16_t* bf16_table(GeluForm form) {
 
 // out[i0..i1) = table[inp[i0..i1)]. The loop at the end is the plain version; AVX-512 gathers 16
 // entries an instruction (a 32-bit read at each entry's byte offset, its low half kept): the same
-// entries, 2.3–3.4× faster than the loop on baby's GELU (bench/RESULTS.md).
+// entries, faster than the loop (bench/RESULTS.md).
 inline void lookup(bf16* out, const bf16* inp, const uint16_t* table, int i0, int i1) {
     int i = i0;
 #if defined(WIGGLE_SIMD_AVX512)
