@@ -187,6 +187,7 @@ struct Driver {
     static constexpr int KGRAIN = kTiles ? kBf16TileK : 2;  // K blocks are multiples of this
     static_assert(KC % KGRAIN == 0 && MC % MR == 0 && NC % NR == 0);
     static constexpr double kPackAllGemm = 1.5e8;  // M·N·K from which op(A) is always packed
+    static constexpr double kCacheBytes = 4.0 * 1024 * 1024;  // a C up to this stays in cache
 
     // Pairs of K a packed panel holds for a block of kc: the pairs, or whole chunks of them.
     static int padded_pairs(int kc) {
@@ -237,9 +238,16 @@ struct Driver {
         const int ncb = ((g.N + nblocks - 1) / nblocks + NR - 1) / NR * NR;
         // K in equal blocks (multiples of KGRAIN), as deep as keeps the packed B block (ncb × kc
         // bf16) within 512 KiB of L2, between KC and KC_MAX: every block costs C a round trip
-        // through the caches. The blocking never changes the bits (every output is one running
-        // sum, and the tiles order's chunks start at multiples of 32 whatever the blocks).
-        const int kmax = std::clamp((512 * 1024 / (2 * ncb)) & ~31, KC, Ker::KC_MAX);
+        // through the caches. AMX's blocks stay KC deep (a row tile of A stays in L1) unless C
+        // is too big for the caches, where every round trip goes to memory: then the B block
+        // may fill 1 MiB of L2, so that a K of up to ~1.4k (a GPT's dinp) is one block (1.5–1.7×
+        // on such products here, RESULTS.md). The blocking never changes the bits (every output
+        // is one running sum, and the tiles order's chunks start at multiples of 32 whatever the
+        // blocks).
+        const bool c_in_cache = static_cast<double>(g.M) * g.N * sizeof(float) <= kCacheBytes;
+        const int kmax = kTiles && !c_in_cache
+                             ? std::max(KC, (1024 * 1024 / (2 * ncb)) & ~31)
+                             : std::clamp((512 * 1024 / (2 * ncb)) & ~31, KC, Ker::KC_MAX);
         const int nkb = (g.K + kmax - 1) / kmax;
         const int kcb = ((g.K + nkb - 1) / nkb + KGRAIN - 1) / KGRAIN * KGRAIN;
         u32* Bp = b_scratch().get(static_cast<size_t>(ncb) * padded_pairs(std::min(kcb, g.K)));

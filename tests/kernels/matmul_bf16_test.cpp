@@ -402,6 +402,45 @@ TEST(GemmBf16, AmxSameBitsForAnyThreadCount) {
     }
 }
 
+// A C too big for the caches (over 4 MiB) takes AMX's deep K blocks (K = 600 in one block, not
+// two): the same bits as the same rows computed alone (a small C, blocks of 512) and as the tiles
+// naive twin on them.
+TEST(GemmBf16, AmxDeepKBlocksForABigCGiveTheSameBits) {
+    if (!amx_instructions()) GTEST_SKIP() << "no AMX here";
+    const int M = 26300, N = 40, K = 600;  // C: 4.2 MB
+    const auto A = random_bf16(static_cast<size_t>(M) * K, 41);
+    const auto B = random_bf16(static_cast<size_t>(K) * N, 42);
+    const auto C0 = widen(random_bf16(static_cast<size_t>(M) * N, 43));
+    for (int t = 0; t < 8; t++) {
+        const bool ta = t & 1, tb = t & 2, acc = t & 4;
+        std::vector<float> big = C0;
+        gemm_bf16_amx(big.data(), A.data(), B.data(), M, N, K, ta, tb, acc);
+        for (const auto& [i0, m] : {std::pair{0, 70}, std::pair{M - 45, 45}}) {
+            const bf16* a = ta ? A.data() + i0 : A.data() + static_cast<long>(i0) * K;
+            std::vector<float> rows(C0.begin() + static_cast<long>(i0) * N,
+                                    C0.begin() + static_cast<long>(i0 + m) * N);
+            std::vector<float> want = rows;
+            gemm_bf16_strided_amx(rows.data(), N, a, ta ? M : K, B.data(), tb ? K : N, m, N, K,
+                                  ta, tb, acc);
+            std::vector<bf16> a_rows(static_cast<size_t>(m) * K);  // op(A)'s rows, (m,K)
+            for (int i = 0; i < m; i++) {
+                for (int k = 0; k < K; k++) {
+                    a_rows[static_cast<size_t>(i) * K + k] =
+                        ta ? A[static_cast<size_t>(k) * M + i0 + i]
+                           : A[static_cast<size_t>(i0 + i) * K + k];
+                }
+            }
+            gemm_bf16_tiles_naive(want.data(), a_rows.data(), B.data(), m, N, K, false, tb, acc);
+            const std::string what = describe("amx deep", {M, N, K}, ta, tb, acc) + " rows " +
+                                     std::to_string(i0) + "..";
+            expect_bits(rows, want, what + " alone vs naive");
+            expect_bits(std::vector<float>(big.begin() + static_cast<long>(i0) * N,
+                                           big.begin() + static_cast<long>(i0 + m) * N),
+                        want, what + " in the big product vs naive");
+        }
+    }
+}
+
 // The epilogue on AMX: the tiles naive twin on C filled with the bias, then to_bf16.
 TEST(GemmBf16, AmxLinearEpilogueIsTheBiasThenTheSumsThenTheRounding) {
     if (!amx_instructions()) GTEST_SKIP() << "no AMX here";
