@@ -57,24 +57,26 @@ template void gelu_backward_naive<double>(double*, const double*, const double*,
 
 WIGGLE_ISA_DECLARE(void gelu_forward(float* out, const float* inp, int N, GeluForm form))
 WIGGLE_ISA_DECLARE(void gelu_backward(float* dinp, const float* inp, const float* dout, int N,
-                                      GeluForm form))
+                                      GeluForm form, GradInput into))
 WIGGLE_ISA_DECLARE(void gelu_forward(bf16* out, const bf16* inp, int N, GeluForm form))
 WIGGLE_ISA_DECLARE(void gelu_backward(float* dinp, const bf16* inp, const float* dout, int N,
-                                      GeluForm form))
+                                      GeluForm form, GradInput into))
 WIGGLE_ISA_DECLARE(void vexp(float* out, const float* inp, int N))
 WIGGLE_ISA_DECLARE(void verf(float* out, const float* inp, int N))
 
 void gelu_forward(float* out, const float* inp, int N, GeluForm form) {
     WIGGLE_DISPATCH(gelu_forward, out, inp, N, form);
 }
-void gelu_backward(float* dinp, const float* inp, const float* dout, int N, GeluForm form) {
-    WIGGLE_DISPATCH(gelu_backward, dinp, inp, dout, N, form);
+void gelu_backward(float* dinp, const float* inp, const float* dout, int N, GeluForm form,
+                   GradInput into) {
+    WIGGLE_DISPATCH(gelu_backward, dinp, inp, dout, N, form, into);
 }
 void gelu_forward(bf16* out, const bf16* inp, int N, GeluForm form) {
     WIGGLE_DISPATCH(gelu_forward, out, inp, N, form);
 }
-void gelu_backward(float* dinp, const bf16* inp, const float* dout, int N, GeluForm form) {
-    WIGGLE_DISPATCH(gelu_backward, dinp, inp, dout, N, form);
+void gelu_backward(float* dinp, const bf16* inp, const float* dout, int N, GeluForm form,
+                   GradInput into) {
+    WIGGLE_DISPATCH(gelu_backward, dinp, inp, dout, N, form, into);
 }
 void vexp(float* out, const float* inp, int N) { WIGGLE_DISPATCH(vexp, out, inp, N); }
 void verf(float* out, const float* inp, int N) { WIGGLE_DISPATCH(verf, out, inp, N); }

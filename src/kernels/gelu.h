@@ -7,22 +7,23 @@
 #include <cstdint>
 
 #include "kernels/bf16.h"
+#include "kernels/grad_input.h"
 
 namespace wiggle::kernels {
 
 enum class GeluForm : uint8_t { Erf, Tanh };
 
 void gelu_forward(float* out, const float* inp, int N, GeluForm form = GeluForm::Erf);
-// Accumulates dinp (N) += gelu'(inp) · dout.
+// Accumulates dinp (N) += gelu'(inp) · dout (GradInput::Set: dinp = gelu'(inp) · dout).
 void gelu_backward(float* dinp, const float* inp, const float* dout, int N,
-                   GeluForm form = GeluForm::Erf);
+                   GeluForm form = GeluForm::Erf, GradInput into = GradInput::Add);
 // The same on bf16 operands (--dtype bf16's MLP, nn/gpt_model.cpp): inp widened exactly and out
 // rounded to the nearest bf16, so each is gelu_forward / gelu_backward of float on to_float(inp)
 // with the same bits, in one pass over the half-size buffers (the forward by lookup in a table of
 // all 65,536 bf16 inputs' outputs: gelu_impl.h).
 void gelu_forward(bf16* out, const bf16* inp, int N, GeluForm form = GeluForm::Erf);
 void gelu_backward(float* dinp, const bf16* inp, const float* dout, int N,
-                   GeluForm form = GeluForm::Erf);
+                   GeluForm form = GeluForm::Erf, GradInput into = GradInput::Add);
 
 template <typename T>
 void gelu_forward_naive(T* out, const T* inp, int N, GeluForm form = GeluForm::Erf);

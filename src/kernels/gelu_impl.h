@@ -95,25 +95,26 @@ void forward(Out* out, const In* inp, int N, GeluForm form) {
     });
 }
 
-// dinp += gelu'(inp)·dout over [begin, end).
-template <typename In, typename Grad>
+// dinp += gelu'(inp)·dout over [begin, end) (kSet: dinp = +0 + gelu'(inp)·dout, not read).
+template <bool kSet, typename In, typename Grad>
 inline void backward_range(float* dinp, const In* inp, const float* dout, int begin, int end,
                            Grad grad) {
     auto step = [grad](vf x, vf d, vf acc) { return vfma(grad(x), d, acc); };
+    auto old = [dinp](int at) { return kSet ? vzero() : vload(dinp + at); };
     int i = begin;
     for (; i + 2 * kW <= end; i += 2 * kW) {
-        const vf a = step(vload(inp + i), vload(dout + i), vload(dinp + i));
-        const vf b = step(vload(inp + i + kW), vload(dout + i + kW), vload(dinp + i + kW));
+        const vf a = step(vload(inp + i), vload(dout + i), old(i));
+        const vf b = step(vload(inp + i + kW), vload(dout + i + kW), old(i + kW));
         vstore(dinp + i, a);
         vstore(dinp + i + kW, b);
     }
     for (; i + kW <= end; i += kW) {
-        vstore(dinp + i, step(vload(inp + i), vload(dout + i), vload(dinp + i)));
+        vstore(dinp + i, step(vload(inp + i), vload(dout + i), old(i)));
     }
     if (i < end) {
         const int n = end - i;
-        vstore_n(dinp + i, step(vload_n(inp + i, n), vload_n(dout + i, n), vload_n(dinp + i, n)),
-                 n);
+        const vf acc = kSet ? vzero() : vload_n(dinp + i, n);
+        vstore_n(dinp + i, step(vload_n(inp + i, n), vload_n(dout + i, n), acc), n);
     }
 }
 
@@ -170,19 +171,25 @@ inline void forward_bf16(bf16* out, const bf16* inp, int N, GeluForm form) {
     });
 }
 
-// dinp += gelu'(inp)·dout
-template <typename In>
+// dinp += gelu'(inp)·dout (or = with GradInput::Set)
+template <bool kSet, typename In>
 void backward(float* dinp, const In* inp, const float* dout, int N, GeluForm form) {
     const int blocks = (N + kBlock - 1) / kBlock;
     for_items(blocks, N >= kParallelMin, [=](int blk) {
         const int end = (blk + 1) * kBlock < N ? (blk + 1) * kBlock : N;
         if (form == GeluForm::Erf) {
-            backward_range(dinp, inp, dout, blk * kBlock, end, [](vf x) { return gelu_grad(x); });
+            backward_range<kSet>(dinp, inp, dout, blk * kBlock, end,
+                                 [](vf x) { return gelu_grad(x); });
         } else {
-            backward_range(dinp, inp, dout, blk * kBlock, end,
-                           [](vf x) { return gelu_tanh_grad(x); });
+            backward_range<kSet>(dinp, inp, dout, blk * kBlock, end,
+                                 [](vf x) { return gelu_tanh_grad(x); });
         }
     });
+}
+template <typename In>
+void backward(float* dinp, const In* inp, const float* dout, int N, GeluForm form, GradInput into) {
+    if (into == GradInput::Set) return backward<true>(dinp, inp, dout, N, form);
+    backward<false>(dinp, inp, dout, N, form);
 }
 }  // namespace gelu_detail
 
@@ -192,11 +199,13 @@ void gelu_forward(float* out, const float* inp, int N, GeluForm form) {
 void gelu_forward(bf16* out, const bf16* inp, int N, GeluForm form) {
     gelu_detail::forward_bf16(out, inp, N, form);
 }
-void gelu_backward(float* dinp, const float* inp, const float* dout, int N, GeluForm form) {
-    gelu_detail::backward(dinp, inp, dout, N, form);
+void gelu_backward(float* dinp, const float* inp, const float* dout, int N, GeluForm form,
+                   GradInput into) {
+    gelu_detail::backward(dinp, inp, dout, N, form, into);
 }
-void gelu_backward(float* dinp, const bf16* inp, const float* dout, int N, GeluForm form) {
-    gelu_detail::backward(dinp, inp, dout, N, form);
+void gelu_backward(float* dinp, const bf16* inp, const float* dout, int N, GeluForm form,
+                   GradInput into) {
+    gelu_detail::backward(dinp, inp, dout, N, form, into);
 }
 
 void vexp(float* out, const float* inp, int N) {

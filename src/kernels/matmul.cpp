@@ -284,12 +284,12 @@ void linear_backward(float* dinp, float* dweight, float* dbias, const float* dou
 }  // namespace
 
 void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
-                     const float* weight, int M, int K, int N) {
+                     const float* weight, int M, int K, int N, GradInput into) {
     // forward: out (M,N) = inp (M,K) · weight (N,K)ᵀ + bias
     linear_backward(
         dinp, dweight, dbias, dout, M, K, N,
         // dinp (M,K) += dout (M,N) · weight (N,K)
-        [&] { gemm(dinp, dout, weight, M, K, N, false, false, true); },
+        [&] { gemm(dinp, dout, weight, M, K, N, false, false, into == GradInput::Add); },
         // dweight (N,K) += doutᵀ (N,M) · inp (M,K)
         [&] { gemm(dweight, dout, inp, N, K, M, true, false, true); });
 }
@@ -312,12 +312,12 @@ void matmul_forward_bf16(bf16* out16, float* scratch, const bf16* inp, const bf1
 
 void matmul_backward_bf16(float* dinp, float* dweight, float* dbias, const bf16* dout16,
                           const float* dout, const bf16* inp, const bf16* weight, int M, int K,
-                          int N) {
+                          int N, GradInput into) {
     // forward: out (M,N) = inp (M,K) · weight (N,K)ᵀ + bias
     linear_backward(
         dinp, dweight, dbias, dout, M, K, N,
         // dinp (M,K) += dout (M,N) · weight (N,K)
-        [&] { gemm_bf16(dinp, dout16, weight, M, K, N, false, false, true); },
+        [&] { gemm_bf16(dinp, dout16, weight, M, K, N, false, false, into == GradInput::Add); },
         // dweight (N,K) += doutᵀ (N,M) · inp (M,K)
         [&] { gemm_bf16(dweight, dout16, inp, N, K, M, true, false, true); });
 }

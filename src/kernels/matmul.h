@@ -18,6 +18,7 @@
 
 #include "kernels/bf16.h"
 #include "kernels/cpu.h"
+#include "kernels/grad_input.h"
 
 namespace wiggle::kernels {
 
@@ -50,9 +51,9 @@ void gemm_naive(T* C, const T* A, const T* B, int M, int N, int K, bool trans_a,
 void matmul_forward(float* out, const float* inp, const float* weight, const float* bias, int M,
                     int K, int N);
 // Accumulates: dinp (M,K) += dout · weight; dweight (N,K) += doutᵀ · inp; dbias (N) += Σ_m dout.
-// Any of dinp, dweight, dbias may be null (not needed).
+// Any of dinp, dweight, dbias may be null (not needed). With GradInput::Set, dinp = dout · weight.
 void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
-                     const float* weight, int M, int K, int N);
+                     const float* weight, int M, int K, int N, GradInput into = GradInput::Add);
 // The bias part alone, for columns [n0, n1): dbias[n] += Σ_m dout[m][n], each column summed over
 // the rows in order, so any split of the columns (across threads or callers) gives the same bits
 // as matmul_backward's.
@@ -68,10 +69,10 @@ void matmul_forward_bf16(float* out, const bf16* inp, const bf16* weight, const 
 void matmul_forward_bf16(bf16* out16, float* scratch, const bf16* inp, const bf16* weight,
                          const float* bias, int M, int K, int N);
 // Accumulates: dinp (M,K) += dout16 · weight; dweight (N,K) += dout16ᵀ · inp; dbias (N) +=
-// Σ_m dout, from the float dout (M,N) that dout16 rounds.
+// Σ_m dout, from the float dout (M,N) that dout16 rounds. GradInput::Set as matmul_backward's.
 void matmul_backward_bf16(float* dinp, float* dweight, float* dbias, const bf16* dout16,
                           const float* dout, const bf16* inp, const bf16* weight, int M, int K,
-                          int N);
+                          int N, GradInput into = GradInput::Add);
 
 template <typename T>
 void matmul_forward_naive(T* out, const T* inp, const T* weight, const T* bias, int M, int K,

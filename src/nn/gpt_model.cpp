@@ -54,15 +54,17 @@ struct MixedLinear {
                    const float* weight, const float* bias, int K, int N) const {
         k::matmul_forward_bf16(out16, scratch, inp16, w16(weight), bias, BT, K, N);
     }
-    // dinp (BT,K) += dout · weight; dweight (N,K) += doutᵀ · inp; dbias (N) += Σ dout
+    // dinp (BT,K) = dout · weight (a scratch gradient, set: k::GradInput); dweight (N,K) +=
+    // doutᵀ · inp; dbias (N) += Σ dout
     void backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                   const kernels::bf16* inp16, const float* weight, int K, int N) const {
         if (half()) {
             k::to_bf16(a.dout16, dout, static_cast<long>(BT) * N);
             k::matmul_backward_bf16(dinp, dweight, dbias, a.dout16, dout, inp16, w16(weight), BT, K,
-                                    N);
+                                    N, k::GradInput::Set);
         } else {
-            k::matmul_backward(dinp, dweight, dbias, dout, inp, weight, BT, K, N);
+            k::matmul_backward(dinp, dweight, dbias, dout, inp, weight, BT, K, N,
+                               k::GradInput::Set);
         }
     }
 };
@@ -359,7 +361,6 @@ void gpt_backward(const GptGrads& g, const GptWeights& w, GptActivations& a, flo
     k::zero(a.dlogits, static_cast<long>(BT) * V);
     k::crossentropy_backward(a.dlogits, a.logits, a.targets.data(), a.dlosses, BT, V);
     // logits = lnf · wteᵀ
-    k::zero(a.dbtc, BTC);
     linear.backward(a.dbtc, de.wte, nullptr, a.dlogits, a.lnf, a.lnf16, e.wte, C, V);
     // lnf = ln_f(x)
     k::zero(a.dres, BTC);
@@ -377,18 +378,16 @@ void gpt_backward(const GptGrads& g, const GptWeights& w, GptActivations& a, flo
 
         // res3 = res2 + drop(mlp_proj(gelu(c_fc(ln_2(res2)))))
         const float* dproj = through_dropout(a.dres, a.dbtc2, 3 + 3 * l);
-        // the GELU's output recomputed from fch's bf16 copy (as llm.c does)
+        // the GELU's output recomputed from fch's bf16 copy (as llm.c does); dbt4c and dbt4c2
+        // are scratch gradients, set (k::GradInput), as dbtc below
         if (half) k::gelu_forward(a.in16, s.fch16, BT * 4 * C, cfg.gelu);
-        k::zero(a.dbt4c, 4 * BTC);
         linear.backward(a.dbt4c, db.mlp_proj_weight, db.mlp_proj_bias, dproj, s.fch_gelu, a.in16,
                         b.mlp_proj_weight, 4 * C, C);
-        k::zero(a.dbt4c2, 4 * BTC);
         if (half) {
-            k::gelu_backward(a.dbt4c2, s.fch16, a.dbt4c, BT * 4 * C, cfg.gelu);
+            k::gelu_backward(a.dbt4c2, s.fch16, a.dbt4c, BT * 4 * C, cfg.gelu, k::GradInput::Set);
         } else {
-            k::gelu_backward(a.dbt4c2, s.fch, a.dbt4c, BT * 4 * C, cfg.gelu);
+            k::gelu_backward(a.dbt4c2, s.fch, a.dbt4c, BT * 4 * C, cfg.gelu, k::GradInput::Set);
         }
-        k::zero(a.dbtc, BTC);
         linear.backward(a.dbtc, db.c_fc_weight, db.c_fc_bias, a.dbt4c2, s.ln2, s.ln2_16,
                         b.c_fc_weight, C, 4 * C);
         k::layernorm_backward(a.dres, db.ln_2_weight, db.ln_2_bias, a.dbtc, s.res2, b.ln_2_weight,
@@ -396,7 +395,6 @@ void gpt_backward(const GptGrads& g, const GptWeights& w, GptActivations& a, flo
 
         // res2 = x + drop(attn_proj(attention(c_attn(ln_1(x)))))
         dproj = through_dropout(a.dres, a.dbtc2, 2 + 3 * l);
-        k::zero(a.dbtc, BTC);
         linear.backward(a.dbtc, db.attn_proj_weight, db.attn_proj_bias, dproj, s.atty, s.atty16,
                         b.attn_proj_weight, C, C);
         if (half) k::to_float(s.atty, s.atty16, BTC);  // into dbtc2: dproj is used up
@@ -408,7 +406,6 @@ void gpt_backward(const GptGrads& g, const GptWeights& w, GptActivations& a, flo
             k::attention_backward(a.dqkv, a.dbtc, s.qkv, s.atty, s.lse, B, T, C, NH, p,
                                   site_seed(a.dropout, 1 + 3 * l));
         }
-        k::zero(a.dbtc, BTC);
         linear.backward(a.dbtc, db.c_attn_weight, db.c_attn_bias, a.dqkv, s.ln1, s.ln1_16,
                         b.c_attn_weight, C, 3 * C);
         k::layernorm_backward(a.dres, db.ln_1_weight, db.ln_1_bias, a.dbtc, x, b.ln_1_weight,

@@ -146,6 +146,35 @@ TEST(Gelu, Bf16OperandsGiveTheFloatKernelsBits) {
     }
 }
 
+// GradInput::Set writes dinp over whatever it held (NaNs here), with the bits of zeroing it and
+// adding, on float and bf16 inputs, tails included.
+TEST(Gelu, SetGradientIsZeroThenAddBitForBit) {
+    for (GeluForm form : kForms) {
+        for (int N : {1, 7, 16, 17, 33, 4099, 100003}) {
+            SCOPED_TRACE(::testing::Message() << name(form) << " N=" << N);
+            const auto x = randn(N, 20, 4.0), dout = randn(N, 21);
+            std::vector<kernels::bf16> x16(N);
+            kernels::to_bf16(x16.data(), x.data(), N);
+            for (int half = 0; half < 2; half++) {
+                auto run = [&](kernels::GradInput into, float fill) {
+                    std::vector<float> dx(N + 1, fill);
+                    dx[N] = 7.0f;  // must stay: past the end
+                    if (half) {
+                        kernels::gelu_backward(dx.data(), x16.data(), dout.data(), N, form, into);
+                    } else {
+                        kernels::gelu_backward(dx.data(), x.data(), dout.data(), N, form, into);
+                    }
+                    return dx;
+                };
+                const std::vector<float> added = run(kernels::GradInput::Add, 0.0f);
+                const std::vector<float> set = run(kernels::GradInput::Set, std::nanf(""));
+                EXPECT_EQ(0, std::memcmp(added.data(), set.data(), added.size() * sizeof(float)))
+                    << (half ? "bf16" : "float") << " input: Set differs from zeroing then adding";
+            }
+        }
+    }
+}
+
 TEST(Gelu, Bf16OperandsGiveTheFloatKernelsBitsOnEveryBf16) {
     // The bf16 forward looks every input up in a table (kernels/gelu_impl.h): all 65,536 inputs,
     // NaNs and infinities among them, against the float kernels on the widened values.

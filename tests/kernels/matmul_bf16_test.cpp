@@ -420,8 +420,8 @@ TEST(GemmBf16, AmxDeepKBlocksForABigCGiveTheSameBits) {
             std::vector<float> rows(C0.begin() + static_cast<long>(i0) * N,
                                     C0.begin() + static_cast<long>(i0 + m) * N);
             std::vector<float> want = rows;
-            gemm_bf16_strided_amx(rows.data(), N, a, ta ? M : K, B.data(), tb ? K : N, m, N, K,
-                                  ta, tb, acc);
+            gemm_bf16_strided_amx(rows.data(), N, a, ta ? M : K, B.data(), tb ? K : N, m, N, K, ta,
+                                  tb, acc);
             std::vector<bf16> a_rows(static_cast<size_t>(m) * K);  // op(A)'s rows, (m,K)
             for (int i = 0; i < m; i++) {
                 for (int k = 0; k < K; k++) {
@@ -431,8 +431,8 @@ TEST(GemmBf16, AmxDeepKBlocksForABigCGiveTheSameBits) {
                 }
             }
             gemm_bf16_tiles_naive(want.data(), a_rows.data(), B.data(), m, N, K, false, tb, acc);
-            const std::string what = describe("amx deep", {M, N, K}, ta, tb, acc) + " rows " +
-                                     std::to_string(i0) + "..";
+            const std::string what =
+                describe("amx deep", {M, N, K}, ta, tb, acc) + " rows " + std::to_string(i0) + "..";
             expect_bits(rows, want, what + " alone vs naive");
             expect_bits(std::vector<float>(big.begin() + static_cast<long>(i0) * N,
                                            big.begin() + static_cast<long>(i0 + m) * N),

@@ -342,6 +342,40 @@ TEST(Matmul, Bf16LayerIsTheLayerOnRoundedOperands) {
     }
 }
 
+// GradInput::Set writes dinp over whatever it held (NaNs here), with the bits of zeroing it and
+// adding; dweight and dbias still accumulate. Both layers, awkward shapes, deep and shallow K.
+TEST(Matmul, SetInputGradientIsZeroThenAddBitForBit) {
+    const Shape shapes[] = {{1, 1, 1}, {5, 7, 3}, {33, 65, 17}, {70, 129, 130}, {64, 300, 1100}};
+    for (const Shape& s : shapes) {
+        const int M = s.M, N = s.N, K = s.K;
+        SCOPED_TRACE(::testing::Message() << "M=" << M << " K=" << K << " N=" << N);
+        const auto inp = random_floats(static_cast<size_t>(M) * K, 11);
+        const auto w = random_floats(static_cast<size_t>(N) * K, 12);
+        const auto dout = random_floats(static_cast<size_t>(M) * N, 13);
+        const Rounded inp16(inp), w16(w), dout16(dout);
+        for (int half = 0; half < 2; half++) {
+            auto run = [&](GradInput into, float fill) {
+                std::vector<float> dinp(static_cast<size_t>(M) * K, fill);
+                auto dw = random_floats(static_cast<size_t>(N) * K, 14);
+                auto db = random_floats(N, 15);
+                if (half) {
+                    matmul_backward_bf16(dinp.data(), dw.data(), db.data(), dout16.half.data(),
+                                         dout.data(), inp16.half.data(), w16.half.data(), M, K, N,
+                                         into);
+                } else {
+                    matmul_backward(dinp.data(), dw.data(), db.data(), dout.data(), inp.data(),
+                                    w.data(), M, K, N, into);
+                }
+                return testing::concat({dinp, dw, db});
+            };
+            const std::vector<float> added = run(GradInput::Add, 0.0f);
+            const std::vector<float> set = run(GradInput::Set, std::nanf(""));
+            EXPECT_EQ(0, std::memcmp(added.data(), set.data(), added.size() * sizeof(float)))
+                << (half ? "bf16" : "float") << " layer: Set differs from zeroing then adding";
+        }
+    }
+}
+
 TEST(Matmul, Bf16LayerGivesTheSameBitsOnAnyThreadCount) {
     const int M = 96, K = 200, N = 136;
     const Rounded inp(random_floats(static_cast<size_t>(M) * K, 1)),
