@@ -37,13 +37,14 @@ template void dropout_backward_naive<float>(float*, const float*, float, uint64_
 template void dropout_backward_naive<double>(double*, const double*, float, uint64_t, int);
 
 WIGGLE_ISA_DECLARE(void dropout_apply(float* out, const float* inp, float p, uint64_t seed, int N,
-                                      bool accumulate))
+                                      bool backward, GradInput into))
 
 void dropout_forward(float* out, const float* inp, float p, uint64_t seed, int N) {
-    WIGGLE_DISPATCH(dropout_apply, out, inp, p, seed, N, false);
+    WIGGLE_DISPATCH(dropout_apply, out, inp, p, seed, N, false, GradInput::Set);
 }
-void dropout_backward(float* dinp, const float* dout, float p, uint64_t seed, int N) {
-    WIGGLE_DISPATCH(dropout_apply, dinp, dout, p, seed, N, true);
+void dropout_backward(float* dinp, const float* dout, float p, uint64_t seed, int N,
+                      GradInput into) {
+    WIGGLE_DISPATCH(dropout_apply, dinp, dout, p, seed, N, true, into);
 }
 
 }  // namespace wiggle::kernels

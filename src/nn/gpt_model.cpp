@@ -341,12 +341,12 @@ void gpt_backward(const GptGrads& g, const GptWeights& w, GptActivations& a, flo
     const int C = cfg.n_embd, V = cfg.vocab_size, NH = cfg.n_head;
     const long BTC = static_cast<long>(BT) * C;
     const float p = a.dropout.p;
-    // The gradient through a dropout site: mask·dout/(1−p) into scratch (zeroed: dropout_backward
-    // accumulates), or dout itself when dropout is off.
+    // The gradient through a dropout site: mask·dout/(1−p) set into scratch, or dout itself when
+    // dropout is off.
     auto through_dropout = [&](const float* dout, float* scratch, int site) -> const float* {
         if (p == 0.0f) return dout;
-        k::zero(scratch, BTC);
-        k::dropout_backward(scratch, dout, p, site_seed(a.dropout, site), static_cast<int>(BTC));
+        k::dropout_backward(scratch, dout, p, site_seed(a.dropout, site), static_cast<int>(BTC),
+                            k::GradInput::Set);
         return scratch;
     };
     const EmbeddingView<const float> e = w.embedding();

@@ -4,6 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstring>
+#include <vector>
+
 #include "kernels/kernel_testing.h"
 
 namespace wiggle {
@@ -61,6 +65,26 @@ TEST(Dropout, DifferentSeedsGiveDifferentMasks) {
     for (int i = 0; i < N; ++i) same += a[i] == b[i];
     EXPECT_LT(same, 600);
     EXPECT_GT(same, 400);
+}
+
+// GradInput::Set writes dinp over whatever it held (NaNs here), with the bits of zeroing it and
+// adding: dropped elements +0, kept −0 gradients +0 (as +0 + −0), NaN and infinity kept.
+TEST(Dropout, SetGradientIsZeroThenAddBitForBit) {
+    for (int N : {1, 5, 4097, 100003}) {
+        SCOPED_TRACE(::testing::Message() << "N=" << N);
+        auto dout = randn(N, 30);
+        for (int i = 0; i < N; i += 7) dout[i] = i % 3 == 0 ? -0.0f : std::nanf("");
+        if (N > 2) dout[2] = -INFINITY;
+        auto run = [&](GradInput into, float fill) {
+            std::vector<float> dx(N + 1, fill);
+            dx[N] = 7.0f;  // past the end: must stay
+            dropout_backward(dx.data(), dout.data(), 0.3f, 42, N, into);
+            return dx;
+        };
+        const std::vector<float> added = run(GradInput::Add, 0.0f);
+        const std::vector<float> set = run(GradInput::Set, std::nanf(""));
+        EXPECT_EQ(0, std::memcmp(added.data(), set.data(), added.size() * sizeof(float)));
+    }
 }
 
 TEST(Dropout, ThreadCountDoesNotChangeBits) {
