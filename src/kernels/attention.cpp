@@ -257,8 +257,8 @@ WIGGLE_ISA_DECLARE(void attention_forward(float* out, float* lse, const float* q
                                           float* scratch, long per_thread))
 WIGGLE_ISA_DECLARE(void attention_backward(float* dqkv, const float* dout, const float* qkv,
                                            const float* out, const float* lse, int B, int T, int C,
-                                           int NH, float dropout, uint64_t seed, float* scratch,
-                                           long per_thread))
+                                           int NH, float dropout, uint64_t seed, GradInput into,
+                                           float* scratch, long per_thread))
 
 WIGGLE_ISA_DECLARE(void attention_forward_bf16(Isa isa, float* out, float* lse, const bf16* qkv,
                                                int B, int T, int C, int NH, float dropout,
@@ -266,7 +266,8 @@ WIGGLE_ISA_DECLARE(void attention_forward_bf16(Isa isa, float* out, float* lse, 
 WIGGLE_ISA_DECLARE(void attention_backward_bf16(Isa isa, float* dqkv, const float* dout,
                                                 const bf16* qkv, const float* out, const float* lse,
                                                 int B, int T, int C, int NH, float dropout,
-                                                uint64_t seed, float* scratch, long per_thread))
+                                                uint64_t seed, GradInput into, float* scratch,
+                                                long per_thread))
 
 namespace {
 
@@ -316,21 +317,21 @@ void attention_forward_bf16_isa(Isa isa, float* out, float* lse, const bf16* qkv
 
 void attention_backward_bf16_isa(Isa isa, float* dqkv, const float* dout, const bf16* qkv,
                                  const float* out, const float* lse, int B, int T, int C, int NH,
-                                 float dropout, uint64_t seed) {
+                                 float dropout, uint64_t seed, GradInput into) {
     long per = 0;
     float* scratch = attention_bf16_scratch(T, C, NH, &per);
     switch (isa) {
 #if defined(__x86_64__)
         case Isa::Avx512:
             return avx512::attention_backward_bf16(isa, dqkv, dout, qkv, out, lse, B, T, C, NH,
-                                                   dropout, seed, scratch, per);
+                                                   dropout, seed, into, scratch, per);
         case Isa::Avx2:
             return avx2::attention_backward_bf16(isa, dqkv, dout, qkv, out, lse, B, T, C, NH,
-                                                 dropout, seed, scratch, per);
+                                                 dropout, seed, into, scratch, per);
 #endif
         default:
             return generic::attention_backward_bf16(isa, dqkv, dout, qkv, out, lse, B, T, C, NH,
-                                                    dropout, seed, scratch, per);
+                                                    dropout, seed, into, scratch, per);
     }
 }
 
@@ -341,8 +342,9 @@ void attention_forward_bf16(float* out, float* lse, const bf16* qkv, int B, int 
 
 void attention_backward_bf16(float* dqkv, const float* dout, const bf16* qkv, const float* out,
                              const float* lse, int B, int T, int C, int NH, float dropout,
-                             uint64_t seed) {
-    attention_backward_bf16_isa(cpu_isa(), dqkv, dout, qkv, out, lse, B, T, C, NH, dropout, seed);
+                             uint64_t seed, GradInput into) {
+    attention_backward_bf16_isa(cpu_isa(), dqkv, dout, qkv, out, lse, B, T, C, NH, dropout, seed,
+                                into);
 }
 
 void attention_forward(float* out, float* lse, const float* qkv, int B, int T, int C, int NH,
@@ -354,11 +356,11 @@ void attention_forward(float* out, float* lse, const float* qkv, int B, int T, i
 }
 
 void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* out,
-                        const float* lse, int B, int T, int C, int NH, float dropout,
-                        uint64_t seed) {
+                        const float* lse, int B, int T, int C, int NH, float dropout, uint64_t seed,
+                        GradInput into) {
     long per = 0;
     float* scratch = attention_scratch(T, C, NH, &per);
-    WIGGLE_DISPATCH(attention_backward, dqkv, dout, qkv, out, lse, B, T, C, NH, dropout, seed,
+    WIGGLE_DISPATCH(attention_backward, dqkv, dout, qkv, out, lse, B, T, C, NH, dropout, seed, into,
                     scratch, per);
 }
 

@@ -14,16 +14,18 @@
 
 #include "kernels/bf16.h"
 #include "kernels/cpu.h"
+#include "kernels/grad_input.h"
 
 namespace wiggle::kernels {
 
 // out (B,T,C), lse (B,NH,T) from qkv (B,T,3C).
 void attention_forward(float* out, float* lse, const float* qkv, int B, int T, int C, int NH,
                        float dropout = 0.0f, uint64_t seed = 0);
-// Accumulates dqkv (B,T,3C) from dout (B,T,C), given the forward's inputs and outputs.
+// Accumulates dqkv (B,T,3C) from dout (B,T,C), given the forward's inputs and outputs
+// (GradInput::Set: writes dqkv over what it held, as onto zeros).
 void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* out,
                         const float* lse, int B, int T, int C, int NH, float dropout = 0.0f,
-                        uint64_t seed = 0);
+                        uint64_t seed = 0, GradInput into = GradInput::Add);
 
 // The reference: materializes att (B,NH,T,T) = the post-softmax (and post-dropout) weights.
 template <typename T>
@@ -49,16 +51,18 @@ void attention_backward_naive(T* dqkv, const T* dout, const T* qkv, const T* att
 // out (B,T,C), lse (B,NH,T) from qkv (B,T,3C) in bf16.
 void attention_forward_bf16(float* out, float* lse, const bf16* qkv, int B, int T, int C, int NH,
                             float dropout = 0.0f, uint64_t seed = 0);
-// Accumulates dqkv (B,T,3C) from dout (B,T,C), given the forward's inputs and outputs.
+// Accumulates dqkv (B,T,3C) from dout (B,T,C), given the forward's inputs and outputs
+// (GradInput::Set as attention_backward's).
 void attention_backward_bf16(float* dqkv, const float* dout, const bf16* qkv, const float* out,
                              const float* lse, int B, int T, int C, int NH, float dropout = 0.0f,
-                             uint64_t seed = 0);
+                             uint64_t seed = 0, GradInput into = GradInput::Add);
 // The same on a chosen instruction set (tests compare the paths; isa must run on this CPU).
 void attention_forward_bf16_isa(Isa isa, float* out, float* lse, const bf16* qkv, int B, int T,
                                 int C, int NH, float dropout = 0.0f, uint64_t seed = 0);
 void attention_backward_bf16_isa(Isa isa, float* dqkv, const float* dout, const bf16* qkv,
                                  const float* out, const float* lse, int B, int T, int C, int NH,
-                                 float dropout = 0.0f, uint64_t seed = 0);
+                                 float dropout = 0.0f, uint64_t seed = 0,
+                                 GradInput into = GradInput::Add);
 // The reference, in double on the same rounded operands (q, k, v, dO; E∘mask, P∘mask and dS
 // rounded to bf16 from their values in double): materializes att (B,NH,T,T), the weights the
 // forward applies (bf16(E∘mask) / Σ E); backward recomputes P and reads the forward's out for D.

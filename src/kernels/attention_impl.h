@@ -21,6 +21,7 @@
 #include <cstdint>
 
 #include "kernels/bf16.h"
+#include "kernels/grad_input.h"
 #include "kernels/hash.h"
 #include "kernels/matmul_bf16.h"
 #include "kernels/simd.h"
@@ -172,13 +173,17 @@ inline void prefetch_rows(const float* base, long ld, int t0, int t1, int hs) {
     }
 }
 
-// dst[0:hs] += src[0:hs]·scale
-inline void add_row(float* dst, const float* src, int hs, float scale = 1.0f) {
+// dst[0:hs] += src[0:hs]·scale (set: dst = +0 + src·scale, dst not read)
+inline void add_row(float* dst, const float* src, int hs, float scale = 1.0f, bool set = false) {
     const vf sc = vset1(scale);
     int i = 0;
-    for (; i + kW <= hs; i += kW) vstore(dst + i, vfma(vload(src + i), sc, vload(dst + i)));
-    if (i < hs)
-        vstore_n(dst + i, vfma(vload_n(src + i, hs - i), sc, vload_n(dst + i, hs - i)), hs - i);
+    for (; i + kW <= hs; i += kW) {
+        vstore(dst + i, vfma(vload(src + i), sc, set ? vzero() : vload(dst + i)));
+    }
+    if (i < hs) {
+        const vf old = set ? vzero() : vload_n(dst + i, hs - i);
+        vstore_n(dst + i, vfma(vload_n(src + i, hs - i), sc, old), hs - i);
+    }
 }
 
 // dst[0:hs] = src[0:hs]·scale
@@ -375,8 +380,8 @@ namespace attention_detail {
 // plain values the compiler need not reload after every store through a float*.
 inline void attention_backward_slot(float* dqkv, const float* dout, const float* qkv,
                                     const float* out, const float* lse, int B, int T, int C, int NH,
-                                    float dropout, uint64_t seed, float* scratch, long per_thread,
-                                    int slot, int slots) {
+                                    float dropout, uint64_t seed, GradInput into, float* scratch,
+                                    long per_thread, int slot, int slots) {
     using namespace attention_detail;
     const int hs = C / NH;
     const int hsp = round_up(hs, kW), Tp = round_up(T, kW);
@@ -485,7 +490,8 @@ inline void attention_backward_slot(float* dqkv, const float* dout, const float*
                 rank_update(dV + static_cast<long>(j0) * hsp, hsp, nr, P + j0, 1, Tp, dO, hsp, j0,
                             T, hsp, false);
             }
-            // dqkv += (dQ, dK, dV), one pass over its rows.
+            // dqkv += (dQ, dK, dV), one pass over its rows (Set: onto +0, as if zeroed).
+            const bool set = into == GradInput::Set;
             for (int t = 0; t < T; ++t) {
                 if (t + kAhead < T) {
                     for (int part = 0; part < 3; ++part)
@@ -493,7 +499,8 @@ inline void attention_backward_slot(float* dqkv, const float* dout, const float*
                 }
                 for (int part = 0; part < 3; ++part) {
                     const float* src = part == 0 ? dQ : part == 1 ? dK : dV;
-                    add_row(dbase + t * C3 + part * C, src + static_cast<long>(t) * hsp, hs);
+                    add_row(dbase + t * C3 + part * C, src + static_cast<long>(t) * hsp, hs, 1.0f,
+                            set);
                 }
             }
         }
@@ -503,12 +510,12 @@ inline void attention_backward_slot(float* dqkv, const float* dout, const float*
 
 void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* out,
                         const float* lse, int B, int T, int C, int NH, float dropout, uint64_t seed,
-                        float* scratch, long per_thread) {
+                        GradInput into, float* scratch, long per_thread) {
     const int BH = B * NH;
     const int slots = BH < num_threads() ? BH : num_threads();
     auto slot_body = [=](int slot) {
         attention_detail::attention_backward_slot(dqkv, dout, qkv, out, lse, B, T, C, NH, dropout,
-                                                  seed, scratch, per_thread, slot, slots);
+                                                  seed, into, scratch, per_thread, slot, slots);
     };
     parallel_items(slots, slots, slot_body);
 }
@@ -631,14 +638,15 @@ inline void attention_forward_bf16_slot(Isa isa, float* out, float* lse, const b
 
 inline void attention_backward_bf16_slot(Isa isa, float* dqkv, const float* dout, const bf16* qkv,
                                          const float* out, const float* lse, int B, int T, int C,
-                                         int NH, float dropout, uint64_t seed, float* scratch,
-                                         long per_thread, int slot, int slots) {
+                                         int NH, float dropout, uint64_t seed, GradInput into,
+                                         float* scratch, long per_thread, int slot, int slots) {
     const int hs = C / NH, Tq = round_up(T, kSumLanes);
     const long C3 = 3L * C;
     const float scale = 1.0f / std::sqrt(static_cast<float>(hs));
     const float keep_scale = 1.0f / (1.0f - dropout);
     const int BH = B * NH;
-    float* S = scratch + per_thread * slot;             // (kBf16Rows, Tq): S, then P
+    const bool add = into == GradInput::Add;  // else each row of dqkv is set by one product
+    float* S = scratch + per_thread * slot;   // (kBf16Rows, Tq): S, then P
     float* dP = S + static_cast<long>(kBf16Rows) * Tq;  // (kBf16Rows, Tq)
     float* D = dP + static_cast<long>(kBf16Rows) * Tq;  // Tq
     float* M = D + Tq;                                  // a row's mask, Tq
@@ -697,9 +705,10 @@ inline void attention_backward_bf16_slot(Isa isa, float* dqkv, const float* dout
                 to_bf16(pa, p, t + 1);
                 for (int j = t + 1; j < Tq; ++j) ds[j] = pa[j] = bf16{};
             }
-            // s = q·k·scale  ⇒  dQ[r0:kmax] += dS · K[0:kmax]
+            // s = q·k·scale  ⇒  dQ[r0:kmax] += dS · K[0:kmax] (each row of dq written once: Set
+            // starts its sums at +0, as on a zeroed dq)
             bf16_product(isa, dq + r0 * C3, C3, dS16 + static_cast<long>(r0) * Tq, Tq, k, C3, nr,
-                         hs, kmax, false, false, true);
+                         hs, kmax, false, false, add);
         }
         // dK[j0:] += dSᵀ · Q and dV[j0:] += (P∘mask)ᵀ · dO over the queries t ≥ j0 (dS and P are
         // 0 for t < j; j0 is even, so the pairs are those of a sum from t = 0).
@@ -707,9 +716,9 @@ inline void attention_backward_bf16_slot(Isa isa, float* dqkv, const float* dout
             const int nj = T - j0 < kBf16Rows ? T - j0 : kBf16Rows;
             const long at = static_cast<long>(j0) * Tq + j0;
             bf16_product(isa, dk + j0 * C3, C3, dS16 + at, Tq, q + j0 * C3, C3, nj, hs, T - j0,
-                         true, false, true);
+                         true, false, add);
             bf16_product(isa, dv + j0 * C3, C3, P16 + at, Tq, dO16 + static_cast<long>(j0) * hs, hs,
-                         nj, hs, T - j0, true, false, true);
+                         nj, hs, T - j0, true, false, add);
         }
     }
 }
@@ -729,13 +738,14 @@ void attention_forward_bf16(Isa isa, float* out, float* lse, const bf16* qkv, in
 
 void attention_backward_bf16(Isa isa, float* dqkv, const float* dout, const bf16* qkv,
                              const float* out, const float* lse, int B, int T, int C, int NH,
-                             float dropout, uint64_t seed, float* scratch, long per_thread) {
+                             float dropout, uint64_t seed, GradInput into, float* scratch,
+                             long per_thread) {
     const int BH = B * NH;
     const int slots = BH < num_threads() ? BH : num_threads();
     auto slot_body = [=](int slot) {
         attention_detail::attention_backward_bf16_slot(isa, dqkv, dout, qkv, out, lse, B, T, C, NH,
-                                                       dropout, seed, scratch, per_thread, slot,
-                                                       slots);
+                                                       dropout, seed, into, scratch, per_thread,
+                                                       slot, slots);
     };
     parallel_items(slots, slots, slot_body);
 }

@@ -398,13 +398,12 @@ void gpt_backward(const GptGrads& g, const GptWeights& w, GptActivations& a, flo
         linear.backward(a.dbtc, db.attn_proj_weight, db.attn_proj_bias, dproj, s.atty, s.atty16,
                         b.attn_proj_weight, C, C);
         if (half) k::to_float(s.atty, s.atty16, BTC);  // into dbtc2: dproj is used up
-        k::zero(a.dqkv, 3 * BTC);
         if (half) {
             k::attention_backward_bf16(a.dqkv, a.dbtc, s.qkv16, s.atty, s.lse, B, T, C, NH, p,
-                                       site_seed(a.dropout, 1 + 3 * l));
+                                       site_seed(a.dropout, 1 + 3 * l), k::GradInput::Set);
         } else {
             k::attention_backward(a.dqkv, a.dbtc, s.qkv, s.atty, s.lse, B, T, C, NH, p,
-                                  site_seed(a.dropout, 1 + 3 * l));
+                                  site_seed(a.dropout, 1 + 3 * l), k::GradInput::Set);
         }
         linear.backward(a.dbtc, db.c_attn_weight, db.c_attn_bias, a.dqkv, s.ln1, s.ln1_16,
                         b.c_attn_weight, C, 3 * C);

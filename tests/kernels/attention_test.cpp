@@ -9,6 +9,8 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <vector>
 
 #include "fixture.h"
 #include "kernels/kernel_testing.h"
@@ -303,6 +305,46 @@ TEST(AttentionBf16, SameBitsForAnyThreadCountAndBothVectorPaths) {
         for (size_t i = 0; i < x.size(); ++i) {
             ASSERT_EQ(std::bit_cast<uint32_t>(x[i]), std::bit_cast<uint32_t>(y[i]))
                 << "element " << i << ": avx512 " << x[i] << ", avx2 " << y[i];
+        }
+    }
+}
+
+// GradInput::Set writes dqkv over whatever it held (NaNs here) with the bits of zeroing it and
+// adding, for both kernels, on awkward shapes (blocks across T), with and without dropout.
+TEST(Attention, SetGradientIsZeroThenAddBitForBit) {
+    const Shape shapes[] = {{2, 7, 48, 3}, {1, 65, 64, 1}, {1, 257, 48, 3}};
+    for (const Shape& s : shapes) {
+        const int B = s.B, T = s.T, C = s.C, NH = s.NH;
+        const auto qkv = randn(B * T * 3 * C, 71), dout = randn(B * T * C, 72);
+        const auto qkv16 = round_to_bf16(qkv);
+        for (float dropout : {0.0f, 0.1f}) {
+            SCOPED_TRACE(::testing::Message() << "B=" << B << " T=" << T << " C=" << C
+                                              << " NH=" << NH << " dropout=" << dropout);
+            for (int half = 0; half < 2; half++) {
+                std::vector<float> out(B * T * C), lse(B * NH * T);
+                if (half) {
+                    attention_forward_bf16(out.data(), lse.data(), qkv16.data(), B, T, C, NH,
+                                           dropout, 5);
+                } else {
+                    attention_forward(out.data(), lse.data(), qkv.data(), B, T, C, NH, dropout, 5);
+                }
+                auto backward = [&](GradInput into, float fill) {
+                    std::vector<float> dqkv(qkv.size(), fill);
+                    if (half) {
+                        attention_backward_bf16(dqkv.data(), dout.data(), qkv16.data(), out.data(),
+                                                lse.data(), B, T, C, NH, dropout, 5, into);
+                    } else {
+                        attention_backward(dqkv.data(), dout.data(), qkv.data(), out.data(),
+                                           lse.data(), B, T, C, NH, dropout, 5, into);
+                    }
+                    return dqkv;
+                };
+                const auto added = backward(GradInput::Add, 0.0f);
+                const auto set = backward(GradInput::Set, std::nanf(""));
+                ASSERT_EQ(added.size(), set.size());
+                EXPECT_EQ(0, std::memcmp(added.data(), set.data(), added.size() * sizeof(float)))
+                    << (half ? "bf16" : "float") << " kernel: Set differs from zeroing then adding";
+            }
         }
     }
 }
