@@ -645,14 +645,14 @@ inline void attention_backward_bf16_slot(Isa isa, float* dqkv, const float* dout
     const float scale = 1.0f / std::sqrt(static_cast<float>(hs));
     const float keep_scale = 1.0f / (1.0f - dropout);
     const int BH = B * NH;
-    const bool add = into == GradInput::Add;  // else each row of dqkv is set by one product
-    float* S = scratch + per_thread * slot;   // (kBf16Rows, Tq): S, then P
+    float* S = scratch + per_thread * slot;             // (kBf16Rows, Tq): S, then P
     float* dP = S + static_cast<long>(kBf16Rows) * Tq;  // (kBf16Rows, Tq)
     float* D = dP + static_cast<long>(kBf16Rows) * Tq;  // Tq
     float* M = D + Tq;                                  // a row's mask, Tq
     bf16* P16 = reinterpret_cast<bf16*>(M + Tq);        // (T, Tq): bf16(P∘mask)
     bf16* dS16 = P16 + static_cast<long>(T) * Tq;       // (T, Tq): bf16(dS)
     bf16* dO16 = dS16 + static_cast<long>(T) * Tq;      // (T, hs)
+    const bool add = into == GradInput::Add;  // else each row of dqkv is set by one product
     for (int bh = slot * BH / slots; bh < (slot + 1) * BH / slots; ++bh) {
         const int b = bh / NH, h = bh % NH;
         const bf16* q = qkv + static_cast<long>(b) * T * C3 + h * hs;  // (T,hs), rows C3 apart
