@@ -236,46 +236,59 @@ void bias_backward(float* dbias, const float* dout, int M, int N, int n0, int n1
 
 namespace {
 
-// The backward of a linear layer, given its two products: input_grad() does dinp += dout · weight,
-// weight_grad() dweight += doutᵀ · inp (in float, or on bf16 copies); dbias (N) += Σ_m dout (M,N)
-// in float here: each column summed over the rows in order, by one thread (items own disjoint
-// column blocks), so the result does not depend on the thread count.
-template <class InputGrad, class WeightGrad>
+// The backward of a linear layer, given its two products on blocks: input_rows(m0, m1) does
+// dinp[m0:m1] (+)= dout[m0:m1] · weight, weight_block(n0, n1, k0, k1) dweight[n0:n1, k0:k1] +=
+// dout[:, n0:n1]ᵀ · inp[:, k0:k1] (in float, or on bf16 copies); dbias (N) += Σ_m dout (M,N) in
+// float here: each column summed over the rows in order, by one thread (items own disjoint
+// column blocks), so the result does not depend on the thread count. `split`: the products may be
+// computed in blocks (the bf16 gemm's bits do not depend on the shape it is given; the float
+// gemm's do, as it picks its kernel by the product's size, so its products run whole).
+template <class InputRows, class WeightBlock>
 void linear_backward(float* dinp, float* dweight, float* dbias, const float* dout, int M, int K,
-                     int N, InputGrad input_grad, WeightGrad weight_grad) {
+                     int N, bool split, InputRows input_rows, WeightBlock weight_block) {
     constexpr int kCols = 64;
     auto bias_columns = [&](int block) {
         bias_backward(dbias, dout, M, N, block * kCols, std::min(block * kCols + kCols, N));
     };
     const int col_blocks = (N + kCols - 1) / kCols;
 
-    // The two products are independent and the same size. While there are no more threads than
-    // products, each runs whole on a thread of its own, with half of dbias's columns (the gemms
-    // inside an item run inline): one pool round trip instead of the two each gemm makes per K
-    // block. With more threads, each is split over all of them in turn. A gemm's bits do not
-    // depend on how it is threaded, so both give the same results.
-    constexpr int kProducts = 2;
+    // While there are no more threads than the two products, both run in one pool job whose
+    // items run their gemms inline: one pool round trip instead of the two each gemm makes per
+    // K block. dweight, the slower (it packs both operands, one transposed), comes first, in one
+    // part per thread: blocks of its rows when N ≥ K (each part packs all of inp, the smaller
+    // operand), else of its columns (each packs all of dout). dinp follows in two blocks of rows
+    // per thread, each taken by whichever thread is free, so that the threads finish together
+    // (run whole, dweight took 1.2–1.5× dinp's time in a GPT's backward: RESULTS.md). With
+    // more threads, each product is split over all of them in turn. A gemm's bits do not depend
+    // on the thread count, so all give the same results.
     const int threads = num_threads();
     const bool big = 2.0 * M * N * K >= kGemmMinParallelFlops;
-    if (dinp && dweight && threads <= kProducts && big) {
-        auto product = [&](int item) {
-            if (item == 0) {
-                weight_grad();
+    if (dinp && dweight && threads <= 2 && big) {
+        const int parts = split ? threads : 1, chunks = split ? 2 * threads : 1;
+        const int items = parts + chunks;
+        // the bound b of `of` blocks of n, on whole tiles of 32 (the AMX gemm's)
+        auto bound = [](int n, int b, int of) { return b == of ? n : n / 32 * b / of * 32; };
+        auto item = [&](int i) {
+            if (i < parts) {
+                if (N >= K) {
+                    weight_block(bound(N, i, parts), bound(N, i + 1, parts), 0, K);
+                } else {
+                    weight_block(0, N, bound(K, i, parts), bound(K, i + 1, parts));
+                }
             } else {
-                input_grad();
+                input_rows(bound(M, i - parts, chunks), bound(M, i - parts + 1, chunks));
             }
             if (dbias) {
-                const int half = col_blocks / 2;
-                for (int b = item == 0 ? 0 : half; b < (item == 0 ? half : col_blocks); ++b) {
+                for (int b = col_blocks * i / items; b < col_blocks * (i + 1) / items; ++b) {
                     bias_columns(b);
                 }
             }
         };
-        parallel_items(kProducts, threads, product);
+        parallel_items(items, threads, item);
         return;
     }
-    if (dinp) input_grad();
-    if (dweight) weight_grad();
+    if (dinp) input_rows(0, M);
+    if (dweight) weight_block(0, N, 0, K);
     if (dbias) {
         parallel_items(col_blocks, static_cast<double>(M) * N < 1e5 ? 1 : threads, bias_columns);
     }
@@ -287,11 +300,18 @@ void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dou
                      const float* weight, int M, int K, int N, GradInput into) {
     // forward: out (M,N) = inp (M,K) · weight (N,K)ᵀ + bias
     linear_backward(
-        dinp, dweight, dbias, dout, M, K, N,
-        // dinp (M,K) += dout (M,N) · weight (N,K)
-        [&] { gemm(dinp, dout, weight, M, K, N, false, false, into == GradInput::Add); },
-        // dweight (N,K) += doutᵀ (N,M) · inp (M,K)
-        [&] { gemm(dweight, dout, inp, N, K, M, true, false, true); });
+        dinp, dweight, dbias, dout, M, K, N, /*split=*/false,
+        // dinp[m0:m1] (M,K) += dout[m0:m1] (M,N) · weight (N,K)
+        [&](int m0, int m1) {
+            gemm(dinp + static_cast<long>(m0) * K, dout + static_cast<long>(m0) * N, weight,
+                 m1 - m0, K, N, false, false, into == GradInput::Add);
+        },
+        // dweight (N,K) += doutᵀ (N,M) · inp (M,K), whole (split is false)
+        [&]([[maybe_unused]] int n0, [[maybe_unused]] int n1, [[maybe_unused]] int k0,
+            [[maybe_unused]] int k1) {
+            assert(n0 == 0 && n1 == N && k0 == 0 && k1 == K);
+            gemm(dweight, dout, inp, N, K, M, true, false, true);
+        });
 }
 
 // ---- The linear layer in mixed precision ------------------------------------------------------
@@ -315,11 +335,17 @@ void matmul_backward_bf16(float* dinp, float* dweight, float* dbias, const bf16*
                           int N, GradInput into) {
     // forward: out (M,N) = inp (M,K) · weight (N,K)ᵀ + bias
     linear_backward(
-        dinp, dweight, dbias, dout, M, K, N,
-        // dinp (M,K) += dout (M,N) · weight (N,K)
-        [&] { gemm_bf16(dinp, dout16, weight, M, K, N, false, false, into == GradInput::Add); },
-        // dweight (N,K) += doutᵀ (N,M) · inp (M,K)
-        [&] { gemm_bf16(dweight, dout16, inp, N, K, M, true, false, true); });
+        dinp, dweight, dbias, dout, M, K, N, /*split=*/true,
+        // dinp[m0:m1] (M,K) += dout[m0:m1] (M,N) · weight (N,K)
+        [&](int m0, int m1) {
+            gemm_bf16(dinp + static_cast<long>(m0) * K, dout16 + static_cast<long>(m0) * N, weight,
+                      m1 - m0, K, N, false, false, into == GradInput::Add);
+        },
+        // dweight[n0:n1, k0:k1] (N,K) += dout[:, n0:n1]ᵀ (N,M) · inp[:, k0:k1] (M,K)
+        [&](int n0, int n1, int k0, int k1) {
+            gemm_bf16_strided(dweight + static_cast<long>(n0) * K + k0, K, dout16 + n0, N, inp + k0,
+                              K, n1 - n0, k1 - k0, M, true, false, true);
+        });
 }
 
 }  // namespace wiggle::kernels

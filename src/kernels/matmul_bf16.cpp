@@ -826,4 +826,12 @@ void gemm_bf16_strided_amx(float* C, long ldc, const bf16* A, long lda, const bf
                   1, /*amx=*/true);
 }
 
+void gemm_bf16_strided(float* C, long ldc, const bf16* A, long lda, const bf16* B, long ldb, int M,
+                       int N, int K, bool trans_a, bool trans_b, bool accumulate) {
+    if (amx_instructions()) {
+        return gemm_bf16_strided_amx(C, ldc, A, lda, B, ldb, M, N, K, trans_a, trans_b, accumulate);
+    }
+    gemm_bf16_strided(cpu_isa(), C, ldc, A, lda, B, ldb, M, N, K, trans_a, trans_b, accumulate);
+}
+
 }  // namespace wiggle::kernels

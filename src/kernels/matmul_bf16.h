@@ -68,6 +68,12 @@ void gemm_bf16_isa(Isa isa, float* C, const bf16* A, const bf16* B, int M, int N
 void gemm_bf16_strided(Isa isa, float* C, long ldc, const bf16* A, long lda, const bf16* B,
                        long ldb, int M, int N, int K, bool trans_a, bool trans_b, bool accumulate);
 
+// gemm_bf16_strided on the best path, as gemm_bf16 chooses it (AMX tiles when amx_instructions(),
+// else cpu_isa()): blocks of a bigger product, on the calling thread (the layer's backward splits
+// its products into pool items). The same bits as gemm_bf16 on the same values.
+void gemm_bf16_strided(float* C, long ldc, const bf16* A, long lda, const bf16* B, long ldb, int M,
+                       int N, int K, bool trans_a, bool trans_b, bool accumulate);
+
 // A linear layer's product: C (M,N) = op(A) · op(B), each running sum started at bias[j] (bias
 // null: at 0), stored as floats into C or, when C16 is not null, rounded (to_bf16) into C16 alone.
 // Then C is scratch for the partial sums of a K too deep for one of the gemm's blocks, and its

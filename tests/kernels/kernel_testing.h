@@ -1,14 +1,17 @@
 // Helpers shared by the kernel tests: seeded random inputs, a central-difference gradient check in
-// double precision, and a "same bits whatever the thread count" check.
+// double precision, a "same bits" comparison and a "same bits whatever the thread count" check.
 #pragma once
 
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <functional>
 #include <random>
 #include <sstream>
+#include <string>
 #include <vector>
 
 #include "kernels/cpu.h"
@@ -103,6 +106,18 @@ inline void expect_thread_invariant(const std::function<std::vector<float>()>& r
             << "results differ between 1 and " << threads << " threads";
     }
     kernels::set_num_threads(saved);
+}
+
+// Expects the same bits (NaN-free data), reporting the first difference.
+inline void expect_bits(const std::vector<float>& got, const std::vector<float>& want,
+                        const std::string& what) {
+    ASSERT_EQ(got.size(), want.size()) << what;
+    for (size_t i = 0; i < got.size(); i++) {
+        if (std::bit_cast<uint32_t>(got[i]) != std::bit_cast<uint32_t>(want[i])) {
+            FAIL() << what << ": element " << i << " expected " << want[i] << ", got " << got[i]
+                   << " (difference " << got[i] - want[i] << ")";
+        }
+    }
 }
 
 // Concatenates vectors (to compare several outputs at once).

@@ -68,18 +68,6 @@ std::string describe(const std::string& path, const Shape& s, bool ta, bool tb, 
            (acc ? " accumulate" : "");
 }
 
-// Expects the same bits (NaN-free data), reporting the first difference.
-void expect_bits(const std::vector<float>& got, const std::vector<float>& want,
-                 const std::string& what) {
-    ASSERT_EQ(got.size(), want.size()) << what;
-    for (size_t i = 0; i < got.size(); i++) {
-        if (std::bit_cast<uint32_t>(got[i]) != std::bit_cast<uint32_t>(want[i])) {
-            FAIL() << what << ": element " << i << " expected " << want[i] << ", got " << got[i]
-                   << " (difference " << got[i] - want[i] << ")";
-        }
-    }
-}
-
 TEST(GemmBf16, NaiveMatchesHandComputedProduct) {
     // A (2,3) · B (3,2), small integers (exact in bf16 and in every sum)
     const float a[] = {1, 2, 3, 4, 5, 6}, b[] = {7, 8, 9, 10, 11, 12};
@@ -125,7 +113,7 @@ TEST(GemmBf16, EveryPathEqualsTheNaiveTwinBitForBit) {
             for (Isa isa : bf16_paths()) {
                 std::vector<float> got = C0;
                 gemm_bf16_isa(isa, got.data(), A.data(), B.data(), s.M, s.N, s.K, ta, tb, acc);
-                expect_bits(got, want, describe(isa_name(isa), s, ta, tb, acc));
+                testing::expect_bits(got, want, describe(isa_name(isa), s, ta, tb, acc));
             }
         }
     }
@@ -309,7 +297,7 @@ TEST(GemmBf16, DenormalsAreFlushedOnlyByTheBf16Instructions) {
         std::vector<float> got(M * N);
         gemm_bf16_isa(isa, got.data(), A.data(), B.data(), M, N, K, false, false, false);
         if (isa == Isa::Generic) {
-            expect_bits(got, want, "portable path on denormals");
+            testing::expect_bits(got, want, "portable path on denormals");
             continue;
         }
         for (int i = 0; i < M * N; i++) {
@@ -373,7 +361,7 @@ TEST(GemmBf16, AmxEqualsTheTilesNaiveTwinBitForBit) {
             std::vector<float> want = C0, got = C0;
             gemm_bf16_tiles_naive(want.data(), A.data(), B.data(), s.M, s.N, s.K, ta, tb, acc);
             gemm_bf16_amx(got.data(), A.data(), B.data(), s.M, s.N, s.K, ta, tb, acc);
-            expect_bits(got, want, describe("amx", s, ta, tb, acc));
+            testing::expect_bits(got, want, describe("amx", s, ta, tb, acc));
         }
     }
 }
@@ -433,8 +421,8 @@ TEST(GemmBf16, AmxDeepKBlocksForABigCGiveTheSameBits) {
             gemm_bf16_tiles_naive(want.data(), a_rows.data(), B.data(), m, N, K, false, tb, acc);
             const std::string what =
                 describe("amx deep", {M, N, K}, ta, tb, acc) + " rows " + std::to_string(i0) + "..";
-            expect_bits(rows, want, what + " alone vs naive");
-            expect_bits(std::vector<float>(big.begin() + static_cast<long>(i0) * N,
+            testing::expect_bits(rows, want, what + " alone vs naive");
+            testing::expect_bits(std::vector<float>(big.begin() + static_cast<long>(i0) * N,
                                            big.begin() + static_cast<long>(i0 + m) * N),
                         want, what + " in the big product vs naive");
         }

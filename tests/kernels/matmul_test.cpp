@@ -14,6 +14,7 @@
 #include "kernels/cpu.h"
 #include "kernels/kernel_testing.h"
 #include "kernels/matmul.h"
+#include "kernels/matmul_bf16.h"
 
 namespace wiggle::kernels {
 namespace {
@@ -374,6 +375,41 @@ TEST(Matmul, SetInputGradientIsZeroThenAddBitForBit) {
                 << (half ? "bf16" : "float") << " layer: Set differs from zeroing then adding";
         }
     }
+}
+
+// The layer's backward computes its products in blocks (dweight by rows when N ≥ K, else by
+// columns; dinp by rows), on tile bounds that need not divide the shape: bit for bit the whole
+// products (gemm_bf16) and the bias's column sums, on 1 and 2 threads.
+TEST(Matmul, Bf16LayerBackwardInBlocksIsTheWholeProductsBitForBit) {
+    const Shape shapes[] = {{200, 130, 70}, {150, 45, 300}, {97, 64, 64}, {31, 33, 130}};
+    const int saved = num_threads();
+    for (const Shape& s : shapes) {
+        const int M = s.M, N = s.N, K = s.K;
+        const Rounded inp(random_floats(static_cast<size_t>(M) * K, 21)),
+            w(random_floats(static_cast<size_t>(N) * K, 22)),
+            dout(random_floats(static_cast<size_t>(M) * N, 23));
+        const auto doutf = random_floats(static_cast<size_t>(M) * N, 24);
+        std::vector<float> want_dinp(static_cast<size_t>(M) * K);
+        auto want_dw = random_floats(static_cast<size_t>(N) * K, 25);
+        auto want_db = random_floats(N, 26);
+        gemm_bf16(want_dinp.data(), dout.half.data(), w.half.data(), M, K, N, false, false, false);
+        gemm_bf16(want_dw.data(), dout.half.data(), inp.half.data(), N, K, M, true, false, true);
+        bias_backward(want_db.data(), doutf.data(), M, N, 0, N);
+        for (int threads : {1, 2}) {
+            SCOPED_TRACE(::testing::Message() << "M=" << M << " K=" << K << " N=" << N << " on "
+                                              << threads << " thread(s)");
+            set_num_threads(threads);
+            std::vector<float> dinp(static_cast<size_t>(M) * K, std::nanf(""));
+            auto dw = random_floats(static_cast<size_t>(N) * K, 25);
+            auto db = random_floats(N, 26);
+            matmul_backward_bf16(dinp.data(), dw.data(), db.data(), dout.half.data(), doutf.data(),
+                                 inp.half.data(), w.half.data(), M, K, N, GradInput::Set);
+            testing::expect_bits(dinp, want_dinp, "dinp");
+            testing::expect_bits(dw, want_dw, "dweight");
+            testing::expect_bits(db, want_db, "dbias");
+        }
+    }
+    set_num_threads(saved);
 }
 
 TEST(Matmul, Bf16LayerGivesTheSameBitsOnAnyThreadCount) {
