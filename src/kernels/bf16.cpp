@@ -61,6 +61,7 @@ bool amx_instructions() { return false; }
 
 WIGGLE_ISA_DECLARE(void to_bf16(bf16* out, const float* in, long n))
 WIGGLE_ISA_DECLARE(void to_float(float* out, const bf16* in, long n))
+WIGGLE_ISA_DECLARE(void to_bf16_sum_columns(bf16* out, float* sums, const float* in, int M, int N))
 
 void to_bf16_isa(Isa isa, bf16* out, const float* in, long n) {
 #if defined(__x86_64__)
@@ -73,5 +74,18 @@ void to_bf16_isa(Isa isa, bf16* out, const float* in, long n) {
 
 void to_bf16(bf16* out, const float* in, long n) { WIGGLE_DISPATCH(to_bf16, out, in, n); }
 void to_float(float* out, const bf16* in, long n) { WIGGLE_DISPATCH(to_float, out, in, n); }
+void to_bf16_sum_columns_isa(Isa isa, bf16* out, float* sums, const float* in, int M, int N) {
+    if (!sums) return to_bf16_isa(isa, out, in, static_cast<long>(M) * N);
+#if defined(__x86_64__)
+    if (isa == Isa::Avx512) return avx512::to_bf16_sum_columns(out, sums, in, M, N);
+    if (isa == Isa::Avx2) return avx2::to_bf16_sum_columns(out, sums, in, M, N);
+#endif
+    generic::to_bf16_sum_columns(out, sums, in, M, N);
+}
+
+void to_bf16_sum_columns(bf16* out, float* sums, const float* in, int M, int N) {
+    if (!sums) return to_bf16(out, in, static_cast<long>(M) * N);
+    WIGGLE_DISPATCH(to_bf16_sum_columns, out, sums, in, M, N);
+}
 
 }  // namespace wiggle::kernels

@@ -43,6 +43,12 @@ void to_bf16(bf16* out, const float* in, long n);
 void to_bf16_isa(Isa isa, bf16* out, const float* in, long n);
 // The scalar loop: the definition.
 void to_bf16_naive(bf16* out, const float* in, long n);
+// out (M,N) = to_bf16(in), and sums (N) += Σ_m in[m][n] (each column summed over the rows in
+// order: a linear layer's bias gradient, matmul.h's bias_backward) when sums is not null: the
+// bf16 copy of an output gradient and its bias's gradient in one pass over it.
+void to_bf16_sum_columns(bf16* out, float* sums, const float* in, int M, int N);
+// The same on a chosen instruction set (tests compare the paths).
+void to_bf16_sum_columns_isa(Isa isa, bf16* out, float* sums, const float* in, int M, int N);
 // out (n) = to_float(in): exact.
 void to_float(float* out, const bf16* in, long n);
 

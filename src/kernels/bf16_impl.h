@@ -29,6 +29,40 @@ void convert(Out* out, const In* in, long n) {
 }  // namespace bf16_detail
 
 void to_bf16(bf16* out, const float* in, long n) { bf16_detail::convert(out, in, n); }
+
+void to_bf16_sum_columns(bf16* out, float* sums, const float* in, int M, int N) {
+    // One item per thread, a range of whole cache lines of columns read row after row (contiguous
+    // pieces, which the prefetchers follow); a range's running sums stay in L1 in chunks of
+    // kCols. Any split of the columns gives the same bits: each column is summed alone.
+    constexpr int kCols = 1024;
+    const bool parallel = static_cast<long>(M) * N >= 2 * bf16_detail::kBlock;
+    const int items = parallel ? std::max(1, std::min(num_threads(), N / 64)) : 1;
+    auto bound = [&](int i) { return i == items ? N : N / 16 * i / items * 16; };
+    for_items(items, parallel, [=](int item) {
+        alignas(64) float acc[kCols];
+        for (int c0 = bound(item); c0 < bound(item + 1); c0 += kCols) {
+            const int w = std::min(kCols, bound(item + 1) - c0);
+            std::copy(sums + c0, sums + c0 + w, acc);
+            for (long m = 0; m < M; ++m) {
+                const float* row = in + m * N + c0;
+                bf16* orow = out + m * N + c0;
+                int j = 0;
+                for (; j + kW <= w; j += kW) {
+                    const vf x = vload(row + j);
+                    vstore(acc + j, vadd(vload(acc + j), x));
+                    vstore(orow + j, x);
+                }
+                if (j < w) {
+                    const int rest = w - j;
+                    const vf x = vload_n(row + j, rest);
+                    vstore_n(acc + j, vadd(vload_n(acc + j, rest), x), rest);
+                    vstore_n(orow + j, x, rest);
+                }
+            }
+            std::copy(acc, acc + w, sums + c0);
+        }
+    });
+}
 void to_float(float* out, const bf16* in, long n) { bf16_detail::convert(out, in, n); }
 
 }  // namespace wiggle::kernels::WIGGLE_ISA_NS

@@ -330,12 +330,14 @@ void matmul_forward_bf16(bf16* out16, float* scratch, const bf16* inp, const bf1
                      /*trans_b=*/true);
 }
 
-void matmul_backward_bf16(float* dinp, float* dweight, float* dbias, const bf16* dout16,
+void matmul_backward_bf16(float* dinp, float* dweight, float* dbias, bf16* dout16,
                           const float* dout, const bf16* inp, const bf16* weight, int M, int K,
                           int N, GradInput into) {
     // forward: out (M,N) = inp (M,K) · weight (N,K)ᵀ + bias
+    // dbias (N) += Σ_m dout (M,N), and the products' bf16 copy of dout, in one pass over it
+    to_bf16_sum_columns(dout16, dbias, dout, M, N);
     linear_backward(
-        dinp, dweight, dbias, dout, M, K, N, /*split=*/true,
+        dinp, dweight, nullptr, dout, M, K, N, /*split=*/true,
         // dinp[m0:m1] (M,K) += dout[m0:m1] (M,N) · weight (N,K)
         [&](int m0, int m1) {
             gemm_bf16(dinp + static_cast<long>(m0) * K, dout16 + static_cast<long>(m0) * N, weight,

@@ -69,8 +69,9 @@ void matmul_forward_bf16(float* out, const bf16* inp, const bf16* weight, const 
 void matmul_forward_bf16(bf16* out16, float* scratch, const bf16* inp, const bf16* weight,
                          const float* bias, int M, int K, int N);
 // Accumulates: dinp (M,K) += dout16 · weight; dweight (N,K) += dout16ᵀ · inp; dbias (N) +=
-// Σ_m dout, from the float dout (M,N) that dout16 rounds. GradInput::Set as matmul_backward's.
-void matmul_backward_bf16(float* dinp, float* dweight, float* dbias, const bf16* dout16,
+// Σ_m dout, where dout16 (M,N), scratch, is set to to_bf16(dout) in the pass over the float dout
+// that sums the bias's gradient. GradInput::Set as matmul_backward's.
+void matmul_backward_bf16(float* dinp, float* dweight, float* dbias, bf16* dout16,
                           const float* dout, const bf16* inp, const bf16* weight, int M, int K,
                           int N, GradInput into = GradInput::Add);
 

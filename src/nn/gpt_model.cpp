@@ -28,7 +28,7 @@ namespace {
 // attention probabilities, 2 + 3l and 3 + 3l its two residual branches.
 // The matmuls of one forward and its backward, in the activations' precision: in float on the
 // float operands, or (Bf16) on the bf16 copies: the weights' from the forward's copy, the
-// inputs' given, and the output gradients' rounded here into dout16.
+// inputs' given, and the output gradients' rounded into dout16 by the backward.
 struct MixedLinear {
     GptActivations& a;
     const GptWeights& w;
@@ -59,7 +59,6 @@ struct MixedLinear {
     void backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                   const kernels::bf16* inp16, const float* weight, int K, int N) const {
         if (half()) {
-            k::to_bf16(a.dout16, dout, static_cast<long>(BT) * N);
             k::matmul_backward_bf16(dinp, dweight, dbias, a.dout16, dout, inp16, w16(weight), BT, K,
                                     N, k::GradInput::Set);
         } else {

@@ -8,6 +8,7 @@
 #include <bit>
 #include <cstdint>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "kernels/kernel_testing.h"
@@ -86,6 +87,48 @@ TEST(Bf16Buffers, LargeBuffersOnThreadsMatchTheScalarLoop) {
             ASSERT_EQ(std::bit_cast<uint32_t>(back[i]),
                       uint32_t{static_cast<uint16_t>(want[i])} << 16)
                 << threads << " threads, element " << i;
+        }
+    }
+    set_num_threads(saved);
+}
+
+// The bf16 copy of an output gradient with its bias's gradient: the scalar to_bf16 of every
+// element, and each column's running sum over the rows in order (the definition, below), bit for
+// bit on every path, on awkward widths (lanes, cache lines and the 1024-column chunks), with and
+// without sums, on 1 to 3 threads.
+TEST(Bf16Buffers, ColumnSumsWithTheCopyAreTheRowOrderSums) {
+    const int saved = num_threads();
+    for (auto [M, N] : {std::pair{1, 1}, {3, 17}, {70, 65}, {33, 384}, {9, 1100}, {129, 2077}}) {
+        // sums of ordinary values, denormals and −0 (awkward_floats' NaNs would swamp them); the
+        // copy alone also on awkward_floats
+        std::vector<float> in = testing::random_floats(static_cast<size_t>(M) * N, 9);
+        for (size_t i = 0; i < in.size(); i += 7) in[i] = i % 2 ? -0.0f : 3e-40f;
+        const std::vector<float> start = testing::random_floats(N, 10);
+        const std::vector<float> awkward = awkward_floats(in.size(), 11);
+        std::vector<bf16> want_awkward(in.size());
+        to_bf16_naive(want_awkward.data(), awkward.data(), static_cast<long>(in.size()));
+        std::vector<bf16> want(in.size());
+        to_bf16_naive(want.data(), in.data(), static_cast<long>(in.size()));
+        std::vector<float> want_sums = start;
+        for (int m = 0; m < M; m++) {
+            for (int n = 0; n < N; n++) want_sums[n] += in[static_cast<size_t>(m) * N + n];
+        }
+        for (Isa isa : testing::available_isas()) {
+            for (int threads : {1, 2, 3}) {
+                SCOPED_TRACE(::testing::Message() << isa_name(isa) << " M=" << M << " N=" << N
+                                                  << " on " << threads << " thread(s)");
+                set_num_threads(threads);
+                std::vector<bf16> got(in.size(), bf16(0x1234));
+                std::vector<float> sums = start;
+                to_bf16_sum_columns_isa(isa, got.data(), sums.data(), in.data(), M, N);
+                EXPECT_EQ(got, want);
+                testing::expect_bits(sums, want_sums, "column sums");
+                std::vector<bf16> copy(in.size());
+                to_bf16_sum_columns_isa(isa, copy.data(), sums.data(), awkward.data(), M, N);
+                EXPECT_EQ(copy, want_awkward) << "awkward floats";
+                to_bf16_sum_columns_isa(isa, copy.data(), nullptr, awkward.data(), M, N);
+                EXPECT_EQ(copy, want_awkward) << "without sums";
+            }
         }
     }
     set_num_threads(saved);

@@ -330,8 +330,10 @@ TEST(Matmul, Bf16LayerIsTheLayerOnRoundedOperands) {
         auto dw = random_floats(static_cast<size_t>(N) * K, 9);
         auto db = random_floats(N, 10);
         auto dinpd = to_double(dinp), dwd = to_double(dw), dbd = to_double(db);
-        matmul_backward_bf16(dinp.data(), dw.data(), db.data(), dout16.half.data(), dout.data(),
+        std::vector<bf16> copy(static_cast<size_t>(M) * N);  // the layer's scratch
+        matmul_backward_bf16(dinp.data(), dw.data(), db.data(), copy.data(), dout.data(),
                              inp16.half.data(), w16.half.data(), M, K, N);
+        EXPECT_TRUE(copy == dout16.half) << "the scratch is not to_bf16(dout)" << tag;
         // the products on the rounded dout, the bias's gradient on the float one
         matmul_backward_naive<double>(dinpd.data(), dwd.data(), nullptr, dout16.exact.data(),
                                       inp16.exact.data(), w16.exact.data(), M, K, N);
@@ -360,7 +362,8 @@ TEST(Matmul, SetInputGradientIsZeroThenAddBitForBit) {
                 auto dw = random_floats(static_cast<size_t>(N) * K, 14);
                 auto db = random_floats(N, 15);
                 if (half) {
-                    matmul_backward_bf16(dinp.data(), dw.data(), db.data(), dout16.half.data(),
+                    std::vector<bf16> copy(static_cast<size_t>(M) * N);
+                    matmul_backward_bf16(dinp.data(), dw.data(), db.data(), copy.data(),
                                          dout.data(), inp16.half.data(), w16.half.data(), M, K, N,
                                          into);
                 } else {
@@ -378,17 +381,17 @@ TEST(Matmul, SetInputGradientIsZeroThenAddBitForBit) {
 }
 
 // The layer's backward computes its products in blocks (dweight by rows when N ≥ K, else by
-// columns; dinp by rows), on tile bounds that need not divide the shape: bit for bit the whole
-// products (gemm_bf16) and the bias's column sums, on 1 and 2 threads.
+// columns; dinp by rows), on tile bounds that need not divide the shape, and the bias's gradient
+// in the pass that rounds dout: bit for bit the whole products (gemm_bf16) and bias_backward's
+// column sums, on 1 and 2 threads.
 TEST(Matmul, Bf16LayerBackwardInBlocksIsTheWholeProductsBitForBit) {
     const Shape shapes[] = {{200, 130, 70}, {150, 45, 300}, {97, 64, 64}, {31, 33, 130}};
     const int saved = num_threads();
     for (const Shape& s : shapes) {
         const int M = s.M, N = s.N, K = s.K;
+        const auto doutf = random_floats(static_cast<size_t>(M) * N, 23);
         const Rounded inp(random_floats(static_cast<size_t>(M) * K, 21)),
-            w(random_floats(static_cast<size_t>(N) * K, 22)),
-            dout(random_floats(static_cast<size_t>(M) * N, 23));
-        const auto doutf = random_floats(static_cast<size_t>(M) * N, 24);
+            w(random_floats(static_cast<size_t>(N) * K, 22)), dout(doutf);
         std::vector<float> want_dinp(static_cast<size_t>(M) * K);
         auto want_dw = random_floats(static_cast<size_t>(N) * K, 25);
         auto want_db = random_floats(N, 26);
@@ -402,8 +405,10 @@ TEST(Matmul, Bf16LayerBackwardInBlocksIsTheWholeProductsBitForBit) {
             std::vector<float> dinp(static_cast<size_t>(M) * K, std::nanf(""));
             auto dw = random_floats(static_cast<size_t>(N) * K, 25);
             auto db = random_floats(N, 26);
-            matmul_backward_bf16(dinp.data(), dw.data(), db.data(), dout.half.data(), doutf.data(),
+            std::vector<bf16> dout16(static_cast<size_t>(M) * N);
+            matmul_backward_bf16(dinp.data(), dw.data(), db.data(), dout16.data(), doutf.data(),
                                  inp.half.data(), w.half.data(), M, K, N, GradInput::Set);
+            EXPECT_TRUE(dout16 == dout.half) << "the scratch is not to_bf16(dout)";
             testing::expect_bits(dinp, want_dinp, "dinp");
             testing::expect_bits(dw, want_dw, "dweight");
             testing::expect_bits(db, want_db, "dbias");
@@ -415,14 +420,14 @@ TEST(Matmul, Bf16LayerBackwardInBlocksIsTheWholeProductsBitForBit) {
 TEST(Matmul, Bf16LayerGivesTheSameBitsOnAnyThreadCount) {
     const int M = 96, K = 200, N = 136;
     const Rounded inp(random_floats(static_cast<size_t>(M) * K, 1)),
-        w(random_floats(static_cast<size_t>(N) * K, 2)),
-        dout(random_floats(static_cast<size_t>(M) * N, 3));
-    const auto bias = random_floats(N, 4), doutf = random_floats(static_cast<size_t>(M) * N, 3);
+        w(random_floats(static_cast<size_t>(N) * K, 2));
+    const auto bias = random_floats(N, 4), dout = random_floats(static_cast<size_t>(M) * N, 3);
     testing::expect_thread_invariant([&] {
         std::vector<float> out(static_cast<size_t>(M) * N), dinp(static_cast<size_t>(M) * K),
             dw(static_cast<size_t>(N) * K), db(N);
+        std::vector<bf16> dout16(static_cast<size_t>(M) * N);
         matmul_forward_bf16(out.data(), inp.half.data(), w.half.data(), bias.data(), M, K, N);
-        matmul_backward_bf16(dinp.data(), dw.data(), db.data(), dout.half.data(), doutf.data(),
+        matmul_backward_bf16(dinp.data(), dw.data(), db.data(), dout16.data(), dout.data(),
                              inp.half.data(), w.half.data(), M, K, N);
         return testing::concat({out, dinp, dw, db});
     });
