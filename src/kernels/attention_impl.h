@@ -661,16 +661,25 @@ inline void attention_backward_bf16_slot(Isa isa, float* dqkv, const float* dout
         float* dq = dqkv + static_cast<long>(b) * T * C3 + h * hs;
         float* dk = dq + C;
         float* dv = dq + 2 * C;
-        // dO rounded for its products; D = rowsum(dO∘O) = Σ_j p·dp (dropout included) in float.
+        // dO rounded for its products; D = rowsum(dO∘O) = Σ_j p·dp (dropout included) in float,
+        // as kSumLanes partial sums (LaneSum: the same bits for any kW)
         for (int t = 0; t < T; ++t) {
             const float* g = dout + (static_cast<long>(b) * T + t) * C + h * hs;
             const float* o = out + (static_cast<long>(b) * T + t) * C + h * hs;
-            float d = 0.0f;
-            for (int i = 0; i < hs; ++i) {
-                dO16[static_cast<long>(t) * hs + i] = to_bf16(g[i]);
-                d += g[i] * o[i];
+            bf16* g16 = dO16 + static_cast<long>(t) * hs;
+            LaneSum d;
+            int i = 0;
+            for (; i + kW <= hs; i += kW) {
+                const vf gv = vload(g + i);
+                vstore(g16 + i, gv);
+                d.add(i, vmul(gv, vload(o + i)));
             }
-            D[t] = d;
+            if (i < hs) {
+                const vf gv = vload_n(g + i, hs - i);
+                vstore_n(g16 + i, gv, hs - i);
+                d.add(i, vmul(gv, vload_n(o + i, hs - i)));
+            }
+            D[t] = d.total();
         }
         const uint64_t key = attention_dropout_key(seed, b, h);
         for (int r0 = 0; r0 < T; r0 += kBf16Rows) {
