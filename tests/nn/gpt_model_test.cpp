@@ -214,17 +214,11 @@ std::vector<float> loss_and_grads(GptWeights& w, GptActivations& acts, const std
     return out;
 }
 
-TEST(Gpt, Bf16MixedPrecisionStaysNearFp32) {
-    // bf16 matmuls and attention products round each operand to 8 significant bits (a relative
-    // error up to 2^-9): the loss within 1e-2 relative and each tensor's gradient within 5% in norm
-    // of fp32's.
-    GptWeights w(GptConfig{.vocab_size = 23,
-                           .block_size = 16,
-                           .n_layer = 2,
-                           .n_head = 4,
-                           .n_embd = 64,
-                           .bias = true},
-                 7);
+// bf16 matmuls and attention products round each operand to 8 significant bits (a relative error
+// up to 2^-9): the loss within 1e-2 relative and each tensor's gradient within 5% in norm of
+// fp32's.
+void expect_bf16_near_fp32(const GptConfig& config) {
+    GptWeights w(config, 7);
     const int B = 3, T = 16;
     const std::vector<int> x = random_tokens(B * T, 23, 1), y = random_tokens(B * T, 23, 2);
     GptActivations acts;
@@ -244,6 +238,19 @@ TEST(Gpt, Bf16MixedPrecisionStaysNearFp32) {
     // and back to fp32: the same bits as before
     acts.precision = Precision::Fp32;
     EXPECT_EQ(loss_and_grads(w, acts, x, y, B, T), fp32);
+}
+
+TEST(Gpt, Bf16MixedPrecisionStaysNearFp32) {
+    // with and without biases (whose gradients some bf16 kernels sum as they round)
+    for (bool bias : {true, false}) {
+        SCOPED_TRACE(bias ? "with biases" : "without biases");
+        expect_bf16_near_fp32(GptConfig{.vocab_size = 23,
+                                        .block_size = 16,
+                                        .n_layer = 2,
+                                        .n_head = 4,
+                                        .n_embd = 64,
+                                        .bias = bias});
+    }
 }
 
 TEST(Gpt, Bf16KeepsLessActivationMemory) {
