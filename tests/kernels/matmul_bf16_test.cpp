@@ -423,8 +423,8 @@ TEST(GemmBf16, AmxDeepKBlocksForABigCGiveTheSameBits) {
                 describe("amx deep", {M, N, K}, ta, tb, acc) + " rows " + std::to_string(i0) + "..";
             testing::expect_bits(rows, want, what + " alone vs naive");
             testing::expect_bits(std::vector<float>(big.begin() + static_cast<long>(i0) * N,
-                                           big.begin() + static_cast<long>(i0 + m) * N),
-                        want, what + " in the big product vs naive");
+                                                    big.begin() + static_cast<long>(i0 + m) * N),
+                                 want, what + " in the big product vs naive");
         }
     }
 }
