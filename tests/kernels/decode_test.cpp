@@ -104,7 +104,7 @@ TEST(LinearPacked, FastMatchesNaiveOnAwkwardSizes) {
 // same bits (each is summed over k in order), and a share writes nothing outside its columns.
 TEST(LinearPacked, SameBitsForAnySplitOrRowCountAndNothingElseWritten) {
     const int K = 131, N = 100;
-    for (int M : {1, 2, 5, 8, 9, 19}) {
+    for (int M : {1, 2, 3, 4, 5, 8, 9, 19}) {
         const auto x = randn(M * K, 14), w = randn(N * K, 15, 0.1), b = randn(N, 16);
         const std::vector<float> pw = packed(w, K, N);
         for (Isa isa : available_isas()) {
