@@ -89,6 +89,7 @@ def train(args):
         losses.append(lv)
     timed = args.iters - args.skip
     out = {"preset": args.preset, "dtype": args.dtype, "threads": torch.get_num_threads(),
+           "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "default"),
            "iters": args.iters,
            "ms_per_iter": 1e3 * step_s / timed, "tokens_per_s": timed * B * T / step_s,
            "last_loss": losses[-1]}
