@@ -244,6 +244,54 @@ inline void head_scores(float* a, const float* qh, const KV* kh, int hs, int ldk
     }
 }
 
+// Vectors of a head's channels that one pass over the positions of head_values sums: 4 (16
+// accumulators) where there are 32 vector registers (AVX-512), else 1 (4 accumulators).
+#if defined(WIGGLE_SIMD_AVX512)
+constexpr int kValueVectors = 4;
+#else
+constexpr int kValueVectors = 1;
+#endif
+
+// o[d0 + j·kW + lane] = Σ_p a[p] · vh[p·C + d0 + j·kW + lane] for NV vectors of channels from d0
+// (the last with the channels up to hs): p mod 4 in separate accumulators, added (0+1)+(2+3).
+template <int NV, typename KV>
+inline void head_values(float* o, const float* a, const KV* vh, int C, int P, int hs, int d0) {
+    const int last = hs - d0 - (NV - 1) * kW;  // channels in the last vector, 1..kW
+    auto values = [&](int pos, int j) {
+        const KV* r = vh + static_cast<long>(pos) * C + d0 + j * kW;
+        return j == NV - 1 && last < kW ? vload_n(r, last) : vload(r);
+    };
+    vf acc[4][NV];
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; ++c) {
+#pragma GCC unroll 4
+        for (int j = 0; j < NV; ++j) acc[c][j] = vzero();
+    }
+    int p = 0;
+    for (; p + 3 < P; p += 4) {
+#pragma GCC unroll 4
+        for (int c = 0; c < 4; ++c) {
+            const vf w = vset1(a[p + c]);
+#pragma GCC unroll 4
+            for (int j = 0; j < NV; ++j) acc[c][j] = vfma(w, values(p + c, j), acc[c][j]);
+        }
+    }
+    for (; p < P; ++p) {
+        const vf w = vset1(a[p]);
+#pragma GCC unroll 4
+        for (int j = 0; j < NV; ++j) acc[0][j] = vfma(w, values(p, j), acc[0][j]);
+    }
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) {
+        const vf sum = vadd(vadd(acc[0][j], acc[1][j]), vadd(acc[2][j], acc[3][j]));
+        if (j == NV - 1 && last < kW) {
+            vstore_n(o + d0 + j * kW, sum, last);
+        } else {
+            vstore(o + d0 + j * kW, sum);
+        }
+    }
+}
+
 // Head h of attention_decode_forward: its scores, probabilities and output channels.
 template <typename KV>
 inline void attention_head(float* out, float* att, const float* q, const KV* kt, const KV* v, int P,
@@ -291,28 +339,23 @@ inline void attention_head(float* out, float* att, const float* q, const KV* kt,
     const vf inv = vset1(1.0f / vhsum(sum));
     for (p = 0; p < Pv; p += kW) vstore(a + p, vmul(vload(a + p), inv));
     if (ptail) vstore_n(a + Pv, vmul(vload_n(a + Pv, ptail), inv), ptail);
-    // out_h = Σ_p a[p] · v_h[p], vectorized over the channels, p mod 4 in separate accumulators
+    // out_h = Σ_p a[p] · v_h[p], vectorized over the channels, kValueVectors vectors of them per
+    // pass over p (each a[p] splat once for all of them)
     const KV* vh = v + static_cast<long>(h) * hs;
     float* o = out + static_cast<long>(h) * hs;
-    for (int d = 0; d < hs; d += kW) {
-        const int n = std::min(kW, hs - d);
-        auto values = [&](int pos) {
-            const KV* r = vh + static_cast<long>(pos) * C + d;
-            return n == kW ? vload(r) : vload_n(r, n);
-        };
-        vf acc0 = vzero(), acc1 = vzero(), acc2 = vzero(), acc3 = vzero();
-        for (p = 0; p + 3 < P; p += 4) {
-            acc0 = vfma(vset1(a[p]), values(p), acc0);
-            acc1 = vfma(vset1(a[p + 1]), values(p + 1), acc1);
-            acc2 = vfma(vset1(a[p + 2]), values(p + 2), acc2);
-            acc3 = vfma(vset1(a[p + 3]), values(p + 3), acc3);
-        }
-        for (; p < P; ++p) acc0 = vfma(vset1(a[p]), values(p), acc0);
-        const vf sum_d = vadd(vadd(acc0, acc1), vadd(acc2, acc3));
-        if (n == kW) {
-            vstore(o + d, sum_d);
-        } else {
-            vstore_n(o + d, sum_d, n);
+    for (int d = 0; d < hs; d += kValueVectors * kW) {
+        switch (std::min(kValueVectors, (hs - d + kW - 1) / kW)) {
+            case 4:
+                head_values<4>(o, a, vh, C, P, hs, d);
+                break;
+            case 3:
+                head_values<3>(o, a, vh, C, P, hs, d);
+                break;
+            case 2:
+                head_values<2>(o, a, vh, C, P, hs, d);
+                break;
+            default:
+                head_values<1>(o, a, vh, C, P, hs, d);
         }
     }
 }

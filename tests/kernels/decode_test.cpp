@@ -282,7 +282,7 @@ TEST(AttentionDecode, NaiveIsTheLastRowOfCausalAttention) {
 TEST(AttentionDecode, FastMatchesNaiveOnAwkwardSizes) {
     for (int P : {1, 2, 5, 16, 17, 33, 64, 100}) {
         for (int NH : {1, 3, 4}) {
-            for (int hs : {1, 5, 16, 32, 33}) {
+            for (int hs : {1, 5, 16, 32, 33, 64, 80}) {
                 for (int pad : {0, 3}) {
                     SCOPED_TRACE(::testing::Message()
                                  << "P=" << P << " NH=" << NH << " hs=" << hs << " ldk=P+" << pad);
