@@ -47,6 +47,9 @@ void add_partial_sums(float* x, float* sum, const float* parts, const float* bia
     }
 }
 
+// A forward of at least this many rows is split among the team by rows, not by heads (forward).
+constexpr int kRowSplitRows = 32;
+
 }  // namespace
 
 ContextWindow::ContextWindow(int block_size, int keep_tokens)
@@ -330,8 +333,8 @@ std::span<const float> GptDecoder::append_every_row(std::span<const int> tokens)
 // the sequence's cached keys and values of the earlier positions, and appends their keys and
 // values to its cache. Leaves the logits after each sequence's last new token in logits_ (B,V).
 //
-// The rows run through the model on a team of threads (kernels/cpu.h), split by heads: a rank
-// owns heads [h0, h1) and, in each layer,
+// The rows run through the model on a team of threads (kernels/cpu.h), split one of two ways.
+// A decoded token (a few rows) is split by heads: a rank owns heads [h0, h1) and, in each layer,
 //   - computes their q, k and v (its columns of c_attn), caches their keys and values and runs
 //     their attention;
 //   - multiplies its heads' outputs, the inputs of attn.c_proj it holds, by their rows of
@@ -342,12 +345,20 @@ std::span<const float> GptDecoder::append_every_row(std::span<const int> tokens)
 // partial sums, in head order, to its own copy of the residual stream x: the copies stay
 // identical, and no rank waits for another before a layer norm. 2 barriers per layer. A rank
 // reads the same slice of the weights token after token, so the slice stays in its core's L2, and
-// the hidden units it computes are the ones it reads. The products run on the weights packed once
-// for decoding, for the B rows of a decoded token and for the rows of a recompute after the window
-// slides alike. Every output is computed with the same arithmetic whatever the team's size and
-// the number of rows, so n rows at once give the same bits as one at a time, and a sequence
-// decoded in a batch the same bits as alone. every_row (B = 1): the logits of all n rows go to
-// row_logits_ (n,V); else only the last position's, to logits_.
+// the hidden units it computes are the ones it reads.
+// Many rows (a prompt, a recompute after the window slides) are split by rows instead: there the
+// weights are read once per tile of rows, not once per row, and splitting them would have every
+// rank repeat the layer norms and the sums of all the rows. A rank owns rows [ra, rb) and, in each
+// layer, computes their q, k, v and caches their keys and values; after a barrier it runs its
+// heads' attention for every row (a row late in the window attends to more positions, so heads
+// split the work more evenly than rows); after a second barrier it takes its rows through c_proj,
+// the MLP and the residual adds alone, computing every head's (group's) partial sum and adding them
+// in head order as above.
+// The products run on the weights packed once for decoding. Every output is computed with the same
+// arithmetic whatever the split, the team's size and the number of rows, so n rows at once give
+// the same bits as one at a time, and a sequence decoded in a batch the same bits as alone.
+// every_row (B = 1): the logits of all n rows go to row_logits_ (n,V); else only the last
+// position's, to logits_.
 void GptDecoder::forward(const int* tokens, size_t ld, int n, bool every_row, int threads) {
     const GptConfig& cfg = cfg_;
     const int C = cfg.n_embd, V = cfg.vocab_size, NH = cfg.n_head, hs = C / NH;
@@ -366,15 +377,23 @@ void GptDecoder::forward(const int* tokens, size_t ld, int n, bool every_row, in
     reserve_ranks(threads);
     const size_t part_stride = static_cast<size_t>(T) * B * C;  // one head's (T·B,C) partial sums
     constexpr int kLine = 16;  // logit shares in whole cache lines: no line written by two ranks
+    const bool by_rows = threads > 1 && N >= kRowSplitRows;
+    // Only the last position's logits are needed for the next tokens (unless every row's).
+    const int f0 = every_row ? 0 : N - B;
     auto member = [&](const k::Team& team) {
         const RankScratch s = rank_scratch(team.rank());
         // heads, and groups of hidden units; plain ints, not a structured binding: the lambda
         // below captures them, which Emscripten's clang 14 refuses for bindings (C++20 allows it)
         const std::pair<int, int> heads = team.share(NH);
         const int h0 = heads.first, h1 = heads.second;
-        const auto [v0, v1] = team.share(V, kLine);
-        const int q0 = h0 * hs, q1 = h1 * hs;  // channels of this rank's heads
-        for (int r = 0; r < N; ++r) {          // x = wte[token] + wpe[position], this rank's copy
+        // this rank's rows: all of them (each rank its own copy of x), or its share
+        const std::pair<int, int> own = by_rows ? team.share(N) : std::pair<int, int>{0, N};
+        const int ra = own.first, rb = own.second;
+        // the heads (groups) whose partial sums this rank computes, and the channels of c_attn's
+        // thirds it computes
+        const int p0 = by_rows ? 0 : h0, p1 = by_rows ? NH : h1;
+        const int c0 = p0 * hs, c1 = p1 * hs;
+        for (int r = ra; r < rb; ++r) {  // x = wte[token] + wpe[position]
             const int i = r / B, b = r % B;
             float* x = s.x + static_cast<size_t>(r) * C;
             packed_->lm_head.column(x, tokens_[static_cast<size_t>(b) * T + pos0 + i]);
@@ -388,36 +407,37 @@ void GptDecoder::forward(const int* tokens, size_t ld, int n, bool every_row, in
             const size_t layer = static_cast<size_t>(l) * C * T;
             // Every row's key and value are cached, but only the last position's outputs are
             // needed past the last layer's keys and values (unless every row's logits are):
-            // there the rows from r0 on are the last B.
-            const int r0 = l + 1 < cfg.n_layer || every_row ? 0 : N - B, rows = N - r0;
-            const size_t rC = static_cast<size_t>(r0) * C;
-            // x = x + attn(ln_1(x)): q, k, v of this rank's heads (the same channels of each third
-            // of c_attn's output), their keys and values into the cache, then their attention
-            k::layernorm_forward(s.ln, s.mean, s.rstd, s.x, bw.ln_1_weight, bw.ln_1_bias, N, C);
-            pw.c_attn.forward(qkv_ + 3 * rC, s.ln + rC, bw.c_attn_bias, rows, q0, q1, 0, C);
-            for (int third = 1; third < 3; ++third) {
-                pw.c_attn.forward(qkv_, s.ln, bw.c_attn_bias, N, third * C + q0, third * C + q1, 0,
-                                  C);
+            // there the rows from N − B on.
+            const int r0 = l + 1 < cfg.n_layer ? 0 : f0;
+            const int ma = std::max(ra, r0), rows = std::max(rb - ma, 0);  // rows past attention
+            const size_t aC = static_cast<size_t>(ra) * C, mC = static_cast<size_t>(ma) * C;
+            // x = x + attn(ln_1(x)): q, k, v (of this rank's heads, or rows), their keys and values
+            // into the cache, then the attention of this rank's heads
+            k::layernorm_forward(s.ln + aC, s.mean, s.rstd, s.x + aC, bw.ln_1_weight, bw.ln_1_bias,
+                                 rb - ra, C);
+            for (int third = 0; third < 3; ++third) {  // the queries: only rows past attention
+                const int from = third == 0 ? ma : ra;
+                if (rb > from) {
+                    const size_t fC = static_cast<size_t>(from) * C;
+                    pw.c_attn.forward(qkv_ + 3 * fC, s.ln + fC, bw.c_attn_bias, rb - from,
+                                      third * C + c0, third * C + c1, 0, C);
+                }
             }
             auto cache_and_attend = [&](auto* kt, auto* v) {
-                const size_t row = static_cast<size_t>(3) * C, step = B * row;  // qkv_ rows
-                for (int b = 0; b < B; ++b) {
-                    // keys: rows of kt, each written front to back; values: rows of v
-                    auto* keys = kt + b * LCT + layer + pos0;
-                    auto* values = v + b * LCT + layer + static_cast<size_t>(pos0) * C;
-                    // sequence b's key at position pos0 + i: row i·B + b of qkv_, its second third
-                    const float* key = qkv_ + b * row + C;
-                    for (int ch = q0; ch < q1; ++ch) {
-                        auto* to = keys + static_cast<size_t>(ch) * T;
-                        for (int i = 0; i < n; ++i) store(to[i], key[i * step + ch]);
-                    }
-                    for (int i = 0; i < n; ++i) {
-                        const float* value = key + i * step + C;
-                        auto* to = values + static_cast<size_t>(i) * C;
-                        for (int ch = q0; ch < q1; ++ch) store(to[ch], value[ch]);
-                    }
+                const size_t row = static_cast<size_t>(3) * C;  // qkv_ rows
+                for (int r = ra; r < rb; ++r) {
+                    const int i = r / B, b = r % B;
+                    // keys: into rows of kt (channel-major); values: a row of v
+                    auto* keys = kt + b * LCT + layer + pos0 + i;
+                    auto* values = v + b * LCT + layer + static_cast<size_t>(pos0 + i) * C;
+                    const float* key = qkv_ + r * row + C;
+                    for (int ch = c0; ch < c1; ++ch)
+                        store(keys[static_cast<size_t>(ch) * T], key[ch]);
+                    for (int ch = c0; ch < c1; ++ch) store(values[ch], key[C + ch]);
                 }
-                for (int r = r0; r < N; ++r) {  // query pos0+i attends to positions 0..pos0+i
+                if (by_rows) team.barrier();  // every row's key and value, every row's query
+                const int qa = by_rows ? r0 : ma;
+                for (int r = qa; r < (by_rows ? N : rb); ++r) {  // query pos0+i: positions ≤ it
                     const int i = r / B, b = r % B;
                     k::attention_decode_forward(atty_ + static_cast<size_t>(r) * C, s.att,
                                                 qkv_ + static_cast<size_t>(r) * 3 * C,
@@ -430,35 +450,41 @@ void GptDecoder::forward(const int* tokens, size_t ld, int n, bool every_row, in
             } else {
                 cache_and_attend(kt_, v_);
             }
-            for (int h = h0; h < h1; ++h) {  // c_proj's partial sums over each head's channels
-                pw.attn_proj.forward(attn_parts_ + h * part_stride + rC, atty_ + rC, nullptr, rows,
+            if (by_rows) team.barrier();     // every head's outputs of every row
+            for (int h = p0; h < p1; ++h) {  // c_proj's partial sums over each head's channels
+                pw.attn_proj.forward(attn_parts_ + h * part_stride + mC, atty_ + mC, nullptr, rows,
                                      0, C, h * hs, (h + 1) * hs);
             }
-            team.barrier();  // every head's partial sums
-            add_partial_sums(s.x + rC, s.sum, attn_parts_ + rC, bw.attn_proj_bias, rows, C, NH,
+            if (!by_rows) team.barrier();  // every head's partial sums
+            add_partial_sums(s.x + mC, s.sum, attn_parts_ + mC, bw.attn_proj_bias, rows, C, NH,
                              part_stride);
-            // x = x + mlp(ln_2(x)): this rank's groups of hidden units, then their partial sums
-            k::layernorm_forward(s.ln + rC, s.mean, s.rstd, s.x + rC, bw.ln_2_weight, bw.ln_2_bias,
+            // x = x + mlp(ln_2(x)): the hidden units of this rank's groups (or rows), then their
+            // partial sums
+            k::layernorm_forward(s.ln + mC, s.mean, s.rstd, s.x + mC, bw.ln_2_weight, bw.ln_2_bias,
                                  rows, C);
-            pw.c_fc.forward(fch_ + 4 * rC, s.ln + rC, bw.c_fc_bias, rows, h0 * gs, h1 * gs, 0, C);
-            for (int r = r0; r < N; ++r) {
-                const size_t at = static_cast<size_t>(r) * 4 * C + h0 * gs;
-                k::gelu_forward(fch_gelu_ + at, fch_ + at, (h1 - h0) * gs, cfg.gelu);
+            pw.c_fc.forward(fch_ + 4 * mC, s.ln + mC, bw.c_fc_bias, rows, p0 * gs, p1 * gs, 0, C);
+            for (int r = ma; r < rb; ++r) {
+                const size_t at = static_cast<size_t>(r) * 4 * C + p0 * gs;
+                k::gelu_forward(fch_gelu_ + at, fch_ + at, (p1 - p0) * gs, cfg.gelu);
             }
-            for (int g = h0; g < h1; ++g) {
-                pw.mlp_proj.forward(mlp_parts_ + g * part_stride + rC, fch_gelu_ + 4 * rC, nullptr,
+            for (int g = p0; g < p1; ++g) {
+                pw.mlp_proj.forward(mlp_parts_ + g * part_stride + mC, fch_gelu_ + 4 * mC, nullptr,
                                     rows, 0, C, g * gs, (g + 1) * gs);
             }
-            team.barrier();  // every group's partial sums
-            add_partial_sums(s.x + rC, s.sum, mlp_parts_ + rC, bw.mlp_proj_bias, rows, C, NH,
+            if (!by_rows) team.barrier();  // every group's partial sums
+            add_partial_sums(s.x + mC, s.sum, mlp_parts_ + mC, bw.mlp_proj_bias, rows, C, NH,
                              part_stride);
         }
-        // Only the last position's logits are needed for the next tokens (unless every row's).
-        const int f0 = every_row ? 0 : N - B, frows = N - f0;
-        k::layernorm_forward(s.ln, s.mean, s.rstd, s.x + static_cast<size_t>(f0) * C, e.ln_f_weight,
+        // The logits: this rank's share of the vocabulary for every row (split by heads), or
+        // every column for its rows (split by rows).
+        const int fa = std::max(ra, f0), frows = std::max(rb - fa, 0);
+        if (frows == 0) return;
+        const std::pair<int, int> cols = by_rows ? std::pair<int, int>{0, V} : team.share(V, kLine);
+        float* logits = every_row ? row_logits_.get() : logits_;
+        k::layernorm_forward(s.ln, s.mean, s.rstd, s.x + static_cast<size_t>(fa) * C, e.ln_f_weight,
                              e.ln_f_bias, frows, C);
-        packed_->lm_head.forward(every_row ? row_logits_.get() : logits_, s.ln, nullptr, frows, v0,
-                                 v1, 0, C);
+        packed_->lm_head.forward(logits + static_cast<size_t>(fa - f0) * V, s.ln, nullptr, frows,
+                                 cols.first, cols.second, 0, C);
     };
     k::parallel_team(threads, member);
     len_ = pos0 + n;

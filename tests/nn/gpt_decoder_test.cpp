@@ -306,6 +306,57 @@ TEST(GptDecoder, SameBitsForAnyThreadCount) {
     }
 }
 
+TEST(GptDecoder, ManyRowsOnATeamSplitByRowsGiveTheSameBits) {
+    // A forward of 32 rows or more on a team of threads is split by rows, not heads (a batch's
+    // prompt: 4 sequences of 12 tokens; its recompute after a slide: 4 windows of 9). Its logits
+    // equal those of the same tokens fed one position at a time (a few rows: split by heads), on
+    // 1, 2 and 3 threads, on float, bf16 and int8 weights.
+    constexpr int B = 4, kPrompt = 12, kSteps = 14;
+    for (DecodeWeights dtype : kDtypes) {
+        SCOPED_TRACE(name(dtype));
+        GptWeights w(GptConfig{.vocab_size = 13,
+                               .block_size = 16,
+                               .n_layer = 2,
+                               .n_head = 4,
+                               .n_embd = 160,
+                               .bias = true},
+                     8);
+        if (dtype == DecodeWeights::Bf16) w.round_to_bf16();
+        const std::vector<int> tokens = random_tokens(B * (kPrompt + kSteps), 13, 5);
+        // sequence b's token i: tokens[b·(kPrompt + kSteps) + i]
+        auto column = [&](int i, int n) {  // tokens i..i+n−1 of every sequence, (B, n)
+            std::vector<int> t;
+            for (int b = 0; b < B; ++b) {
+                for (int j = 0; j < n; ++j) t.push_back(tokens[b * (kPrompt + kSteps) + i + j]);
+            }
+            return t;
+        };
+        auto run = [&](bool prompt_at_once) {
+            GptDecoder decoder(w, ContextWindow(16, 8), dtype, B);
+            std::vector<float> all;
+            if (prompt_at_once) {
+                all = copy(decoder.append(column(0, kPrompt)));
+            } else {
+                for (int i = 0; i < kPrompt; ++i) all = copy(decoder.append(column(i, 1)));
+            }
+            for (int i = kPrompt; i < kPrompt + kSteps; ++i) {  // slides at 16 and 24 tokens
+                const std::vector<float> l = copy(decoder.append(column(i, 1)));
+                all.insert(all.end(), l.begin(), l.end());
+            }
+            return all;
+        };
+        const int saved = kernels::num_threads();
+        kernels::set_num_threads(1);
+        const std::vector<float> one_at_a_time = run(false);
+        kernels::set_num_threads(saved);
+        testing::expect_thread_invariant([&] {
+            const std::vector<float> all = run(true);
+            testing::expect_bits(all, one_at_a_time, "the prompt at once against one at a time");
+            return all;
+        });
+    }
+}
+
 // int8: the fast decoder against the reference decoder's int8 form (the same quantization, plain
 // loops; the fast one adds the heads' and groups' partial sums in another order, hence the
 // tolerance), and both near the float model: quantization moves the logits a little, not far.
