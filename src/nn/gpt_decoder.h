@@ -115,18 +115,19 @@ class GptDecoder {
     kernels::bf16* v16_ = nullptr;
     // The new rows of a forward run position by position, the sequences inside: row i·B + b is
     // sequence b's token at position len + i, so the last position's rows are the last B.
-    // Scratch for up to T·B new rows: every rank writes its own columns of qkv, atty, fch and
-    // fch_gelu, and its own heads' (T·B,C) blocks of the partial sums of attn.c_proj and
-    // mlp.c_proj (NH,T·B,C), which all ranks read (two buffers: a rank may write the MLP's while
-    // another still reads attention's)
+    // Scratch for up to T·B new rows: split by heads (forward), every rank writes its own columns
+    // of qkv, atty, fch and fch_gelu, and its own heads' (T·B,C) blocks of the partial sums of
+    // attn.c_proj and mlp.c_proj (NH,T·B,C), which all ranks read (two buffers: a rank may write
+    // the MLP's while another still reads attention's); split by rows, its own rows of each (and
+    // its heads' columns of atty)
     float *qkv_, *atty_, *fch_, *fch_gelu_, *attn_parts_, *mlp_parts_, *logits_;
     AlignedArray<float> row_logits_;  // (T,V) append_every_row's, allocated on its first call
     std::unique_ptr<Packed> packed_;
     // The team's size for a decoded token: every thread, or one when that is faster (a busy
     // machine), chosen by timing the tokens.
     kernels::ThreadTuner tuner_;
-    // Each rank of a decoding team keeps its own copy of the residual stream x (T·B,C), normalizes
-    // it itself (ln (T·B,C), mean and rstd (T·B)), and has its own attention probabilities att
+    // Each rank of a decoding team keeps its own copy of the residual stream x (T·B,C) (split by
+    // rows: of its rows), normalizes it itself (ln (T·B,C), mean and rstd (T·B)), and has its own attention probabilities att
     // (NH,T) and a row to add partial sums in, sum (C); the ranks' blocks `rank_stride_` floats
     // (whole cache lines) apart.
     struct RankScratch {
