@@ -127,9 +127,9 @@ class GptDecoder {
     // machine), chosen by timing the tokens.
     kernels::ThreadTuner tuner_;
     // Each rank of a decoding team keeps its own copy of the residual stream x (T·B,C) (split by
-    // rows: of its rows), normalizes it itself (ln (T·B,C), mean and rstd (T·B)), and has its own attention probabilities att
-    // (NH,T) and a row to add partial sums in, sum (C); the ranks' blocks `rank_stride_` floats
-    // (whole cache lines) apart.
+    // rows: of its rows), normalizes it itself (ln (T·B,C), mean and rstd (T·B)), and has its own
+    // attention probabilities att (NH,T) and a row to add partial sums in, sum (C); the ranks'
+    // blocks `rank_stride_` floats (whole cache lines) apart.
     struct RankScratch {
         float *x, *ln, *mean, *rstd, *att, *sum;
     };
