@@ -277,19 +277,19 @@ TEST(GptDecoder, ExactWindowIsNanoGptsGenerate) {
     EXPECT_EQ(generate<float>(prompt, 50, cached_next_row(decoder), RowKind::Logits, s2, r2), want);
 }
 
+// Two layers of 4 heads of 40 channels (int8 groups of 8), a block of 16: the teams' tests.
+GptConfig team_config() {
+    return GptConfig{
+        .vocab_size = 13, .block_size = 16, .n_layer = 2, .n_head = 4, .n_embd = 160, .bias = true};
+}
+
 TEST(GptDecoder, SameBitsForAnyThreadCount) {
     // A team of 1, 2 or 3 threads, each with its own heads and groups of hidden units (4 split
     // 1/1/2 at 3), decoding and recomputing after slides (keep 8 of 16), on float, bf16 and int8
     // weights (int8 groups of 8: the head size is 40).
     for (DecodeWeights dtype : kDtypes) {
         SCOPED_TRACE(name(dtype));
-        GptWeights w(GptConfig{.vocab_size = 13,
-                               .block_size = 16,
-                               .n_layer = 2,
-                               .n_head = 4,
-                               .n_embd = 160,
-                               .bias = true},
-                     6);
+        GptWeights w(team_config(), 6);
         if (dtype == DecodeWeights::Bf16) w.round_to_bf16();
         GptDecoder decoder(w, ContextWindow(16, 8), dtype);
         const std::vector<int> tokens = random_tokens(40, 13, 4);
@@ -314,13 +314,7 @@ TEST(GptDecoder, ManyRowsOnATeamSplitByRowsGiveTheSameBits) {
     constexpr int B = 4, kPrompt = 12, kSteps = 14;
     for (DecodeWeights dtype : kDtypes) {
         SCOPED_TRACE(name(dtype));
-        GptWeights w(GptConfig{.vocab_size = 13,
-                               .block_size = 16,
-                               .n_layer = 2,
-                               .n_head = 4,
-                               .n_embd = 160,
-                               .bias = true},
-                     8);
+        GptWeights w(team_config(), 8);
         if (dtype == DecodeWeights::Bf16) w.round_to_bf16();
         const std::vector<int> tokens = random_tokens(B * (kPrompt + kSteps), 13, 5);
         // sequence b's token i: tokens[b·(kPrompt + kSteps) + i]
