@@ -256,7 +256,7 @@ constexpr int kValueVectors = 1;
 // (the last with the channels up to hs): p mod 4 in separate accumulators, added (0+1)+(2+3).
 template <int NV, typename KV>
 inline void head_values(float* o, const float* a, const KV* vh, int C, int P, int hs, int d0) {
-    const int last = hs - d0 - (NV - 1) * kW;  // channels in the last vector, 1..kW
+    const int last = hs - d0 - (NV - 1) * kW;  // channels from the last vector on (≥ kW: whole)
     auto values = [&](int pos, int j) {
         const KV* r = vh + static_cast<long>(pos) * C + d0 + j * kW;
         return j == NV - 1 && last < kW ? vload_n(r, last) : vload(r);

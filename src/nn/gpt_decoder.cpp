@@ -435,9 +435,8 @@ void GptDecoder::forward(const int* tokens, size_t ld, int n, bool every_row, in
                         store(keys[static_cast<size_t>(ch) * T], key[ch]);
                     for (int ch = c0; ch < c1; ++ch) store(values[ch], key[C + ch]);
                 }
-                if (by_rows) team.barrier();  // every row's key and value, every row's query
-                const int qa = by_rows ? r0 : ma;
-                for (int r = qa; r < (by_rows ? N : rb); ++r) {  // query pos0+i: positions ≤ it
+                if (by_rows) team.barrier();    // every row's key and value, every row's query
+                for (int r = r0; r < N; ++r) {  // query pos0+i attends to positions 0..pos0+i
                     const int i = r / B, b = r % B;
                     k::attention_decode_forward(atty_ + static_cast<size_t>(r) * C, s.att,
                                                 qkv_ + static_cast<size_t>(r) * 3 * C,
