@@ -22,9 +22,11 @@ int num_threads();
 void set_num_threads(int n);
 
 // Runs fn(ctx, item) for every item in [0, n_items) on up to `threads` threads: the caller and
-// the workers of a small persistent pool, which claim items one at a time from a shared counter.
-// Returns when every item is done. Which thread runs an item must not change its result (each item
-// owns its outputs), so results are the same for any thread count.
+// the workers of a small persistent pool. Thread t first claims, one at a time, the items of its
+// own contiguous share (the t-th of `threads` equal ranges, so consecutive calls give a thread the
+// same share of their rows, still in its cache), then takes what is left of the others' from
+// their ends. Returns when every item is done. Which thread runs an item must not change its result
+// (each item owns its outputs), so results are the same for any thread count.
 //
 // This pool is the only threading in wiggle. Why not an OpenMP team: a team's fork, barriers and
 // join wait for every thread, so when the machine is oversubscribed one descheduled thread stalls

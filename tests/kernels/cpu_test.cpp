@@ -1,7 +1,7 @@
 // Tests of kernels/cpu.h: the ISA names, the item pool (every item exactly once, nested calls
-// inline, a second thread really takes part) and teams (every rank once, the same thread for a
-// rank call after call, barriers that order the steps, shares that tile the range). Oracle:
-// counting and a serial replay.
+// inline, a second thread really takes part, each thread's own share first, a slow thread's share
+// taken by the others) and teams (every rank once, the same thread for a rank call after call,
+// barriers that order the steps, shares that tile the range). Oracle: counting and a serial replay.
 #include "kernels/cpu.h"
 
 #include <gtest/gtest.h>
@@ -78,6 +78,65 @@ TEST(Cpu, ParallelItemsUsesASecondThread) {
     parallel_items(64, 2, item);
     EXPECT_TRUE(other_ran.load());
     EXPECT_GE(ids.size(), 2u);
+}
+
+// Each thread first takes its own contiguous share: with 2 threads the first item the caller runs
+// is 0, and the first a worker runs is 32, the start of the second half. Oracle: the first item
+// each thread ran, recorded.
+TEST(Cpu, ParallelItemsGiveEachThreadItsOwnShareFirst) {
+    std::mutex mu;
+    std::map<std::thread::id, int> first_item;
+    std::atomic<int> started{0};
+    auto item = [&](int i) {
+        {
+            std::lock_guard<std::mutex> lock(mu);
+            first_item.emplace(std::this_thread::get_id(), i);
+        }
+        // item 0 waits (up to 20 s) until another thread has started, so that the caller cannot
+        // take the whole job before the worker wakes
+        if (i != 0) started = true;
+        const auto t0 = std::chrono::steady_clock::now();
+        while (i == 0 && !started &&
+               std::chrono::steady_clock::now() - t0 < std::chrono::seconds(20)) {
+            std::this_thread::yield();
+        }
+    };
+    parallel_items(64, 2, item);
+    ASSERT_EQ(first_item.size(), 2u);
+    for (const auto& [id, first] : first_item) {
+        EXPECT_EQ(first, id == std::this_thread::get_id() ? 0 : 32)
+            << (id == std::this_thread::get_id() ? "the caller" : "the worker");
+    }
+}
+
+// A thread that holds one item for long does not hold up the rest of its share: the others take
+// it from the back. The worker's first item (32) waits until items 33..63 have all run, which only
+// the caller can do by taking them; a pool without that would wait out the 20 s and fail.
+TEST(Cpu, ParallelItemsTakeTheRestOfASlowThreadsShare) {
+    std::vector<std::atomic<int>> count(64);
+    std::atomic<bool> waited_out{false};
+    auto rest_done = [&] {
+        for (int i = 33; i < 64; i++) {
+            if (count[i].load() == 0) return false;
+        }
+        return true;
+    };
+    auto item = [&](int i) {
+        if (i == 32) {
+            const auto t0 = std::chrono::steady_clock::now();
+            while (!rest_done()) {
+                if (std::chrono::steady_clock::now() - t0 > std::chrono::seconds(20)) {
+                    waited_out = true;
+                    break;
+                }
+                std::this_thread::yield();
+            }
+        }
+        count[i].fetch_add(1);
+    };
+    parallel_items(64, 2, item);
+    EXPECT_FALSE(waited_out.load()) << "items 33..63 were left to the thread holding item 32";
+    for (int i = 0; i < 64; i++) EXPECT_EQ(count[i].load(), 1) << "item " << i;
 }
 
 TEST(Cpu, TeamRunsEveryRankOnceOnItsOwnThread) {
