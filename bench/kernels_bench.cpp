@@ -30,15 +30,21 @@
 #include "kernels/gelu.h"
 #include "kernels/layernorm.h"
 #include "kernels/softmax.h"
+#include "util/aligned.h"
 
 namespace {
 
 namespace k = wiggle::kernels;
 
-std::vector<float> randn(size_t n, uint32_t seed, float scale = 1.0f) {
+// Every operand in the model's own allocation (util/aligned.h): 2 MB pages for a buffer of 4 MB
+// or more, as the GPT's activation arena has them. On 4 KB pages each row of a head that attention
+// strides through is on its own page, and the TLB misses measured the page table, not the kernel.
+using Floats = wiggle::AlignedVector<float>;
+
+Floats randn(size_t n, uint32_t seed, float scale = 1.0f) {
     std::mt19937 rng(seed);
     std::normal_distribution<float> dist(0.0f, scale);
-    std::vector<float> v(n);
+    Floats v(n);
     for (auto& x : v) x = dist(rng);
     return v;
 }
@@ -87,7 +93,7 @@ __attribute__((target("avx512f"))) void triad_avx512(float* a, const float* b, c
 // STREAM triad a = b + 0.5·c over n floats per array, repeated `times`, best of `reps`; returns
 // GB/s (3 arrays).
 double triad_gbs(long n, int times, int reps = 5) {
-    std::vector<float> a(n), b(n, 1.0f), c(n, 2.0f);
+    Floats a(n), b(n, 1.0f), c(n, 2.0f);
     const bool avx512 = k::cpu_isa() == k::Isa::Avx512;
     const double s = seconds_of(
         [&] {
@@ -200,8 +206,8 @@ struct Case {
     std::function<void(benchmark::State&, bool)> run;
 };
 
-std::vector<k::bf16> bf16_copy(const std::vector<float>& x) {
-    std::vector<k::bf16> out(x.size());
+wiggle::AlignedVector<k::bf16> bf16_copy(const Floats& x) {
+    wiggle::AlignedVector<k::bf16> out(x.size());
     k::to_bf16(out.data(), x.data(), static_cast<long>(x.size()));
     return out;
 }
@@ -214,7 +220,7 @@ std::vector<Case> make_cases(const Config& g) {
 
     cases.push_back({p + "layernorm_fwd", 8.0 * BTC, 0, [=](benchmark::State& st, bool naive) {
                          auto x = randn(BTC, 1), w = randn(C, 2), b = randn(C, 3);
-                         std::vector<float> out(BTC), mean(N), rstd(N);
+                         Floats out(BTC), mean(N), rstd(N);
                          for (auto _ : st) {
                              if (naive)
                                  k::layernorm_forward_naive(out.data(), mean.data(), rstd.data(),
@@ -229,7 +235,7 @@ std::vector<Case> make_cases(const Config& g) {
     cases.push_back(
         {p + "layernorm_bwd", 16.0 * BTC, 0, [=](benchmark::State& st, bool naive) {
              auto x = randn(BTC, 1), w = randn(C, 2), b = randn(C, 3), d = randn(BTC, 4);
-             std::vector<float> out(BTC), mean(N), rstd(N), dx(BTC), dw(C), db(C);
+             Floats out(BTC), mean(N), rstd(N), dx(BTC), dw(C), db(C);
              k::layernorm_forward(out.data(), mean.data(), rstd.data(), x.data(), w.data(),
                                   b.data(), int(N), int(C));
              for (auto _ : st) {
@@ -246,7 +252,7 @@ std::vector<Case> make_cases(const Config& g) {
     const long H = 4 * BTC;  // the MLP's hidden activations (B,T,4C)
     cases.push_back({p + "gelu_fwd", 8.0 * H, 0, [=](benchmark::State& st, bool naive) {
                          auto x = randn(H, 5);
-                         std::vector<float> out(H);
+                         Floats out(H);
                          for (auto _ : st) {
                              if (naive)
                                  k::gelu_forward_naive(out.data(), x.data(), int(H));
@@ -257,7 +263,7 @@ std::vector<Case> make_cases(const Config& g) {
                      }});
     cases.push_back({p + "gelu_bwd", 16.0 * H, 0, [=](benchmark::State& st, bool naive) {
                          auto x = randn(H, 5), d = randn(H, 6);
-                         std::vector<float> dx(H);
+                         Floats dx(H);
                          for (auto _ : st) {
                              if (naive)
                                  k::gelu_backward_naive(dx.data(), x.data(), d.data(), int(H));
@@ -269,7 +275,7 @@ std::vector<Case> make_cases(const Config& g) {
     const long NV = N * V;
     cases.push_back({p + "softmax_fwd", 8.0 * NV, 0, [=](benchmark::State& st, bool naive) {
                          auto x = randn(NV, 7, 3.0f);
-                         std::vector<float> out(NV);
+                         Floats out(NV);
                          for (auto _ : st) {
                              if (naive)
                                  k::softmax_forward_naive(out.data(), x.data(), int(N), int(V));
@@ -281,7 +287,7 @@ std::vector<Case> make_cases(const Config& g) {
     cases.push_back({p + "crossentropy_fwd", 4.0 * NV, 0, [=](benchmark::State& st, bool naive) {
                          auto x = randn(NV, 8, 3.0f);
                          auto y = tokens(N, int(V));
-                         std::vector<float> losses(N);
+                         Floats losses(N);
                          for (auto _ : st) {
                              if (naive)
                                  k::crossentropy_forward_naive(losses.data(), x.data(), y.data(),
@@ -295,7 +301,7 @@ std::vector<Case> make_cases(const Config& g) {
     cases.push_back({p + "crossentropy_bwd", 12.0 * NV, 0, [=](benchmark::State& st, bool naive) {
                          auto x = randn(NV, 8, 3.0f);
                          auto y = tokens(N, int(V));
-                         std::vector<float> dl(N, 1.0f / N), dx(NV);
+                         Floats dl(N, 1.0f / N), dx(NV);
                          for (auto _ : st) {
                              if (naive)
                                  k::crossentropy_backward_naive(dx.data(), x.data(), y.data(),
@@ -309,7 +315,7 @@ std::vector<Case> make_cases(const Config& g) {
     cases.push_back({p + "encoder_fwd", 12.0 * BTC, 0, [=](benchmark::State& st, bool naive) {
                          auto wte = randn(V * C, 9), wpe = randn(g.T * C, 10);
                          auto y = tokens(N, int(V));
-                         std::vector<float> out(BTC);
+                         Floats out(BTC);
                          for (auto _ : st) {
                              if (naive)
                                  k::encoder_forward_naive(out.data(), y.data(), wte.data(),
@@ -323,7 +329,7 @@ std::vector<Case> make_cases(const Config& g) {
     cases.push_back({p + "encoder_bwd", 4.0 * BTC, 0, [=](benchmark::State& st, bool naive) {
                          auto d = randn(BTC, 11);
                          auto y = tokens(N, int(V));
-                         std::vector<float> dwte(V * C), dwpe(g.T * C);
+                         Floats dwte(V * C), dwpe(g.T * C);
                          for (auto _ : st) {
                              if (naive)
                                  k::encoder_backward_naive(dwte.data(), dwpe.data(), d.data(),
@@ -336,7 +342,7 @@ std::vector<Case> make_cases(const Config& g) {
                      }});
     cases.push_back({p + "dropout_fwd", 8.0 * BTC, 0, [=](benchmark::State& st, bool naive) {
                          auto x = randn(BTC, 12);
-                         std::vector<float> out(BTC);
+                         Floats out(BTC);
                          for (auto _ : st) {
                              if (naive)
                                  k::dropout_forward_naive(out.data(), x.data(), 0.2f, 7, int(BTC));
@@ -355,8 +361,8 @@ std::vector<Case> make_cases(const Config& g) {
         cases.push_back(
             {p + "attention_fwd" + dn, 0, 2 * 2 * tri, [=](benchmark::State& st, bool naive) {
                  auto qkv = randn(QKV, 13);
-                 std::vector<float> out(BTC), lse(N * g.NH);
-                 std::vector<float> att(naive ? static_cast<size_t>(g.B) * g.NH * g.T * g.T : 0);
+                 Floats out(BTC), lse(N * g.NH);
+                 Floats att(naive ? static_cast<size_t>(g.B) * g.NH * g.T * g.T : 0);
                  for (auto _ : st) {
                      if (naive)
                          k::attention_forward_naive(out.data(), att.data(), qkv.data(), g.B, g.T,
@@ -370,8 +376,8 @@ std::vector<Case> make_cases(const Config& g) {
         cases.push_back(
             {p + "attention_bwd" + dn, 0, 5 * 2 * tri, [=](benchmark::State& st, bool naive) {
                  auto qkv = randn(QKV, 13), dout = randn(BTC, 14);
-                 std::vector<float> out(BTC), lse(N * g.NH), dqkv(QKV);
-                 std::vector<float> att(naive ? static_cast<size_t>(g.B) * g.NH * g.T * g.T : 0);
+                 Floats out(BTC), lse(N * g.NH), dqkv(QKV);
+                 Floats att(naive ? static_cast<size_t>(g.B) * g.NH * g.T * g.T : 0);
                  if (naive)
                      k::attention_forward_naive(out.data(), att.data(), qkv.data(), g.B, g.T, g.C,
                                                 g.NH, dropout, 1);
@@ -393,7 +399,7 @@ std::vector<Case> make_cases(const Config& g) {
         cases.push_back(
             {p + "attention_fwd_bf16" + dn, 0, 2 * 2 * tri, [=](benchmark::State& st, bool naive) {
                  const auto qkv = bf16_copy(randn(QKV, 13));
-                 std::vector<float> out(BTC), lse(N * g.NH);
+                 Floats out(BTC), lse(N * g.NH);
                  std::vector<double> out_d(naive ? BTC : 0),
                      att(naive ? static_cast<size_t>(g.B) * g.NH * g.T * g.T : 0);
                  for (auto _ : st) {
@@ -410,7 +416,7 @@ std::vector<Case> make_cases(const Config& g) {
             {p + "attention_bwd_bf16" + dn, 0, 5 * 2 * tri, [=](benchmark::State& st, bool naive) {
                  const auto qkv = bf16_copy(randn(QKV, 13));
                  const auto dout = randn(BTC, 14);
-                 std::vector<float> out(BTC), lse(N * g.NH), dqkv(QKV);
+                 Floats out(BTC), lse(N * g.NH), dqkv(QKV);
                  std::vector<double> dqkv_d(naive ? QKV : 0);
                  k::attention_forward_bf16(out.data(), lse.data(), qkv.data(), g.B, g.T, g.C, g.NH,
                                            dropout, 1);
