@@ -275,7 +275,8 @@ namespace {
 // padding, the widest ISA): grows once, then is reused.
 float* attention_scratch(int T, int C, int NH, long* per_thread) {
     const long hs = C / NH, hsp = (hs + 15) / 16 * 16, Tp = (T + 15) / 16 * 16;
-    const long per = 7 * T * hsp + 2 * hs * Tp + 2 * T * Tp + 2 * Tp + 4 * hsp + 64;
+    const long Tp64 = (T + 63) / 64 * 64;  // the forward's Kᵀ is in panels of 64 keys
+    const long per = 7 * T * hsp + 2 * hs * Tp64 + 2 * T * Tp + 2 * Tp + 4 * hsp + 64;
     thread_local std::vector<float> scratch;
     const size_t need = static_cast<size_t>(per) * static_cast<size_t>(num_threads());
     if (scratch.size() < need) scratch.resize(need);

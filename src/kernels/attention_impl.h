@@ -2,7 +2,8 @@
 // attention_avx2.cpp and attention_avx512.cpp. See attention.h for what it computes.
 //
 // One (b, h) at a time per thread, all in a per-thread scratch: Q, K, V (and dO) copied to rows
-// padded to whole vectors, Kᵀ and Vᵀ so that a row of scores is a sum of vector rows. Every
+// padded to whole vectors, Kᵀ and Vᵀ (in panels of 64 keys) so that a row of scores is a sum of
+// vector rows. Every
 // product is one primitive, rank_update: out[r] (+)= Σ_k a(r,k)·X[k] over a block of up to 4
 // rows × 4 vectors held in registers (FMA-bound, not load-bound). Causal skipping is at vector
 // granularity: a block of query rows only touches the keys up to its last row.
@@ -34,6 +35,15 @@ namespace attention_detail {
 constexpr int kR = 4;       // rows per register block
 constexpr int kG = 4;       // vectors per register block (WebAssembly: one, see rank_block_packed)
 constexpr int kAhead = 16;  // rows of prefetch distance in the passes over rows in memory
+// Kᵀ and Vᵀ in panels of this many keys (panel_at): S's and dP's register blocks read each k's
+// 64 keys as one contiguous 256-byte row, where rows of Tp floats put every k of a block 1 KB
+// (at T = 256) from the last, in 4 of L1's 64 sets (measured: S 1.5× slower than O = E·V, the
+// same FLOPs). WebAssembly keeps one panel (rank_rows there packs A once per call).
+#if defined(WIGGLE_SIMD_WASM)
+constexpr int kPanel = 0;  // 0: one panel of Tp
+#else
+constexpr int kPanel = kG * kW < 64 ? 64 : kG * kW;
+#endif
 
 inline int round_up(int x, int m) { return (x + m - 1) / m * m; }
 
@@ -146,6 +156,16 @@ inline void rank_update(float* out, long ldo, int nr, const float* A, long sa_r,
     }
 }
 
+// out[r][0:L] = Σ_{k < hs} A[r·sa_r + k] · Xᵀ[k][0:L] for r < nr ≤ kR, with Xᵀ (hs rows) in
+// panels of `panel` columns (panel_at): one rank_update per panel, the same sums.
+inline void rank_update_panels(float* out, long ldo, int nr, const float* A, long sa_r,
+                               const float* Xt, int hs, int panel, int L) {
+    for (int l0 = 0; l0 < L; l0 += panel) {
+        rank_update(out + l0, ldo, nr, A, sa_r, 1, Xt + static_cast<long>(l0) * hs, panel, 0, hs,
+                    L - l0 < panel ? L - l0 : panel, false);
+    }
+}
+
 // Copies T rows of hs floats (stride ld) into rows of hsp floats, zero padded.
 inline void copy_rows(float* dst, int hsp, const float* src, long ld, int T, int hs) {
     for (int t = 0; t < T; ++t) {
@@ -194,6 +214,13 @@ inline void store_row(float* dst, const float* src, int hs, float scale) {
     if (i < hs) vstore_n(dst + i, vmul(vload_n(src + i, hs - i), sc), hs - i);
 }
 
+// Where element (i, t) of a transposed copy (hs rows i, Tp columns t) lies when its columns are
+// cut into panels of `panel` (a multiple of 16): panel by panel, each hs rows of `panel` floats.
+// panel = Tp is the plain row-major (hs, Tp).
+inline long panel_at(int i, int t, int hs, int panel) {
+    return static_cast<long>(t / panel) * hs * panel + static_cast<long>(i) * panel + t % panel;
+}
+
 #if defined(WIGGLE_SIMD_AVX512)
 // dst[c·ldd + r] = src[r·lds + c] for r < 16, c < ncols: a 16×16 block transposed in registers
 // (unpack, shuffle, two rounds of 128-bit lane shuffles); rows r ≥ nrows read as zeros. A gather
@@ -205,21 +232,23 @@ inline void transpose16(float* dst, long ldd, const float* src, long lds, int nr
     for (int c = 0; c < ncols; ++c) _mm512_storeu_ps(dst + c * ldd, r[c]);
 }
 
-// dstᵀ: hs rows of Tp floats (zero padded past T) from T rows of hs floats (stride ld ≥
-// round_up(hs, 16), the columns past hs readable).
-inline void copy_transposed(float* dst, int Tp, const float* src, long ld, int T, int hs) {
+// dstᵀ: hs rows of Tp floats (zero padded past T; in panels, see panel_at) from T rows of hs
+// floats (stride ld ≥ round_up(hs, 16), the columns past hs readable).
+inline void copy_transposed(float* dst, int Tp, const float* src, long ld, int T, int hs,
+                            int panel) {
     for (int i0 = 0; i0 < hs; i0 += 16) {
         for (int t0 = 0; t0 < Tp; t0 += 16) {
-            transpose16(dst + static_cast<long>(i0) * Tp + t0, Tp, src + t0 * ld + i0, ld,
+            transpose16(dst + panel_at(i0, t0, hs, panel), panel, src + t0 * ld + i0, ld,
                         T - t0 < 16 ? T - t0 : 16, hs - i0 < 16 ? hs - i0 : 16);
         }
     }
 }
 #elif defined(WIGGLE_SIMD_WASM)
-// dstᵀ: hs rows of Tp floats (zero padded past T) from T rows of hs floats (stride ld ≥
-// round_up(hs, 4), the columns past hs readable), by 4×4 blocks transposed in registers (the
-// portable form's gather goes through memory lane by lane here).
-inline void copy_transposed(float* dst, int Tp, const float* src, long ld, int T, int hs) {
+// dstᵀ: hs rows of Tp floats (zero padded past T; in panels, see panel_at) from T rows of hs
+// floats (stride ld ≥ round_up(hs, 4), the columns past hs readable), by 4×4 blocks transposed in
+// registers (the portable form's gather goes through memory lane by lane here).
+inline void copy_transposed(float* dst, int Tp, const float* src, long ld, int T, int hs,
+                            int panel) {
     for (int i0 = 0; i0 < hs; i0 += 4) {
         for (int t0 = 0; t0 < Tp; t0 += 4) {
             v128_t r[4];
@@ -229,18 +258,20 @@ inline void copy_transposed(float* dst, int Tp, const float* src, long ld, int T
             }
             transpose4(r[0], r[1], r[2], r[3]);
             for (int c = 0; c < 4 && i0 + c < hs; ++c) {
-                wasm_v128_store(dst + static_cast<long>(i0 + c) * Tp + t0, r[c]);
+                wasm_v128_store(dst + panel_at(i0 + c, t0, hs, panel), r[c]);
             }
         }
     }
 }
 #else
-// dstᵀ: hs rows of Tp floats (zero padded past T) from T rows of hs floats (stride ld).
-inline void copy_transposed(float* dst, int Tp, const float* src, long ld, int T, int hs) {
+// dstᵀ: hs rows of Tp floats (zero padded past T; in panels, see panel_at) from T rows of hs
+// floats (stride ld).
+inline void copy_transposed(float* dst, int Tp, const float* src, long ld, int T, int hs,
+                            int panel) {
     for (int i = 0; i < hs; ++i) {
         for (int t0 = 0; t0 < Tp; t0 += kW) {
             const int n = T - t0 < kW ? T - t0 : kW;
-            vstore(dst + static_cast<long>(i) * Tp + t0,
+            vstore(dst + panel_at(i, t0, hs, panel),
                    n > 0 ? vgather_n(src + t0 * ld + i, static_cast<int>(ld), n) : vzero());
         }
     }
@@ -305,10 +336,11 @@ inline void attention_forward_slot(float* out, float* lse, const float* qkv, int
         float* Q = scratch + per_thread * slot;
         float* K = Q + static_cast<long>(T) * hsp;
         float* V = K + static_cast<long>(T) * hsp;
-        float* Kt = V + static_cast<long>(T) * hsp;
-        float* S = Kt + static_cast<long>(hs) * Tp;  // kR rows of Tp
-        float* O = S + static_cast<long>(kR) * Tp;   // kR rows of hsp
-        float* M = O + static_cast<long>(kR) * hsp;  // a row's dropout mask, Tp
+        const int panel = kPanel > 0 ? kPanel : Tp;
+        float* Kt = V + static_cast<long>(T) * hsp;                   // in panels (panel_at)
+        float* S = Kt + static_cast<long>(hs) * round_up(Tp, panel);  // kR rows of Tp
+        float* O = S + static_cast<long>(kR) * Tp;                    // kR rows of hsp
+        float* M = O + static_cast<long>(kR) * hsp;                   // a row's dropout mask, Tp
         for (int bh = slot * BH / slots; bh < (slot + 1) * BH / slots; ++bh) {
             const int b = bh / NH, h = bh % NH;
             const float* base = qkv + static_cast<long>(b) * T * C3 + h * hs;
@@ -324,7 +356,7 @@ inline void attention_forward_slot(float* out, float* lse, const float* qkv, int
                               1, hs);
                 }
             }
-            copy_transposed(Kt, Tp, K, hsp, T, hs);
+            copy_transposed(Kt, Tp, K, hsp, T, hs, panel);
             const uint64_t key = attention_dropout_key(seed, b, h);
             const bool has_next = bh + 1 < (slot + 1) * BH / slots;
             const int nb = (bh + 1) / NH, nh = (bh + 1) % NH;
@@ -338,8 +370,8 @@ inline void attention_forward_slot(float* out, float* lse, const float* qkv, int
                         prefetch_rows(qkv + next_off + part * C, C3, r0, r0 + nr, hs);
                     prefetch_rows<true>(out + next_off_c, C, r0, r0 + nr, hs);
                 }
-                rank_update(S, Tp, nr, Q + static_cast<long>(r0) * hsp, hsp, 1, Kt, Tp, 0, hs, L,
-                            false);
+                rank_update_panels(S, Tp, nr, Q + static_cast<long>(r0) * hsp, hsp, Kt, hs, panel,
+                                   L);
                 float inv_total[kR];
                 for (int r = 0; r < nr; ++r) {
                     const int t = r0 + r;
@@ -397,12 +429,13 @@ inline void attention_backward_slot(float* dqkv, const float* dout, const float*
         float* dQ = dO + static_cast<long>(T) * hsp;
         float* dK = dQ + static_cast<long>(T) * hsp;
         float* dV = dK + static_cast<long>(T) * hsp;
-        float* Kt = dV + static_cast<long>(T) * hsp;
-        float* Vt = Kt + static_cast<long>(hs) * Tp;
-        float* P = Vt + static_cast<long>(hs) * Tp;  // (T, Tp): P∘mask
-        float* dS = P + static_cast<long>(T) * Tp;   // (T, Tp)
-        float* D = dS + static_cast<long>(T) * Tp;   // T
-        float* M = D + Tp;                           // a row's dropout mask, Tp
+        const int panel = kPanel > 0 ? kPanel : Tp;
+        float* Kt = dV + static_cast<long>(T) * hsp;                   // in panels (panel_at)
+        float* Vt = Kt + static_cast<long>(hs) * round_up(Tp, panel);  // in panels
+        float* P = Vt + static_cast<long>(hs) * round_up(Tp, panel);   // (T, Tp): P∘mask
+        float* dS = P + static_cast<long>(T) * Tp;                     // (T, Tp)
+        float* D = dS + static_cast<long>(T) * Tp;                     // T
+        float* M = D + Tp;                                             // a row's dropout mask, Tp
         for (int bh = slot * BH / slots; bh < (slot + 1) * BH / slots; ++bh) {
             const int b = bh / NH, h = bh % NH;
             const float* base = qkv + static_cast<long>(b) * T * C3 + h * hs;
@@ -418,8 +451,8 @@ inline void attention_backward_slot(float* dqkv, const float* dout, const float*
                               1, hs);
                 }
             }
-            copy_transposed(Kt, Tp, K, hsp, T, hs);
-            copy_transposed(Vt, Tp, V, hsp, T, hs);
+            copy_transposed(Kt, Tp, K, hsp, T, hs, panel);
+            copy_transposed(Vt, Tp, V, hsp, T, hs, panel);
             copy_rows(dO, hsp, dout + static_cast<long>(b) * T * C + h * hs, C, T, hs);
             // D = rowsum(dO∘O): Σ_j p·dp including dropout, since O = Σ_j p·mask·v.
             for (int t = 0; t < T; ++t) {
@@ -445,10 +478,10 @@ inline void attention_backward_slot(float* dqkv, const float* dout, const float*
                 }
                 float* Pr = P + static_cast<long>(r0) * Tp;
                 float* dSr = dS + static_cast<long>(r0) * Tp;
-                rank_update(Pr, Tp, nr, Q + static_cast<long>(r0) * hsp, hsp, 1, Kt, Tp, 0, hs, L,
-                            false);
-                rank_update(dSr, Tp, nr, dO + static_cast<long>(r0) * hsp, hsp, 1, Vt, Tp, 0, hs, L,
-                            false);
+                rank_update_panels(Pr, Tp, nr, Q + static_cast<long>(r0) * hsp, hsp, Kt, hs, panel,
+                                   L);
+                rank_update_panels(dSr, Tp, nr, dO + static_cast<long>(r0) * hsp, hsp, Vt, hs,
+                                   panel, L);
                 for (int r = 0; r < nr; ++r) {
                     const int t = r0 + r;
                     float* p = Pr + static_cast<long>(r) * Tp;
