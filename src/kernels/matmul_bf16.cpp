@@ -417,24 +417,37 @@ template <int MR_, int NV, int KC_, int MC_>
 struct Avx512Bf16Kernel {
     static constexpr int MR = MR_, NR = 16 * NV, KC = KC_, MC = MC_, NC = 1024, KC_MAX = 4 * KC;
     static constexpr bool kTiles = false;
-    // pack_k_strided: per pair, 16 columns of two rows widened to 32 bits and interleaved.
+    // pack_k_strided: per pair, 32 columns of the two rows (one 64-byte load each) interleaved
+    // by two vpermt2w into 32 lanes of (low, high) halves.
     WIGGLE_BF16_TARGET static void pack_strided(u32* dst, int R, int L, int rv, const u16* s,
                                                 long ld, int kc) {
         const int kcp = (kc + 1) / 2;
+        // halves 2i and 2i+1 of a result: row 0's column i and row 1's (index 32 + i)
+        alignas(64) static constexpr uint16_t kFirst[32] = {
+            0, 32, 1, 33, 2,  34, 3,  35, 4,  36, 5,  37, 6,  38, 7,  39,
+            8, 40, 9, 41, 10, 42, 11, 43, 12, 44, 13, 45, 14, 46, 15, 47};
+        alignas(64) static constexpr uint16_t kSecond[32] = {
+            16, 48, 17, 49, 18, 50, 19, 51, 20, 52, 21, 53, 22, 54, 23, 55,
+            24, 56, 25, 57, 26, 58, 27, 59, 28, 60, 29, 61, 30, 62, 31, 63};
+        const __m512i first = _mm512_load_si512(kFirst), second = _mm512_load_si512(kSecond);
+        auto lanes_mask = [](int n) {  // the first n of 16 lanes, n clamped to [0, 16]
+            return static_cast<__mmask16>((1u << std::clamp(n, 0, 16)) - 1);
+        };
         for (int p = 0; p < kcp; p++) {
             const u16* r0 = s + 2 * p * ld;
             const bool pair = 2 * p + 1 < kc;
-            for (int j = 0; j < L; j += 16) {
-                const int n = std::clamp(rv - j, 0, 16);
-                const __mmask16 m = static_cast<__mmask16>((1u << n) - 1);
-                const __m512i lo = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, r0 + j));
+            for (int j = 0; j < L; j += 32) {
+                const int n = std::clamp(rv - j, 0, 32);
+                const __mmask32 m = n == 32 ? ~0u : (1u << n) - 1;
+                const __m512i lo = _mm512_maskz_loadu_epi16(m, r0 + j);
                 const __m512i hi =
-                    pair ? _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, r0 + ld + j))
-                         : _mm512_setzero_si512();
-                const __m512i v = _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16));
-                const int lanes = std::min(16, L - j);
-                _mm512_mask_storeu_epi32(dst + p * R + j, static_cast<__mmask16>((1u << lanes) - 1),
-                                         v);
+                    pair ? _mm512_maskz_loadu_epi16(m, r0 + ld + j) : _mm512_setzero_si512();
+                _mm512_mask_storeu_epi32(dst + p * R + j, lanes_mask(L - j),
+                                         _mm512_permutex2var_epi16(lo, first, hi));
+                if (L - j > 16) {
+                    _mm512_mask_storeu_epi32(dst + p * R + j + 16, lanes_mask(L - j - 16),
+                                             _mm512_permutex2var_epi16(lo, second, hi));
+                }
             }
         }
     }
