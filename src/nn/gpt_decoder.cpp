@@ -49,6 +49,10 @@ void add_partial_sums(float* x, float* sum, const float* parts, const float* bia
 
 // A forward of at least this many rows is split among the team by rows, not by heads (forward).
 constexpr int kRowSplitRows = 32;
+// So is one new token of each of at least `threads` sequences when the packed weights take at most
+// this many bytes: then every rank reads all of them from its own core's caches; past it, each
+// rank would stream them all from memory, twice the bytes of the head split.
+constexpr size_t kSplitSequencesBytes = size_t{4} << 20;
 
 }  // namespace
 
@@ -130,6 +134,7 @@ struct GptDecoder::Packed {
     Matrix lm_head;
     EmbeddingView<const float> small;  // wpe and ln_f (copies); wte null: lm_head's columns
     AlignedArray<char> memory;
+    size_t bytes = 0;  // memory's: the packed matrices
     AlignedArray<float> small_memory;
 
     Packed(const GptConfig& cfg, DecodeWeights dtype) : blocks(cfg.n_layer) {
@@ -148,6 +153,7 @@ struct GptDecoder::Packed {
         size_t total = 0;  // each matrix on its own cache lines
         for (Matrix* m : all) total += round_up_to_line(m->bytes());
         memory = aligned_zeros<char>(total, "the packed weights");
+        bytes = total;
         char* at = memory.get();
         for (Matrix* m : all) {
             m->data = at;
@@ -354,6 +360,12 @@ std::span<const float> GptDecoder::append_every_row(std::span<const int> tokens)
 // split the work more evenly than rows); after a second barrier it takes its rows through c_proj,
 // the MLP and the residual adds alone, computing every head's (group's) partial sum and adding them
 // in head order as above.
+// One new token of each of at least `threads` sequences (`wiggle sample --num-samples`) of a small
+// model is split by rows too, and there each row is a sequence of its own at the same position: a
+// rank attends its own rows with every head, so the ranks share nothing and meet at no barrier. On
+// cores that share no cache (a line from core to core costs ~230 ns on the EPYC VM) the head
+// split's partial sums, read by every rank, cost more than each rank reading all of a small
+// model's weights for half the rows.
 // The products run on the weights packed once for decoding. Every output is computed with the same
 // arithmetic whatever the split, the team's size and the number of rows, so n rows at once give
 // the same bits as one at a time, and a sequence decoded in a batch the same bits as alone.
@@ -377,7 +389,12 @@ void GptDecoder::forward(const int* tokens, size_t ld, int n, bool every_row, in
     reserve_ranks(threads);
     const size_t part_stride = static_cast<size_t>(T) * B * C;  // one head's (T·B,C) partial sums
     constexpr int kLine = 16;  // logit shares in whole cache lines: no line written by two ranks
-    const bool by_rows = threads > 1 && N >= kRowSplitRows;
+    const bool by_rows =
+        threads > 1 &&
+        (N >= kRowSplitRows || (n == 1 && B >= threads && packed_->bytes <= kSplitSequencesBytes));
+    // One new token of each sequence, split by rows: each row is a sequence of its own at the same
+    // position, so a rank attends its own rows with every head, and no rank waits for another.
+    const bool apart = by_rows && n == 1;
     // Only the last position's logits are needed for the next tokens (unless every row's).
     const int f0 = every_row ? 0 : N - B;
     auto member = [&](const k::Team& team) {
@@ -435,13 +452,15 @@ void GptDecoder::forward(const int* tokens, size_t ld, int n, bool every_row, in
                         store(keys[static_cast<size_t>(ch) * T], key[ch]);
                     for (int ch = c0; ch < c1; ++ch) store(values[ch], key[C + ch]);
                 }
-                if (by_rows) team.barrier();    // every row's key and value, every row's query
-                for (int r = r0; r < N; ++r) {  // query pos0+i attends to positions 0..pos0+i
+                if (by_rows && !apart) team.barrier();  // every row's key and value and query
+                const int qa = apart ? ma : r0, qb = apart ? rb : N, ha = apart ? 0 : h0,
+                          hb = apart ? NH : h1;
+                for (int r = qa; r < qb; ++r) {  // query pos0+i attends to positions 0..pos0+i
                     const int i = r / B, b = r % B;
                     k::attention_decode_forward(atty_ + static_cast<size_t>(r) * C, s.att,
                                                 qkv_ + static_cast<size_t>(r) * 3 * C,
                                                 kt + b * LCT + layer, v + b * LCT + layer,
-                                                pos0 + i + 1, NH, hs, T, h0, h1);
+                                                pos0 + i + 1, NH, hs, T, ha, hb);
                 }
             };
             if (kt16_) {
@@ -449,7 +468,7 @@ void GptDecoder::forward(const int* tokens, size_t ld, int n, bool every_row, in
             } else {
                 cache_and_attend(kt_, v_);
             }
-            if (by_rows) team.barrier();     // every head's outputs of every row
+            if (by_rows && !apart) team.barrier();  // every head's outputs of every row
             for (int h = p0; h < p1; ++h) {  // c_proj's partial sums over each head's channels
                 pw.attn_proj.forward(attn_parts_ + h * part_stride + mC, atty_ + mC, nullptr, rows,
                                      0, C, h * hs, (h + 1) * hs);
