@@ -18,6 +18,7 @@ void ThreadTuner::start(Phase phase) {
 int ThreadTuner::next(int most) {
     if (most != most_) {
         most_ = chosen_ = most;
+        changed_ = false;
         start(Phase::TrialMost);
     }
     return most_ <= 1 ? 1 : current_;
@@ -30,7 +31,7 @@ void ThreadTuner::done(double seconds) {
     const long timed = steps_ - 1;
     switch (phase_) {
         case Phase::Run:
-            if (elapsed_ >= kRun) start(Phase::TrialMost);
+            if (elapsed_ >= (changed_ ? kRecheck : kRun)) start(Phase::TrialMost);
             break;
         case Phase::TrialMost:
             if (elapsed_ >= kTrial && timed >= kTrialSteps) {
@@ -40,7 +41,9 @@ void ThreadTuner::done(double seconds) {
             break;
         case Phase::TrialOne:
             if (elapsed_ >= kTrial && timed >= kTrialSteps) {
-                chosen_ = timed / elapsed_ > most_rate_ ? 1 : most_;
+                const int faster = timed / elapsed_ > most_rate_ ? 1 : most_;
+                changed_ = faster != chosen_;
+                chosen_ = faster;
                 start(Phase::Run);
             }
             break;

@@ -23,8 +23,10 @@ class ThreadTuner {
     // Windows of the schedule, in seconds of steps: a trial times each size for about kTrial,
     // one after the other (so both see the same conditions); the faster one then runs for about
     // kRun before the next trial. A trial at the slower size costs at most kTrial / kRun of the
-    // time: 5% when one thread is twice as slow.
-    static constexpr double kTrial = 0.02, kRun = 0.4;
+    // time: 5% when one thread is twice as slow. A trial that changes the size is checked by
+    // another after only kRecheck: one hiccup of the machine (a VM's core taken away for a few
+    // milliseconds, 10–40 steps' time) in a trial must not cost kRun at the slower size.
+    static constexpr double kTrial = 0.02, kRecheck = 2 * kTrial, kRun = 0.4;
 
     // The threads for the next timed step: `most` (the team of every thread) or 1. The first
     // call, and a call with another `most`, start with a trial.
@@ -40,6 +42,7 @@ class ThreadTuner {
 
     Phase phase_ = Phase::Run;
     int most_ = 0, chosen_ = 0, current_ = 0;
+    bool changed_ = false;    // the last trial changed the size: the run lasts kRecheck
     double elapsed_ = 0.0;    // seconds timed in this phase
     long steps_ = 0;          // steps in this phase, the first one (a warm-up) not timed
     double most_rate_ = 0.0;  // steps per second at `most` in the current trial

@@ -38,6 +38,34 @@ TEST(ThreadTuner, SettlesOnTheFasterSizeAndKeepsTrying) {
     EXPECT_EQ(tuner.chosen(2), 2);
 }
 
+TEST(ThreadTuner, AHiccupInATrialCostsOnlyARecheck) {
+    // idle (team 50 µs, one thread 73 µs), but one step of the first trial's team takes 30 ms (the
+    // VM took the core away): that trial picks one thread. The recheck after kRecheck goes back
+    // to the team, so in 1 s one thread runs three trials' and a recheck's worth of steps (~0.1
+    // s), not a run's (kRun, 0.4 s).
+    ThreadTuner tuner;
+    int on_one = 0, steps = 0;
+    double seconds = 0.0;
+    bool hiccup = false, picked_one = false;
+    while (seconds < 1.0) {
+        const int threads = tuner.next(2);
+        double d = threads == 1 ? 73e-6 : 50e-6;
+        if (threads == 2 && steps == 100 && !hiccup) {
+            d = 30e-3;
+            hiccup = true;
+        }
+        on_one += threads == 1;
+        ++steps;
+        seconds += d;
+        tuner.done(d);
+        picked_one = picked_one || tuner.chosen(2) == 1;
+    }
+    EXPECT_TRUE(hiccup);
+    EXPECT_TRUE(picked_one);  // the hiccup did mislead the first trial
+    EXPECT_EQ(tuner.chosen(2), 2);
+    EXPECT_LT(on_one * 73e-6, 0.2) << on_one << " steps on one thread";
+}
+
 TEST(ThreadTuner, OneThreadIsOneThreadAndANewCountStartsOver) {
     ThreadTuner tuner;
     EXPECT_EQ(share_on_one(tuner, 1, 1e-4, 1e-4, 1000), 1.0);
