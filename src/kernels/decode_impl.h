@@ -158,7 +158,8 @@ inline void linear_rows(float* out, const float* inp, const W* packed, const flo
 // Rows 0..M of columns [n0, n1). One row (decoding): up to 8 vectors at a time, each accumulator a
 // chain of dependent multiply-adds, so it takes 4 or more side by side to keep the loads flowing.
 // Many rows: kTileVecs vectors at a time, all the rows in tiles of up to kTileRows inside, so the
-// vectors' weights are read from memory once and from L1 for the other tiles.
+// vectors' weights are read from memory once and from L1 for the other tiles (up to kFewRows
+// rows: 2·kTileVecs vectors at a time, one tile).
 template <typename W>
 inline void linear_packed(float* out, const float* inp, const W* packed, const float* bias, int M,
                           int K, int N, int n0, int n1, int k0, int k1) {

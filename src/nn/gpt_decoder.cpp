@@ -363,9 +363,8 @@ std::span<const float> GptDecoder::append_every_row(std::span<const int> tokens)
 // One new token of each of at least `threads` sequences (`wiggle sample --num-samples`) of a small
 // model is split by rows too, and there each row is a sequence of its own at the same position: a
 // rank attends its own rows with every head, so the ranks share nothing and meet at no barrier. On
-// cores that share no cache (a line from core to core costs ~230 ns on the EPYC VM) the head
-// split's partial sums, read by every rank, cost more than each rank reading all of a small
-// model's weights for half the rows.
+// cores that share no cache the head split's partial sums, read by every rank, cost more than
+// each rank reading all of a small model's weights for half the rows.
 // The products run on the weights packed once for decoding. Every output is computed with the same
 // arithmetic whatever the split, the team's size and the number of rows, so n rows at once give
 // the same bits as one at a time, and a sequence decoded in a batch the same bits as alone.
@@ -392,9 +391,7 @@ void GptDecoder::forward(const int* tokens, size_t ld, int n, bool every_row, in
     const bool by_rows =
         threads > 1 &&
         (N >= kRowSplitRows || (n == 1 && B >= threads && packed_->bytes <= kSplitSequencesBytes));
-    // One new token of each sequence, split by rows: each row is a sequence of its own at the same
-    // position, so a rank attends its own rows with every head, and no rank waits for another.
-    const bool apart = by_rows && n == 1;
+    const bool apart = by_rows && n == 1;  // each row a sequence of its own: no barrier (above)
     // Only the last position's logits are needed for the next tokens (unless every row's).
     const int f0 = every_row ? 0 : N - B;
     auto member = [&](const k::Team& team) {

@@ -119,7 +119,7 @@ class GptDecoder {
     // of qkv, atty, fch and fch_gelu, and its own heads' (T·B,C) blocks of the partial sums of
     // attn.c_proj and mlp.c_proj (NH,T·B,C), which all ranks read (two buffers: a rank may write
     // the MLP's while another still reads attention's); split by rows, its own rows of each (and
-    // its heads' columns of atty)
+    // its heads' columns of every row's atty; one token per sequence: its own rows' whole rows)
     float *qkv_, *atty_, *fch_, *fch_gelu_, *attn_parts_, *mlp_parts_, *logits_;
     AlignedArray<float> row_logits_;  // (T,V) append_every_row's, allocated on its first call
     std::unique_ptr<Packed> packed_;
