@@ -360,11 +360,13 @@ std::span<const float> GptDecoder::append_every_row(std::span<const int> tokens)
 // split the work more evenly than rows); after a second barrier it takes its rows through c_proj,
 // the MLP and the residual adds alone, computing every head's (group's) partial sum and adding them
 // in head order as above.
-// One new token of each of at least `threads` sequences (`wiggle sample --num-samples`) of a small
-// model is split by rows too, and there each row is a sequence of its own at the same position: a
-// rank attends its own rows with every head, so the ranks share nothing and meet at no barrier. On
-// cores that share no cache the head split's partial sums, read by every rank, cost more than
-// each rank reading all of a small model's weights for half the rows.
+// A batch of sequences (`wiggle sample --num-samples`) is split by sequences when every rank gets
+// as many (many rows), or at least one (one new token each, of a small model): a rank runs its
+// sequences' rows, position by position, with every head, so the ranks share nothing and meet at
+// no barrier, and each sequence's keys and values stay in the cache of the core that decodes it
+// (the recompute after a slide included). On cores that share no cache the head split's partial
+// sums, read by every rank, cost more than each rank reading all of a small model's weights for
+// its rows.
 // The products run on the weights packed once for decoding. Every output is computed with the same
 // arithmetic whatever the split, the team's size and the number of rows, so n rows at once give
 // the same bits as one at a time, and a sequence decoded in a batch the same bits as alone.
@@ -391,24 +393,38 @@ void GptDecoder::forward(const int* tokens, size_t ld, int n, bool every_row, in
     const bool by_rows =
         threads > 1 &&
         (N >= kRowSplitRows || (n == 1 && B >= threads && packed_->bytes <= kSplitSequencesBytes));
-    const bool apart = by_rows && n == 1;  // each row a sequence of its own: no barrier (above)
-    // Only the last position's logits are needed for the next tokens (unless every row's).
-    const int f0 = every_row ? 0 : N - B;
+    // split by sequences: no barrier (above); one token each, or as many sequences on every rank
+    const bool apart = by_rows && (n == 1 || B % threads == 0);
     auto member = [&](const k::Team& team) {
         const RankScratch s = rank_scratch(team.rank());
+        // The sequences [b0, b0 + Bs) whose rows this member runs, Ns of them, at rows [base,
+        // base + Ns) of the shared scratch: split by sequences, its own sequences' rows, position
+        // by position (row i·Bs + b − b0, from base = b0·n); else every sequence's.
+        const std::pair<int, int> seqs = apart ? team.share(B) : std::pair<int, int>{0, B};
+        const int b0 = seqs.first, Bs = seqs.second - seqs.first, Ns = n * Bs;
+        const size_t base = static_cast<size_t>(b0) * n;
+        float* const qkv = qkv_ + base * 3 * C;
+        float* const atty = atty_ + base * C;
+        float* const fch = fch_ + base * 4 * C;
+        float* const fch_gelu = fch_gelu_ + base * 4 * C;
+        float* const attn_parts = attn_parts_ + base * C;
+        float* const mlp_parts = mlp_parts_ + base * C;
+        // Only the last position's logits are needed for the next tokens (unless every row's).
+        const int f0 = every_row ? 0 : Ns - Bs;
         // heads, and groups of hidden units; plain ints, not a structured binding: the lambda
         // below captures them, which Emscripten's clang 14 refuses for bindings (C++20 allows it)
         const std::pair<int, int> heads = team.share(NH);
         const int h0 = heads.first, h1 = heads.second;
         // this rank's rows: all of them (each rank its own copy of x), or its share
-        const std::pair<int, int> own = by_rows ? team.share(N) : std::pair<int, int>{0, N};
+        const std::pair<int, int> own =
+            by_rows && !apart ? team.share(N) : std::pair<int, int>{0, Ns};
         const int ra = own.first, rb = own.second;
         // the heads (groups) whose partial sums this rank computes, and the channels of c_attn's
         // thirds it computes
         const int p0 = by_rows ? 0 : h0, p1 = by_rows ? NH : h1;
         const int c0 = p0 * hs, c1 = p1 * hs;
         for (int r = ra; r < rb; ++r) {  // x = wte[token] + wpe[position]
-            const int i = r / B, b = r % B;
+            const int i = r / Bs, b = b0 + r % Bs;
             float* x = s.x + static_cast<size_t>(r) * C;
             packed_->lm_head.column(x, tokens_[static_cast<size_t>(b) * T + pos0 + i]);
             const float* pe = e.wpe + static_cast<size_t>(pos0 + i) * C;
@@ -433,29 +449,29 @@ void GptDecoder::forward(const int* tokens, size_t ld, int n, bool every_row, in
                 const int from = third == 0 ? ma : ra;
                 if (rb > from) {
                     const size_t fC = static_cast<size_t>(from) * C;
-                    pw.c_attn.forward(qkv_ + 3 * fC, s.ln + fC, bw.c_attn_bias, rb - from,
+                    pw.c_attn.forward(qkv + 3 * fC, s.ln + fC, bw.c_attn_bias, rb - from,
                                       third * C + c0, third * C + c1, 0, C);
                 }
             }
             auto cache_and_attend = [&](auto* kt, auto* v) {
                 const size_t row = static_cast<size_t>(3) * C;  // qkv_ rows
                 for (int r = ra; r < rb; ++r) {
-                    const int i = r / B, b = r % B;
+                    const int i = r / Bs, b = b0 + r % Bs;
                     // keys: into rows of kt (channel-major); values: a row of v
                     auto* keys = kt + b * LCT + layer + pos0 + i;
                     auto* values = v + b * LCT + layer + static_cast<size_t>(pos0 + i) * C;
-                    const float* key = qkv_ + r * row + C;
+                    const float* key = qkv + r * row + C;
                     for (int ch = c0; ch < c1; ++ch)
                         store(keys[static_cast<size_t>(ch) * T], key[ch]);
                     for (int ch = c0; ch < c1; ++ch) store(values[ch], key[C + ch]);
                 }
                 if (by_rows && !apart) team.barrier();  // every row's key and value and query
-                const int qa = apart ? ma : r0, qb = apart ? rb : N, ha = apart ? 0 : h0,
+                const int qa = apart ? ma : r0, qb = apart ? rb : Ns, ha = apart ? 0 : h0,
                           hb = apart ? NH : h1;
                 for (int r = qa; r < qb; ++r) {  // query pos0+i attends to positions 0..pos0+i
-                    const int i = r / B, b = r % B;
-                    k::attention_decode_forward(atty_ + static_cast<size_t>(r) * C, s.att,
-                                                qkv_ + static_cast<size_t>(r) * 3 * C,
+                    const int i = r / Bs, b = b0 + r % Bs;
+                    k::attention_decode_forward(atty + static_cast<size_t>(r) * C, s.att,
+                                                qkv + static_cast<size_t>(r) * 3 * C,
                                                 kt + b * LCT + layer, v + b * LCT + layer,
                                                 pos0 + i + 1, NH, hs, T, ha, hb);
                 }
@@ -467,27 +483,27 @@ void GptDecoder::forward(const int* tokens, size_t ld, int n, bool every_row, in
             }
             if (by_rows && !apart) team.barrier();  // every head's outputs of every row
             for (int h = p0; h < p1; ++h) {  // c_proj's partial sums over each head's channels
-                pw.attn_proj.forward(attn_parts_ + h * part_stride + mC, atty_ + mC, nullptr, rows,
-                                     0, C, h * hs, (h + 1) * hs);
+                pw.attn_proj.forward(attn_parts + h * part_stride + mC, atty + mC, nullptr, rows, 0,
+                                     C, h * hs, (h + 1) * hs);
             }
             if (!by_rows) team.barrier();  // every head's partial sums
-            add_partial_sums(s.x + mC, s.sum, attn_parts_ + mC, bw.attn_proj_bias, rows, C, NH,
+            add_partial_sums(s.x + mC, s.sum, attn_parts + mC, bw.attn_proj_bias, rows, C, NH,
                              part_stride);
             // x = x + mlp(ln_2(x)): the hidden units of this rank's groups (or rows), then their
             // partial sums
             k::layernorm_forward(s.ln + mC, s.mean, s.rstd, s.x + mC, bw.ln_2_weight, bw.ln_2_bias,
                                  rows, C);
-            pw.c_fc.forward(fch_ + 4 * mC, s.ln + mC, bw.c_fc_bias, rows, p0 * gs, p1 * gs, 0, C);
+            pw.c_fc.forward(fch + 4 * mC, s.ln + mC, bw.c_fc_bias, rows, p0 * gs, p1 * gs, 0, C);
             for (int r = ma; r < rb; ++r) {
                 const size_t at = static_cast<size_t>(r) * 4 * C + p0 * gs;
-                k::gelu_forward(fch_gelu_ + at, fch_ + at, (p1 - p0) * gs, cfg.gelu);
+                k::gelu_forward(fch_gelu + at, fch + at, (p1 - p0) * gs, cfg.gelu);
             }
             for (int g = p0; g < p1; ++g) {
-                pw.mlp_proj.forward(mlp_parts_ + g * part_stride + mC, fch_gelu_ + 4 * mC, nullptr,
+                pw.mlp_proj.forward(mlp_parts + g * part_stride + mC, fch_gelu + 4 * mC, nullptr,
                                     rows, 0, C, g * gs, (g + 1) * gs);
             }
             if (!by_rows) team.barrier();  // every group's partial sums
-            add_partial_sums(s.x + mC, s.sum, mlp_parts_ + mC, bw.mlp_proj_bias, rows, C, NH,
+            add_partial_sums(s.x + mC, s.sum, mlp_parts + mC, bw.mlp_proj_bias, rows, C, NH,
                              part_stride);
         }
         // The logits: this rank's share of the vocabulary for every row (split by heads), or
@@ -498,8 +514,8 @@ void GptDecoder::forward(const int* tokens, size_t ld, int n, bool every_row, in
         float* logits = every_row ? row_logits_.get() : logits_;
         k::layernorm_forward(s.ln, s.mean, s.rstd, s.x + static_cast<size_t>(fa) * C, e.ln_f_weight,
                              e.ln_f_bias, frows, C);
-        packed_->lm_head.forward(logits + static_cast<size_t>(fa - f0) * V, s.ln, nullptr, frows,
-                                 cols.first, cols.second, 0, C);
+        packed_->lm_head.forward(logits + static_cast<size_t>(b0 + fa - f0) * V, s.ln, nullptr,
+                                 frows, cols.first, cols.second, 0, C);
     };
     k::parallel_team(threads, member);
     len_ = pos0 + n;

@@ -114,12 +114,14 @@ class GptDecoder {
     kernels::bf16* kt16_ = nullptr;
     kernels::bf16* v16_ = nullptr;
     // The new rows of a forward run position by position, the sequences inside: row i·B + b is
-    // sequence b's token at position len + i, so the last position's rows are the last B.
+    // sequence b's token at position len + i, so the last position's rows are the last B (split by
+    // sequences, each rank's sequences b0.. the same way in their block of rows, from row b0·n).
     // Scratch for up to T·B new rows: split by heads (forward), every rank writes its own columns
     // of qkv, atty, fch and fch_gelu, and its own heads' (T·B,C) blocks of the partial sums of
     // attn.c_proj and mlp.c_proj (NH,T·B,C), which all ranks read (two buffers: a rank may write
     // the MLP's while another still reads attention's); split by rows, its own rows of each (and
-    // its heads' columns of every row's atty; one token per sequence: its own rows' whole rows)
+    // its heads' columns of every row's atty; split by sequences: its sequences' block of rows,
+    // whole rows)
     float *qkv_, *atty_, *fch_, *fch_gelu_, *attn_parts_, *mlp_parts_, *logits_;
     AlignedArray<float> row_logits_;  // (T,V) append_every_row's, allocated on its first call
     std::unique_ptr<Packed> packed_;

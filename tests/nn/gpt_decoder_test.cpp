@@ -308,9 +308,10 @@ TEST(GptDecoder, SameBitsForAnyThreadCount) {
 
 TEST(GptDecoder, ManyRowsOnATeamSplitByRowsGiveTheSameBits) {
     // A forward of 32 rows or more on a team of threads is split by rows, not heads (a batch's
-    // prompt: 4 sequences of 12 tokens; its recompute after a slide: 4 windows of 9). Its logits
-    // equal those of the same tokens fed one position at a time (a few rows: split by heads), on
-    // 1, 2 and 3 threads, on float, bf16 and int8 weights.
+    // prompt: 4 sequences of 12 tokens; its recompute after a slide: 4 windows of 9), by
+    // sequences where every rank gets as many (2 threads), else by rows (3). Its logits equal
+    // those of the same tokens fed one position at a time (a few rows: split by heads), on 1, 2
+    // and 3 threads, on float, bf16 and int8 weights.
     constexpr int B = 4, kPrompt = 12, kSteps = 14;
     for (DecodeWeights dtype : kDtypes) {
         SCOPED_TRACE(name(dtype));
