@@ -47,7 +47,8 @@ void add_partial_sums(float* x, float* sum, const float* parts, const float* bia
     }
 }
 
-// A forward of at least this many rows is split among the team by rows, not by heads (forward).
+// A forward of at least this many rows is split among the team by rows (or sequences), not by
+// heads (forward).
 constexpr int kRowSplitRows = 32;
 // So is one new token of each of at least `threads` sequences when the packed weights take at most
 // this many bytes: then every rank reads all of them from its own core's caches; past it, each
@@ -415,7 +416,8 @@ void GptDecoder::forward(const int* tokens, size_t ld, int n, bool every_row, in
         // below captures them, which Emscripten's clang 14 refuses for bindings (C++20 allows it)
         const std::pair<int, int> heads = team.share(NH);
         const int h0 = heads.first, h1 = heads.second;
-        // this rank's rows: all of them (each rank its own copy of x), or its share
+        // this rank's rows: all of them (each rank its own copy of x), its share (split by rows)
+        // or all of its sequences' (split by sequences)
         const std::pair<int, int> own =
             by_rows && !apart ? team.share(N) : std::pair<int, int>{0, Ns};
         const int ra = own.first, rb = own.second;
