@@ -258,25 +258,30 @@ void linear_backward(float* dinp, float* dweight, float* dbias, const float* dou
     // part per thread: blocks of its rows when N ≥ K (each part packs all of inp, the smaller
     // operand), else of its columns (each packs all of dout). dinp follows in two blocks of rows
     // per thread, each taken by whichever thread is free, so that the threads finish together
-    // (run whole, dweight took 1.2–1.5× dinp's time in a GPT's backward: RESULTS.md). With
-    // more threads, each product is split over all of them in turn. A gemm's bits do not depend
-    // on the thread count, so all give the same results.
+    // (run whole, dweight took 1.2–1.5× dinp's time in a GPT's backward: RESULTS.md). The items
+    // go in per-thread runs, a dweight part then its dinp blocks, because the pool hands each
+    // thread its contiguous share of the items first: dweight parts all first would give the
+    // first thread every one of them. With more threads, each product is split over all of
+    // them in turn. A gemm's bits do not depend on the thread count, so all give the same
+    // results.
     const int threads = num_threads();
     const bool big = 2.0 * M * N * K >= kGemmMinParallelFlops;
     if (dinp && dweight && threads <= 2 && big) {
         const int parts = split ? threads : 1, chunks = split ? 2 * threads : 1;
-        const int items = parts + chunks;
+        const int items = parts + chunks, run = items / parts;  // a part and its dinp blocks
         // the bound b of `of` blocks of n, on whole tiles of 32 (the AMX gemm's)
         auto bound = [](int n, int b, int of) { return b == of ? n : n / 32 * b / of * 32; };
         auto item = [&](int i) {
-            if (i < parts) {
+            const int part = i / run, at = i % run;
+            if (at == 0) {
                 if (N >= K) {
-                    weight_block(bound(N, i, parts), bound(N, i + 1, parts), 0, K);
+                    weight_block(bound(N, part, parts), bound(N, part + 1, parts), 0, K);
                 } else {
-                    weight_block(0, N, bound(K, i, parts), bound(K, i + 1, parts));
+                    weight_block(0, N, bound(K, part, parts), bound(K, part + 1, parts));
                 }
             } else {
-                input_rows(bound(M, i - parts, chunks), bound(M, i - parts + 1, chunks));
+                const int chunk = part * (run - 1) + at - 1;
+                input_rows(bound(M, chunk, chunks), bound(M, chunk + 1, chunks));
             }
             if (dbias) {
                 for (int b = col_blocks * i / items; b < col_blocks * (i + 1) / items; ++b) {
