@@ -149,8 +149,8 @@ inline const uint16_t* bf16_table(GeluForm form) {
 
 // out[i0..i1) = table[inp[i0..i1)]. The loop at the end is the plain version; the first reads
 // eight inputs as two 64-bit words and looks their entries up one by one: one load and one store
-// an entry, twice as fast on Zen 5 as AVX-512's gathers (vpgatherdd, ~2 cycles an entry there;
-// bench/RESULTS.md), the same entries.
+// an entry, faster on Zen 5 than AVX-512's gathers (vpgatherdd; bench/RESULTS.md), the same
+// entries.
 inline void lookup(bf16* out, const bf16* inp, const uint16_t* table, int i0, int i1) {
     static_assert(std::endian::native == std::endian::little);  // inp[i + j] is bits 16j of a word
     int i = i0;
