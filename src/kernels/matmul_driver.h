@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
@@ -107,6 +108,37 @@ enum class AMode { kColStrided, kRowStrided };
 //       else C tile += A tile · B panel
 //   static void pack_b(float* dst, const float* B, long ldb, bool trans_b, int k0, int kc, int j0,
 //       int nr_valid);  one panel: dst[k*NR + j] = op(B)[k0+k][j0+j], zero for j >= nr_valid
+// The lines of `rows` runs of `floats` floats, `stride` floats apart from `base`, prefetched into
+// L2 a few at a time, run after run.
+class LinePrefetcher {
+  public:
+    LinePrefetcher() = default;
+    LinePrefetcher(const float* base, long stride, int rows, int floats) : rows_(rows) {
+        const std::uintptr_t offset = reinterpret_cast<std::uintptr_t>(base) % 64;
+        row_ = reinterpret_cast<const char*>(base) - offset;
+        stride_ = stride * static_cast<long>(sizeof(float));
+        // a run's lines from the line it starts in (one more where runs start at other offsets)
+        lines_per_row_ =
+            static_cast<int>((offset + floats * sizeof(float) + 63) / 64) + (stride_ % 64 != 0);
+    }
+    long lines() const { return static_cast<long>(rows_) * lines_per_row_; }
+    void prefetch(long n) {
+        for (; n > 0 && rows_ > 0; n--) {
+            __builtin_prefetch(row_ + line_ * 64, /*rw=*/0, /*locality=*/2);
+            if (++line_ == lines_per_row_) {
+                line_ = 0;
+                row_ += stride_;
+                rows_--;
+            }
+        }
+    }
+
+  private:
+    const char* row_ = nullptr;
+    long stride_ = 0;
+    int rows_ = 0, lines_per_row_ = 0, line_ = 0;
+};
+
 template <class Ker>
 struct Driver {
     static constexpr int MR = Ker::MR, NR = Ker::NR, KC = Ker::KC, MC = Ker::MC, NC = Ker::NC;
@@ -266,12 +298,24 @@ struct Driver {
                                      std::min(MR, g.M - i), pc, kc);
                     }
                 }
+                // A large op(A) comes from memory, and packing waits for each line. So while
+                // this group's tiles run, the lines of the next group's rows (the next item's,
+                // run next by the same thread) are prefetched, a few per tile.
+                const int next0 = rg1 * MR, next_rows = std::min(MC, g.M - next0);
+                LinePrefetcher next;
+                if (next_rows > 0) {
+                    next = g.trans_a ? LinePrefetcher(g.A + pc * lda + next0, lda, kc, next_rows)
+                                     : LinePrefetcher(g.A + next0 * lda + pc, lda, next_rows, kc);
+                }
+                const int tiles = (rg1 - rg) * (q1 - q0);
+                const long per_tile = (next.lines() + tiles - 1) / tiles;
                 for (int r = rg; r < rg1; r++) {
                     const int i = r * MR;
                     const int m_rows = std::min(MR, g.M - i);
                     const float* ap = Ap + static_cast<long>(r - rg) * MR * kc;
                     float* c = g.C + i * ldc + jc;
                     for (int q = q0; q < q1; q++) {
+                        next.prefetch(per_tile);
                         tile_dispatch<AMode::kColStrided>(
                             m_rows, kc, ap, MR, Bp + static_cast<long>(q) * kc * NR, c + q * NR,
                             ldc, std::min(NR, nc - q * NR), first,
