@@ -91,23 +91,6 @@ inline wiggle::kernels::detail::Scratch<float>& a_scratch() {
     return s;
 }
 
-// How A is read by the microkernel: element (i, k) of the MR-row tile is
-//   kColStrided: a[k*ks + i]   (packed panels, ks = MR; or op(A) = Aᵀ read in place, ks = lda)
-//   kRowStrided: a[i*rs + k]   (op(A) = A read in place, rs = lda)
-enum class AMode { kColStrided, kRowStrided };
-
-// Ker provides:
-//   static constexpr int MR, NR, KC, MC, NC;
-//   static constexpr bool kPackA;  true: pack each A micro-panel and loop B panels inside it
-//                                  false: read A in place, loop A tiles inside each B panel
-//   optionally static void pack_a(dst, A, lda, trans_a, i0, m_rows, k0, kc) (see pack_a_panel)
-//   template <int MRr, AMode mode> static void tile(int kc, const float* a, long as, const float*
-//   b,
-//       float* c, long ldc, int n_valid, bool first, const float* bias);
-//       C tile (MRr, n_valid) = A tile · B panel (kc, NR) [+ bias (n_valid) on every row] if first,
-//       else C tile += A tile · B panel
-//   static void pack_b(float* dst, const float* B, long ldb, bool trans_b, int k0, int kc, int j0,
-//       int nr_valid);  one panel: dst[k*NR + j] = op(B)[k0+k][j0+j], zero for j >= nr_valid
 // The lines of `rows` runs of `floats` floats, `stride` floats apart from `base`, prefetched into
 // L2 a few at a time, run after run.
 class LinePrefetcher {
@@ -139,6 +122,23 @@ class LinePrefetcher {
     int rows_ = 0, lines_per_row_ = 0, line_ = 0;
 };
 
+// How A is read by the microkernel: element (i, k) of the MR-row tile is
+//   kColStrided: a[k*ks + i]   (packed panels, ks = MR; or op(A) = Aᵀ read in place, ks = lda)
+//   kRowStrided: a[i*rs + k]   (op(A) = A read in place, rs = lda)
+enum class AMode { kColStrided, kRowStrided };
+
+// Ker provides:
+//   static constexpr int MR, NR, KC, MC, NC;
+//   static constexpr bool kPackA;  true: pack each A micro-panel and loop B panels inside it
+//                                  false: read A in place, loop A tiles inside each B panel
+//   optionally static void pack_a(dst, A, lda, trans_a, i0, m_rows, k0, kc) (see pack_a_panel)
+//   template <int MRr, AMode mode> static void tile(int kc, const float* a, long as, const float*
+//   b,
+//       float* c, long ldc, int n_valid, bool first, const float* bias);
+//       C tile (MRr, n_valid) = A tile · B panel (kc, NR) [+ bias (n_valid) on every row] if first,
+//       else C tile += A tile · B panel
+//   static void pack_b(float* dst, const float* B, long ldb, bool trans_b, int k0, int kc, int j0,
+//       int nr_valid);  one panel: dst[k*NR + j] = op(B)[k0+k][j0+j], zero for j >= nr_valid
 template <class Ker>
 struct Driver {
     static constexpr int MR = Ker::MR, NR = Ker::NR, KC = Ker::KC, MC = Ker::MC, NC = Ker::NC;
