@@ -133,19 +133,19 @@ constexpr int kItemBits = 20;
 constexpr uint64_t kItemMask = (uint64_t{1} << kItemBits) - 1;
 
 struct Pool {
-    // Each hot word on its own cache line: every claim is a compare-exchange on `state` and every
-    // finished item an increment of `done`; sharing a line with each other (or with fn/ctx, which
-    // every claimer reads) would bounce it between the cores once more per item.
+    // Each hot word on its own cache line: every waiting worker spins on `state` and every
+    // finished item is an increment of `done`; sharing a line with each other (or with fn/ctx,
+    // which every claimer reads) would bounce it between the cores once more per item.
     alignas(64) std::atomic<uint64_t> state{0};
     alignas(64) std::atomic<int> done{0};
     alignas(64) std::atomic<int> sleepers{0};
     // the team barrier: members arrived at the current one, and how many have been passed
     alignas(64) std::atomic<int> arrived{0};
     alignas(64) std::atomic<unsigned> barriers_passed{0};
+    // An item job: claimers call fn(ctx, item), on up to job_threads threads. A team job: the
+    // caller and workers 1..size−1 each call fn(ctx, rank) once; its state has no item left to
+    // claim, and says that it is a team job and its size (team_of, team_size).
     std::atomic<int> job_threads{1};
-    // An item job: claimers call fn(ctx, item). A team job: the caller and workers
-    // 1..job_threads−1 each call fn(ctx, rank) once; its state has no item left to claim.
-    std::atomic<bool> team_job{false};
     void (*fn)(void*, int) = nullptr;
     void* ctx = nullptr;
     std::mutex master;  // one caller at a time; others run inline
@@ -155,6 +155,12 @@ struct Pool {
     int workers = 0;
 
     static uint64_t gen_of(uint64_t s) { return s >> (2 * kItemBits); }
+    static uint64_t state_word(uint64_t gen, bool team, int n) {
+        const uint64_t u = static_cast<uint64_t>(n);
+        return (gen << (2 * kItemBits)) | (u << kItemBits) | (team ? u : 0);
+    }
+    static bool team_of(uint64_t s) { return (s & kItemMask) != 0; }
+    static int team_size(uint64_t s) { return static_cast<int>(s & kItemMask); }
 
     // The item ranges of the job in flight, one per thread (rank): see the comment above.
     static constexpr int kMaxThreads = 256;  // an item job runs on at most this many threads
@@ -229,19 +235,22 @@ struct Pool {
                 }
                 s = state.load(std::memory_order_acquire);
             }
-            // The kind of job, valid only if no newer job was published meanwhile (else look at
-            // that one). A team job cannot end before its members have run, so its fn/ctx stay
-            // valid; an item job's are checked by work()'s compare-exchange.
-            const bool team = team_job.load(std::memory_order_acquire);
-            if (gen_of(state.load(std::memory_order_acquire)) != gen_of(s)) continue;
+            // The kind of job comes from the state word s, not from a field beside it: a caller
+            // that ran a job's items alone has returned, and writes its next job's fields before
+            // publishing it, while a late worker may only now be waking up to s. A team job
+            // cannot end before its members have run, so its fn/ctx stay valid; an item job's
+            // are checked by work()'s compare-exchange (and a newer job's job_threads only
+            // changes which of s's ranges it tries).
             seen = s;
-            if (index >= job_threads.load(std::memory_order_relaxed)) continue;
-            if (team) {
+            if (team_of(s)) {
+                if (index >= team_size(s)) continue;
                 fn(ctx, index);
                 done.fetch_add(1, std::memory_order_release);
-            } else if (const int ran =
-                           work(gen_of(s), index, job_threads.load(std::memory_order_relaxed))) {
-                done.fetch_add(ran, std::memory_order_release);
+            } else if (const int threads = job_threads.load(std::memory_order_relaxed);
+                       index < threads) {
+                if (const int ran = work(gen_of(s), index, threads)) {
+                    done.fetch_add(ran, std::memory_order_release);
+                }
             }
         }
     }
@@ -272,13 +281,11 @@ void run_job(Pool& p, bool team, int n_items, int threads, void (*fn)(void*, int
     tl_in_item = true;
     p.fn = fn;
     p.ctx = ctx;
-    p.team_job.store(team, std::memory_order_relaxed);
     p.job_threads.store(threads, std::memory_order_relaxed);
     p.done.store(0, std::memory_order_relaxed);
     uint64_t gen = Pool::gen_of(p.state.load(std::memory_order_relaxed)) + 1;
     if (gen >= (uint64_t{1} << 24)) gen = 1;
-    const uint64_t n = static_cast<uint64_t>(team ? threads : n_items);
-    const uint64_t s = (gen << (2 * kItemBits)) | (n << kItemBits) | (team ? n : 0);
+    const uint64_t s = Pool::state_word(gen, team, team ? threads : n_items);
     if (!team) p.cut_ranges(gen, n_items, threads);
     p.state.store(s, std::memory_order_seq_cst);  // publishes fn, ctx and the ranges
     if (p.sleepers.load(std::memory_order_seq_cst) > 0) {

@@ -1,7 +1,8 @@
 // Tests of kernels/cpu.h: the ISA names, the item pool (every item exactly once, nested calls
 // inline, a second thread really takes part, each thread's own share first, a slow thread's share
 // taken by the others) and teams (every rank once, the same thread for a rank call after call,
-// barriers that order the steps, shares that tile the range). Oracle: counting and a serial replay.
+// once each right after an item job, barriers that order the steps, shares that tile the range).
+// Oracle: counting and a serial replay.
 #include "kernels/cpu.h"
 
 #include <gtest/gtest.h>
@@ -188,6 +189,27 @@ TEST(Cpu, TeamBarrierOrdersTheSteps) {
         parallel_team(threads, member);
         EXPECT_EQ(errors.load(), 0) << threads << " threads";
         for (auto& s : slot) EXPECT_EQ(s.load(), kSteps);
+    }
+}
+
+// An item job whose items the caller runs alone (the worker not yet awake) returns at once, and
+// the caller writes the next job's fields before publishing it. A worker only now waking to the
+// item job must not take those fields for its job: it ran the team's member early, then again
+// when the team was published (by then, maybe, on a returned call's dead stack frame).
+TEST(Cpu, TeamRightAfterAnItemJobRunsEachRankOnce) {
+    constexpr int kCalls = 20000;
+    int wrong = 0;
+    for (int call = 0; call < kCalls && wrong == 0; call++) {
+        std::atomic<int> runs[2] = {0, 0};
+        auto item = [](int) {};
+        parallel_items(2, 2, item);
+        auto member = [&](const Team& team) { runs[team.rank()]++; };
+        parallel_team(2, member);
+        if (runs[0].load() != 1 || runs[1].load() != 1) {
+            wrong++;
+            ADD_FAILURE() << "call " << call << ": rank 0 ran " << runs[0].load()
+                          << " times, rank 1 " << runs[1].load();
+        }
     }
 }
 
