@@ -144,7 +144,7 @@ struct Pool {
     alignas(64) std::atomic<unsigned> barriers_passed{0};
     // An item job: claimers call fn(ctx, item), on up to job_threads threads. A team job: the
     // caller and workers 1..size−1 each call fn(ctx, rank) once; its state has no item left to
-    // claim, and says that it is a team job and its size (team_of, team_size).
+    // claim, and its low field is the team's size (team_size; 0 for an item job).
     std::atomic<int> job_threads{1};
     void (*fn)(void*, int) = nullptr;
     void* ctx = nullptr;
@@ -159,8 +159,7 @@ struct Pool {
         const uint64_t u = static_cast<uint64_t>(n);
         return (gen << (2 * kItemBits)) | (u << kItemBits) | (team ? u : 0);
     }
-    static bool team_of(uint64_t s) { return (s & kItemMask) != 0; }
-    static int team_size(uint64_t s) { return static_cast<int>(s & kItemMask); }
+    static int team_size(uint64_t s) { return static_cast<int>(s & kItemMask); }  // 0: items
 
     // The item ranges of the job in flight, one per thread (rank): see the comment above.
     static constexpr int kMaxThreads = 256;  // an item job runs on at most this many threads
@@ -242,8 +241,8 @@ struct Pool {
             // are checked by work()'s compare-exchange (and a newer job's job_threads only
             // changes which of s's ranges it tries).
             seen = s;
-            if (team_of(s)) {
-                if (index >= team_size(s)) continue;
+            if (const int size = team_size(s)) {
+                if (index >= size) continue;
                 fn(ctx, index);
                 done.fetch_add(1, std::memory_order_release);
             } else if (const int threads = job_threads.load(std::memory_order_relaxed);

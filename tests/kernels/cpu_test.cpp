@@ -197,19 +197,15 @@ TEST(Cpu, TeamBarrierOrdersTheSteps) {
 // item job must not take those fields for its job: it ran the team's member early, then again
 // when the team was published (by then, maybe, on a returned call's dead stack frame).
 TEST(Cpu, TeamRightAfterAnItemJobRunsEachRankOnce) {
-    constexpr int kCalls = 20000;
-    int wrong = 0;
-    for (int call = 0; call < kCalls && wrong == 0; call++) {
+    for (int call = 0; call < 20000; call++) {
         std::atomic<int> runs[2] = {0, 0};
         auto item = [](int) {};
         parallel_items(2, 2, item);
         auto member = [&](const Team& team) { runs[team.rank()]++; };
         parallel_team(2, member);
-        if (runs[0].load() != 1 || runs[1].load() != 1) {
-            wrong++;
-            ADD_FAILURE() << "call " << call << ": rank 0 ran " << runs[0].load()
-                          << " times, rank 1 " << runs[1].load();
-        }
+        ASSERT_TRUE(runs[0].load() == 1 && runs[1].load() == 1)
+            << "call " << call << ": rank 0 ran " << runs[0].load() << " times, rank 1 "
+            << runs[1].load();
     }
 }
 
