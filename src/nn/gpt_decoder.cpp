@@ -457,15 +457,30 @@ void GptDecoder::forward(const int* tokens, size_t ld, int n, bool every_row, in
             }
             auto cache_and_attend = [&](auto* kt, auto* v) {
                 const size_t row = static_cast<size_t>(3) * C;  // qkv_ rows
+                // values: a row of v each; keys: into rows of kt (channel-major), a line per key.
+                // When this rank's rows are positions i in [ia, ib) of each of its sequences (a
+                // recompute's, or a prompt's), the keys go in channel by channel instead: each
+                // channel's positions one after another, not one key into each of c1 − c0 lines
+                // per row.
+                const bool by_channel = n > 1 && (Bs == 1 || (ra == 0 && rb == Ns));
+                const int ia = Bs == 1 ? ra : 0, ib = Bs == 1 ? rb : n;
                 for (int r = ra; r < rb; ++r) {
                     const int i = r / Bs, b = b0 + r % Bs;
-                    // keys: into rows of kt (channel-major); values: a row of v
-                    auto* keys = kt + b * LCT + layer + pos0 + i;
                     auto* values = v + b * LCT + layer + static_cast<size_t>(pos0 + i) * C;
                     const float* key = qkv + r * row + C;
+                    for (int ch = c0; ch < c1; ++ch) store(values[ch], key[C + ch]);
+                    if (by_channel) continue;
+                    auto* keys = kt + b * LCT + layer + pos0 + i;
                     for (int ch = c0; ch < c1; ++ch)
                         store(keys[static_cast<size_t>(ch) * T], key[ch]);
-                    for (int ch = c0; ch < c1; ++ch) store(values[ch], key[C + ch]);
+                }
+                const size_t next_position = static_cast<size_t>(Bs) * row;  // in qkv
+                for (int b = b0; by_channel && b < b0 + Bs; ++b) {
+                    const float* key = qkv + static_cast<size_t>(b - b0) * row + C;  // position 0
+                    for (int ch = c0; ch < c1; ++ch) {
+                        auto* keys = kt + b * LCT + layer + static_cast<size_t>(ch) * T + pos0;
+                        for (int i = ia; i < ib; ++i) store(keys[i], key[i * next_position + ch]);
+                    }
                 }
                 if (by_rows && !apart) team.barrier();  // every row's key and value and query
                 const int qa = apart ? ma : r0, qb = apart ? rb : Ns, ha = apart ? 0 : h0,
