@@ -118,10 +118,9 @@ inline void cpu_relax() {
 }
 
 // How long a waiting thread spins before it yields its core, by the clock (a pause takes 20 ns on
-// Zen 5, ~40 on recent Xeons). Longer than a decoding team's waits: between tokens, while the
-// caller draws the next ones, and a late partner's lag; a wait that ends in a system call makes
-// the waiter late in turn (on a VM the two sides then took turns yielding: 7 yields a token for
-// 8 sequences at 20 µs of spinning). Short against a loaded core's time slice.
+// Zen 5, ~40 on recent Xeons). Longer than a decoding team's usual waits (between tokens, while
+// the caller draws the next ones; a late partner's lag): a wait that ends in a system call makes
+// the waiter late in turn. Short against a loaded core's time slice.
 constexpr auto kSpinFor = std::chrono::microseconds(100);
 
 // Whether a wait is still in its spinning phase: true for about kSpinFor. It reads the clock
