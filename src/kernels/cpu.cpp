@@ -244,7 +244,7 @@ struct Pool {
         for (;;) {
             // wait for a new job: spin (kSpinFor), then yield (~2 ms), then sleep
             uint64_t s = state.load(std::memory_order_acquire);
-            auto t0 = std::chrono::steady_clock::now();
+            const auto t0 = std::chrono::steady_clock::now();
             for (SpinPhase spinning; gen_of(s) == gen_of(seen);) {
                 if (spinning()) {
                     cpu_relax();
@@ -256,9 +256,7 @@ struct Pool {
                     while (gen_of(state.load(std::memory_order_seq_cst)) == gen_of(seen)) {
                         wake.wait(lock);
                     }
-                    sleepers.fetch_sub(1, std::memory_order_seq_cst);
-                    t0 = std::chrono::steady_clock::now();
-                    spinning = SpinPhase();
+                    sleepers.fetch_sub(1, std::memory_order_seq_cst);  // woken to a new job
                 }
                 s = state.load(std::memory_order_acquire);
             }
