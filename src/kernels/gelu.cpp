@@ -61,6 +61,8 @@ WIGGLE_ISA_DECLARE(void gelu_backward(float* dinp, const float* inp, const float
 WIGGLE_ISA_DECLARE(void gelu_forward(bf16* out, const bf16* inp, int N, GeluForm form))
 WIGGLE_ISA_DECLARE(void gelu_backward(float* dinp, const bf16* inp, const float* dout, int N,
                                       GeluForm form, GradInput into))
+WIGGLE_ISA_DECLARE(void gelu_backward(bf16* dinp16, const bf16* inp, const float* dout, int N,
+                                      GeluForm form))
 WIGGLE_ISA_DECLARE(void vexp(float* out, const float* inp, int N))
 WIGGLE_ISA_DECLARE(void verf(float* out, const float* inp, int N))
 
@@ -77,6 +79,9 @@ void gelu_forward(bf16* out, const bf16* inp, int N, GeluForm form) {
 void gelu_backward(float* dinp, const bf16* inp, const float* dout, int N, GeluForm form,
                    GradInput into) {
     WIGGLE_DISPATCH(gelu_backward, dinp, inp, dout, N, form, into);
+}
+void gelu_backward(bf16* dinp16, const bf16* inp, const float* dout, int N, GeluForm form) {
+    WIGGLE_DISPATCH(gelu_backward, dinp16, inp, dout, N, form);
 }
 void vexp(float* out, const float* inp, int N) { WIGGLE_DISPATCH(vexp, out, inp, N); }
 void verf(float* out, const float* inp, int N) { WIGGLE_DISPATCH(verf, out, inp, N); }

@@ -24,6 +24,11 @@ void gelu_backward(float* dinp, const float* inp, const float* dout, int N,
 void gelu_forward(bf16* out, const bf16* inp, int N, GeluForm form = GeluForm::Erf);
 void gelu_backward(float* dinp, const bf16* inp, const float* dout, int N,
                    GeluForm form = GeluForm::Erf, GradInput into = GradInput::Add);
+// dinp16 (N) = to_bf16(gelu'(inp) · dout): GradInput::Set's gradient rounded as to_bf16 rounds it,
+// the same bits as to_bf16 of the float one, for a gradient that only bf16 products read (the
+// MLP's c_fc without a bias under --dtype bf16: no float copy written, none converted after).
+void gelu_backward(bf16* dinp16, const bf16* inp, const float* dout, int N,
+                   GeluForm form = GeluForm::Erf);
 
 template <typename T>
 void gelu_forward_naive(T* out, const T* inp, int N, GeluForm form = GeluForm::Erf);

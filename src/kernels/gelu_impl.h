@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <type_traits>
 
 #include "kernels/gelu.h"
 #include "kernels/simd.h"
@@ -97,10 +98,12 @@ void forward(Out* out, const In* inp, int N, GeluForm form) {
     });
 }
 
-// dinp += gelu'(inp)·dout over [begin, end) (kSet: dinp = +0 + gelu'(inp)·dout, not read).
-template <bool kSet, typename In, typename Grad>
-inline void backward_range(float* dinp, const In* inp, const float* dout, int begin, int end,
+// dinp += gelu'(inp)·dout over [begin, end) (kSet: dinp = +0 + gelu'(inp)·dout, not read; a
+// bf16 dinp only so, rounded by vstore).
+template <bool kSet, typename Out, typename In, typename Grad>
+inline void backward_range(Out* dinp, const In* inp, const float* dout, int begin, int end,
                            Grad grad) {
+    static_assert(kSet || std::is_same_v<Out, float>, "a bf16 gradient is set, not accumulated");
     auto step = [grad](vf x, vf d, vf acc) { return vfma(grad(x), d, acc); };
     auto old = [dinp](int at) { return kSet ? vzero() : vload(dinp + at); };
     int i = begin;
@@ -175,8 +178,8 @@ inline void forward_bf16(bf16* out, const bf16* inp, int N, GeluForm form) {
 }
 
 // dinp += gelu'(inp)·dout (or = with GradInput::Set)
-template <bool kSet, typename In>
-void backward(float* dinp, const In* inp, const float* dout, int N, GeluForm form) {
+template <bool kSet, typename Out, typename In>
+void backward(Out* dinp, const In* inp, const float* dout, int N, GeluForm form) {
     const int blocks = (N + kBlock - 1) / kBlock;
     for_items(blocks, N >= kParallelMin, [=](int blk) {
         const int end = (blk + 1) * kBlock < N ? (blk + 1) * kBlock : N;
@@ -209,6 +212,9 @@ void gelu_backward(float* dinp, const float* inp, const float* dout, int N, Gelu
 void gelu_backward(float* dinp, const bf16* inp, const float* dout, int N, GeluForm form,
                    GradInput into) {
     gelu_detail::backward(dinp, inp, dout, N, form, into);
+}
+void gelu_backward(bf16* dinp16, const bf16* inp, const float* dout, int N, GeluForm form) {
+    gelu_detail::backward<true>(dinp16, inp, dout, N, form);
 }
 
 void vexp(float* out, const float* inp, int N) {

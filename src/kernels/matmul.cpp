@@ -341,8 +341,13 @@ void matmul_backward_bf16(float* dinp, float* dweight, float* dbias, bf16* dout1
     // forward: out (M,N) = inp (M,K) · weight (N,K)ᵀ + bias
     // dbias (N) += Σ_m dout (M,N), and the products' bf16 copy of dout, in one pass over it
     to_bf16_sum_columns(dout16, dbias, dout, M, N);
+    matmul_backward_bf16(dinp, dweight, dout16, inp, weight, M, K, N, into);
+}
+
+void matmul_backward_bf16(float* dinp, float* dweight, const bf16* dout16, const bf16* inp,
+                          const bf16* weight, int M, int K, int N, GradInput into) {
     linear_backward(
-        dinp, dweight, nullptr, dout, M, K, N, /*split=*/true,
+        dinp, dweight, nullptr, nullptr, M, K, N, /*split=*/true,
         // dinp[m0:m1] (M,K) += dout[m0:m1] (M,N) · weight (N,K)
         [&](int m0, int m1) {
             gemm_bf16(dinp + static_cast<long>(m0) * K, dout16 + static_cast<long>(m0) * N, weight,

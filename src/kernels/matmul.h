@@ -74,6 +74,10 @@ void matmul_forward_bf16(bf16* out16, float* scratch, const bf16* inp, const bf1
 void matmul_backward_bf16(float* dinp, float* dweight, float* dbias, bf16* dout16,
                           const float* dout, const bf16* inp, const bf16* weight, int M, int K,
                           int N, GradInput into = GradInput::Add);
+// The same without a bias, on an output gradient already rounded (dout16 (M,N), as to_bf16
+// rounds it: e.g. gelu_backward's bf16 form), the same bits as the above given to_bf16(dout).
+void matmul_backward_bf16(float* dinp, float* dweight, const bf16* dout16, const bf16* inp,
+                          const bf16* weight, int M, int K, int N, GradInput into = GradInput::Add);
 
 template <typename T>
 void matmul_forward_naive(T* out, const T* inp, const T* weight, const T* bias, int M, int K,

@@ -66,6 +66,12 @@ struct MixedLinear {
                                k::GradInput::Set);
         }
     }
+    // The same, Bf16 only and without a bias, from an output gradient already rounded (dout16)
+    void backward16(float* dinp, float* dweight, const kernels::bf16* dout16,
+                    const kernels::bf16* inp16, const float* weight, int K, int N) const {
+        k::matmul_backward_bf16(dinp, dweight, dout16, inp16, w16(weight), BT, K, N,
+                                k::GradInput::Set);
+    }
 };
 
 // The layer norms whose outputs only the matmuls read (ln_1, ln_2, ln_f): in float, or (Bf16)
@@ -382,13 +388,21 @@ void gpt_backward(const GptGrads& g, const GptWeights& w, GptActivations& a, flo
         if (half) k::gelu_forward(a.in16, s.fch16, BT * 4 * C, cfg.gelu);
         linear.backward(a.dbt4c, db.mlp_proj_weight, db.mlp_proj_bias, dproj, s.fch_gelu, a.in16,
                         b.mlp_proj_weight, 4 * C, C);
-        if (half) {
-            k::gelu_backward(a.dbt4c2, s.fch16, a.dbt4c, BT * 4 * C, cfg.gelu, k::GradInput::Set);
+        if (half && !db.c_fc_bias) {
+            // no bias to sum in float: the GELU's gradient goes straight into the bf16 copy that
+            // c_fc's products read (the same bits as rounding a float one, without writing it)
+            k::gelu_backward(a.dout16, s.fch16, a.dbt4c, BT * 4 * C, cfg.gelu);
+            linear.backward16(a.dbtc, db.c_fc_weight, a.dout16, s.ln2_16, b.c_fc_weight, C, 4 * C);
         } else {
-            k::gelu_backward(a.dbt4c2, s.fch, a.dbt4c, BT * 4 * C, cfg.gelu, k::GradInput::Set);
+            if (half) {
+                k::gelu_backward(a.dbt4c2, s.fch16, a.dbt4c, BT * 4 * C, cfg.gelu,
+                                 k::GradInput::Set);
+            } else {
+                k::gelu_backward(a.dbt4c2, s.fch, a.dbt4c, BT * 4 * C, cfg.gelu, k::GradInput::Set);
+            }
+            linear.backward(a.dbtc, db.c_fc_weight, db.c_fc_bias, a.dbt4c2, s.ln2, s.ln2_16,
+                            b.c_fc_weight, C, 4 * C);
         }
-        linear.backward(a.dbtc, db.c_fc_weight, db.c_fc_bias, a.dbt4c2, s.ln2, s.ln2_16,
-                        b.c_fc_weight, C, 4 * C);
         k::layernorm_backward(a.dres, db.ln_2_weight, db.ln_2_bias, a.dbtc, s.res2, b.ln_2_weight,
                               s.ln2_mean, s.ln2_rstd, BT, C);
 

@@ -100,8 +100,8 @@ TEST(Gelu, ThreadCountDoesNotChangeBits) {
 }
 
 // The bf16 overloads (--dtype bf16's MLP) must be the float kernels on the widened input, with
-// the output rounded by the scalar to_bf16: bit for bit, tails, NaN, infinities and denormals
-// included, and without writing past N.
+// the output (and the bf16 gradient) rounded by the scalar to_bf16: bit for bit, tails, NaN,
+// infinities and denormals included, and without writing past N.
 TEST(Gelu, Bf16OperandsGiveTheFloatKernelsBits) {
     using kernels::bf16;
     const uint32_t specials[] = {0x7FC00000u, 0xFF800001u, 0x7F800000u, 0xFF800000u, 0x00000001u,
@@ -142,6 +142,17 @@ TEST(Gelu, Bf16OperandsGiveTheFloatKernelsBits) {
             kernels::gelu_backward(dx_want.data(), xw.data(), dout.data(), N, form);
             kernels::gelu_backward(dx_got.data(), x16.data(), dout.data(), N, form);
             EXPECT_EQ(bits(dx_got), bits(dx_want));
+
+            // the gradient rounded straight into bf16: to_bf16 of the float one, set
+            std::vector<float> dx_set(N);
+            kernels::gelu_backward(dx_set.data(), xw.data(), dout.data(), N, form,
+                                   kernels::GradInput::Set);
+            std::vector<bf16> dx16_want(N), dx16_got(N + 1, bf16(0x1234));
+            kernels::to_bf16_naive(dx16_want.data(), dx_set.data(), N);
+            kernels::gelu_backward(dx16_got.data(), x16.data(), dout.data(), N, form);
+            EXPECT_EQ(static_cast<uint16_t>(dx16_got[N]), 0x1234u) << "bf16 gradient: past the end";
+            dx16_got.pop_back();
+            EXPECT_EQ(bits(dx16_got), bits(dx16_want)) << "bf16 gradient";
         }
     }
 }

@@ -383,7 +383,7 @@ TEST(Matmul, SetInputGradientIsZeroThenAddBitForBit) {
 // The layer's backward computes its products in blocks (dweight by rows when N ≥ K, else by
 // columns; dinp by rows), on tile bounds that need not divide the shape, and the bias's gradient
 // in the pass that rounds dout: bit for bit the whole products (gemm_bf16) and bias_backward's
-// column sums, on 1 and 2 threads.
+// column sums, on 1 and 2 threads; and so is the form without a bias on a dout already rounded.
 TEST(Matmul, Bf16LayerBackwardInBlocksIsTheWholeProductsBitForBit) {
     const Shape shapes[] = {{200, 130, 70}, {150, 45, 300}, {97, 64, 64}, {31, 33, 130}};
     const int saved = num_threads();
@@ -412,6 +412,14 @@ TEST(Matmul, Bf16LayerBackwardInBlocksIsTheWholeProductsBitForBit) {
             testing::expect_bits(dinp, want_dinp, "dinp");
             testing::expect_bits(dw, want_dw, "dweight");
             testing::expect_bits(db, want_db, "dbias");
+
+            // the same without a bias, from dout already rounded
+            std::vector<float> dinp2(static_cast<size_t>(M) * K, std::nanf(""));
+            auto dw2 = random_floats(static_cast<size_t>(N) * K, 25);
+            matmul_backward_bf16(dinp2.data(), dw2.data(), dout.half.data(), inp.half.data(),
+                                 w.half.data(), M, K, N, GradInput::Set);
+            testing::expect_bits(dinp2, want_dinp, "dinp from a rounded dout");
+            testing::expect_bits(dw2, want_dw, "dweight from a rounded dout");
         }
     }
     set_num_threads(saved);
