@@ -621,6 +621,16 @@ inline float exp_row_bf16(float* s, int t, int L, float scale, float* lanes) {
     return mx;
 }
 
+// dst[0:width) = to_bf16(src[0:n)), then zeros (+0's bits) up to width, a multiple of kW: simd.h's
+// rounding (the scalar to_bf16's bits), inline, since a row is short enough that a call through
+// the buffer conversion (dispatch, pool) costs as much as converting it.
+inline void row_to_bf16(bf16* dst, const float* src, int n, int width) {
+    for (int j = 0; j < width; j += kW) {
+        const int m = n - j;
+        vstore(dst + j, m >= kW ? vload(src + j) : vload_n(src + j, m > 0 ? m : 0));
+    }
+}
+
 // Per-thread scratch (floats) of the bf16 kernels for one slot.
 inline long bf16_scratch_floats(int T, int hs) {
     const long Tq = round_up(T, kSumLanes);
@@ -650,7 +660,7 @@ inline void attention_forward_bf16_slot(Isa isa, float* out, float* lse, const b
             // S (nr, kmax) = Q[r0:kmax] · K[0:kmax]ᵀ
             bf16_product(isa, S, Tq, q + r0 * C3, C3, k, C3, nr, kmax, hs, false, true, false);
             // the rows' softmax: exp in place, then each row's lse = max + log Σ e, then the
-            // bf16 copy of e∘mask (zeros past t: e is 0 there, and so is its bf16)
+            // bf16 copy of e∘mask (zeros past t)
             alignas(64) float lanes[kBf16Rows][kSumLanes];
             float mx[kBf16Rows], inv_total[kBf16Rows];
             for (int r = 0; r < nr; ++r) {
@@ -668,8 +678,7 @@ inline void attention_forward_bf16_slot(Isa isa, float* out, float* lse, const b
                     dropout_row(M, key, t, dropout, keep_scale);
                     for (int j = 0; j <= t; ++j) e[j] *= M[j];
                 }
-                // vectorized (kernels/bf16_impl.h), the same bits
-                to_bf16(A + static_cast<long>(r) * Tq, e, kmax);
+                row_to_bf16(A + static_cast<long>(r) * Tq, e, t + 1, L);
             }
             // O (nr, hs) = bf16(E∘mask) · V[0:kmax], then / Σ E row by row (out is written
             // directly: its rows are this item's alone)
@@ -759,9 +768,8 @@ inline void attention_backward_bf16_slot(Isa isa, float* dqkv, const float* dout
                 } else {
                     for (int j = 0; j <= t; ++j) dp[j] = p[j] * (dp[j] - Dt) * scale;
                 }
-                to_bf16(ds, dp, t + 1);  // vectorized (kernels/bf16_impl.h), the same bits
-                to_bf16(pa, p, t + 1);
-                for (int j = t + 1; j < Tq; ++j) ds[j] = pa[j] = bf16{};
+                row_to_bf16(ds, dp, t + 1, Tq);
+                row_to_bf16(pa, p, t + 1, Tq);
             }
             // s = q·k·scale  ⇒  dQ[r0:kmax] += dS · K[0:kmax] (each row of dq written once: Set
             // starts its sums at +0, as on a zeroed dq)
