@@ -584,10 +584,10 @@ inline void bf16_product(Isa isa, float* C, long ldc, const bf16* A, long lda, c
 }
 
 // Σ_j e_j over j < L (a multiple of kSumLanes), as kSumLanes partial sums added in lane order:
-// add() the terms, store() the partial sums, lane_total() of them. A row's total is a chain of
-// kSumLanes dependent additions: the forward stores the partial sums of a block of rows first and
-// totals them after, in a loop whose rows do not wait on each other (the same sums; measured
-// 1.3x faster at the baby's shapes than a row at a time, bench/RESULTS.md).
+// add() the terms, then total(), or store() the partial sums and lane_total() them later. A row's
+// total is a chain of kSumLanes dependent additions: the forward stores the partial sums of a
+// block of rows first and totals them after, in a loop whose rows do not wait on each other (the
+// same sums; bench/RESULTS.md has the speed).
 struct LaneSum {
     vf acc[kSumLanes / kW];
     LaneSum() {
@@ -597,11 +597,17 @@ struct LaneSum {
     void store(float* lanes) const {
         for (int g = 0; g < kSumLanes / kW; ++g) vstore(lanes + g * kW, acc[g]);
     }
+    float total() const;
 };
 inline float lane_total(const float* lanes) {
     float s = 0.0f;
     for (int i = 0; i < kSumLanes; ++i) s += lanes[i];
     return s;
+}
+inline float LaneSum::total() const {
+    alignas(64) float lanes[kSumLanes];
+    store(lanes);
+    return lane_total(lanes);
 }
 
 // Row t of raw scores s[0:L) (L a multiple of kSumLanes) → e_j = exp(s_j·scale − max) in place
@@ -735,9 +741,7 @@ inline void attention_backward_bf16_slot(Isa isa, float* dqkv, const float* dout
                 vstore_n(g16 + i, gv, hs - i);
                 d.add(i, vmul(gv, vload_n(o + i, hs - i)));
             }
-            alignas(64) float lanes[kSumLanes];
-            d.store(lanes);
-            D[t] = lane_total(lanes);
+            D[t] = d.total();
         }
         const uint64_t key = attention_dropout_key(seed, b, h);
         for (int r0 = 0; r0 < T; r0 += kBf16Rows) {
