@@ -393,7 +393,7 @@ void gpt_backward(const GptGrads& g, const GptWeights& w, GptActivations& a, flo
             // c_fc's products read (the same bits as rounding a float one, without writing it)
             k::gelu_backward(a.dout16, s.fch16, a.dbt4c, BT * 4 * C, cfg.gelu);
             linear.backward16(a.dbtc, db.c_fc_weight, a.dout16, s.ln2_16, b.c_fc_weight, C, 4 * C);
-        } else {
+        } else {  // a float gradient: the float products', or for the bias's float sum
             if (half) {
                 k::gelu_backward(a.dbt4c2, s.fch16, a.dbt4c, BT * 4 * C, cfg.gelu,
                                  k::GradInput::Set);
