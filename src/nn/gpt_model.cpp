@@ -69,6 +69,7 @@ struct MixedLinear {
     // The same, Bf16 only and without a bias, from an output gradient already rounded (dout16)
     void backward16(float* dinp, float* dweight, const kernels::bf16* dout16,
                     const kernels::bf16* inp16, const float* weight, int K, int N) const {
+        assert(half());
         k::matmul_backward_bf16(dinp, dweight, dout16, inp16, w16(weight), BT, K, N,
                                 k::GradInput::Set);
     }
