@@ -47,6 +47,22 @@ void add_partial_sums(float* x, float* sum, const float* parts, const float* bia
     }
 }
 
+// Split by sequences, the ranks write neighbouring blocks of rows of the shared scratch (qkv_ to
+// mlp_parts_). Where two ranks' rows share a 4 KiB page, a core's prefetchers (which stay within
+// a page) run on past the end of its own block and take lines the other core is writing: the
+// rank with the later block ran slower, whichever core it was on (bench/RESULTS.md). So each
+// sequence's block of rows is followed by spare rows, at least 4 KiB of the narrowest buffer (C
+// floats a row), and no page holds two ranks' rows.
+int spare_rows(int C) {
+    const int row_bytes = C * static_cast<int>(sizeof(float));
+    return (4096 + row_bytes - 1) / row_bytes;
+}
+// The rows of the shared scratch: up to T new rows of each of the B sequences, and their spare
+// rows.
+size_t scratch_rows(const GptConfig& cfg, int B) {
+    return static_cast<size_t>(B) * (cfg.block_size + spare_rows(cfg.n_embd));
+}
+
 // A forward of at least this many rows is split among the team by rows (or sequences), not by
 // heads (forward).
 constexpr int kRowSplitRows = 32;
@@ -212,15 +228,19 @@ GptDecoder::GptDecoder(const GptWeights& weights, ContextWindow window, DecodeWe
     WIGGLE_CHECK(batch_ >= 1 && batch_ <= kMaxBatch, "decode 1 to 1024 sequences together",
                  "a batch of {} sequences", batch_);
     const size_t L = cfg.n_layer, T = cfg.block_size, C = cfg.n_embd, NH = cfg.n_head;
-    const size_t B = batch_, TB = T * B;  // TB: the most rows a forward runs
+    const size_t B = batch_, R = scratch_rows(cfg, batch_);
     tokens_.reset(new int[B * T]());
     const bool cache_bf16 = dtype_ == DecodeWeights::Int8;
     const size_t cache_floats = cache_bf16 ? (B * L * C * T + 1) / 2 : B * L * C * T;
     float *kt = nullptr, *v = nullptr;  // the cache's memory, in floats
-    std::pair<float**, size_t> parts[] = {{&kt, cache_floats},           {&v, cache_floats},
-                                          {&qkv_, TB * 3 * C},           {&atty_, TB * C},
-                                          {&fch_, TB * 4 * C},           {&fch_gelu_, TB * 4 * C},
-                                          {&attn_parts_, NH * TB * C},   {&mlp_parts_, NH * TB * C},
+    std::pair<float**, size_t> parts[] = {{&kt, cache_floats},
+                                          {&v, cache_floats},
+                                          {&qkv_, R * 3 * C},
+                                          {&atty_, R * C},
+                                          {&fch_, R * 4 * C},
+                                          {&fch_gelu_, R * 4 * C},
+                                          {&attn_parts_, NH * R * C},
+                                          {&mlp_parts_, NH * R * C},
                                           {&logits_, B * cfg.vocab_size}};
     size_t total = 0;
     for (auto& [p, n] : parts) total += floats_in_lines(n);
@@ -389,7 +409,7 @@ void GptDecoder::forward(const int* tokens, size_t ld, int n, bool every_row, in
     }
     const size_t LCT = static_cast<size_t>(cfg.n_layer) * C * T;  // one sequence's keys (values)
     reserve_ranks(threads);
-    const size_t part_stride = static_cast<size_t>(T) * B * C;  // one head's (T·B,C) partial sums
+    const size_t part_stride = scratch_rows(cfg, B) * C;  // one head's (R,C) partial sums
     constexpr int kLine = 16;  // logit shares in whole cache lines: no line written by two ranks
     const bool by_rows =
         threads > 1 &&
@@ -400,10 +420,11 @@ void GptDecoder::forward(const int* tokens, size_t ld, int n, bool every_row, in
         const RankScratch s = rank_scratch(team.rank());
         // The sequences [b0, b0 + Bs) whose rows this member runs, Ns of them, at rows [base,
         // base + Ns) of the shared scratch: split by sequences, its own sequences' rows, position
-        // by position (row i·Bs + b − b0, from base = b0·n); else every sequence's.
+        // by position (row i·Bs + b − b0, from base = b0·(n + spare rows): after the blocks of the
+        // sequences before b0, each followed by its spare rows); else every sequence's.
         const std::pair<int, int> seqs = apart ? team.share(B) : std::pair<int, int>{0, B};
         const int b0 = seqs.first, Bs = seqs.second - seqs.first, Ns = n * Bs;
-        const size_t base = static_cast<size_t>(b0) * n;
+        const size_t base = static_cast<size_t>(b0) * (n + spare_rows(C));
         float* const qkv = qkv_ + base * 3 * C;
         float* const atty = atty_ + base * C;
         float* const fch = fch_ + base * 4 * C;

@@ -115,10 +115,11 @@ class GptDecoder {
     kernels::bf16* v16_ = nullptr;
     // The new rows of a forward run position by position, the sequences inside: row i·B + b is
     // sequence b's token at position len + i, so the last position's rows are the last B (split by
-    // sequences, each rank's sequences b0.. the same way in their block of rows, from row b0·n).
-    // Scratch for up to T·B new rows: split by heads (forward), every rank writes its own columns
-    // of qkv, atty, fch and fch_gelu, and its own heads' (T·B,C) blocks of the partial sums of
-    // attn.c_proj and mlp.c_proj (NH,T·B,C), which all ranks read (two buffers: a rank may write
+    // sequences, each rank's sequences b0.. the same way in their block of rows, from row
+    // b0·(n + spare rows), so that no page holds two ranks' rows: gpt_decoder.cpp's spare_rows).
+    // Scratch for R = B·(T + spare rows) rows: split by heads (forward), every rank writes its own
+    // columns of qkv, atty, fch and fch_gelu, and its own heads' (R,C) blocks of the partial sums
+    // of attn.c_proj and mlp.c_proj (NH,R,C), which all ranks read (two buffers: a rank may write
     // the MLP's while another still reads attention's); split by rows, its own rows of each (and
     // its heads' columns of every row's atty; split by sequences: its sequences' block of rows,
     // whole rows)
