@@ -290,7 +290,9 @@ void GptDecoder::reserve_ranks(int n) {
     ranks_ = n;
     const GptConfig& cfg = cfg_;
     const size_t T = cfg.block_size, TB = T * batch_, C = cfg.n_embd, NH = cfg.n_head;
-    rank_stride_ = floats_in_lines(2 * TB * C + 2 * TB + NH * T + C);
+    const size_t page = 4096 / sizeof(float);  // whole pages: no page holds two ranks' scratch
+    const size_t floats = 2 * TB * C + 2 * TB + NH * T + C + kRowSplitRows * 12 * C;
+    rank_stride_ = (floats + page - 1) / page * page;
     rank_memory_ = aligned_zeros<float>(rank_stride_ * ranks_, "the decoding threads' scratch");
 }
 
@@ -303,7 +305,11 @@ GptDecoder::RankScratch GptDecoder::rank_scratch(int rank) const {
     float* mean = ln + TB * C;
     float* rstd = mean + TB;
     float* att = rstd + TB;
-    return {x, ln, mean, rstd, att, att + NH * T};
+    float* sum = att + NH * T;
+    float* qkv = sum + C;  // kRowSplitRows rows of each
+    float* atty = qkv + kRowSplitRows * 3 * C;
+    float* fch = atty + kRowSplitRows * C;
+    return {x, ln, mean, rstd, att, sum, qkv, atty, fch, fch + kRowSplitRows * 4 * C};
 }
 
 std::span<const float> GptDecoder::append(std::span<const int> tokens) {
@@ -425,10 +431,15 @@ void GptDecoder::forward(const int* tokens, size_t ld, int n, bool every_row, in
         const std::pair<int, int> seqs = apart ? team.share(B) : std::pair<int, int>{0, B};
         const int b0 = seqs.first, Bs = seqs.second - seqs.first, Ns = n * Bs;
         const size_t base = static_cast<size_t>(b0) * (n + spare_rows(C));
-        float* const qkv = qkv_ + base * 3 * C;
-        float* const atty = atty_ + base * C;
-        float* const fch = fch_ + base * 4 * C;
-        float* const fch_gelu = fch_gelu_ + base * 4 * C;
+        // Split by heads (fewer than kRowSplitRows rows), a rank's columns of q, k, v, the
+        // attention's outputs and the hidden units are its own: they go in its own scratch, not
+        // beside the other ranks' columns in rows of the shared scratch, which their pages would
+        // share.
+        const bool own_rows = !by_rows && N < kRowSplitRows;
+        float* const qkv = own_rows ? s.qkv : qkv_ + base * 3 * C;
+        float* const atty = own_rows ? s.atty : atty_ + base * C;
+        float* const fch = own_rows ? s.fch : fch_ + base * 4 * C;
+        float* const fch_gelu = own_rows ? s.fch_gelu : fch_gelu_ + base * 4 * C;
         float* const attn_parts = attn_parts_ + base * C;
         float* const mlp_parts = mlp_parts_ + base * C;
         // Only the last position's logits are needed for the next tokens (unless every row's).

@@ -118,11 +118,11 @@ class GptDecoder {
     // sequences, each rank's sequences b0.. the same way in their block of rows, from row
     // b0·(n + spare rows), so that no page holds two ranks' rows: gpt_decoder.cpp's spare_rows).
     // Scratch for R = B·(T + spare rows) rows: split by heads (forward), every rank writes its own
-    // columns of qkv, atty, fch and fch_gelu, and its own heads' (R,C) blocks of the partial sums
-    // of attn.c_proj and mlp.c_proj (NH,R,C), which all ranks read (two buffers: a rank may write
-    // the MLP's while another still reads attention's); split by rows, its own rows of each (and
-    // its heads' columns of every row's atty; split by sequences: its sequences' block of rows,
-    // whole rows)
+    // heads' (R,C) blocks of the partial sums of attn.c_proj and mlp.c_proj (NH,R,C), which all
+    // ranks read (two buffers: a rank may write the MLP's while another still reads attention's),
+    // and its own columns of qkv, atty, fch and fch_gelu in its RankScratch (a team of one with
+    // many rows: here); split by rows, its own rows of each (and its heads' columns of every row's
+    // atty; split by sequences: its sequences' block of rows, whole rows)
     float *qkv_, *atty_, *fch_, *fch_gelu_, *attn_parts_, *mlp_parts_, *logits_;
     AlignedArray<float> row_logits_;  // (T,V) append_every_row's, allocated on its first call
     std::unique_ptr<Packed> packed_;
@@ -131,10 +131,12 @@ class GptDecoder {
     kernels::ThreadTuner tuner_;
     // Each rank of a decoding team keeps its own copy of the residual stream x (T·B,C) (split by
     // rows: of its rows), normalizes it itself (ln (T·B,C), mean and rstd (T·B)), and has its own
-    // attention probabilities att (NH,T) and a row to add partial sums in, sum (C); the ranks'
-    // blocks `rank_stride_` floats (whole cache lines) apart.
+    // attention probabilities att (NH,T), a row to add partial sums in, sum (C), and (split by
+    // heads) its columns of qkv, atty, fch and fch_gelu for fewer than kRowSplitRows rows, laid
+    // out as in the shared scratch; the ranks' blocks `rank_stride_` floats (whole pages) apart.
     struct RankScratch {
         float *x, *ln, *mean, *rstd, *att, *sum;
+        float *qkv, *atty, *fch, *fch_gelu;
     };
     RankScratch rank_scratch(int rank) const;
     void reserve_ranks(int n);
