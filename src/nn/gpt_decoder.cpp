@@ -290,9 +290,9 @@ void GptDecoder::reserve_ranks(int n) {
     ranks_ = n;
     const GptConfig& cfg = cfg_;
     const size_t T = cfg.block_size, TB = T * batch_, C = cfg.n_embd, NH = cfg.n_head;
-    const size_t page = 4096 / sizeof(float);  // whole pages: no page holds two ranks' scratch
     const size_t floats = 2 * TB * C + 2 * TB + NH * T + C + kRowSplitRows * 12 * C;
-    rank_stride_ = (floats + page - 1) / page * page;
+    const size_t gap = 4096 / sizeof(float);  // a page after each block: none holds two ranks'
+    rank_stride_ = floats_in_lines(floats + gap);
     rank_memory_ = aligned_zeros<float>(rank_stride_ * ranks_, "the decoding threads' scratch");
 }
 

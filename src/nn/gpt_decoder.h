@@ -133,7 +133,8 @@ class GptDecoder {
     // rows: of its rows), normalizes it itself (ln (T·B,C), mean and rstd (T·B)), and has its own
     // attention probabilities att (NH,T), a row to add partial sums in, sum (C), and (split by
     // heads) its columns of qkv, atty, fch and fch_gelu for fewer than kRowSplitRows rows, laid
-    // out as in the shared scratch; the ranks' blocks `rank_stride_` floats (whole pages) apart.
+    // out as in the shared scratch; the ranks' blocks `rank_stride_` floats apart, with 4 KiB
+    // between them (as the shared scratch's spare rows: no page holds two ranks' scratch).
     struct RankScratch {
         float *x, *ln, *mean, *rstd, *att, *sum;
         float *qkv, *atty, *fch, *fch_gelu;
