@@ -47,15 +47,17 @@ void add_partial_sums(float* x, float* sum, const float* parts, const float* bia
     }
 }
 
+// Where two ranks' data share a page, a core's prefetchers (which stay within a page) run on past
+// the end of its own data and take lines the other core is writing: split by sequences, the rank
+// whose block of rows came second ran slower, whichever core it was on (bench/RESULTS.md). Data
+// of different ranks are kept at least a page apart, so that no page holds both.
+constexpr int kPageBytes = 4096;
 // Split by sequences, the ranks write neighbouring blocks of rows of the shared scratch (qkv_ to
-// mlp_parts_). Where two ranks' rows share a 4 KiB page, a core's prefetchers (which stay within
-// a page) run on past the end of its own block and take lines the other core is writing: the
-// rank with the later block ran slower, whichever core it was on (bench/RESULTS.md). So each
-// sequence's block of rows is followed by spare rows, at least 4 KiB of the narrowest buffer (C
-// floats a row), and no page holds two ranks' rows.
+// mlp_parts_): each sequence's block of rows is followed by spare rows, at least a page of the
+// narrowest buffer (C floats a row).
 int spare_rows(int C) {
     const int row_bytes = C * static_cast<int>(sizeof(float));
-    return (4096 + row_bytes - 1) / row_bytes;
+    return (kPageBytes + row_bytes - 1) / row_bytes;
 }
 // The rows of the shared scratch: up to T new rows of each of the B sequences, and their spare
 // rows.
@@ -291,8 +293,7 @@ void GptDecoder::reserve_ranks(int n) {
     const GptConfig& cfg = cfg_;
     const size_t T = cfg.block_size, TB = T * batch_, C = cfg.n_embd, NH = cfg.n_head;
     const size_t floats = 2 * TB * C + 2 * TB + NH * T + C + kRowSplitRows * 12 * C;
-    const size_t gap = 4096 / sizeof(float);  // a page after each block: none holds two ranks'
-    rank_stride_ = floats_in_lines(floats + gap);
+    rank_stride_ = floats_in_lines(floats + kPageBytes / sizeof(float));  // and a page's gap
     rank_memory_ = aligned_zeros<float>(rank_stride_ * ranks_, "the decoding threads' scratch");
 }
 

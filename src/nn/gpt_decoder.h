@@ -120,9 +120,10 @@ class GptDecoder {
     // Scratch for R = B·(T + spare rows) rows: split by heads (forward), every rank writes its own
     // heads' (R,C) blocks of the partial sums of attn.c_proj and mlp.c_proj (NH,R,C), which all
     // ranks read (two buffers: a rank may write the MLP's while another still reads attention's),
-    // and its own columns of qkv, atty, fch and fch_gelu in its RankScratch (a team of one with
-    // many rows: here); split by rows, its own rows of each (and its heads' columns of every row's
-    // atty; split by sequences: its sequences' block of rows, whole rows)
+    // and its own columns of qkv, atty, fch and fch_gelu in its RankScratch (in these buffers only
+    // when a team of one runs kRowSplitRows rows or more); split by rows, its own rows of each (and
+    // its heads' columns of every row's atty; split by sequences: its sequences' block of rows,
+    // whole rows)
     float *qkv_, *atty_, *fch_, *fch_gelu_, *attn_parts_, *mlp_parts_, *logits_;
     AlignedArray<float> row_logits_;  // (T,V) append_every_row's, allocated on its first call
     std::unique_ptr<Packed> packed_;
@@ -133,8 +134,8 @@ class GptDecoder {
     // rows: of its rows), normalizes it itself (ln (T·B,C), mean and rstd (T·B)), and has its own
     // attention probabilities att (NH,T), a row to add partial sums in, sum (C), and (split by
     // heads) its columns of qkv, atty, fch and fch_gelu for fewer than kRowSplitRows rows, laid
-    // out as in the shared scratch; the ranks' blocks `rank_stride_` floats apart, with 4 KiB
-    // between them (as the shared scratch's spare rows: no page holds two ranks' scratch).
+    // out as in the shared scratch; the ranks' blocks `rank_stride_` floats apart, with a page
+    // between them (gpt_decoder.cpp's kPageBytes: no page holds two ranks' scratch).
     struct RankScratch {
         float *x, *ln, *mean, *rstd, *att, *sum;
         float *qkv, *atty, *fch, *fch_gelu;
