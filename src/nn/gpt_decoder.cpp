@@ -390,11 +390,11 @@ std::span<const float> GptDecoder::append_every_row(std::span<const int> tokens)
 // in head order as above.
 // A batch of sequences (`wiggle sample --num-samples`) is split by sequences when every rank gets
 // as many (many rows), or at least one (one new token each, of a small model): a rank runs its
-// sequences' rows, position by position, with every head, so the ranks share nothing and meet at
-// no barrier, and each sequence's keys and values stay in the cache of the core that decodes it
-// (the recompute after a slide included). On cores that share no cache the head split's partial
-// sums, read by every rank, cost more than each rank reading all of a small model's weights for
-// its rows.
+// sequences' rows, position by position, with every head, so the ranks share nothing (not even a
+// page: spare_rows) and meet at no barrier, and each sequence's keys and values stay in the cache
+// of the core that decodes it (the recompute after a slide included). On cores that share no
+// cache the head split's partial sums, read by every rank, cost more than each rank reading all of
+// a small model's weights for its rows.
 // The products run on the weights packed once for decoding. Every output is computed with the same
 // arithmetic whatever the split, the team's size and the number of rows, so n rows at once give
 // the same bits as one at a time, and a sequence decoded in a batch the same bits as alone.
