@@ -292,6 +292,8 @@ void GptDecoder::reserve_ranks(int n) {
     ranks_ = n;
     const GptConfig& cfg = cfg_;
     const size_t T = cfg.block_size, TB = T * batch_, C = cfg.n_embd, NH = cfg.n_head;
+    // x, ln, mean, rstd, att, sum, then kRowSplitRows rows of qkv (3C), atty (C), fch and
+    // fch_gelu (4C each): rank_scratch's layout
     const size_t floats = 2 * TB * C + 2 * TB + NH * T + C + kRowSplitRows * 12 * C;
     rank_stride_ = floats_in_lines(floats + kPageBytes / sizeof(float));  // and a page's gap
     rank_memory_ = aligned_zeros<float>(rank_stride_ * ranks_, "the decoding threads' scratch");
@@ -310,7 +312,9 @@ GptDecoder::RankScratch GptDecoder::rank_scratch(int rank) const {
     float* qkv = sum + C;  // kRowSplitRows rows of each
     float* atty = qkv + kRowSplitRows * 3 * C;
     float* fch = atty + kRowSplitRows * C;
-    return {x, ln, mean, rstd, att, sum, qkv, atty, fch, fch + kRowSplitRows * 4 * C};
+    float* fch_gelu = fch + kRowSplitRows * 4 * C;
+    assert(fch_gelu + kRowSplitRows * 4 * C <= x + rank_stride_);  // reserve_ranks' size
+    return {x, ln, mean, rstd, att, sum, qkv, atty, fch, fch_gelu};
 }
 
 std::span<const float> GptDecoder::append(std::span<const int> tokens) {
