@@ -199,6 +199,8 @@ void unpack_column(float* out, const bf16* packed, int K, int N, int n) {
     }
 }
 
+int linear_packed_stream_rows() { return cpu_isa() == Isa::Avx512 ? 4 : 1; }
+
 void linear_packed_forward(float* out, const float* inp, const float* packed, const float* bias,
                            int M, int K, int N, int n0, int n1, int k0, int k1) {
     WIGGLE_DISPATCH(linear_packed_forward, out, inp, packed, bias, M, K, N, n0, n1, k0, k1);

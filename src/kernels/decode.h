@@ -46,6 +46,11 @@ void unpack_column(float* out, const float* packed, int K, int N, int n);
 void linear_packed_forward(float* out, const float* inp, const float* packed, const float* bias,
                            int M, int K, int N, int n0, int n1, int k0, int k1);
 
+// How many rows linear_packed_forward (float or bf16 weights) runs for about the price of one on
+// this CPU: up to this many its time is streaming the weights, not the multiply-adds (AVX-512: 4
+// rows, one tile; bench/RESULTS.md). 1 where that was not measured (other instruction sets).
+int linear_packed_stream_rows();
+
 // bf16 (kernels/bf16.h): bfloat16, to_bf16 (round to nearest even) and to_float (exact).
 
 // A weight packed by pack_linear, in bf16 and with rows in pairs: inside each block of

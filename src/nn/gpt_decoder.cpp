@@ -216,6 +216,17 @@ struct GptDecoder::Packed {
     }
 };
 
+bool GptDecoder::split_by_rows(int n, int threads) const {
+    return threads > 1 && (n * batch_ >= kRowSplitRows ||
+                           (n == 1 && batch_ >= threads && packed_->bytes <= kSplitSequencesBytes));
+}
+
+bool GptDecoder::shadow_pays(int threads) const {
+    const int rows = split_by_rows(1, threads) ? (batch_ + threads - 1) / threads : batch_;
+    const int stream_rows = dtype_ == DecodeWeights::Int8 ? 1 : k::linear_packed_stream_rows();
+    return 2 * rows <= stream_rows;
+}
+
 GptDecoder::GptDecoder(const GptWeights& weights, ContextWindow window, DecodeWeights dtype,
                        int batch)
     : cfg_(weights.config()),
@@ -232,8 +243,11 @@ GptDecoder::GptDecoder(const GptWeights& weights, ContextWindow window, DecodeWe
     const size_t L = cfg.n_layer, T = cfg.block_size, C = cfg.n_embd, NH = cfg.n_head;
     const size_t B = batch_, R = scratch_rows(cfg, batch_);
     tokens_.reset(new int[B * T]());
+    packed_ = std::make_unique<Packed>(cfg, dtype_);
+    shadowed_ = 2 * window_.keep <= window_.block + 1 && shadow_pays(k::num_threads());
+    const size_t cached = (shadowed_ ? 2 : 1) * B * L * C * T;  // keys (values) of every sequence
     const bool cache_bf16 = dtype_ == DecodeWeights::Int8;
-    const size_t cache_floats = cache_bf16 ? (B * L * C * T + 1) / 2 : B * L * C * T;
+    const size_t cache_floats = cache_bf16 ? (cached + 1) / 2 : cached;
     float *kt = nullptr, *v = nullptr;  // the cache's memory, in floats
     std::pair<float**, size_t> parts[] = {{&kt, cache_floats},
                                           {&v, cache_floats},
@@ -257,7 +271,6 @@ GptDecoder::GptDecoder(const GptWeights& weights, ContextWindow window, DecodeWe
     } else {
         kt_ = kt, v_ = v;
     }
-    packed_ = std::make_unique<Packed>(cfg, dtype_);
     pack(weights);
 }
 
@@ -325,30 +338,45 @@ std::span<const float> GptDecoder::append(std::span<const int> tokens) {
                  "empty context");
     if (n > 0) {
         const int w = window_.after(len_, n);
-        if (w == len_ + n && n == 1) {  // a decoded token: timed, for the team's size
+        const int T = cfg_.block_size, kept = window_.keep - 1;  // kept old tokens of a slide
+        if (w != len_ + n && n == 1 && shadowed_ && shadow_len_ == T - first_kept()) {
+            // The window slides and the shadows hold its kept tokens: they become the cache.
+            for (int b = 0; b < batch_; ++b) {
+                int* seq = tokens_.get() + static_cast<size_t>(b) * T;
+                std::memmove(seq, seq + (len_ - kept), static_cast<size_t>(kept) * sizeof(int));
+            }
+            cache_half_ = 1 - cache_half_;
+            len_ = kept;
+            shadow_len_ = 0;
+        }
+        if (window_.after(len_, n) == len_ + n && n == 1) {  // a decoded token: timed
             const int threads = tuner_.next(k::num_threads());
+            const bool shadow = shadowed_ && len_ >= first_kept() &&
+                                shadow_len_ == len_ - first_kept() && shadow_pays(threads);
             const auto t0 = std::chrono::steady_clock::now();
-            forward(tokens.data(), n, n, /*every_row=*/false, threads);
+            forward(tokens.data(), n, n, /*every_row=*/false, shadow, threads);
             tuner_.done(
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+            shadow_len_ += shadow;
         } else if (w == len_ + n) {
-            forward(tokens.data(), n, n, /*every_row=*/false, tuner_.chosen(k::num_threads()));
+            forward(tokens.data(), n, n, /*every_row=*/false, /*shadow=*/false,
+                    tuner_.chosen(k::num_threads()));
         } else {
             // The window slides: every position changes, so recompute the cache for the last w
             // tokens of each context followed by its new tokens (nanoGPT's generate crops idx the
             // same way when w is block_size). Assembled in place: no allocation.
             const int from_new = std::min(n, w), from_old = w - from_new;
-            const size_t T = cfg_.block_size;
             for (int b = 0; b < batch_; ++b) {
-                int* kept = tokens_.get() + b * T;
+                int* kept = tokens_.get() + static_cast<size_t>(b) * T;
                 const int* added = tokens.data() + static_cast<size_t>(b) * n;
                 std::memmove(kept, kept + (len_ - from_old),
                              static_cast<size_t>(from_old) * sizeof(int));
                 std::memcpy(kept + from_old, added + (n - from_new),
                             static_cast<size_t>(from_new) * sizeof(int));
             }
-            len_ = 0;
-            forward(tokens_.get(), T, w, /*every_row=*/false, tuner_.chosen(k::num_threads()));
+            len_ = shadow_len_ = 0;
+            forward(tokens_.get(), T, w, /*every_row=*/false, /*shadow=*/false,
+                    tuner_.chosen(k::num_threads()));
         }
     }
     return {logits_, static_cast<size_t>(batch_) * cfg_.vocab_size};
@@ -363,7 +391,8 @@ std::span<const float> GptDecoder::append_every_row(std::span<const int> tokens)
         row_logits_ = aligned_zeros<float>(static_cast<size_t>(cfg_.block_size) * cfg_.vocab_size,
                                            "the logits of every row");
     }
-    forward(tokens.data(), n, n, /*every_row=*/true, tuner_.chosen(k::num_threads()));
+    forward(tokens.data(), n, n, /*every_row=*/true, /*shadow=*/false,
+            tuner_.chosen(k::num_threads()));
     return {row_logits_.get(), static_cast<size_t>(n) * cfg_.vocab_size};
 }
 
@@ -402,14 +431,19 @@ std::span<const float> GptDecoder::append_every_row(std::span<const int> tokens)
 // The products run on the weights packed once for decoding. Every output is computed with the same
 // arithmetic whatever the split, the team's size and the number of rows, so n rows at once give
 // the same bits as one at a time, and a sequence decoded in a batch the same bits as alone.
+// A decoded token with `shadow` (append) runs B rows more, first: each sequence's token again, at
+// the position it will have after the next slide, into the sequence's shadow cache.
 // every_row (B = 1): the logits of all n rows go to row_logits_ (n,V); else only the last
 // position's, to logits_.
-void GptDecoder::forward(const int* tokens, size_t ld, int n, bool every_row, int threads) {
+void GptDecoder::forward(const int* tokens, size_t ld, int n, bool every_row, bool shadow,
+                         int threads) {
     const GptConfig& cfg = cfg_;
     const int C = cfg.n_embd, V = cfg.vocab_size, NH = cfg.n_head, hs = C / NH;
     const int T = cfg.block_size, pos0 = len_, gs = 4 * hs;  // gs: hidden units per group
     const int B = batch_, N = n * B;  // N new rows, row i·B + b: sequence b at position pos0 + i
     assert(n > 0 && pos0 + n <= T && (!every_row || B == 1));
+    assert(!shadow || (n == 1 && !every_row && pos0 >= first_kept()));
+    const int shadow_pos = pos0 - first_kept(), shadow_rows = shadow ? B : 0;
     const EmbeddingView<const float> e = packed_->small;  // wte: the columns of lm_head
     for (int b = 0; b < B; ++b) {
         for (int i = 0; i < n; ++i) {
@@ -419,12 +453,12 @@ void GptDecoder::forward(const int* tokens, size_t ld, int n, bool every_row, in
         }
     }
     const size_t LCT = static_cast<size_t>(cfg.n_layer) * C * T;  // one sequence's keys (values)
+    // where sequence b's keys (values) are, and its shadow's
+    const size_t own_cache = cache_half_ * B * LCT, shadow_cache = (1 - cache_half_) * B * LCT;
     reserve_ranks(threads);
     const size_t part_stride = scratch_rows(cfg, B) * C;  // one head's (R,C) partial sums
     constexpr int kLine = 16;  // logit shares in whole cache lines: no line written by two ranks
-    const bool by_rows =
-        threads > 1 &&
-        (N >= kRowSplitRows || (n == 1 && B >= threads && packed_->bytes <= kSplitSequencesBytes));
+    const bool by_rows = split_by_rows(n, threads);
     // split by sequences: no barrier (above); one token each, or as many sequences on every rank
     const bool apart = by_rows && (n == 1 || B % threads == 0);
     auto member = [&](const k::Team& team) {
@@ -432,15 +466,23 @@ void GptDecoder::forward(const int* tokens, size_t ld, int n, bool every_row, in
         // The sequences [b0, b0 + Bs) whose rows this member runs, Ns of them, at rows [base,
         // base + Ns) of the shared scratch: split by sequences, its own sequences' rows, position
         // by position (row i·Bs + b − b0, from base = b0·(n + spare rows): after the blocks of the
-        // sequences before b0, each followed by its spare rows); else every sequence's.
+        // sequences before b0, each followed by its spare rows); else every sequence's. With
+        // shadows (n = 1) the rank's shadows' rows come first, and a block holds two rows.
         const std::pair<int, int> seqs = apart ? team.share(B) : std::pair<int, int>{0, B};
-        const int b0 = seqs.first, Bs = seqs.second - seqs.first, Ns = n * Bs;
-        const size_t base = static_cast<size_t>(b0) * (n + spare_rows(C));
+        const int b0 = seqs.first, Bs = seqs.second - seqs.first, Ss = shadow ? Bs : 0;
+        const int Ns = Ss + n * Bs;  // its shadows' rows first, then its sequences'
+        const size_t base = static_cast<size_t>(b0) * (n + shadow + spare_rows(C));
+        // row r's sequence, position and cache (of keys; of values at the same offset)
+        auto seq = [&](int r) { return b0 + (r < Ss ? r : (r - Ss) % Bs); };
+        auto position = [&](int r) { return r < Ss ? shadow_pos : pos0 + (r - Ss) / Bs; };
+        auto cache = [&](int r) {
+            return (r < Ss ? shadow_cache : own_cache) + static_cast<size_t>(seq(r)) * LCT;
+        };
         // Split by heads (fewer than kRowSplitRows rows), a rank's columns of q, k, v, the
         // attention's outputs and the hidden units are its own: they go in its own scratch, not
         // beside the other ranks' columns in rows of the shared scratch, which their pages would
         // share.
-        const bool own_rows = !by_rows && N < kRowSplitRows;
+        const bool own_rows = !by_rows && N + shadow_rows < kRowSplitRows;
         float* const qkv = own_rows ? s.qkv : qkv_ + base * 3 * C;
         float* const atty = own_rows ? s.atty : atty_ + base * C;
         float* const fch = own_rows ? s.fch : fch_ + base * 4 * C;
@@ -462,11 +504,11 @@ void GptDecoder::forward(const int* tokens, size_t ld, int n, bool every_row, in
         // thirds it computes
         const int p0 = by_rows ? 0 : h0, p1 = by_rows ? NH : h1;
         const int c0 = p0 * hs, c1 = p1 * hs;
-        for (int r = ra; r < rb; ++r) {  // x = wte[token] + wpe[position]
-            const int i = r / Bs, b = b0 + r % Bs;
+        for (int r = ra; r < rb; ++r) {                            // x = wte[token] + wpe[position]
+            const int b = seq(r), i = r < Ss ? 0 : (r - Ss) / Bs;  // a shadow's token: pos0's
             float* x = s.x + static_cast<size_t>(r) * C;
             packed_->lm_head.column(x, tokens_[static_cast<size_t>(b) * T + pos0 + i]);
-            const float* pe = e.wpe + static_cast<size_t>(pos0 + i) * C;
+            const float* pe = e.wpe + static_cast<size_t>(position(r)) * C;
             for (int j = 0; j < C; ++j) x[j] += pe[j];
         }
         for (int l = 0; l < cfg.n_layer; ++l) {
@@ -502,32 +544,31 @@ void GptDecoder::forward(const int* tokens, size_t ld, int n, bool every_row, in
                 const bool by_channel = n > 1 && (Bs == 1 || (ra == 0 && rb == Ns));
                 const int ia = Bs == 1 ? ra : 0, ib = Bs == 1 ? rb : n;
                 for (int r = ra; r < rb; ++r) {
-                    const int i = r / Bs, b = b0 + r % Bs;
-                    auto* values = v + b * LCT + layer + static_cast<size_t>(pos0 + i) * C;
+                    auto* values = v + cache(r) + layer + static_cast<size_t>(position(r)) * C;
                     const float* key = qkv + r * row + C;
                     for (int ch = c0; ch < c1; ++ch) store(values[ch], key[C + ch]);
                     if (by_channel) continue;
-                    auto* keys = kt + b * LCT + layer + pos0 + i;
+                    auto* keys = kt + cache(r) + layer + position(r);
                     for (int ch = c0; ch < c1; ++ch)
                         store(keys[static_cast<size_t>(ch) * T], key[ch]);
                 }
                 const size_t next_position = static_cast<size_t>(Bs) * row;  // in qkv
-                for (int b = b0; by_channel && b < b0 + Bs; ++b) {
+                for (int b = b0; by_channel && b < b0 + Bs; ++b) {           // (no shadows: n > 1)
                     const float* key = qkv + static_cast<size_t>(b - b0) * row + C;  // position 0
                     for (int ch = c0; ch < c1; ++ch) {
-                        auto* keys = kt + b * LCT + layer + static_cast<size_t>(ch) * T + pos0;
+                        auto* keys =
+                            kt + own_cache + b * LCT + layer + static_cast<size_t>(ch) * T + pos0;
                         for (int i = ia; i < ib; ++i) store(keys[i], key[i * next_position + ch]);
                     }
                 }
                 if (by_rows && !apart) team.barrier();  // every row's key and value and query
                 const int qa = apart ? ma : r0, qb = apart ? rb : Ns, ha = apart ? 0 : h0,
                           hb = apart ? NH : h1;
-                for (int r = qa; r < qb; ++r) {  // query pos0+i attends to positions 0..pos0+i
-                    const int i = r / Bs, b = b0 + r % Bs;
+                for (int r = qa; r < qb; ++r) {  // a query attends to positions 0..its own
                     k::attention_decode_forward(atty + static_cast<size_t>(r) * C, s.att,
                                                 qkv + static_cast<size_t>(r) * 3 * C,
-                                                kt + b * LCT + layer, v + b * LCT + layer,
-                                                pos0 + i + 1, NH, hs, T, ha, hb);
+                                                kt + cache(r) + layer, v + cache(r) + layer,
+                                                position(r) + 1, NH, hs, T, ha, hb);
                 }
             };
             if (kt16_) {

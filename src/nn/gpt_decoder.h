@@ -85,20 +85,28 @@ class GptDecoder {
     // with the decoder's arithmetic). The tokens must fit the block: length() + n ≤ block_size.
     std::span<const float> append_every_row(std::span<const int> tokens);
     // Empties the cache.
-    void clear() { len_ = 0; }
+    void clear() { len_ = shadow_len_ = 0; }
     int length() const { return len_; }  // tokens in each cached context (≤ block_size)
     int batch() const { return batch_; }
     const ContextWindow& window() const { return window_; }
     const GptConfig& config() const { return cfg_; }
     DecodeWeights dtype() const { return dtype_; }
+    // Whether the window's slides take the shadow cache instead of a recompute (below).
+    bool shadowed() const { return shadowed_; }
     // Int8: each weight matrix's quantization error, in state_dict order (empty otherwise).
     const std::vector<QuantizationError>& quantization_errors() const { return quant_errors_; }
 
   private:
     struct Packed;
-    // n new tokens of each sequence b at tokens[b·ld .. b·ld + n), on a team of `threads`
-    void forward(const int* tokens, size_t ld, int n, bool every_row, int threads);
+    // n new tokens of each sequence b at tokens[b·ld .. b·ld + n), on a team of `threads`; with
+    // `shadow` (n = 1), each sequence's token goes into its shadow cache too
+    void forward(const int* tokens, size_t ld, int n, bool every_row, bool shadow, int threads);
     void pack(const GptWeights& weights);
+    // Whether forward splits n new rows of each sequence by rows (or sequences) on `threads`
+    bool split_by_rows(int n, int threads) const;
+    // Whether a decoded token's rows and their shadows' stay few enough for a rank that the
+    // shadows cost little (linear_packed_stream_rows)
+    bool shadow_pays(int threads) const;
 
     GptConfig cfg_;
     ContextWindow window_;
@@ -107,8 +115,25 @@ class GptDecoder {
     std::vector<QuantizationError> quant_errors_;
     int len_ = 0;
     std::unique_ptr<int[]> tokens_;  // (B,T) the cached tokens, for the recompute when it slides
+    // The shadow cache. When the window slides it keeps its last `keep` tokens, which then sit at
+    // new positions and see a shorter context: their keys and values must be recomputed. Instead,
+    // as each of those tokens is decoded, it is decoded a second time into a second cache per
+    // sequence, the shadow, at the position and with the context it will have after the slide;
+    // at the slide the shadow becomes the cache, and nothing is recomputed. One row more a token,
+    // where a token's products are bound by streaming the weights (a row more costs little); the
+    // same bits as the recompute (a row's arithmetic does not depend on the rows beside it).
+    // Kept when the kept tokens all come after the slide before (2·keep ≤ block + 1) and a rank's
+    // rows stay few (shadow_pays: one sequence or a few, not int8's products); a prompt that
+    // reaches past first_kept(), or a token decoded without its shadow (another team size),
+    // leaves the next slide to the recompute.
+    bool shadowed_ = false;  // the cache holds 2·B sequences
+    int shadow_len_ = 0;     // positions the shadows hold: len_ − first_kept() when in step
+    int cache_half_ = 0;     // which half of the cache is the sequences' (the other: shadows)
+    // the first position whose token the next slide keeps: the shadows' position 0
+    int first_kept() const { return window_.block - window_.keep + 1; }
     AlignedArray<float> memory_;
-    // The KV cache, in float or (int8) in bf16, the other pair null:
+    // The KV cache, in float or (int8) in bf16, the other pair null; with the shadows, 2·B
+    // sequences: sequence b's at b + cache_half_·B, its shadow's at b + (1 − cache_half_)·B.
     float* kt_ = nullptr;  // (B, L, C, T) keys, transposed: position t, channel c at [b][l][c][t]
     float* v_ = nullptr;   // (B, L, T, C) values
     kernels::bf16* kt16_ = nullptr;
@@ -117,6 +142,8 @@ class GptDecoder {
     // sequence b's token at position len + i, so the last position's rows are the last B (split by
     // sequences, each rank's sequences b0.. the same way in their block of rows, from row
     // b0·(n + spare rows), so that no page holds two ranks' rows: gpt_decoder.cpp's spare_rows).
+    // A decoded token's shadow rows, one a sequence, come first (each rank's first; its sequences'
+    // blocks then from b0·(2 + spare rows)).
     // Scratch for R = B·(T + spare rows) rows: split by heads (forward), every rank writes its own
     // heads' (R,C) blocks of the partial sums of attn.c_proj and mlp.c_proj (NH,R,C), which all
     // ranks read (two buffers: a rank may write the MLP's while another still reads attention's),

@@ -192,6 +192,62 @@ TEST(GptDecoder, ABatchGivesEachSequenceItsOwnBits) {
     }
 }
 
+TEST(GptDecoder, SlidesOntoTheShadowCacheWithTheRecomputesBits) {
+    // Decoded a token at a time, the tokens the next slide keeps go into a shadow cache too, at the
+    // positions they will have, and at the slide the shadow becomes the cache: every step's logits
+    // equal, bit for bit, those of a fresh decoder given the window's tokens at once (the
+    // recompute's path). One sequence and a batch, on 1 and 2 threads, keeping 4 or 6 of 11 (6:
+    // the most a shadow allows), and after a prompt that reaches past the kept tokens (whose
+    // first slide recomputes). Int8 decodes without shadows.
+    constexpr int kSteps = 40;
+    const int saved = kernels::num_threads();
+    for (DecodeWeights dtype : kDtypes) {
+        GptWeights w(odd(), 14);
+        if (dtype == DecodeWeights::Bf16) w.round_to_bf16();
+        for (int keep : {4, 6}) {
+            const ContextWindow window(11, keep);
+            for (int threads : {1, 2}) {
+                kernels::set_num_threads(threads);
+                for (int B : {1, 2}) {
+                    for (int prompt : {1, 9}) {
+                        SCOPED_TRACE(::testing::Message()
+                                     << name(dtype) << ", keep " << keep << ", " << threads
+                                     << " thread(s), " << B << " sequence(s), prompt " << prompt);
+                        GptDecoder decoder(w, window, dtype, B);
+                        EXPECT_EQ(decoder.shadowed(),
+                                  dtype != DecodeWeights::Int8 &&
+                                      kernels::cpu_isa() == kernels::Isa::Avx512);
+                        std::vector<std::vector<int>> seqs;
+                        for (int b = 0; b < B; ++b) {
+                            seqs.push_back(random_tokens(prompt + kSteps, 13, 30 + b));
+                        }
+                        // (B, n) tokens [from, from + n) of each sequence
+                        auto tokens_of = [&](int from, int n) {
+                            std::vector<int> t;
+                            for (const std::vector<int>& s : seqs) {
+                                t.insert(t.end(), s.begin() + from, s.begin() + from + n);
+                            }
+                            return t;
+                        };
+                        int start = 0;  // the window: [start, n)
+                        for (int n = prompt; n <= prompt + kSteps; ++n) {
+                            const int added = n == prompt ? prompt : 1;
+                            const std::vector<float> got =
+                                copy(decoder.append(tokens_of(n - added, added)));
+                            if (n - start > window.block) start = n - keep;
+                            ASSERT_EQ(decoder.length(), n - start) << "after token " << n;
+                            GptDecoder fresh(w, window, dtype, B);
+                            ASSERT_EQ(got, copy(fresh.append(tokens_of(start, n - start))))
+                                << "after token " << n;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    kernels::set_num_threads(saved);
+}
+
 TEST(GptDecoder, BatchedSamplingDrawsEachSequencesOwnText) {
     // generate_batch through a batch decoder draws, for each sequence, the tokens that generate
     // draws for it alone with the same seed (and the uncached path the same).
