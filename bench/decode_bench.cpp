@@ -8,7 +8,11 @@
 // bf16`: the cache streams half the bytes), and for 8 sequences decoded together (batch 8,
 // `wiggle sample --num-samples 8`: one pass over the weights for all 8). Once its window is
 // full, `wiggle sample` decodes 31 tokens and recomputes once per 32 tokens: about
-// 32 / (31·Token + Recompute) tokens/s.
+// 32 / (31·Token + Recompute) tokens/s, unless the decoder keeps shadow caches (one sequence or a
+// few, on AVX-512: gpt_decoder.h), which decode each token the slide will keep twice and
+// recompute nothing.
+//   Window       tokens one after another through the default window's slides, as `wiggle
+//                sample` decodes them (with the shadows, or the recomputes)
 // Gpt2Token: one token of a model of GPT-2 124M's shapes (12 layers, n_embd 768, vocab 50257) at
 // position 64, in fp32, bf16 and int8 (`wiggle sample --dtype`): decoding streams every weight
 // once per token, so the bytes per weight set the speed; its GB/s counter is the weights' bytes
@@ -82,6 +86,20 @@ void BM_Recompute(benchmark::State& state) {
     }
     state.counters["tokens/s"] =
         benchmark::Counter(33.0 * B, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_Window(benchmark::State& state) {
+    k::set_num_threads(static_cast<int>(state.range(0)));
+    wiggle::GptWeights w(baby(), 1337, /*with_grads=*/false);
+    if (state.range(1)) w.round_to_bf16();
+    const int B = static_cast<int>(state.range(2));
+    wiggle::GptDecoder dec(w, wiggle::ContextWindow(64, 32), wiggle::DecodeWeights::AsStored, B);
+    const std::vector<int> next = batch_tokens(B, 1);
+    for (int i = 0; i < 64; ++i) dec.append(next);  // past the first slide: the steady state
+    for (auto _ : state) benchmark::DoNotOptimize(dec.append(next).data());
+    state.counters["tokens/s"] =
+        benchmark::Counter(B, benchmark::Counter::kIsIterationInvariantRate);
+    state.counters["shadowed"] = dec.shadowed();
 }
 
 void BM_FullForward(benchmark::State& state) {
@@ -201,6 +219,11 @@ BENCHMARK(BM_Token)
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Recompute)
+    ->ArgNames({"threads", "bf16", "batch"})
+    ->ArgsProduct({{1, 2}, {0, 1}, {1, 8}})
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Window)
     ->ArgNames({"threads", "bf16", "batch"})
     ->ArgsProduct({{1, 2}, {0, 1}, {1, 8}})
     ->UseRealTime()
