@@ -1,9 +1,10 @@
 // Decoding: the fast decoder (KV cache, packed weights, thread team, sliding window) against the
 // reference decoder (one token at a time, plain loops) and against full forwards: the cached
 // logits equal a forward over the same window at every step (before and after the window slides,
-// for prompts longer than the block, one row and many rows at once); cached and uncached sampling
-// give the same tokens for every window; the exact window is nanoGPT's generate; thread-count
-// invariance; all of it on float weights and on weights rounded to bf16.
+// for prompts longer than the block, one row and many rows at once); a slide onto the shadow cache
+// gives the recompute's bits; cached and uncached sampling give the same tokens for every window;
+// the exact window is nanoGPT's generate; thread-count invariance; all of it on float weights and
+// on weights rounded to bf16.
 #include "nn/gpt_decoder.h"
 
 #include <gtest/gtest.h>
