@@ -72,6 +72,10 @@ constexpr int kRowSplitRows = 32;
 // this many bytes: then every rank reads all of them from its own core's caches; past it, each
 // rank would stream them all from memory, twice the bytes of the head split.
 constexpr size_t kSplitSequencesBytes = size_t{4} << 20;
+// The shadow cache (gpt_decoder.h) only for weights the cores' caches hold: a GPT-2 124M's, read
+// from memory, decoded its shadow rows 10–30% slower a token (bench/RESULTS.md), more than the
+// recompute it saved.
+constexpr size_t kShadowBytes = kSplitSequencesBytes;
 
 }  // namespace
 
@@ -224,7 +228,7 @@ bool GptDecoder::split_by_rows(int n, int threads) const {
 bool GptDecoder::shadow_pays(int threads) const {
     const int rows = split_by_rows(1, threads) ? (batch_ + threads - 1) / threads : batch_;
     const int stream_rows = dtype_ == DecodeWeights::Int8 ? 1 : k::linear_packed_stream_rows();
-    return 2 * rows <= stream_rows;
+    return 2 * rows <= stream_rows && packed_->bytes <= kShadowBytes;
 }
 
 GptDecoder::GptDecoder(const GptWeights& weights, ContextWindow window, DecodeWeights dtype,

@@ -104,8 +104,8 @@ class GptDecoder {
     void pack(const GptWeights& weights);
     // Whether forward splits n new rows of each sequence by rows (or sequences) on `threads`
     bool split_by_rows(int n, int threads) const;
-    // Whether a decoded token's rows and their shadows' stay few enough for a rank that the
-    // shadows cost little (linear_packed_stream_rows)
+    // Whether a decoded token's rows and their shadows' stay few enough for a rank, and the
+    // weights small enough, that the shadows cost little (linear_packed_stream_rows)
     bool shadow_pays(int threads) const;
 
     GptConfig cfg_;
@@ -122,10 +122,11 @@ class GptDecoder {
     // at the slide the shadow becomes the cache, and nothing is recomputed. One row more a token,
     // where a token's products are bound by streaming the weights (a row more costs little); the
     // same bits as the recompute (a row's arithmetic does not depend on the rows beside it).
-    // Kept when the kept tokens all come after the slide before (2·keep ≤ block + 1) and a rank's
-    // rows stay few (shadow_pays: one sequence or a few, not int8's products); a prompt that
-    // reaches past first_kept(), or a token decoded without its shadow (another team size),
-    // leaves the next slide to the recompute.
+    // Kept when the kept tokens all come after the slide before (2·keep ≤ block + 1), a rank's
+    // rows stay few and the weights small (shadow_pays: one sequence or a few, of a model the
+    // cores' caches hold, not int8's products); a prompt that reaches past first_kept(), or a
+    // token decoded without its shadow (another team size), leaves the next slide to the
+    // recompute.
     bool shadowed_ = false;  // the cache holds 2·B sequences
     int shadow_len_ = 0;     // positions the shadows hold: len_ − first_kept() when in step
     int cache_half_ = 0;     // which half of the cache is the sequences' (the other: shadows)
