@@ -48,7 +48,8 @@ void linear_packed_forward(float* out, const float* inp, const float* packed, co
 
 // How many rows linear_packed_forward (float or bf16 weights) runs for about the price of one on
 // this CPU: up to this many its time is streaming the weights, not the multiply-adds (AVX-512: 4
-// rows, one tile; bench/RESULTS.md). 1 where that was not measured (other instruction sets).
+// rows, decode_impl.h's kFewRows, one tile; bench/RESULTS.md). 1 where that was not measured
+// (other instruction sets).
 int linear_packed_stream_rows();
 
 // bf16 (kernels/bf16.h): bfloat16, to_bf16 (round to nearest even) and to_float (exact).

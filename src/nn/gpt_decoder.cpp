@@ -72,9 +72,8 @@ constexpr int kRowSplitRows = 32;
 // this many bytes: then every rank reads all of them from its own core's caches; past it, each
 // rank would stream them all from memory, twice the bytes of the head split.
 constexpr size_t kSplitSequencesBytes = size_t{4} << 20;
-// The shadow cache (gpt_decoder.h) only for weights the cores' caches hold: a GPT-2 124M's, read
-// from memory, decoded its shadow rows 10–30% slower a token (bench/RESULTS.md), more than the
-// recompute it saved.
+// The shadow cache (gpt_decoder.h) only for weights the cores' caches hold: with a GPT-2 124M's,
+// read from memory, the shadow rows cost more than the recompute they saved (bench/RESULTS.md).
 constexpr size_t kShadowBytes = kSplitSequencesBytes;
 
 }  // namespace
@@ -248,7 +247,8 @@ GptDecoder::GptDecoder(const GptWeights& weights, ContextWindow window, DecodeWe
     const size_t B = batch_, R = scratch_rows(cfg, batch_);
     tokens_.reset(new int[B * T]());
     packed_ = std::make_unique<Packed>(cfg, dtype_);
-    shadowed_ = 2 * window_.keep <= window_.block + 1 && shadow_pays(k::num_threads());
+    shadowed_ =
+        window_.keep > 1 && 2 * window_.keep <= window_.block + 1 && shadow_pays(k::num_threads());
     const size_t cached = (shadowed_ ? 2 : 1) * B * L * C * T;  // keys (values) of every sequence
     const bool cache_bf16 = dtype_ == DecodeWeights::Int8;
     const size_t cache_floats = cache_bf16 ? (cached + 1) / 2 : cached;
@@ -342,13 +342,10 @@ std::span<const float> GptDecoder::append(std::span<const int> tokens) {
                  "empty context");
     if (n > 0) {
         const int w = window_.after(len_, n);
-        const int T = cfg_.block_size, kept = window_.keep - 1;  // kept old tokens of a slide
-        if (w != len_ + n && n == 1 && shadowed_ && shadow_len_ == T - first_kept()) {
+        const int kept = window_.keep - 1;  // the old tokens a slide by one new token keeps
+        if (w != len_ + n && n == 1 && shadowed_ && shadow_len_ == kept) {
             // The window slides and the shadows hold its kept tokens: they become the cache.
-            for (int b = 0; b < batch_; ++b) {
-                int* seq = tokens_.get() + static_cast<size_t>(b) * T;
-                std::memmove(seq, seq + (len_ - kept), static_cast<size_t>(kept) * sizeof(int));
-            }
+            keep_last(kept);
             cache_half_ = 1 - cache_half_;
             len_ = kept;
             shadow_len_ = 0;
@@ -370,12 +367,11 @@ std::span<const float> GptDecoder::append(std::span<const int> tokens) {
             // tokens of each context followed by its new tokens (nanoGPT's generate crops idx the
             // same way when w is block_size). Assembled in place: no allocation.
             const int from_new = std::min(n, w), from_old = w - from_new;
+            const size_t T = cfg_.block_size;
+            keep_last(from_old);
             for (int b = 0; b < batch_; ++b) {
-                int* kept = tokens_.get() + static_cast<size_t>(b) * T;
-                const int* added = tokens.data() + static_cast<size_t>(b) * n;
-                std::memmove(kept, kept + (len_ - from_old),
-                             static_cast<size_t>(from_old) * sizeof(int));
-                std::memcpy(kept + from_old, added + (n - from_new),
+                std::memcpy(tokens_.get() + b * T + from_old,
+                            tokens.data() + static_cast<size_t>(b) * n + (n - from_new),
                             static_cast<size_t>(from_new) * sizeof(int));
             }
             len_ = shadow_len_ = 0;
@@ -384,6 +380,14 @@ std::span<const float> GptDecoder::append(std::span<const int> tokens) {
         }
     }
     return {logits_, static_cast<size_t>(batch_) * cfg_.vocab_size};
+}
+
+void GptDecoder::keep_last(int m) {
+    const size_t T = cfg_.block_size;
+    for (int b = 0; b < batch_; ++b) {
+        int* seq = tokens_.get() + b * T;
+        std::memmove(seq, seq + (len_ - m), static_cast<size_t>(m) * sizeof(int));
+    }
 }
 
 std::span<const float> GptDecoder::append_every_row(std::span<const int> tokens) {

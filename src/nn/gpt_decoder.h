@@ -102,6 +102,8 @@ class GptDecoder {
     // `shadow` (n = 1), each sequence's token goes into its shadow cache too
     void forward(const int* tokens, size_t ld, int n, bool every_row, bool shadow, int threads);
     void pack(const GptWeights& weights);
+    // Moves each sequence's last m cached tokens (of len_) to the front of its row of tokens_
+    void keep_last(int m);
     // Whether forward splits n new rows of each sequence by rows (or sequences) on `threads`
     bool split_by_rows(int n, int threads) const;
     // Whether a decoded token's rows and their shadows' stay few enough for a rank, and the
@@ -122,7 +124,8 @@ class GptDecoder {
     // at the slide the shadow becomes the cache, and nothing is recomputed. One row more a token,
     // where a token's products are bound by streaming the weights (a row more costs little); the
     // same bits as the recompute (a row's arithmetic does not depend on the rows beside it).
-    // Kept when the kept tokens all come after the slide before (2·keep ≤ block + 1), a rank's
+    // Kept when the kept tokens all come after the slide before (1 < keep, 2·keep ≤ block + 1;
+    // keeping one token, the slide is a single row and the shadows would hold nothing), a rank's
     // rows stay few and the weights small (shadow_pays: one sequence or a few, of a model the
     // cores' caches hold, not int8's products); a prompt that reaches past first_kept(), or a
     // token decoded without its shadow (another team size), leaves the next slide to the
