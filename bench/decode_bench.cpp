@@ -49,12 +49,19 @@ std::vector<int> batch_tokens(int B, int n) {
 }
 std::vector<int> tokens(int n) { return batch_tokens(1, n); }
 
-void BM_Token(benchmark::State& state) {
+// The baby decoder for a benchmark's {threads, bf16, sequences decoded together} arguments (the
+// decoder keeps no reference to the weights).
+wiggle::GptDecoder baby_decoder(benchmark::State& state, wiggle::ContextWindow window) {
     k::set_num_threads(static_cast<int>(state.range(0)));
     wiggle::GptWeights w(baby(), 1337, /*with_grads=*/false);
     if (state.range(1)) w.round_to_bf16();
-    const int B = static_cast<int>(state.range(2));  // sequences decoded together
-    wiggle::GptDecoder dec(w, wiggle::ContextWindow(64, 64), wiggle::DecodeWeights::AsStored, B);
+    return wiggle::GptDecoder(w, window, wiggle::DecodeWeights::AsStored,
+                              static_cast<int>(state.range(2)));
+}
+
+void BM_Token(benchmark::State& state) {
+    wiggle::GptDecoder dec = baby_decoder(state, wiggle::ContextWindow(64, 64));
+    const int B = dec.batch();
     const std::vector<int> ctx = batch_tokens(B, 32), next = batch_tokens(B, 1);
     for (auto _ : state) {
         if (dec.length() == 0 || dec.length() == 63) {
@@ -70,12 +77,9 @@ void BM_Token(benchmark::State& state) {
 }
 
 void BM_Recompute(benchmark::State& state) {
-    k::set_num_threads(static_cast<int>(state.range(0)));
-    wiggle::GptWeights w(baby(), 1337, /*with_grads=*/false);
-    if (state.range(1)) w.round_to_bf16();
-    const int B = static_cast<int>(state.range(2));
     // `wiggle sample`'s default window: keep block_size/2
-    wiggle::GptDecoder dec(w, wiggle::ContextWindow(64, 32), wiggle::DecodeWeights::AsStored, B);
+    wiggle::GptDecoder dec = baby_decoder(state, wiggle::ContextWindow(64, 32));
+    const int B = dec.batch();
     const std::vector<int> ctx = batch_tokens(B, 64), next = batch_tokens(B, 1);
     for (auto _ : state) {
         state.PauseTiming();
@@ -89,11 +93,8 @@ void BM_Recompute(benchmark::State& state) {
 }
 
 void BM_Window(benchmark::State& state) {
-    k::set_num_threads(static_cast<int>(state.range(0)));
-    wiggle::GptWeights w(baby(), 1337, /*with_grads=*/false);
-    if (state.range(1)) w.round_to_bf16();
-    const int B = static_cast<int>(state.range(2));
-    wiggle::GptDecoder dec(w, wiggle::ContextWindow(64, 32), wiggle::DecodeWeights::AsStored, B);
+    wiggle::GptDecoder dec = baby_decoder(state, wiggle::ContextWindow(64, 32));
+    const int B = dec.batch();
     const std::vector<int> next = batch_tokens(B, 1);
     for (int i = 0; i < 64; ++i) dec.append(next);  // past the first slide: the steady state
     for (auto _ : state) benchmark::DoNotOptimize(dec.append(next).data());
