@@ -5,9 +5,10 @@
 // bandwidth of a STREAM triad that moves the same number of bytes per pass (so data in the same
 // cache level: the baby shapes fit in L2, shakespeare's in this machine's large L3), measured in
 // the same run; attention reports GFLOP/s and the fraction of the FMA peak measured by an FMA loop
-// in the same run. The thread count is the process's (WIGGLE_NUM_THREADS); the roofline is measured
-// at that count too. The DRAM triad (3 × 64 MB) is printed for scale.
-// Not here: timed assertions (speed is reported, never tested).
+// in the same run (bf16 attention: of the peak of a vdpbf16ps loop, where the CPU has one). The
+// thread count is the process's (WIGGLE_NUM_THREADS); the roofline is measured at that count too.
+// The DRAM triad (3 × 64 MB) is printed for scale. Not here: timed assertions (speed is reported,
+// never tested).
 #include <benchmark/benchmark.h>
 #include <immintrin.h>
 
@@ -24,6 +25,7 @@
 
 #include "kernels/adamw.h"
 #include "kernels/attention.h"
+#include "kernels/bf16.h"
 #include "kernels/cpu.h"
 #include "kernels/dropout.h"
 #include "kernels/embedding.h"
@@ -188,6 +190,40 @@ double fma_peak_gflops() {
     return per_iter * static_cast<double>(iters) * k::num_threads() / s / 1e9;
 }
 
+// The bf16 products' arithmetic (vdpbf16ps: 16 lanes, each two multiply-adds of bf16 pairs into a
+// float), independent chains on every thread as above: 64 flops per instruction. 0 on a CPU
+// without AVX512_BF16 (its bf16 products run the float kernels' portable path).
+__attribute__((target("avx512f,avx512bf16"))) double dpbf16_loop_avx512(long iters) {
+    __m512 acc[16];
+    for (int i = 0; i < 16; ++i) acc[i] = _mm512_set1_ps(static_cast<float>(i));
+    const __m512bh a = (__m512bh)_mm512_set1_epi32(0x3F7F3F7F);  // (0.996, 0.996)
+    const __m512bh b = (__m512bh)_mm512_set1_epi32(0x33D633D6);  // (1e-7, 1e-7)
+    for (long it = 0; it < iters; ++it) {
+        for (int i = 0; i < 16; ++i) acc[i] = _mm512_dpbf16_ps(acc[i], a, b);
+    }
+    __m512 s = acc[0];
+    for (int i = 1; i < 16; ++i) s = _mm512_add_ps(s, acc[i]);
+    float out[16];
+    _mm512_storeu_ps(out, s);
+    return out[0];
+}
+
+double bf16_peak_gflops() {
+    if (k::cpu_isa() != k::Isa::Avx512 || !k::bf16_instructions()) return 0.0;
+    const long iters = 20'000'000;
+    std::vector<double> sinks(static_cast<size_t>(k::num_threads()));
+    const double s = seconds_of(
+        [&] {
+            auto member = [&](const k::Team& team) {
+                sinks[static_cast<size_t>(team.rank())] += dpbf16_loop_avx512(iters);
+            };
+            k::parallel_team(k::num_threads(), member);
+        },
+        5);
+    benchmark::DoNotOptimize(sinks.data());
+    return 16.0 * 64 * static_cast<double>(iters) * k::num_threads() / s / 1e9;
+}
+
 // ---- the cases ----
 
 struct Config {
@@ -204,6 +240,7 @@ struct Case {
     double flops = 0;  // for compute-bound kernels (attention)
     // Runs the fast (false) or naive (true) kernel `n` times; buffers live inside.
     std::function<void(benchmark::State&, bool)> run;
+    bool bf16 = false;  // its products run on vdpbf16ps: its roofline is the bf16 peak
 };
 
 wiggle::AlignedVector<k::bf16> bf16_copy(const Floats& x) {
@@ -395,7 +432,7 @@ std::vector<Case> make_cases(const Config& g) {
                  }
              }});
         // The same in bf16 (train --dtype bf16): its products on vdpbf16ps, the FLOPs counted as
-        // above (the roofline column is against the float FMA peak; bf16's is twice that).
+        // above, the roofline column against the bf16 peak (the float one without AVX512_BF16).
         cases.push_back(
             {p + "attention_fwd_bf16" + dn, 0, 2 * 2 * tri, [=](benchmark::State& st, bool naive) {
                  const auto qkv = bf16_copy(randn(QKV, 13));
@@ -412,6 +449,7 @@ std::vector<Case> make_cases(const Config& g) {
                      benchmark::ClobberMemory();
                  }
              }});
+        cases.back().bf16 = true;
         cases.push_back(
             {p + "attention_bwd_bf16" + dn, 0, 5 * 2 * tri, [=](benchmark::State& st, bool naive) {
                  const auto qkv = bf16_copy(randn(QKV, 13));
@@ -432,6 +470,7 @@ std::vector<Case> make_cases(const Config& g) {
                      benchmark::ClobberMemory();
                  }
              }});
+        cases.back().bf16 = true;
     }
     const long P = g.params;
     cases.push_back({p + "adamw", 28.0 * P, 0, [=](benchmark::State& st, bool naive) {
@@ -492,11 +531,17 @@ int main(int argc, char** argv) {
     const double dram = triad_gbs(16L << 20, 1);  // 3 × 64 MB: DRAM (or this VM's large L3)
     const double l2 = triad_gbs(16L << 10, 200);  // 3 × 64 KB per run: cache-resident
     const double peak = fma_peak_gflops();
+    const double bf16_peak = bf16_peak_gflops();  // 0: no vdpbf16ps
     // the portable kernels have no FMA: their peak is 4-lane multiplies then adds
     const char* peak_name =
         k::cpu_isa() == k::Isa::Generic ? "multiply-add peak (4 lanes, not fused)" : "FMA peak";
-    std::printf("roofline: triad %.1f GB/s (DRAM), %.1f GB/s (cache-resident); %s %.1f GFLOP/s\n",
-                dram, l2, peak_name, peak);
+    char bf16_line[96] = "";
+    if (bf16_peak > 0) {
+        std::snprintf(bf16_line, sizeof bf16_line,
+                      "; bf16 dot-product peak (vdpbf16ps) %.1f GFLOP/s", bf16_peak);
+    }
+    std::printf("roofline: triad %.1f GB/s (DRAM), %.1f GB/s (cache-resident); %s %.1f GFLOP/s%s\n",
+                dram, l2, peak_name, peak, bf16_line);
 
     std::vector<Case> cases = make_cases(kBaby);
     for (Case& c : make_cases(kShakespeare)) cases.push_back(std::move(c));
@@ -517,8 +562,9 @@ int main(int argc, char** argv) {
 
     std::printf(
         "\nfastest call (%s time) at %d thread(s), isa %s; roofline: the triad moving the same "
-        "bytes (DRAM triad %.1f GB/s), %s %.1f GFLOP/s\n",
-        g_cpu_clock ? "cpu" : "wall", threads, k::isa_name(k::cpu_isa()), dram, peak_name, peak);
+        "bytes (DRAM triad %.1f GB/s), %s %.1f GFLOP/s%s\n",
+        g_cpu_clock ? "cpu" : "wall", threads, k::isa_name(k::cpu_isa()), dram, peak_name, peak,
+        bf16_line);
     std::printf("%-36s %10s %12s %13s %9s %10s %9s\n", "kernel", "fast us", "rate", "triad, same B",
                 "roofline", "naive us", "speed-up");
     std::map<long, double> triads;  // GB/s of the triad moving as many bytes, by floats per array
@@ -530,7 +576,8 @@ int main(int argc, char** argv) {
         char rate[32], roof[32], triad[32] = "-", naive_us[32] = "-", speed[32] = "-";
         if (c.flops > 0) {
             std::snprintf(rate, sizeof rate, "%.1f GFLOP/s", c.flops / s / 1e9);
-            std::snprintf(roof, sizeof roof, "%.0f%%", 100.0 * c.flops / s / 1e9 / peak);
+            const double roof_peak = c.bf16 && bf16_peak > 0 ? bf16_peak : peak;
+            std::snprintf(roof, sizeof roof, "%.0f%%", 100.0 * c.flops / s / 1e9 / roof_peak);
         } else {
             const long n = std::max(4096L, static_cast<long>(c.bytes / 12));
             auto [it, fresh] = triads.try_emplace(n, 0.0);
