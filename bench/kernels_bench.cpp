@@ -163,36 +163,8 @@ double muladd_loop_sse(long iters) {
     return out[0];
 }
 
-// GFLOP/s of independent FMA chains on every thread (2 flops per lane per FMA); for the portable
-// kernels, of 4-lane multiply-then-add chains (2 flops per lane per pair), their arithmetic's peak.
-double fma_peak_gflops() {
-    const long iters = 20'000'000;
-    const k::Isa isa = k::cpu_isa();
-    std::vector<double> sinks(static_cast<size_t>(k::num_threads()));
-    const double s = seconds_of(
-        [&] {
-            auto member = [&](const k::Team& team) {
-                double& sink = sinks[static_cast<size_t>(team.rank())];
-                if (isa == k::Isa::Avx512)
-                    sink += fma_loop_avx512(iters);
-                else if (isa == k::Isa::Avx2)
-                    sink += fma_loop_avx2(iters);
-                else
-                    sink += muladd_loop_sse(iters);
-            };
-            k::parallel_team(k::num_threads(), member);
-        },
-        5);
-    benchmark::DoNotOptimize(sinks.data());
-    const double per_iter = isa == k::Isa::Avx512 ? 16 * 16 * 2
-                            : isa == k::Isa::Avx2 ? 12 * 8 * 2
-                                                  : 14 * 4 * 2;
-    return per_iter * static_cast<double>(iters) * k::num_threads() / s / 1e9;
-}
-
-// The bf16 products' arithmetic (vdpbf16ps: 16 lanes, each two multiply-adds of bf16 pairs into a
-// float), independent chains on every thread as above: 64 flops per instruction. 0 on a CPU
-// without AVX512_BF16 (its bf16 products run the float kernels' portable path).
+// The bf16 products' arithmetic: vdpbf16ps, 16 lanes each adding two products of bf16 pairs to a
+// float (64 flops an instruction), 16 independent chains.
 __attribute__((target("avx512f,avx512bf16"))) double dpbf16_loop_avx512(long iters) {
     __m512 acc[16];
     for (int i = 0; i < 16; ++i) acc[i] = _mm512_set1_ps(static_cast<float>(i));
@@ -208,20 +180,40 @@ __attribute__((target("avx512f,avx512bf16"))) double dpbf16_loop_avx512(long ite
     return out[0];
 }
 
-double bf16_peak_gflops() {
-    if (k::cpu_isa() != k::Isa::Avx512 || !k::bf16_instructions()) return 0.0;
+// GFLOP/s of `loop` (flops_per_iter each of its iterations) run on every thread at once.
+double loop_gflops(double (*loop)(long), double flops_per_iter) {
     const long iters = 20'000'000;
     std::vector<double> sinks(static_cast<size_t>(k::num_threads()));
     const double s = seconds_of(
         [&] {
             auto member = [&](const k::Team& team) {
-                sinks[static_cast<size_t>(team.rank())] += dpbf16_loop_avx512(iters);
+                sinks[static_cast<size_t>(team.rank())] += loop(iters);
             };
             k::parallel_team(k::num_threads(), member);
         },
         5);
     benchmark::DoNotOptimize(sinks.data());
-    return 16.0 * 64 * static_cast<double>(iters) * k::num_threads() / s / 1e9;
+    return flops_per_iter * static_cast<double>(iters) * k::num_threads() / s / 1e9;
+}
+
+// GFLOP/s of independent FMA chains on every thread (2 flops per lane per FMA); for the portable
+// kernels, of 4-lane multiply-then-add chains (2 flops per lane per pair), their arithmetic's peak.
+double fma_peak_gflops() {
+    switch (k::cpu_isa()) {
+        case k::Isa::Avx512:
+            return loop_gflops(fma_loop_avx512, 16 * 16 * 2);
+        case k::Isa::Avx2:
+            return loop_gflops(fma_loop_avx2, 12 * 8 * 2);
+        default:
+            return loop_gflops(muladd_loop_sse, 14 * 4 * 2);
+    }
+}
+
+// GFLOP/s of the vdpbf16ps chains on every thread; 0 on a CPU without AVX512_BF16 (its bf16
+// products take the portable path, on the float arithmetic).
+double bf16_peak_gflops() {
+    if (k::cpu_isa() != k::Isa::Avx512 || !k::bf16_instructions()) return 0.0;
+    return loop_gflops(dpbf16_loop_avx512, 16 * 16 * 2 * 2);
 }
 
 // ---- the cases ----
