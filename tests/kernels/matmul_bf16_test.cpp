@@ -60,7 +60,7 @@ struct Shape {
 const Shape kShapes[] = {{1, 1, 1},      {1, 1, 2},      {1, 17, 3},     {5, 1, 7},
                          {2, 3, 0},      {7, 65, 33},    {6, 64, 256},   {13, 64, 257},
                          {37, 129, 300}, {12, 200, 513}, {97, 70, 64},   {64, 130, 601},
-                         {3, 1100, 9},   {8, 70, 2048},  {5, 300, 1100}, {4, 40, 1500}};
+                         {3, 2100, 9},   {8, 70, 2048},  {5, 300, 1100}, {4, 40, 1500}};
 
 std::string describe(const std::string& path, const Shape& s, bool ta, bool tb, bool acc) {
     return path + " M=" + std::to_string(s.M) + " N=" + std::to_string(s.N) +

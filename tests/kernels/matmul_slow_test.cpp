@@ -24,8 +24,8 @@ TEST(MatmulSlow, LargeShapesMatchNaiveDoubleAndThreadCountsAgree) {
         int M, N, K;
     };
     // M·N·K ≥ 1.5e8 (the large configuration), edges in every dimension, K > 384 (two K blocks),
-    // N > 512 (two N blocks)
-    const Shape shapes[] = {{613, 541, 777}, {1000, 1030, 160}};
+    // N > 2048 (two N blocks)
+    const Shape shapes[] = {{613, 541, 777}, {150, 2100, 480}};
     const int saved = num_threads();
     for (const Shape& s : shapes) {
         const auto A = random_floats(static_cast<size_t>(s.M) * s.K, 41);
