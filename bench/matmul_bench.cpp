@@ -41,8 +41,11 @@ using wiggle::kernels::gemm;
 struct Shape {
     int M, K, N;  // the linear layer's: inp (M,K), W (N,K), out (M,N)
 };
-const Shape kShapes[] = {{768, 128, 384}, {768, 128, 128},    {768, 128, 512},
-                         {768, 512, 128}, {16384, 384, 1152}, {2048, 2048, 2048}};
+// baby's four linear layers (B·T = 768), shakespeare-char's (B·T = 16384: c_attn, c_fc,
+// mlp.c_proj; attn.c_proj is c_attn's K with a third of its N), and a square one
+const Shape kShapes[] = {{768, 128, 384},    {768, 128, 128},    {768, 128, 512},
+                         {768, 512, 128},    {16384, 384, 1152}, {16384, 384, 1536},
+                         {16384, 1536, 384}, {2048, 2048, 2048}};
 const char* kProducts[] = {"fwd", "dinp", "dW"};
 
 // The gemm of each product: C (m,n) (+)= op(A) (m,k) · op(B) (k,n).
