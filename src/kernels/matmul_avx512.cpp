@@ -204,7 +204,7 @@ constexpr double kLargeGemm = 1.5e8;
 // on packed A (the micro-panel in L1) with 384-deep B panels streaming from L2, as BLIS does on
 // Skylake-X, in N blocks of up to 2048 columns: each block reads (and packs) all of op(A) once,
 // which for the GPT's products comes from memory, so the 1152- and 1536-wide ones go in one block
-// (512-wide blocks: 3-9% slower on them and on 2048³, bench/RESULTS.md).
+// (measured against 512-wide blocks: bench/RESULTS.md).
 using SmallKernel = Avx512Kernel<6, 4, 128, 96, 1024, false>;
 using LargeKernel = Avx512Kernel<14, 2, 384, 98, 2048, true>;
 

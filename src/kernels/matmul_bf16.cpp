@@ -414,8 +414,8 @@ struct GenericKernel {
 // vdpbf16ps: a register tile of MR rows × NR = 16·NV columns; per pair of k, NV loads of B, MR
 // broadcasts of a 32-bit lane of A and MR·NV vdpbf16ps (each 32 multiply-adds). N blocks of up to
 // 1536 columns: every block reads all of op(A) again, from memory for the GPT's large products,
-// so its 1152- and 1536-wide ones go in one (1024-wide blocks: 3-10% slower on them); wider ones
-// were not faster on 2048³, whose packed B block then outgrows L2 (bench/RESULTS.md).
+// so its 1152- and 1536-wide ones go in one; wider blocks outgrow L2 on 2048³ (measured against
+// 1024- and 2048-wide blocks: bench/RESULTS.md).
 template <int MR_, int NV, int KC_, int MC_>
 struct Avx512Bf16Kernel {
     static constexpr int MR = MR_, NR = 16 * NV, KC = KC_, MC = MC_, NC = 1536, KC_MAX = 4 * KC;
