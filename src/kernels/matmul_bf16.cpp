@@ -238,16 +238,17 @@ struct Driver {
         const int ncb = ((g.N + nblocks - 1) / nblocks + NR - 1) / NR * NR;
         // K in equal blocks (multiples of KGRAIN), as deep as keeps the packed B block (ncb × kc
         // bf16) within 512 KiB of L2, between KC and KC_MAX: every block costs C a round trip
-        // through the caches. AMX's blocks stay KC deep (a row tile of A stays in L1) unless C
-        // is too big for the caches, where every round trip goes to memory: then the B block
-        // may fill 1 MiB of L2, so that a K of up to ~1.4k (a GPT's dinp) is one block (1.5–1.7×
-        // on such products here, RESULTS.md). The blocking never changes the bits (every output
-        // is one running sum, and the tiles order's chunks start at multiples of 32 whatever the
-        // blocks).
+        // through the caches. Where C is too big for the caches every round trip goes to memory:
+        // there the B block may fill 1 MiB of L2, so that a K of up to ~1.4k (a GPT's dinp) is
+        // one block. AMX's blocks stay KC deep (a row tile of A stays in L1) unless C is too big
+        // for the caches, and may then be deeper than KC_MAX. Both measured against 512 KiB
+        // blocks in RESULTS.md. The blocking never changes the bits (every output is one running
+        // sum, and the tiles order's chunks start at multiples of 32 whatever the blocks).
         const bool c_in_cache = static_cast<double>(g.M) * g.N * sizeof(float) <= kCacheBytes;
-        const int kmax = kTiles && !c_in_cache
-                             ? std::max(KC, (1024 * 1024 / (2 * ncb)) & ~31)
-                             : std::clamp((512 * 1024 / (2 * ncb)) & ~31, KC, Ker::KC_MAX);
+        const int b_block_bytes = c_in_cache ? 512 * 1024 : 1024 * 1024;
+        const int kmax = kTiles
+                             ? (c_in_cache ? KC : std::max(KC, (b_block_bytes / (2 * ncb)) & ~31))
+                             : std::clamp((b_block_bytes / (2 * ncb)) & ~31, KC, Ker::KC_MAX);
         const int nkb = (g.K + kmax - 1) / kmax;
         const int kcb = ((g.K + nkb - 1) / nkb + KGRAIN - 1) / KGRAIN * KGRAIN;
         u32* Bp = b_scratch().get(static_cast<size_t>(ncb) * padded_pairs(std::min(kcb, g.K)));
