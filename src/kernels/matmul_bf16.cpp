@@ -245,10 +245,9 @@ struct Driver {
         // blocks in RESULTS.md. The blocking never changes the bits (every output is one running
         // sum, and the tiles order's chunks start at multiples of 32 whatever the blocks).
         const bool c_in_cache = static_cast<double>(g.M) * g.N * sizeof(float) <= kCacheBytes;
-        const int b_block_bytes = c_in_cache ? 512 * 1024 : 1024 * 1024;
-        const int kmax = kTiles
-                             ? (c_in_cache ? KC : std::max(KC, (b_block_bytes / (2 * ncb)) & ~31))
-                             : std::clamp((b_block_bytes / (2 * ncb)) & ~31, KC, Ker::KC_MAX);
+        const int deep = ((c_in_cache ? 512 * 1024 : 1024 * 1024) / (2 * ncb)) & ~31;
+        const int kmax =
+            kTiles && !c_in_cache ? std::max(KC, deep) : std::clamp(deep, KC, Ker::KC_MAX);
         const int nkb = (g.K + kmax - 1) / kmax;
         const int kcb = ((g.K + nkb - 1) / nkb + KGRAIN - 1) / KGRAIN * KGRAIN;
         u32* Bp = b_scratch().get(static_cast<size_t>(ncb) * padded_pairs(std::min(kcb, g.K)));

@@ -390,6 +390,42 @@ TEST(GemmBf16, AmxSameBitsForAnyThreadCount) {
     }
 }
 
+// Where C is too big for the caches (> 4 MiB) the K blocks may fill 1 MiB of packed B instead of
+// 512 KiB: here one block of K = 700 instead of two, on every path. Rows of the big product
+// against the naive twin of those rows alone.
+TEST(GemmBf16, DeepKBlocksForABigCGiveTheNaiveTwinsBits) {
+    const int M = 1800, N = 600, K = 700;  // C: 4.3 MB
+    const auto A = random_bf16(static_cast<size_t>(M) * K, 51);
+    const auto B = random_bf16(static_cast<size_t>(K) * N, 52);
+    const auto C0 = widen(random_bf16(static_cast<size_t>(M) * N, 53));
+    for (Isa isa : bf16_paths()) {
+        for (int t = 0; t < 4; t++) {
+            const bool ta = t & 1, tb = t & 2;
+            std::vector<float> big = C0;
+            gemm_bf16_isa(isa, big.data(), A.data(), B.data(), M, N, K, ta, tb, true);
+            for (const auto& [i0, m] : {std::pair{0, 13}, std::pair{M - 11, 11}}) {
+                std::vector<bf16> a_rows(static_cast<size_t>(m) * K);  // op(A)'s rows, (m,K)
+                for (int i = 0; i < m; i++) {
+                    for (int k = 0; k < K; k++) {
+                        a_rows[static_cast<size_t>(i) * K + k] =
+                            ta ? A[static_cast<size_t>(k) * M + i0 + i]
+                               : A[static_cast<size_t>(i0 + i) * K + k];
+                    }
+                }
+                std::vector<float> want(C0.begin() + static_cast<long>(i0) * N,
+                                        C0.begin() + static_cast<long>(i0 + m) * N);
+                gemm_bf16_naive(want.data(), a_rows.data(), B.data(), m, N, K, false, tb, true);
+                testing::expect_bits(
+                    std::vector<float>(big.begin() + static_cast<long>(i0) * N,
+                                       big.begin() + static_cast<long>(i0 + m) * N),
+                    want,
+                    describe(isa_name(isa), {M, N, K}, ta, tb, true) + " rows " +
+                        std::to_string(i0) + "..");
+            }
+        }
+    }
+}
+
 // A C too big for the caches (over 4 MiB) takes AMX's deep K blocks (K = 600 in one block, not
 // two): the same bits as the same rows computed alone (a small C, blocks of 512) and as the tiles
 // naive twin on them.
